@@ -1,0 +1,65 @@
+/**
+ * The `crossborder` command. Exit codes: 0 clean, 1 findings (policy violations, cross-border pulls),
+ * 2 usage or configuration errors. User mistakes print a message naming the file, key or line and the
+ * fix, never a stack trace.
+ */
+import { Command, CommanderError, Option } from "commander";
+import * as path from "path";
+import { StackFileError } from "../stacks/stackfile";
+import { UsageError } from "./util";
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+/** Errors that are the user's to fix: printed as they are, exit 2. */
+function isUserError(e: unknown): e is Error {
+    return e instanceof UsageError || e instanceof StackFileError || (e instanceof Error && ["PlanConfigError", "ConfigError"].includes(e.name));
+}
+
+export function buildCli(): Command {
+    const program = new Command("crossborder")
+        .description("Paired global and china Kubernetes stacks, and a Flux GitOps tree that never pulls across the border")
+        .exitOverride()
+        .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+    program
+        .command("plan")
+        .description("offline plan of the stacks: runs the program under Pulumi's mock runtime and records every resource")
+        .addOption(new Option("--stack <stack>", "which stack to plan").choices(["global", "china", "all"]).default("all"))
+        .option("--out <dir>", "where to write <stack>.json", path.join("out", "plan"))
+        .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
+        .action(async (opts: { stack: string; out: string; stacksDir: string }) => {
+            const { runPlan } = require("./plan") as typeof import("./plan");
+            const stacks = opts.stack === "all" ? (["global", "china"] as const) : ([opts.stack] as ["global" | "china"]);
+            const result = await runPlan({ stacks, stacksDir: opts.stacksDir, outDir: opts.out });
+            process.stdout.write(result.summary + "\n");
+        });
+
+    return program;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+    const program = buildCli();
+    try {
+        await program.parseAsync([...argv], { from: "user" });
+        return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode);
+    } catch (e) {
+        if (e instanceof CommanderError) {
+            // Help and version are not errors; everything else commander reports is a usage mistake.
+            return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+        }
+        if (isUserError(e)) {
+            process.stderr.write(`crossborder: ${e.message}\n`);
+            return EXIT_USAGE;
+        }
+        process.stderr.write(`crossborder: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+        if (process.env.CROSSBORDER_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+        else process.stderr.write("(set CROSSBORDER_DEBUG=1 for the stack trace, and report it: it is a bug)\n");
+        return 70;
+    }
+}
+
+if (require.main === module) {
+    run(process.argv.slice(2)).then((code) => process.exit(code));
+}

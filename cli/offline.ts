@@ -1,0 +1,212 @@
+/**
+ * The offline engine: runs the real program for one stack under Pulumi's mock runtime, answers invokes
+ * from the cloud facts table and StackReferences from the peer's recorded outputs, and records every
+ * resource registration (URN, type, name, parent, provider, protect, inputs with secrets masked).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { arn, Partition, partitionOfRegion } from "../components/partition";
+import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../stacks/facts";
+import { setNoticeSink } from "../stacks/notices";
+import { main } from "../stacks/program";
+
+// The Pulumi wire format's markers (see @pulumi/pulumi runtime/rpc.ts).
+const SIG_KEY = pulumi.runtime.specialSigKey;
+const SECRET_SIG = pulumi.runtime.specialSecretSig;
+const RESOURCE_SIG = pulumi.runtime.specialResourceSig;
+const UNKNOWN = pulumi.runtime.unknownValue;
+
+export const MASK = "[secret]";
+/** Account id the offline plan uses wherever AWS would fill in the caller's account. */
+export const OFFLINE_ACCOUNT = "000000000000";
+
+export interface ResourceRecord {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    /** The parent's URN ("" for the stack itself). */
+    readonly parent: string;
+    /** The provider's URN ("" when the resource uses a default provider or is a component). */
+    readonly provider: string;
+    readonly custom: boolean;
+    readonly protect: boolean;
+    /** Inputs with every secret replaced by "[secret]". */
+    readonly inputs: Record<string, unknown>;
+}
+
+export interface StackRun {
+    readonly stack: string;
+    readonly resources: ResourceRecord[];
+    /** Stack outputs with secrets masked (for the plan file). */
+    readonly outputs: Record<string, unknown>;
+    /** Stack outputs in clear, and which are secret (for the peer's StackReference only). */
+    readonly rawOutputs: Record<string, unknown>;
+    readonly secretOutputNames: string[];
+    readonly warnings: string[];
+}
+
+export interface RunOptions {
+    readonly project: string;
+    readonly stack: string;
+    readonly config: Record<string, unknown>;
+    readonly secretKeys: readonly string[];
+    readonly facts: CloudFacts;
+    /** Outputs of other stacks by stack name, for StackReferences. */
+    readonly peers: ReadonlyMap<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+}
+
+/** Replace secrets with MASK, resource references with their URN and unknowns with "[unknown]". */
+export function mask(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(mask);
+    if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        if (o[SIG_KEY] === SECRET_SIG) return MASK;
+        if (o[SIG_KEY] === RESOURCE_SIG) return o.urn;
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(o).sort()) out[k] = mask(o[k]);
+        return out;
+    }
+    return value === UNKNOWN ? "[unknown]" : value;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        if (o[SIG_KEY] === SECRET_SIG) return unwrapSecrets(o.value);
+        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** Provider references are `<urn>::<id>`. */
+function splitProviderRef(ref: string): { urn: string; id: string } {
+    const i = ref.lastIndexOf("::");
+    return i < 0 ? { urn: ref, id: "" } : { urn: ref.slice(0, i), id: ref.slice(i + 2) };
+}
+
+class OfflineMocks implements pulumi.runtime.Mocks {
+    /** Provider id → region, so invokes and ARNs use the region of the provider they were given. */
+    private readonly regions = new Map<string, string>();
+
+    constructor(
+        private readonly opts: RunOptions,
+        private readonly warnings: string[],
+    ) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        const id = args.id || `${args.name}-id`;
+        if (args.type === "pulumi:pulumi:StackReference") {
+            const name = String(args.inputs.name);
+            const peer = this.opts.peers.get(name.split("/").pop()!);
+            return { id: name, state: { name, outputs: peer?.outputs ?? {}, secretOutputNames: peer?.secretOutputNames ?? [] } };
+        }
+        if (args.type === "pulumi:providers:aws" || args.type === "pulumi:providers:alicloud") {
+            this.regions.set(id, String(args.inputs.region ?? ""));
+        }
+        const state: Record<string, any> = { ...args.inputs };
+        const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
+        if (args.type.startsWith("aws:") && region && state.arn === undefined) {
+            const service = args.type.split(":")[1].split("/")[0];
+            state.arn = arn({ partition: partitionOfRegion(region) as Partition, service, region, account: OFFLINE_ACCOUNT, resource: `${args.name}` });
+        }
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
+        const need = () => {
+            if (!region) throw new Error(`offline plan: invoke ${args.token} was made without an explicit regional provider`);
+            const facts = this.opts.facts.aws.get(region);
+            if (!facts) throw new Error(`offline plan: region ${region} is not in stacks/cloud-facts.yaml; add it there to plan offline`);
+            return facts;
+        };
+        switch (args.token) {
+            case "aws:index/getPartition:getPartition": {
+                const partition = partitionOfRegion(need().name);
+                return { id: partition, partition, dnsSuffix: partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws" };
+            }
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const facts = need();
+                if (!facts.zones) throw new Error(`offline plan: stacks/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`);
+                return { id: facts.name, names: facts.zones, zoneIds: facts.zones.map((z, i) => `${facts.name}-az${i + 1}`), groupNames: [facts.name] };
+            }
+            case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+                const facts = need();
+                const wanted: string[] = (args.inputs.filters ?? []).filter((f: any) => f.name === "instance-type").flatMap((f: any) => f.values);
+                const offered = wanted.filter((t) => {
+                    const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
+                    if (verdict === "unknown") {
+                        this.warnings.push(`stacks/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`);
+                    }
+                    return verdict !== "not-offered";
+                });
+                return { id: facts.name, instanceTypes: offered, locationTypes: offered.map(() => "region"), locations: offered.map(() => facts.name) };
+            }
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { id: OFFLINE_ACCOUNT, accountId: OFFLINE_ACCOUNT, arn: arn({ partition: partitionOfRegion(need().name) as Partition, service: "iam", account: OFFLINE_ACCOUNT, resource: "user/offline-plan" }), userId: "OFFLINE" };
+            case "aws:index/getRegion:getRegion":
+                return { id: need().name, name: need().name, region: need().name, endpoint: `ec2.${need().name}`, description: need().displayName };
+            default:
+                throw new Error(`offline plan: no offline answer for invoke ${args.token}; teach cli/offline.ts to answer it from the facts table`);
+        }
+    }
+}
+
+/** Run the program for one stack under mocks and return everything it registered. */
+export async function runStack(opts: RunOptions): Promise<StackRun> {
+    const warnings: string[] = [];
+    const resources: ResourceRecord[] = [];
+    let stackOutputs: Record<string, unknown> = {};
+
+    await pulumi.runtime.setMocks(new OfflineMocks(opts, warnings), opts.project, opts.stack, true);
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+        [...opts.secretKeys],
+    );
+    const monitor = pulumi.runtime.getMonitor() as any;
+    // Registered resources carry their inputs in `object`, read resources (StackReference) in `properties`.
+    for (const [method, inputsOf] of [
+        ["registerResource", (req: any) => req.getObject()],
+        ["readResource", (req: any) => req.getProperties()],
+    ] as const) {
+        const original = monitor[method].bind(monitor);
+        monitor[method] = (req: any, callback: any) => {
+            const type: string = req.getType();
+            const name: string = req.getName();
+            const parent: string = req.getParent();
+            resources.push({
+                urn: monitor.newUrn(parent, type, name),
+                type,
+                name,
+                parent,
+                provider: req.getProvider() ? splitProviderRef(req.getProvider()).urn : "",
+                custom: method === "readResource" || req.getCustom(),
+                protect: Boolean(req.getProtect?.()),
+                inputs: mask(inputsOf(req)?.toJavaScript() ?? {}) as Record<string, unknown>,
+            });
+            return original(req, callback);
+        };
+    }
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: any) => {
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+        return registerOutputs(req, callback);
+    };
+
+    setNoticeSink((m) => warnings.push(m));
+    try {
+        await pulumi.runtime.runInPulumiStack(main);
+        await (pulumi.runtime as any).waitForRPCs();
+    } finally {
+        setNoticeSink(undefined);
+    }
+    const secretOutputNames = Object.keys(stackOutputs).filter((k) => (stackOutputs[k] as any)?.[SIG_KEY] === SECRET_SIG);
+    return {
+        stack: opts.stack,
+        resources: resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)),
+        outputs: mask(stackOutputs) as Record<string, unknown>,
+        rawOutputs: unwrapSecrets(stackOutputs) as Record<string, unknown>,
+        secretOutputNames: secretOutputNames.sort(),
+        warnings: [...new Set(warnings)],
+    };
+}

@@ -1,0 +1,31 @@
+/** Small helpers shared by the CLI commands. */
+import * as fs from "fs";
+import * as path from "path";
+
+/** A mistake in how the command was called: exit 2 with this message. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+/**
+ * Write several files so that each one is either the old or the new version, never a torn mix: all new
+ * contents go to temporary files beside their targets first, then each is renamed into place.
+ */
+export function writeFilesAtomically(files: ReadonlyMap<string, string | Buffer>): void {
+    const temps: [string, string][] = [];
+    try {
+        for (const [target, content] of files) {
+            fs.mkdirSync(path.dirname(target), { recursive: true });
+            const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+            fs.writeFileSync(temp, content);
+            temps.push([temp, target]);
+        }
+        for (const [temp, target] of temps) fs.renameSync(temp, target);
+    } catch (e) {
+        for (const [temp] of temps) fs.rmSync(temp, { force: true });
+        throw e;
+    }
+}

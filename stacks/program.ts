@@ -1,0 +1,38 @@
+/**
+ * The Pulumi program: read and validate the stack config, check it against the cloud, then build the
+ * global or the china side. `index.ts` exports `main` for the Pulumi CLI; the offline plan runs the same
+ * function under the mock runtime.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig, StackConfig } from "./config";
+import { preflight, Preflight } from "./preflight";
+import { createProviders, SideProviders } from "./providers";
+import { buildChina } from "./china";
+import { buildGlobal } from "./global";
+
+/** What every side composition receives. */
+export interface SideContext {
+    readonly cfg: StackConfig;
+    readonly providers: SideProviders;
+    readonly facts: Preflight;
+    /** The paired stack's outputs. */
+    readonly peer: pulumi.StackReference;
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+    const cfg = loadStackConfig(pulumi.runtime.allConfig(), { stack: pulumi.getStack() });
+    const providers = createProviders(cfg);
+    const facts = await preflight(cfg, providers.aws);
+    const peer = new pulumi.StackReference(`peer-${cfg.peer.stack.split("/").pop()}`, { name: cfg.peer.stack });
+    const ctx: SideContext = { cfg, providers, facts, peer };
+    const sideOutputs = cfg.side === "global" ? await buildGlobal(ctx) : await buildChina(ctx);
+    return {
+        side: cfg.side,
+        partition: facts.partition,
+        awsRegion: cfg.aws.region,
+        alicloudRegion: cfg.alicloud.region,
+        vpcCidr: cfg.network.vpcCidr,
+        zones: facts.zones,
+        ...sideOutputs,
+    };
+}

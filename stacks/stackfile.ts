@@ -1,0 +1,118 @@
+/**
+ * Reads a `Pulumi.<stack>.yaml` stack file the way the Pulumi CLI hands it to a program: a flat map of
+ * `namespace:key` → value (structured values stay structured; `secure:` values are secrets that an
+ * offline run cannot decrypt). Keeps the YAML positions so a config error can name the file and line.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { ConfigError, ConfigIssue, formatIssue } from "./config";
+
+/** Placeholder for a `secure:` value, which only the Pulumi CLI with the stack's key can decrypt. */
+export const SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]";
+
+export interface StackFile {
+    readonly file: string;
+    /** The stack name the file is for (`Pulumi.<stack>.yaml`). */
+    readonly stack: string;
+    /** `namespace:key` → value, as the program receives it. */
+    readonly config: Readonly<Record<string, unknown>>;
+    /** Keys whose values are secrets. */
+    readonly secretKeys: readonly string[];
+    /** The 1-based line of a config key path such as `crossborder:cluster.nodeGroups[0].name`. */
+    lineOf(key: string): number | undefined;
+}
+
+/** A stack file that cannot be used; the message names the file, the line when known, and the fix. */
+export class StackFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackFileError";
+    }
+}
+
+export function stackNameOf(file: string): string {
+    const m = /^Pulumi\.([^/\\]+)\.ya?ml$/.exec(path.basename(file));
+    if (!m) throw new StackFileError(`${file}: a stack file must be named Pulumi.<stack>.yaml`);
+    return m[1];
+}
+
+export function readStackFile(file: string): StackFile {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new StackFileError(`${file}: cannot read the stack file (${code ?? String(e)}); check the path, or run from the project root`);
+    }
+    return parseStackFile(text, file);
+}
+
+export function parseStackFile(text: string, file: string): StackFile {
+    const stack = stackNameOf(file);
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+        const err = doc.errors[0];
+        const line = lines.linePos(err.pos[0]).line;
+        throw new StackFileError(`${file}:${line}: invalid YAML: ${err.message.split("\n")[0]}; fix the syntax at that line`);
+    }
+    const root = doc.contents;
+    if (root !== null && !isMap(root)) throw new StackFileError(`${file}:1: a stack file must be a mapping with a "config:" key`);
+    const configNode = isMap(root) ? root.get("config", true) : undefined;
+    if (configNode !== undefined && configNode !== null && !isMap(configNode)) {
+        throw new StackFileError(`${file}: "config:" must be a mapping of namespace:key entries`);
+    }
+    const config: Record<string, unknown> = {};
+    const secretKeys: string[] = [];
+    for (const pair of isMap(configNode) ? configNode.items : []) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON ? (pair.value as any).toJSON() : null;
+        if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+            config[key] = SECRET_PLACEHOLDER;
+            secretKeys.push(key);
+        } else {
+            config[key] = value;
+        }
+    }
+    return { file, stack, config, secretKeys, lineOf: (key) => lineOfKey(doc, lines, key) };
+}
+
+/** `crossborder:cluster.nodeGroups[0].name` → ["config", "crossborder:cluster", "nodeGroups", 0, "name"] */
+export function keyPath(key: string): (string | number)[] {
+    const colon = key.indexOf(":");
+    const rest = key.slice(colon + 1);
+    const head = rest.split(/[.[]/)[0];
+    const segments: (string | number)[] = ["config", key.slice(0, colon + 1) + head];
+    const re = /\.([^.[\]]+)|\[(\d+)\]/g;
+    let m: RegExpExecArray | null;
+    const tail = rest.slice(head.length);
+    while ((m = re.exec(tail))) segments.push(m[1] !== undefined ? m[1] : Number(m[2]));
+    return segments;
+}
+
+function lineOfKey(doc: Document, lines: LineCounter, key: string): number | undefined {
+    const segments = keyPath(key);
+    // Walk down as far as the file goes: a missing key is reported at its nearest existing parent.
+    for (let n = segments.length; n >= 2; n--) {
+        const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        if (node && node.range) return lines.linePos(node.range[0]).line;
+        const parent = n > 2 ? (doc.getIn(segments.slice(0, n - 1), true) as any) : isMap(doc.contents) ? doc.contents.get("config", true) : undefined;
+        if (isMap(parent)) {
+            const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === segments[n - 1]);
+            const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+            if (range) return lines.linePos(range[0]).line;
+        }
+    }
+    return undefined;
+}
+
+/** Render a ConfigError against the stack file it came from: one `file:line: key: problem; fix` per issue. */
+export function describeConfigError(err: ConfigError, file: StackFile): string {
+    return err.issues.map((i) => locateIssue(i, file)).join("\n");
+}
+
+export function locateIssue(i: ConfigIssue, file: StackFile): string {
+    const line = file.lineOf(i.key);
+    return `${file.file}${line ? `:${line}` : ""}: ${formatIssue(i)}`;
+}
