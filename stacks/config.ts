@@ -374,13 +374,13 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
 
     // network
     const netRaw = r.object(k("network"), top.network, ["vpcCidr", "zoneCount", "natGateways"]);
-    const vpcCidr = r.cidr(k("network.vpcCidr"), netRaw.vpcCidr, "a private IPv4 range");
-    if (vpcCidr) {
-        if (vpcCidr.prefix < 16 || vpcCidr.prefix > 24) {
-            r.issue(k("network.vpcCidr"), `${vpcCidr.text} has prefix /${vpcCidr.prefix}, outside /16-/24`, "AWS allows /16 at most and the subnets of three zones need /24 at least: use a /16 to /24 range");
-        } else if (!isPrivate(vpcCidr)) {
-            r.issue(k("network.vpcCidr"), `${vpcCidr.text} is not a private range`, "use a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10");
-        }
+    let vpcCidr = r.cidr(k("network.vpcCidr"), netRaw.vpcCidr, "a private IPv4 range");
+    if (vpcCidr && (vpcCidr.prefix < 16 || vpcCidr.prefix > 24)) {
+        r.issue(k("network.vpcCidr"), `${vpcCidr.text} has prefix /${vpcCidr.prefix}, outside /16-/24`, "AWS allows /16 at most and the subnets of three zones need /24 at least: use a /16 to /24 range");
+        vpcCidr = undefined; // one message per mistake: no overlap reports about a range already rejected
+    } else if (vpcCidr && !isPrivate(vpcCidr)) {
+        r.issue(k("network.vpcCidr"), `${vpcCidr.text} is not a private range`, "use a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10");
+        vpcCidr = undefined;
     }
     const zoneCountRaw = netRaw.zoneCount;
     const zoneCount = zoneCountRaw === undefined ? undefined : (r.int(k("network.zoneCount"), zoneCountRaw, { min: 2, max: 3, why: "EKS needs two zones; crossborder spreads over at most three" }) as 2 | 3);

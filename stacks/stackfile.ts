@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { ConfigError, ConfigIssue, formatIssue } from "./config";
 
 /** Placeholder for a `secure:` value, which only the Pulumi CLI with the stack's key can decrypt. */
@@ -92,19 +92,25 @@ export function keyPath(key: string): (string | number)[] {
 }
 
 function lineOfKey(doc: Document, lines: LineCounter, key: string): number | undefined {
-    const segments = keyPath(key);
-    // Walk down as far as the file goes: a missing key is reported at its nearest existing parent.
-    for (let n = segments.length; n >= 2; n--) {
-        const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        if (node && node.range) return lines.linePos(node.range[0]).line;
-        const parent = n > 2 ? (doc.getIn(segments.slice(0, n - 1), true) as any) : isMap(doc.contents) ? doc.contents.get("config", true) : undefined;
-        if (isMap(parent)) {
-            const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === segments[n - 1]);
+    // Walk the key nodes down the path; a missing key is reported at the deepest key that exists.
+    let node: unknown = doc.contents;
+    let line: number | undefined;
+    for (const segment of keyPath(key)) {
+        if (isMap(node)) {
+            const pair = node.items.find((p) => isScalar(p.key) && p.key.value === segment);
             const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-            if (range) return lines.linePos(range[0]).line;
+            if (!pair || !range) break;
+            line = lines.linePos(range[0]).line;
+            node = pair.value;
+        } else if (isSeq(node) && typeof segment === "number" && node.items[segment]) {
+            const item = node.items[segment] as { range?: [number, number, number] };
+            if (item.range) line = lines.linePos(item.range[0]).line;
+            node = item;
+        } else {
+            break;
         }
     }
-    return undefined;
+    return line;
 }
 
 /** Render a ConfigError against the stack file it came from: one `file:line: key: problem; fix` per issue. */

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: wall-clock benchmarks (not tests). Each section prints what it measured; targets are
+ * printed beside the numbers, never asserted. Run on an idle machine; numbers are medians of several runs.
+ *
+ *   npm run bench                 all sections
+ *   npm run bench -- plan         only the named sections
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..");
+const NODE = process.execPath;
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+}
+
+/** Wall time of a command in ms (median of `runs`); fails loudly if the command fails. */
+function timeCommand(cmd: string, args: string[], runs: number): number {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+        const t0 = process.hrtime.bigint();
+        const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8" });
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
+        times.push(ms);
+    }
+    return median(times);
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const sections: Record<string, () => void> = {
+    plan() {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-"));
+        const sdks = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/alicloud", "@pulumi/kubernetes", "@pulumi/random"];
+        const load = timeCommand(NODE, ["-e", sdks.map((m) => `require(${JSON.stringify(m)})`).join(";")], 5);
+        const plan = timeCommand(NODE, [path.join(ROOT, "bin", "crossborder.js"), "plan", "--stack", "all", "--out", out], 5);
+        fs.rmSync(out, { recursive: true, force: true });
+        console.log("offline plan (both stacks, one process) vs. loading the Pulumi SDKs");
+        console.log(`  require ${sdks.join(", ")}: ${fmt(load)}`);
+        console.log(`  crossborder plan --stack all:  ${fmt(plan)}`);
+        console.log(`  ratio plan / SDK load:         ${(plan / load).toFixed(2)}  (target <= 1.50)`);
+    },
+    test() {
+        const ms = timeCommand("npm", ["test", "--silent"], 1);
+        console.log(`npm test (type check + all tests): ${fmt(ms)}`);
+    },
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted.length ? wanted : Object.keys(sections)) {
+    const section = sections[name];
+    if (!section) {
+        console.error(`bench: unknown section "${name}"; sections: ${Object.keys(sections).join(", ")}`);
+        process.exit(2);
+    }
+    section();
+    console.log("");
+}

@@ -1,0 +1,62 @@
+/** Shared test helpers. */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, ConfigIssue } from "../stacks/config";
+import { parseStackFile } from "../stacks/stackfile";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** The example stack file's config map for `side`, as a fresh mutable copy. */
+export function exampleConfig(side: "global" | "china"): Record<string, any> {
+    const file = path.join(ROOT, "stacks", `Pulumi.${side}.yaml`);
+    return structuredClone(parseStackFile(fs.readFileSync(file, "utf8"), file).config) as Record<string, any>;
+}
+
+/** Run `fn`, expect a ConfigError, and return its issues. */
+export function configIssues(fn: () => unknown): readonly ConfigIssue[] {
+    try {
+        fn();
+    } catch (e) {
+        if (e instanceof ConfigError) return e.issues;
+        throw e;
+    }
+    assert.fail("expected a ConfigError, but the config was accepted");
+}
+
+import { spawnSync } from "child_process";
+import * as os from "os";
+
+export interface CliResult {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Run the real `crossborder` command as a subprocess. */
+export function runCli(args: readonly string[], opts: { cwd?: string } = {}): CliResult {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), ...args], {
+        cwd: opts.cwd ?? ROOT,
+        encoding: "utf8",
+        env: { ...process.env, CROSSBORDER_DEBUG: "" },
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A fresh temporary directory, removed after the current test file. */
+export function tempDir(label: string): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), `crossborder-${label}-`));
+}
+
+/** Copy the example stack files into `dir`, applying `edit` to the named file's text. */
+export function copyStacks(dir: string, edit?: { file: "global" | "china"; from: string | RegExp; to: string }): void {
+    for (const side of ["global", "china"]) {
+        let text = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${side}.yaml`), "utf8");
+        if (edit && edit.file === side) {
+            const before = text;
+            text = text.replace(edit.from, edit.to);
+            assert.notStrictEqual(text, before, `the edit ${String(edit.from)} must change Pulumi.${side}.yaml`);
+        }
+        fs.writeFileSync(path.join(dir, `Pulumi.${side}.yaml`), text);
+    }
+}

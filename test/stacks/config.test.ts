@@ -1,0 +1,352 @@
+import * as assert from "assert";
+import { checkInstanceTypes, checkPair, formatIssue, loadStackConfig } from "../../stacks/config";
+import { configIssues, exampleConfig } from "../helpers";
+
+/** Load `raw`, expect rejection, and return the formatted messages. */
+function messages(raw: Record<string, unknown>, stack = "test"): string[] {
+    return configIssues(() => loadStackConfig(raw, { stack })).map(formatIssue);
+}
+
+describe("stack config", () => {
+    describe("the example stacks", () => {
+        it("accepts the global example with its defaults applied", () => {
+            const cfg = loadStackConfig(exampleConfig("global"), { stack: "global" });
+            assert.strictEqual(cfg.side, "global");
+            assert.strictEqual(cfg.partition, "aws");
+            assert.strictEqual(cfg.aws.region, "eu-central-1");
+            assert.strictEqual(cfg.vpn.hubRegion, "ap-east-1");
+            assert.strictEqual(cfg.s3.publicPrefix, "downloads/");
+            assert.strictEqual(cfg.cluster.endpointPublicAccess, false);
+            assert.strictEqual(cfg.cluster.nodeGroups[0].diskSizeGiB, 50);
+            assert.strictEqual(cfg.ecrRefresher.enabled, false);
+        });
+
+        it("accepts the china example", () => {
+            const cfg = loadStackConfig(exampleConfig("china"), { stack: "china" });
+            assert.strictEqual(cfg.partition, "aws-cn");
+            assert.strictEqual(cfg.ecrRefresher.refreshHours, 6);
+            assert.deepStrictEqual(cfg.ecrRefresher.namespaces, ["default", "podinfo"]);
+            assert.strictEqual(cfg.s3.publicPrefix, undefined);
+            assert.strictEqual(cfg.gitops.path, "clusters/china");
+        });
+
+        it("reads the Pulumi CLI's string form: structured values as JSON, booleans and numbers as strings", () => {
+            const raw = exampleConfig("china");
+            const asPulumi = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+            asPulumi["crossborder:ecrRefresher"] = JSON.stringify({ enabled: "true", refreshHours: "4", namespaces: ["apps"] });
+            const cfg = loadStackConfig(asPulumi, { stack: "china" });
+            assert.strictEqual(cfg.ecrRefresher.enabled, true);
+            assert.strictEqual(cfg.ecrRefresher.refreshHours, 4);
+            assert.deepStrictEqual(cfg.ecrRefresher.namespaces, ["apps"]);
+        });
+
+        it("ignores other namespaces such as aws:region", () => {
+            const raw = { ...exampleConfig("global"), "aws:region": "us-east-1" };
+            assert.strictEqual(loadStackConfig(raw).aws.region, "eu-central-1");
+        });
+    });
+
+    describe("side", () => {
+        it("must be global or china", () => {
+            const raw = { ...exampleConfig("global"), "crossborder:side": "moon" };
+            assert.ok(messages(raw).includes('crossborder:side: "moon" is not allowed; use one of: global, china'));
+        });
+
+        it("suggests the nearest side for a typo", () => {
+            const raw = { ...exampleConfig("china"), "crossborder:side": "chna" };
+            assert.ok(messages(raw).includes('crossborder:side: "chna" is not allowed; use one of: global, china (did you mean "china"?)'));
+        });
+
+        it("is required", () => {
+            const raw = exampleConfig("global");
+            delete raw["crossborder:side"];
+            assert.ok(messages(raw).includes("crossborder:side: is required; use one of: global, china"));
+        });
+    });
+
+    describe("AWS region and partition", () => {
+        it("rejects an aws-cn region on the global side", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:aws"] = { region: "cn-north-1" };
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:aws.region: "cn-north-1" is in partition aws-cn, but the global side deploys to aws; use a region outside China such as eu-central-1, or set crossborder:side to china',
+            ]);
+        });
+
+        it("rejects a commercial region on the china side", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:aws"] = { region: "ap-east-1" };
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:aws.region: "ap-east-1" is in partition aws, but the china side deploys to aws-cn; use cn-north-1 or cn-northwest-1, or set crossborder:side to global',
+            ]);
+        });
+
+        it("rejects an unknown region and suggests the nearest", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:aws"] = { region: "eu-centrl-1" };
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:aws.region: "eu-centrl-1" is not an AWS region; did you mean "eu-central-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)',
+            ]);
+        });
+    });
+
+    describe("Alibaba Cloud region", () => {
+        it("must be inside mainland China on the china side", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:alicloud"] = { region: "cn-hongkong" };
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:alicloud.region: "cn-hongkong" is outside mainland China, so the china registry would pull across the border; use a mainland China region such as cn-hangzhou or cn-beijing',
+            ]);
+        });
+
+        it("must be outside mainland China on the global side", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:alicloud"] = { region: "cn-hangzhou" };
+            assert.deepStrictEqual(messages(raw), [
+                `crossborder:alicloud.region: "cn-hangzhou" is inside mainland China, but the global side's registry is the origin outside it; use a region outside mainland China such as eu-central-1`,
+            ]);
+        });
+    });
+
+    describe("VPC ranges", () => {
+        it("rejects a VPC overlapping the peer stack's", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:network"].vpcCidr = "10.10.128.0/17";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:network.vpcCidr: 10.10.128.0/17 overlaps the global stack's 10.10.0.0/16 (crossborder:peer.vpcCidr); the VPN routes between the two VPCs, so give this stack a range that does not overlap, e.g. 10.20.0.0/17",
+            ]);
+        });
+
+        it("rejects a range with host bits set and names the canonical form", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:network"].vpcCidr = "10.10.1.0/16";
+            assert.deepStrictEqual(messages(raw), ['crossborder:network.vpcCidr: "10.10.1.0/16" has host bits set; use 10.10.0.0/16']);
+        });
+
+        it("rejects something that is not a CIDR", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:network"].vpcCidr = "10.10.0.0";
+            assert.deepStrictEqual(messages(raw), ['crossborder:network.vpcCidr: "10.10.0.0" has no /prefix length; write a private IPv4 range such as 10.10.0.0/16']);
+        });
+
+        it("rejects a prefix outside /16-/24", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:network"].vpcCidr = "10.0.0.0/8";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:network.vpcCidr: 10.0.0.0/8 has prefix /8, outside /16-/24; AWS allows /16 at most and the subnets of three zones need /24 at least: use a /16 to /24 range",
+            ]);
+        });
+
+        it("rejects a public range", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:network"].vpcCidr = "8.8.0.0/16";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:network.vpcCidr: 8.8.0.0/16 is not a private range; use a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10",
+            ]);
+        });
+
+        it("rejects a VPN hub range overlapping this stack's VPC", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:vpn"].hubVpcCidr = "10.10.0.0/24";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:vpn.hubVpcCidr: 10.10.0.0/24 overlaps this stack's 10.10.0.0/16 (crossborder:network.vpcCidr); use a range that overlaps neither VPC, e.g. 10.30.0.0/24",
+            ]);
+        });
+
+        it("rejects a VPN hub range overlapping the peer's VPC", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:vpn"].hubVpcCidr = "10.20.0.0/20";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:vpn.hubVpcCidr: 10.20.0.0/20 overlaps the china stack's 10.20.0.0/16 (crossborder:peer.vpcCidr); use a range that overlaps neither VPC, e.g. 10.30.0.0/20",
+            ]);
+        });
+    });
+
+    describe("peer stack", () => {
+        it("is required", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:peer"];
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:peer: is missing; add crossborder:peer with the global stack's name (stack) and VPC range (vpcCidr)",
+                'crossborder:peer.stack: is required; set it to the global stack\'s name, e.g. "acme/crossborder/global" or "global"',
+            ]);
+        });
+
+        it("must not name this stack", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:peer"].stack = "organization/crossborder/china";
+            assert.deepStrictEqual(messages(raw, "china"), ['crossborder:peer.stack: "organization/crossborder/china" names this stack itself; name the global stack, e.g. "global"']);
+        });
+    });
+
+    describe("ECR token refresher", () => {
+        it("rejects a period of 12 hours or more", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ecrRefresher"].refreshHours = 12;
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:ecrRefresher.refreshHours: 12 is not shorter than 12 hours, so pull secrets would expire before they are refreshed; ECR tokens live 12 hours: use 6 (the default) or any whole number from 1 to 11",
+            ]);
+            raw["crossborder:ecrRefresher"].refreshHours = 24;
+            assert.match(messages(raw)[0], /^crossborder:ecrRefresher\.refreshHours: 24 is not shorter than 12 hours/);
+        });
+
+        it("accepts 11 hours and rejects 0", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ecrRefresher"].refreshHours = 11;
+            assert.strictEqual(loadStackConfig(raw).ecrRefresher.refreshHours, 11);
+            raw["crossborder:ecrRefresher"].refreshHours = 0;
+            assert.deepStrictEqual(messages(raw), ["crossborder:ecrRefresher.refreshHours: 0 is out of range; set a whole number from 1 to 11"]);
+        });
+
+        it("rejects a namespace that is not a Kubernetes name", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ecrRefresher"].namespaces = ["default", "Apps"];
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:ecrRefresher.namespaces[1]: "Apps" is not valid; set it to a Kubernetes namespace name (lowercase letters, digits and -)',
+            ]);
+        });
+    });
+
+    describe("public HTTP(S) ingress", () => {
+        it("is refused on the china side without an ICP licence", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ingress"] = { publicHttp: true };
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:ingress.publicHttp: opens ports 80/443 to the internet in mainland China without an ICP licence; serving HTTP(S) publicly in China requires an ICP licence: set crossborder:ingress.icpLicensed: true once the licence is filed, or keep publicHttp: false (NodePort or an approved endpoint)",
+            ]);
+        });
+
+        it("is allowed on the china side with icpLicensed: true", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ingress"] = { publicHttp: true, icpLicensed: true };
+            assert.strictEqual(loadStackConfig(raw).ingress.publicHttp, true);
+        });
+
+        it("needs no licence on the global side", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:ingress"] = { publicHttp: true };
+            assert.strictEqual(loadStackConfig(raw).ingress.publicHttp, true);
+        });
+    });
+
+    describe("cluster", () => {
+        it("requires an allow-list when the API endpoint is public", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:cluster"].endpointPublicAccess = true;
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:cluster.publicAccessCidrs: is empty while endpointPublicAccess is true; list the ranges allowed to reach the API (e.g. your office's egress /32), or set endpointPublicAccess: false",
+            ]);
+        });
+
+        it("rejects node group sizes out of order", () => {
+            const raw = exampleConfig("global");
+            Object.assign(raw["crossborder:cluster"].nodeGroups[0], { minSize: 4, desiredSize: 3, maxSize: 6 });
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:cluster.nodeGroups[0]: sizes must satisfy minSize <= desiredSize <= maxSize, got 4 <= 3 <= 6; adjust minSize, desiredSize or maxSize",
+            ]);
+        });
+
+        it("explains the unquoted Kubernetes version trap", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:cluster"].kubernetesVersion = 1.3;
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:cluster.kubernetesVersion: "1.3" is not valid; set it to a quoted EKS minor version such as "1.33" (unquoted 1.30 reads as 1.3)',
+            ]);
+        });
+
+        it("rejects instance types the region does not offer, naming the key", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:cluster"].nodeGroups[0].instanceTypes = ["m6i.large", "trn1.2xlarge", "m6i.24xlarge"];
+            const cfg = loadStackConfig(raw);
+            const offered = new Set(["m6i.large", "m6i.xlarge", "c6i.large"]);
+            assert.deepStrictEqual(checkInstanceTypes(cfg, offered).map(formatIssue), [
+                "crossborder:cluster.nodeGroups[0].instanceTypes[1]: trn1.2xlarge is not offered in cn-northwest-1; pick a family the region offers, e.g. c6i.large, m6i.large",
+                "crossborder:cluster.nodeGroups[0].instanceTypes[2]: m6i.24xlarge is not offered in cn-northwest-1; sizes of m6i offered there: m6i.large, m6i.xlarge",
+            ]);
+        });
+    });
+
+    describe("VPN", () => {
+        it("requires a licensed carrier for a cross-border IPsec link from China", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:vpn"].licensedCarrier;
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:vpn.licensedCarrier: is required for a cross-border IPsec link from mainland China; name the licensed carrier (or contract) whose cross-border line carries the tunnel, or use mode: alibaba-cen (Alibaba's licensed CEN cross-border bandwidth), or set enabled: false",
+            ]);
+        });
+
+        it("accepts the Alibaba CEN mode without a carrier", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:vpn"].licensedCarrier;
+            raw["crossborder:vpn"].mode = "alibaba-cen";
+            assert.strictEqual(loadStackConfig(raw).vpn.mode, "alibaba-cen");
+        });
+
+        it("only allows a hub in Hong Kong or Singapore", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:vpn"].hubRegion = "ap-northeast-1";
+            assert.deepStrictEqual(messages(raw), ['crossborder:vpn.hubRegion: "ap-northeast-1" is not allowed; use one of: ap-east-1, ap-southeast-1 (did you mean "ap-southeast-1"?)']);
+        });
+    });
+
+    describe("S3", () => {
+        it("refuses a public prefix on the china side", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:s3"] = { publicPrefix: "downloads/" };
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:s3.publicPrefix: is set on the china side, whose bucket is private; remove it: workloads in China read the bucket through their IRSA role; public downloads are served from the global side",
+            ]);
+        });
+    });
+
+    describe("unknown settings", () => {
+        it("rejects an unknown top-level key and suggests the nearest", () => {
+            const raw = { ...exampleConfig("global"), "crossborder:netwrok": { vpcCidr: "10.0.0.0/16" } };
+            assert.deepStrictEqual(messages(raw), ['crossborder:netwrok: is not a crossborder setting; did you mean "crossborder:network"?']);
+        });
+
+        it("rejects an unknown nested key and suggests the nearest", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:network"].natGateway = "single";
+            assert.deepStrictEqual(messages(raw), ['crossborder:network.natGateway: is not a known setting; did you mean "natGateways"? Known: vpcCidr, zoneCount, natGateways']);
+        });
+
+        it("reports every problem at once", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:ecrRefresher"].refreshHours = 12;
+            raw["crossborder:ingress"] = { publicHttp: true };
+            raw["crossborder:network"].vpcCidr = "10.10.0.0/16";
+            assert.deepStrictEqual(
+                messages(raw).map((m) => m.split(":").slice(0, 2).join(":")),
+                ["crossborder:network.vpcCidr", "crossborder:ecrRefresher.refreshHours", "crossborder:ingress.publicHttp"],
+            );
+        });
+    });
+
+    describe("the pair", () => {
+        it("accepts the two examples together", () => {
+            const global = { stack: "global", cfg: loadStackConfig(exampleConfig("global")) };
+            const china = { stack: "china", cfg: loadStackConfig(exampleConfig("china")) };
+            assert.deepStrictEqual(checkPair(global, china), []);
+        });
+
+        it("notices a peer VPC range that differs from the peer's own", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:peer"].vpcCidr = "10.40.0.0/16";
+            const global = { stack: "global", cfg: loadStackConfig(raw) };
+            const china = { stack: "china", cfg: loadStackConfig(exampleConfig("china")) };
+            assert.deepStrictEqual(
+                checkPair(global, china).map((p) => `${p.stack} ${formatIssue(p.issue)}`),
+                ["global crossborder:peer.vpcCidr: 10.40.0.0/16 differs from the china stack's crossborder:network.vpcCidr 10.20.0.0/16; set it to 10.20.0.0/16"],
+            );
+        });
+
+        it("notices differing registry namespaces", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:registry"].namespace = "apps";
+            const global = { stack: "global", cfg: loadStackConfig(exampleConfig("global")) };
+            const china = { stack: "china", cfg: loadStackConfig(raw) };
+            assert.deepStrictEqual(checkPair(global, china).map((p) => p.issue.key), ["crossborder:registry.namespace"]);
+        });
+    });
+});
