@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import * as path from "path";
 import { StackFileError } from "../stacks/stackfile";
+import { SourceError } from "../gitops/yaml-source";
 import { UsageError } from "./util";
 
 export const EXIT_OK = 0;
@@ -14,7 +15,7 @@ export const EXIT_USAGE = 2;
 
 /** Errors that are the user's to fix: printed as they are, exit 2. */
 function isUserError(e: unknown): e is Error {
-    return e instanceof UsageError || e instanceof StackFileError || (e instanceof Error && ["PlanConfigError", "ConfigError"].includes(e.name));
+    return e instanceof UsageError || e instanceof StackFileError || e instanceof SourceError || (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError"].includes(e.name));
 }
 
 export function buildCli(): Command {
@@ -34,6 +35,21 @@ export function buildCli(): Command {
             const stacks = opts.stack === "all" ? (["global", "china"] as const) : ([opts.stack] as ["global" | "china"]);
             const result = await runPlan({ stacks, stacksDir: opts.stacksDir, outDir: opts.out });
             process.stdout.write(result.summary + "\n");
+        });
+
+    program
+        .command("images")
+        .description("list every image a Helm release deploys and its China-side rewrite")
+        .option("--values <file>", "Helm values file (the chart's values.yaml or a release's values)")
+        .option("--chart <file>", "chart archive (.tgz): also finds images of bundled dependency charts")
+        .option("--mirrors <file>", "mirrors file", "gitops/mirrors.yaml")
+        .option("--stack-outputs <file>", "the china stack's outputs (pulumi stack output --json -s china)")
+        .option("--stacks-dir <dir>", "where Pulumi.china.yaml is, when no stack outputs are given", "stacks")
+        .option("--json", "machine-readable output")
+        .option("--rewrite", "print the override values that rewrite every image")
+        .action((opts: { values?: string; chart?: string; mirrors: string; stackOutputs?: string; stacksDir: string; json?: boolean; rewrite?: boolean }) => {
+            const { runImages } = require("./images") as typeof import("./images");
+            process.stdout.write(runImages({ ...opts, mirrorsFile: opts.mirrors }) + "\n");
         });
 
     return program;

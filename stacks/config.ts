@@ -67,6 +67,8 @@ export interface StackConfig {
         readonly nodeGroups: readonly NodeGroupConfig[];
     };
     readonly registry: {
+        /** ACR EE instance name; its endpoints derive from it. @default "crossborder-<side>" */
+        readonly instanceName: string;
         /** ACR EE namespace, the same on the origin and the China instance. @default "crossborder" */
         readonly namespace: string;
         /** ACR EE edition. @default "Advanced" */
@@ -409,8 +411,9 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     const nodeGroups = readNodeGroups(r, k("cluster.nodeGroups"), clRaw.nodeGroups);
 
     // registry
-    const regRaw = r.object(k("registry"), top.registry, ["namespace", "instanceSpec", "periodMonths"]);
+    const regRaw = r.object(k("registry"), top.registry, ["instanceName", "namespace", "instanceSpec", "periodMonths"]);
     const registry = {
+        instanceName: r.string(k("registry.instanceName"), regRaw.instanceName, { default: `crossborder-${side}`, pattern: /^[a-z0-9][a-z0-9-]{1,28}[a-z0-9]$/, hint: "3-30 lowercase letters, digits or -, not starting or ending with - (ACR EE instance name rules)" }),
         namespace: r.string(k("registry.namespace"), regRaw.namespace, { default: "crossborder", pattern: /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/, hint: "2-120 lowercase letters, digits, - or _ (ACR EE namespace rules)" }),
         instanceSpec: r.oneOf(k("registry.instanceSpec"), regRaw.instanceSpec, ["Basic", "Standard", "Advanced"] as const, "Advanced"),
         periodMonths: r.int(k("registry.periodMonths"), regRaw.periodMonths, { default: 1, min: 1, max: 36 }),

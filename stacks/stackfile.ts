@@ -3,9 +3,8 @@
  * `namespace:key` → value (structured values stay structured; `secure:` values are secrets that an
  * offline run cannot decrypt). Keeps the YAML positions so a config error can name the file and line.
  */
-import * as fs from "fs";
 import * as path from "path";
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { parseYaml, readText, SourceError, YamlSource } from "../gitops/yaml-source";
 import { ConfigError, ConfigIssue, formatIssue } from "./config";
 
 /** Placeholder for a `secure:` value, which only the Pulumi CLI with the stack's key can decrypt. */
@@ -40,42 +39,41 @@ export function stackNameOf(file: string): string {
 export function readStackFile(file: string): StackFile {
     let text: string;
     try {
-        text = fs.readFileSync(file, "utf8");
+        text = readText(file, "stack file");
     } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new StackFileError(`${file}: cannot read the stack file (${code ?? String(e)}); check the path, or run from the project root`);
+        throw new StackFileError((e as Error).message.replace("; check the path", "; check the path, or run from the project root"));
     }
     return parseStackFile(text, file);
 }
 
 export function parseStackFile(text: string, file: string): StackFile {
     const stack = stackNameOf(file);
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-        const err = doc.errors[0];
-        const line = lines.linePos(err.pos[0]).line;
-        throw new StackFileError(`${file}:${line}: invalid YAML: ${err.message.split("\n")[0]}; fix the syntax at that line`);
+    let src: YamlSource;
+    try {
+        src = parseYaml(text, file);
+    } catch (e) {
+        if (e instanceof SourceError) throw new StackFileError(e.message);
+        throw e;
     }
-    const root = doc.contents;
-    if (root !== null && !isMap(root)) throw new StackFileError(`${file}:1: a stack file must be a mapping with a "config:" key`);
-    const configNode = isMap(root) ? root.get("config", true) : undefined;
-    if (configNode !== undefined && configNode !== null && !isMap(configNode)) {
-        throw new StackFileError(`${file}: "config:" must be a mapping of namespace:key entries`);
+    const root = src.data as Record<string, unknown> | null;
+    if (root !== null && (typeof root !== "object" || Array.isArray(root))) {
+        throw new StackFileError(`${file}:1: a stack file must be a mapping with a "config:" key`);
+    }
+    const configNode = root?.config;
+    if (configNode !== undefined && configNode !== null && (typeof configNode !== "object" || Array.isArray(configNode))) {
+        throw new StackFileError(`${src.at(["config"])}: "config:" must be a mapping of namespace:key entries`);
     }
     const config: Record<string, unknown> = {};
     const secretKeys: string[] = [];
-    for (const pair of isMap(configNode) ? configNode.items : []) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-        const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON ? (pair.value as any).toJSON() : null;
+    for (const [key, value] of Object.entries((configNode ?? {}) as Record<string, unknown>)) {
         if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
             config[key] = SECRET_PLACEHOLDER;
             secretKeys.push(key);
         } else {
-            config[key] = value;
+            config[key] = value ?? null;
         }
     }
-    return { file, stack, config, secretKeys, lineOf: (key) => lineOfKey(doc, lines, key) };
+    return { file, stack, config, secretKeys, lineOf: (key) => src.lineOf(keyPath(key)) };
 }
 
 /** `crossborder:cluster.nodeGroups[0].name` → ["config", "crossborder:cluster", "nodeGroups", 0, "name"] */
@@ -89,28 +87,6 @@ export function keyPath(key: string): (string | number)[] {
     const tail = rest.slice(head.length);
     while ((m = re.exec(tail))) segments.push(m[1] !== undefined ? m[1] : Number(m[2]));
     return segments;
-}
-
-function lineOfKey(doc: Document, lines: LineCounter, key: string): number | undefined {
-    // Walk the key nodes down the path; a missing key is reported at the deepest key that exists.
-    let node: unknown = doc.contents;
-    let line: number | undefined;
-    for (const segment of keyPath(key)) {
-        if (isMap(node)) {
-            const pair = node.items.find((p) => isScalar(p.key) && p.key.value === segment);
-            const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-            if (!pair || !range) break;
-            line = lines.linePos(range[0]).line;
-            node = pair.value;
-        } else if (isSeq(node) && typeof segment === "number" && node.items[segment]) {
-            const item = node.items[segment] as { range?: [number, number, number] };
-            if (item.range) line = lines.linePos(item.range[0]).line;
-            node = item;
-        } else {
-            break;
-        }
-    }
-    return line;
 }
 
 /** Render a ConfigError against the stack file it came from: one `file:line: key: problem; fix` per issue. */

@@ -1,0 +1,9 @@
+/**
+ * ACR EE endpoint names. An Enterprise Edition instance named N in region R serves
+ * `N-registry.R.cr.aliyuncs.com` on the internet and `N-registry-vpc.R.cr.aliyuncs.com` inside Alibaba
+ * VPCs (ACR EE documentation, "access an instance"). The real instance reports both; these are what the
+ * offline paths (plan, render without stack outputs) assume.
+ */
+export function acrEndpoints(instanceName: string, region: string): { readonly public: string; readonly vpc: string } {
+    return { public: `${instanceName}-registry.${region}.cr.aliyuncs.com`, vpc: `${instanceName}-registry-vpc.${region}.cr.aliyuncs.com` };
+}

@@ -1,0 +1,138 @@
+/**
+ * Helm chart archives (.tgz): the chart's own values and those of its bundled dependency charts, so that
+ * images set only in a dependency's defaults are found too.
+ *
+ * How dependency images are handled: Helm renders a dependency with its own values.yaml merged under the
+ * parent's `values[<alias or name>]`, and with the parent's `global` merged over its own. crossborder
+ * builds the same effective values for every chart under `charts/` (directories or nested .tgz, to any
+ * depth), scans them, and places the findings and overrides under `<alias>.` in the parent's values,
+ * exactly where a HelmRelease must set them. Without the archive only the parent's values.yaml can be
+ * scanned; the HelmRelease's kustomize post-renderer still rewrites images that come from templates.
+ */
+import * as fs from "fs";
+import { Parser } from "tar";
+import { parse } from "yaml";
+import { FoundImage, helmMerge, scanValues, ScanResult, ValuesPath } from "./values";
+import { SourceError } from "./yaml-source";
+
+export interface Chart {
+    readonly name: string;
+    readonly version: string;
+    readonly appVersion?: string;
+    readonly values: unknown;
+    /** Bundled dependency charts by the key their values live under (alias or name). */
+    readonly dependencies: ReadonlyMap<string, Chart>;
+}
+
+type Files = Map<string, Buffer>;
+
+function untar(buffer: Buffer, what: string): Files {
+    const files: Files = new Map();
+    let failure: unknown;
+    const parser = new Parser({
+        onReadEntry(entry) {
+            const chunks: Buffer[] = [];
+            entry.on("data", (c: Buffer) => chunks.push(c));
+            entry.on("end", () => {
+                if (entry.type === "File" || entry.type === "OldFile") files.set(entry.path.replace(/^\.\//, ""), Buffer.concat(chunks));
+            });
+        },
+    });
+    parser.on("warn", (_code: string, message: string) => (failure = message));
+    parser.on("error", (e: Error) => (failure = e.message));
+    parser.end(buffer);
+    if (failure || files.size === 0) throw new SourceError(`${what}: not a readable chart archive${failure ? ` (${String(failure)})` : ""}; pass a .tgz made by helm package`);
+    return files;
+}
+
+function yamlOf(files: Files, file: string, what: string): any {
+    const buf = files.get(file);
+    if (!buf) return undefined;
+    try {
+        return parse(buf.toString("utf8"));
+    } catch (e) {
+        throw new SourceError(`${what}: ${file}: invalid YAML (${(e as Error).message.split("\n")[0]})`);
+    }
+}
+
+/** Build a chart from the files under `root/` (the archive's top directory). */
+function chartFrom(files: Files, root: string, what: string): Chart {
+    const meta = yamlOf(files, `${root}/Chart.yaml`, what);
+    if (!meta || typeof meta.name !== "string") throw new SourceError(`${what}: ${root}/Chart.yaml is missing or has no name`);
+    const values = yamlOf(files, `${root}/values.yaml`, what) ?? {};
+    const declared: any[] = Array.isArray(meta.dependencies) ? meta.dependencies : (yamlOf(files, `${root}/requirements.yaml`, what)?.dependencies ?? []);
+    const subcharts = new Map<string, Chart>();
+    const prefix = `${root}/charts/`;
+    const seen = new Set<string>();
+    for (const name of [...files.keys()].sort()) {
+        if (!name.startsWith(prefix)) continue;
+        const rest = name.slice(prefix.length);
+        if (rest.endsWith(".tgz") && !rest.includes("/")) {
+            const nested = untar(files.get(name)!, `${what}: ${name}`);
+            const top = [...nested.keys()][0].split("/")[0];
+            const sub = chartFrom(nested, top, `${what}: ${name}`);
+            subcharts.set(sub.name, sub);
+        } else if (rest.includes("/") && !seen.has(rest.split("/")[0])) {
+            const dir = rest.split("/")[0];
+            seen.add(dir);
+            if (files.has(`${prefix}${dir}/Chart.yaml`)) {
+                const sub = chartFrom(files, `${prefix}${dir}`, what);
+                subcharts.set(sub.name, sub);
+            }
+        }
+    }
+    const dependencies = new Map<string, Chart>();
+    for (const [name, sub] of subcharts) {
+        const decl = declared.find((d) => d?.name === name);
+        dependencies.set(typeof decl?.alias === "string" ? decl.alias : name, sub);
+    }
+    return { name: meta.name, version: String(meta.version ?? ""), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion), values, dependencies };
+}
+
+export function readChartArchive(file: string): Chart {
+    let buffer: Buffer;
+    try {
+        buffer = fs.readFileSync(file);
+    } catch (e) {
+        throw new SourceError(`${file}: cannot read the chart archive (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path`);
+    }
+    const files = untar(buffer, file);
+    const top = [...files.keys()][0].split("/")[0];
+    return chartFrom(files, top, file);
+}
+
+/**
+ * The values a release of `chart` renders with (user `values` over the chart's defaults, dependencies
+ * filled in under their keys), and every image in them. Findings under a bundled dependency come from
+ * the dependency's effective values.
+ */
+export function scanChart(chart: Chart, values: unknown = {}): { effective: unknown; scan: ScanResult } {
+    const effective = effectiveValues(chart, values);
+    const scan = scanTree(chart, effective, []);
+    return { effective, scan };
+}
+
+function effectiveValues(chart: Chart, values: unknown): any {
+    const merged: any = helmMerge(chart.values ?? {}, values ?? {});
+    for (const [key, sub] of chart.dependencies) {
+        const own: any = merged[key] ?? {};
+        const withGlobal = { ...own, global: helmMerge((sub.values as any)?.global ?? {}, merged.global ?? {}) };
+        merged[key] = effectiveValues(sub, withGlobal);
+    }
+    return merged;
+}
+
+function scanTree(chart: Chart, values: any, prefix: ValuesPath): ScanResult {
+    const keys = new Set(chart.dependencies.keys());
+    // The parent's own scan skips its dependencies' subtrees: they are scanned with their own effective values.
+    const own = Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => !keys.has(k)));
+    const result = scanValues(own, prefix);
+    const images: FoundImage[] = [...result.images];
+    const warnings = [...result.warnings];
+    for (const [key, sub] of chart.dependencies) {
+        const subScan = scanTree(sub, values?.[key] ?? {}, [...prefix, key]);
+        images.push(...subScan.images);
+        warnings.push(...subScan.warnings);
+    }
+    return { images, warnings };
+}
