@@ -84,7 +84,6 @@ export function parseYaml(text: string, file: string): YamlSource {
 export function parseYamlStream(text: string, file: string): YamlSource[] {
     const lines = new LineCounter();
     const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    if (!Array.isArray(docs)) throw syntaxError(file, lines, docs.errors[0]);
     for (const d of docs) if (d.errors.length > 0) throw syntaxError(file, lines, d.errors[0]);
     return docs.map((d) => source(file, d, lines));
 }
