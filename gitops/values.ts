@@ -134,9 +134,12 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
                     { path: at(p, "image"), value: m.path },
                 ];
                 add(p, "registry+image", `${reg}/${image}`, tag, digest, edits);
-                // ingress-nginx: `chroot: true` renders "<image>-chroot" with digestChroot.
+                // ingress-nginx: `chroot: true` renders "<image>-chroot" with digestChroot. The template derives
+                // it from the same keys, so it needs no edits of its own: the mapped name of "<x>-chroot" is the
+                // mapped name of "<x>" plus "-chroot" (the suffix's characters map to themselves), unless a flat
+                // name is so long that it is cut and hashed; the border audit of the rendered tree catches that.
                 const chrootDigest = str(node.digestChroot);
-                if (chrootDigest) add(p, "registry+image", `${reg}/${image}-chroot`, tag, chrootDigest, edits);
+                if (chrootDigest) add(p, "registry+image", `${reg}/${image}-chroot`, tag, chrootDigest, () => []);
             }
             ["image", "registry", "tag", "digest", "digestChroot"].forEach((k) => consumed.add(k));
         }
