@@ -15,7 +15,7 @@ export const EXIT_USAGE = 2;
 
 /** Errors that are the user's to fix: printed as they are, exit 2. */
 function isUserError(e: unknown): e is Error {
-    return e instanceof UsageError || e instanceof StackFileError || e instanceof SourceError || (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError"].includes(e.name));
+    return e instanceof UsageError || e instanceof StackFileError || e instanceof SourceError || (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError", "WriterError"].includes(e.name));
 }
 
 export function buildCli(): Command {
@@ -50,6 +50,38 @@ export function buildCli(): Command {
         .action((opts: { values?: string; chart?: string; mirrors: string; stackOutputs?: string; stacksDir: string; json?: boolean; rewrite?: boolean }) => {
             const { runImages } = require("./images") as typeof import("./images");
             process.stdout.write(runImages({ ...opts, mirrorsFile: opts.mirrors }) + "\n");
+        });
+
+    program
+        .command("render")
+        .description("render the Flux tree for both clusters from the catalog (china side rewritten to registries inside China)")
+        .option("--catalog <file>", "catalog file", "gitops/catalog.yaml")
+        .option("--mirrors <file>", "mirrors file", "gitops/mirrors.yaml")
+        .option("--stack-outputs <file>", 'stack outputs: one stack\'s `pulumi stack output --json`, or {"global": ..., "china": ...}')
+        .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
+        .option("--out <dir>", "output directory", path.join("out", "gitops"))
+        .option("--force", "overwrite generated files edited by hand and user files in the way")
+        .option("--no-rewrite", "leave the china cluster pulling from upstream (to audit the difference)")
+        .action((opts: { catalog: string; mirrors: string; stackOutputs?: string; stacksDir: string; out: string; force?: boolean; rewrite: boolean }) => {
+            const { runRender } = require("./render") as typeof import("./render");
+            process.stdout.write(runRender({ ...opts, mirrorsFile: opts.mirrors, noRewrite: !opts.rewrite }) + "\n");
+        });
+
+    program
+        .command("audit")
+        .description("list every image and source per cluster and fail (exit 1) when the china cluster pulls from outside China")
+        .argument("<dir>", "a directory of Kubernetes/Flux YAML")
+        .option("--json", "machine-readable output")
+        .option("--mirrors <file>", "mirrors file (its chinaHosts decide what is inside China)", "gitops/mirrors.yaml")
+        .option("--stack-outputs <file>", "stack outputs, for the China registry's endpoint")
+        .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
+        .option("--china-cluster <name...>", "clusters that must pull only from inside China", ["china"])
+        .option("--assume-cluster <name>", "attribute files that no cluster's Kustomizations reach to this cluster")
+        .action((dir: string, opts: { json?: boolean; mirrors: string; stackOutputs?: string; stacksDir: string; chinaCluster: string[]; assumeCluster?: string }) => {
+            const { runAudit } = require("./render") as typeof import("./render");
+            const { text, code } = runAudit({ ...opts, dir, mirrorsFile: opts.mirrors, chinaClusters: opts.chinaCluster });
+            process.stdout.write(text + "\n");
+            process.exitCode = code;
         });
 
     return program;

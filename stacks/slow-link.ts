@@ -15,8 +15,10 @@ export interface SlowLinkProfile {
     readonly sourceInterval: string;
     /** HelmRelease install/upgrade timeout. */
     readonly helmTimeout: string;
-    /** HelmRelease install and upgrade remediation retries. */
-    readonly helmRetries: number;
+    /** HelmRelease reconcile interval. */
+    readonly helmInterval: string;
+    /** HelmRelease RetryOnFailure: wait between install/upgrade attempts. */
+    readonly helmRetryInterval: string;
     /** Kustomization apply/health timeout. */
     readonly kustomizationTimeout: string;
     /** Kustomization retry interval after a failure. */
@@ -42,7 +44,8 @@ export const SLOW_LINK: Readonly<Record<Side, SlowLinkProfile>> = {
         sourceTimeout: "60s",
         sourceInterval: "10m",
         helmTimeout: "5m",
-        helmRetries: 3,
+        helmInterval: "10m",
+        helmRetryInterval: "2m",
         kustomizationTimeout: "5m",
         kustomizationRetryInterval: "1m",
         kustomizationInterval: "10m",
@@ -59,7 +62,8 @@ export const SLOW_LINK: Readonly<Record<Side, SlowLinkProfile>> = {
         sourceTimeout: "5m",
         sourceInterval: "30m",
         helmTimeout: "15m",
-        helmRetries: 5,
+        helmInterval: "30m",
+        helmRetryInterval: "5m",
         kustomizationTimeout: "15m",
         kustomizationRetryInterval: "2m",
         kustomizationInterval: "30m",
