@@ -78,6 +78,24 @@ const sections: Record<string, () => void> = {
         }
         console.log(`  all charts: ${total.toFixed(2)} ms`);
     },
+    render() {
+        const run = (n: number) => {
+            const r = spawnSync(NODE, ["-r", path.join(ROOT, "bin", "register.js"), path.join(ROOT, "bench", "render-once.ts"), String(n)], { cwd: ROOT, encoding: "utf8" });
+            if (r.status !== 0) throw new Error(`render-once ${n} failed:\n${r.stderr}`);
+            return JSON.parse(r.stdout) as { releases: number; files: number; renderMs: number; auditMs: number; peakRssMiB: number; chinaCrossBorder: number };
+        };
+        console.log("render + write + audit of a synthetic catalog (both clusters; one process per run, median of 3)");
+        const results: Record<number, { total: number; rss: number }> = {};
+        for (const n of [1000, 4000]) {
+            const runs = [run(n), run(n), run(n)];
+            const total = median(runs.map((r) => r.renderMs + r.auditMs));
+            const rss = median(runs.map((r) => r.peakRssMiB));
+            const one = runs[0];
+            results[n] = { total, rss };
+            console.log(`  ${String(n).padStart(5)} releases: ${one.files} files, render+write ${fmt(median(runs.map((r) => r.renderMs)))}, audit ${fmt(median(runs.map((r) => r.auditMs)))}, peak RSS ${rss.toFixed(0)} MiB, china cross-border ${one.chinaCrossBorder}`);
+        }
+        console.log(`  growth 1,000 -> 4,000 releases: ${(results[4000].total / results[1000].total).toFixed(2)}x time (target <= 4.40), ${(results[4000].rss / results[1000].rss).toFixed(2)}x memory`);
+    },
     test() {
         const ms = timeCommand("npm", ["test", "--silent"], 1);
         console.log(`npm test (type check + all tests): ${fmt(ms)}`);

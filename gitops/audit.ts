@@ -17,7 +17,8 @@ import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "
 import { scanValues } from "./values";
 import { parseYamlStream, SourceError } from "./yaml-source";
 
-export type Tree = ReadonlyMap<string, string>;
+/** Path → YAML text, or the already-parsed documents of that file (the generator passes its objects). */
+export type Tree = ReadonlyMap<string, string | readonly unknown[]>;
 
 export interface ImageFinding {
     readonly reference: string;
@@ -95,14 +96,13 @@ function normalizePath(p: string): string {
 export function audit(tree: Tree, mirrors: Mirrors, opts: { assumeCluster?: string } = {}): AuditReport {
     const warnings: string[] = [];
     const docs = new Map<string, Obj[]>();
-    for (const [file, text] of tree) {
+    for (const [file, content] of tree) {
         if (!isYaml(file)) continue;
         try {
+            const parsed = typeof content === "string" ? parseYamlStream(content, file).map((d) => d.data) : content;
             docs.set(
                 file,
-                parseYamlStream(text, file)
-                    .map((d) => d.data)
-                    .filter((d): d is Obj => d !== null && typeof d === "object" && !Array.isArray(d)),
+                parsed.filter((d): d is Obj => d !== null && typeof d === "object" && !Array.isArray(d)),
             );
         } catch (e) {
             if (!(e instanceof SourceError)) throw e;

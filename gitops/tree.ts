@@ -86,10 +86,14 @@ export function renderTree(input: RenderInput): RenderOutput {
     const files = new Map<string, string>();
     const warnings: string[] = [];
     const chartValueCache = new Map<string, unknown>();
-    const put = (p: string, text: string) => {
+    // The objects behind each YAML file, so the inventory's audit need not parse what was just emitted.
+    const objects = new Map<string, readonly unknown[]>();
+    const put = (p: string, text: string, docs?: readonly unknown[]) => {
         if (files.has(p)) throw new Error(`renderTree: two generated files at ${p}`);
         files.set(p, text);
+        if (docs) objects.set(p, docs);
     };
+    const putYaml = (p: string, docs: readonly unknown[], comment?: string) => put(p, yamlFile(docs, comment), docs);
     const releases = byName(catalog.releases);
     const manifests = byName(catalog.manifests);
     const releaseByName = new Map(releases.map((r) => [r.name, r]));
@@ -184,7 +188,6 @@ export function renderTree(input: RenderInput): RenderOutput {
         };
         const helmRelease = (r: Release, spec: Obj): Obj => ({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: r.name, namespace: r.namespace }, spec });
 
-        const manifestFile = (m: Manifests) => yamlFile(m.objects, `manifests "${m.name}" for the ${c} cluster`);
 
         // infrastructure/controllers/<c> and infrastructure/configs/<c>: one complete file per item
         for (const group of ["controllers", "configs"] as Group[]) {
@@ -192,14 +195,14 @@ export function renderTree(input: RenderInput): RenderOutput {
             const resources: string[] = [];
             for (const r of releases.filter((x) => x.group === group && x.clusters.includes(c))) {
                 const { source, ref } = sourceOf(r);
-                put(`${dir}/${r.name}.yaml`, yamlFile([...namespaceObject(r), source, helmRelease(r, { releaseName: r.name, ...releaseSpec(r, ref) })], `${r.name} for the ${c} cluster`));
+                putYaml(`${dir}/${r.name}.yaml`, [...namespaceObject(r), source, helmRelease(r, { releaseName: r.name, ...releaseSpec(r, ref) })], `${r.name} for the ${c} cluster`);
                 resources.push(`${r.name}.yaml`);
             }
             for (const m of manifests.filter((x) => x.group === group && x.clusters.includes(c))) {
-                put(`${dir}/${m.name}.yaml`, manifestFile(m));
+                putYaml(`${dir}/${m.name}.yaml`, m.objects, `manifests "${m.name}" for the ${c} cluster`);
                 resources.push(`${m.name}.yaml`);
             }
-            put(`${dir}/kustomization.yaml`, yamlFile([kustomization(resources)]));
+            putYaml(`${dir}/kustomization.yaml`, [kustomization(resources)]);
         }
 
         // apps: the cluster-neutral base once, then this cluster's overlay
@@ -209,21 +212,22 @@ export function renderTree(input: RenderInput): RenderOutput {
             const base = `apps/base/${r.name}`;
             if (!files.has(`${base}/kustomization.yaml`)) {
                 const ns = SYSTEM_NAMESPACES.has(r.namespace) ? [] : [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }];
-                if (ns.length) put(`${base}/namespace.yaml`, yamlFile(ns));
-                put(`${base}/release.yaml`, yamlFile([helmRelease(r, { releaseName: r.name })], `${r.name}: the part shared by every cluster; apps/<cluster>/ adds its source, values and timeouts`));
-                put(`${base}/kustomization.yaml`, yamlFile([kustomization([...(ns.length ? ["namespace.yaml"] : []), "release.yaml"])]));
+                if (ns.length) putYaml(`${base}/namespace.yaml`, ns);
+                // interval is required by the schema; each overlay sets its own cluster's interval anyway.
+                putYaml(`${base}/release.yaml`, [helmRelease(r, { releaseName: r.name, interval: p.helmInterval })], `${r.name}: the part shared by every cluster; apps/<cluster>/ adds its source, values and timeouts`);
+                putYaml(`${base}/kustomization.yaml`, [kustomization([...(ns.length ? ["namespace.yaml"] : []), "release.yaml"])]);
             }
             const { source, ref } = sourceOf(r);
-            put(`apps/${c}/${r.name}-source.yaml`, yamlFile([source]));
-            put(`apps/${c}/${r.name}-release.yaml`, yamlFile([helmRelease(r, releaseSpec(r, ref))], `patch: ${r.name} on the ${c} cluster`));
+            putYaml(`apps/${c}/${r.name}-source.yaml`, [source]);
+            putYaml(`apps/${c}/${r.name}-release.yaml`, [helmRelease(r, releaseSpec(r, ref))], `patch: ${r.name} on the ${c} cluster`);
             appResources.push(`../base/${r.name}`, `${r.name}-source.yaml`);
             appPatches.push({ path: `${r.name}-release.yaml`, target: { kind: "HelmRelease", name: r.name, namespace: r.namespace } });
         }
         for (const m of manifests.filter((x) => x.group === "apps" && x.clusters.includes(c))) {
-            put(`apps/${c}/${m.name}.yaml`, manifestFile(m));
+            putYaml(`apps/${c}/${m.name}.yaml`, m.objects, `manifests "${m.name}" for the ${c} cluster`);
             appResources.push(`${m.name}.yaml`);
         }
-        put(`apps/${c}/kustomization.yaml`, yamlFile([kustomization(appResources, appPatches.length ? { patches: appPatches.sort((a, b) => String(a.path).localeCompare(String(b.path))) } : {})]));
+        putYaml(`apps/${c}/kustomization.yaml`, [kustomization(appResources, appPatches.length ? { patches: appPatches.sort((a, b) => String(a.path).localeCompare(String(b.path))) } : {})]);
 
         // clusters/<c>: Flux's own sync and the three Kustomizations, controllers → configs → apps
         const fluxMeta = (name: string) => ({ name, namespace: "flux-system" });
@@ -242,13 +246,10 @@ export function renderTree(input: RenderInput): RenderOutput {
                 wait: true,
             },
         });
-        put(
-            `clusters/${c}/flux-system/gotk-sync.yaml`,
-            yamlFile([
-                { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: fluxMeta("flux-system"), spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: cluster.git.url, ref: { branch: cluster.git.branch }, secretRef: { name: "flux-system" } } },
-                fluxKustomization("flux-system", `./${cluster.git.path}`),
-            ]),
-        );
+        putYaml(`clusters/${c}/flux-system/gotk-sync.yaml`, [
+            { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: fluxMeta("flux-system"), spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: cluster.git.url, ref: { branch: cluster.git.branch }, secretRef: { name: "flux-system" } } },
+            fluxKustomization("flux-system", `./${cluster.git.path}`),
+        ]);
         const fluxImages: Obj[] = [];
         if (moveToChina) {
             for (const image of [...catalog.fluxImages].sort()) {
@@ -257,23 +258,21 @@ export function renderTree(input: RenderInput): RenderOutput {
                 fluxImages.push({ name: nameOf(ref), newName: nameOf(china), ...tagFields(ref) });
             }
         }
-        put(
+        putYaml(
             `clusters/${c}/flux-system/kustomization.yaml`,
-            yamlFile(
-                [kustomization(["gotk-sync.yaml"], fluxImages.length ? { images: fluxImages } : {})],
-                fluxImages.length ? "Flux's controllers come from the China registry. The Pulumi bootstrap installs them with these images;\nif you add gotk-components.yaml from `flux install --export`, these entries rewrite it too." : undefined,
-            ),
+            [kustomization(["gotk-sync.yaml"], fluxImages.length ? { images: fluxImages } : {})],
+            fluxImages.length ? "Flux's controllers come from the China registry. The Pulumi bootstrap installs them with these images;\nif you add gotk-components.yaml from `flux install --export`, these entries rewrite it too." : undefined,
         );
-        put(`clusters/${c}/infrastructure.yaml`, yamlFile([fluxKustomization("infra-controllers", `./infrastructure/controllers/${c}`), fluxKustomization("infra-configs", `./infrastructure/configs/${c}`, "infra-controllers")]));
-        put(`clusters/${c}/apps.yaml`, yamlFile([fluxKustomization("apps", `./apps/${c}`, "infra-configs")]));
-        put(`clusters/${c}/kustomization.yaml`, yamlFile([kustomization(["flux-system", "infrastructure.yaml", "apps.yaml"])]));
+        putYaml(`clusters/${c}/infrastructure.yaml`, [fluxKustomization("infra-controllers", `./infrastructure/controllers/${c}`), fluxKustomization("infra-configs", `./infrastructure/configs/${c}`, "infra-controllers")]);
+        putYaml(`clusters/${c}/apps.yaml`, [fluxKustomization("apps", `./apps/${c}`, "infra-configs")]);
+        putYaml(`clusters/${c}/kustomization.yaml`, [kustomization(["flux-system", "infrastructure.yaml", "apps.yaml"])]);
     }
 
     // inventory: an audit of the tree just rendered, traced back to the upstreams
     let inventory: Inventory = { images: [], charts: [], unresolved: [] };
     const china = input.clusters.find((x) => x.china);
     if (china) {
-        const report = audit(files, mirrors).clusters.get(china.name);
+        const report = audit(objects, mirrors).clusters.get(china.name);
         if (report) inventory = inventoryFrom(report, input.vars.chinaRegistry, input.originRegistry);
         warnings.push(...inventory.unresolved.map((u) => `inventory: ${u}`));
         renderInventory(put, inventory, input, china.profile);

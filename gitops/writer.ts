@@ -182,8 +182,15 @@ export function writeTree(outDir: string, files: ReadonlyMap<string, string | Bu
     const { staged, old } = siblings(out);
     fs.rmSync(staged, { recursive: true, force: true });
     fs.mkdirSync(staged, { recursive: true });
+    const made = new Set<string>([staged]);
+    const ensureDir = (d: string) => {
+        if (made.has(d)) return;
+        ensureDir(path.dirname(d));
+        fs.mkdirSync(d);
+        made.add(d);
+    };
     for (const p of [...files.keys()].sort()) {
-        fs.mkdirSync(path.dirname(path.join(staged, p)), { recursive: true });
+        ensureDir(path.dirname(path.join(staged, p)));
         fs.writeFileSync(path.join(staged, p), files.get(p)!);
     }
     if (exists(out)) {

@@ -1,0 +1,503 @@
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import fc from "fast-check";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { audit, readTree } from "../../gitops/audit";
+import { DEFAULT_CATALOG_FILE, parseCatalog } from "../../gitops/catalog";
+import { clusterSettings, mirrorVars, originRegistry } from "../../gitops/context";
+import { GENERATED_HEADER } from "../../gitops/emit";
+import { DEFAULT_MIRRORS_FILE, loadMirrors } from "../../gitops/mirrors";
+import { nameOf, parseNormalizedNamed } from "../../gitops/reference";
+import { renderTree, RenderOutput } from "../../gitops/tree";
+import { scanValues } from "../../gitops/values";
+import { checkPath, MANIFEST_FILE, recoverTree, writeTree, WriterError } from "../../gitops/writer";
+import { SourceError } from "../../gitops/yaml-source";
+import { requireCorpus } from "../corpus";
+import { fluxValidator } from "../flux-schema";
+import { ROOT, runCli, tempDir } from "../helpers";
+
+const vars = mirrorVars({ stacksDir: path.join(ROOT, "stacks") });
+const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
+const clusters = clusterSettings({ stacksDir: path.join(ROOT, "stacks") });
+const origin = originRegistry({ stacksDir: path.join(ROOT, "stacks") });
+const exampleText = fs.readFileSync(DEFAULT_CATALOG_FILE, "utf8");
+
+function render(text = exampleText, rewrite = true, file = "gitops/catalog.yaml"): RenderOutput {
+    return renderTree({ catalog: parseCatalog(text, file), mirrors, vars, originRegistry: origin, clusters, rewrite });
+}
+
+/** A catalog of `n` releases for load and crash tests. */
+export function syntheticCatalog(n: number, version = "1.0.0"): string {
+    const releases = Array.from({ length: n }, (_, i) => ({
+        name: `app-${String(i).padStart(5, "0")}`,
+        namespace: `ns-${i % 50}`,
+        group: i % 10 === 0 ? "controllers" : "apps",
+        chart: { repository: i % 2 ? "https://charts.example.com/stable" : "oci://ghcr.io/example/charts", name: `chart-${i % 40}`, version },
+        values: { image: { repository: `ghcr.io/example/app-${i}`, tag: version }, sidecar: { image: `quay.io/example/sidecar:${version}` } },
+        clusterValues: { china: { replicas: 2 } },
+    }));
+    return stringify({ version: 1, flux: { images: ["ghcr.io/fluxcd/source-controller:v1.8.2"] }, releases }, { lineWidth: 0 });
+}
+
+function requireKubectl(ctx: Mocha.Context): void {
+    if (spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0) return;
+    if (process.env.CI === "true") throw new Error("kubectl is missing: it is preinstalled on CI machines (see ../shared/TOOLS.md)");
+    console.warn("  SKIPPED (kubectl missing): cannot build the kustomization directories");
+    ctx.skip();
+}
+
+function snapshot(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+            const p = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isDirectory()) walk(p);
+            else out[p] = fs.readFileSync(path.join(dir, p), "utf8");
+        }
+    };
+    walk("");
+    return out;
+}
+
+describe("the Flux tree", () => {
+    const example = render();
+
+    describe("layout and content", () => {
+        it("is laid out like Flux's kustomize-helm example, per cluster", () => {
+            for (const c of ["global", "china"]) {
+                for (const f of ["flux-system/gotk-sync.yaml", "flux-system/kustomization.yaml", "infrastructure.yaml", "apps.yaml", "kustomization.yaml"]) assert.ok(example.files.has(`clusters/${c}/${f}`), `clusters/${c}/${f}`);
+                assert.ok(example.files.has(`infrastructure/controllers/${c}/ingress-nginx.yaml`));
+                assert.ok(example.files.has(`infrastructure/configs/${c}/cluster-issuers.yaml`));
+                assert.ok(example.files.has(`apps/${c}/kustomization.yaml`));
+            }
+            assert.ok(example.files.has("apps/base/podinfo/release.yaml"));
+            assert.ok(!example.files.has("infrastructure/configs/china/letsencrypt.yaml"), "global-only manifests stay off china");
+        });
+
+        it("orders Kustomizations controllers → configs → apps", () => {
+            const docs = (p: string) => parseAllDocuments(example.files.get(p)!).map((d) => d.toJS());
+            const [controllers, configs] = docs("clusters/china/infrastructure.yaml");
+            const [apps] = docs("clusters/china/apps.yaml");
+            assert.strictEqual(controllers.spec.dependsOn, undefined);
+            assert.deepStrictEqual(configs.spec.dependsOn, [{ name: "infra-controllers" }]);
+            assert.deepStrictEqual(apps.spec.dependsOn, [{ name: "infra-configs" }]);
+            assert.strictEqual(apps.spec.path, "./apps/china");
+        });
+
+        it("puts a generated header on every file", () => {
+            for (const [p, text] of example.files) assert.ok(text.startsWith(GENERATED_HEADER) || text.startsWith(`<!-- ${GENERATED_HEADER.slice(2)}`) || text.startsWith(`#!/bin/sh\n${GENERATED_HEADER}`), p);
+        });
+
+        it("applies the china slow-link profile from one place", () => {
+            const [, , release] = parseAllDocuments(example.files.get("infrastructure/controllers/china/ingress-nginx.yaml")!).map((d) => d.toJS());
+            const [, globalSource, globalRelease] = parseAllDocuments(example.files.get("infrastructure/controllers/global/ingress-nginx.yaml")!).map((d) => d.toJS());
+            assert.strictEqual(release.spec.timeout, "15m");
+            assert.deepStrictEqual(release.spec.install.strategy, { name: "RetryOnFailure", retryInterval: "5m" });
+            assert.strictEqual(globalRelease.spec.timeout, "5m");
+            assert.strictEqual(globalSource.spec.timeout, "60s");
+            const [sync] = parseAllDocuments(example.files.get("clusters/china/flux-system/gotk-sync.yaml")!).map((d) => d.toJS());
+            assert.strictEqual(sync.spec.timeout, "5m");
+            assert.strictEqual(sync.spec.url, "https://codeup.aliyun.com/acme/fleet.git");
+        });
+
+        it("moves the china chart sources to OCI repositories in the China registry", () => {
+            const [, source, release] = parseAllDocuments(example.files.get("infrastructure/controllers/china/ingress-nginx.yaml")!).map((d) => d.toJS());
+            assert.strictEqual(source.kind, "OCIRepository");
+            assert.ok(source.spec.url.startsWith(`oci://${vars.chinaRegistry}/platform/`));
+            assert.deepStrictEqual(source.spec.ref, { tag: "4.15.1" });
+            assert.deepStrictEqual(release.spec.chartRef, { kind: "OCIRepository", name: "ingress-nginx" });
+        });
+
+        it("rewrites every image on china through values and a post-renderer, keeping tags and digests", () => {
+            const [, , release] = parseAllDocuments(example.files.get("infrastructure/controllers/china/ingress-nginx.yaml")!).map((d) => d.toJS());
+            const images = release.spec.postRenderers[0].kustomize.images;
+            assert.deepStrictEqual(images.map((i: any) => i.name), ["registry.k8s.io/ingress-nginx/controller", "registry.k8s.io/ingress-nginx/kube-webhook-certgen"]);
+            for (const i of images) assert.ok(i.newName.startsWith(`${vars.chinaRegistry}/`));
+            assert.strictEqual(release.spec.values.controller.image.digest, "sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1");
+            assert.strictEqual(release.spec.values.controller.service.type, "NodePort");
+        });
+
+        it("pins Flux's own controllers to the China registry on china only", () => {
+            const china = parse(example.files.get("clusters/china/flux-system/kustomization.yaml")!);
+            assert.deepStrictEqual(
+                china.images.map((i: any) => i.name),
+                ["ghcr.io/fluxcd/helm-controller", "ghcr.io/fluxcd/kustomize-controller", "ghcr.io/fluxcd/notification-controller", "ghcr.io/fluxcd/source-controller"],
+            );
+            for (const i of china.images) assert.ok(i.newName.startsWith(`${vars.chinaRegistry}/`) && i.newTag);
+            assert.strictEqual(parse(example.files.get("clusters/global/flux-system/kustomization.yaml")!).images, undefined);
+        });
+
+        it("draws the image path in the tree's README", () => {
+            const readme = example.files.get("README.md")!;
+            assert.match(readme, /```mermaid\nflowchart LR/);
+            assert.match(readme, /UP -->\|"inventory\/copy\.sh"\| OR/);
+            assert.match(readme, /OR -->\|"ACR EE replication/);
+            assert.ok(readme.includes(vars.chinaRegistry) && readme.includes(origin));
+        });
+    });
+
+    describe("Flux schemas and kustomize", function () {
+        let dir: string;
+        before(function () {
+            dir = path.join(tempDir("tree"), "gitops");
+            writeTree(dir, example.files);
+        });
+
+        it("validates every generated Flux object against the CRDs' openAPIV3Schema", function () {
+            requireCorpus(this);
+            const validate = fluxValidator();
+            const problems: string[] = [];
+            let validated = 0;
+            for (const [p, text] of example.files) {
+                if (!p.endsWith(".yaml") || p.startsWith("inventory/")) continue;
+                for (const d of parseAllDocuments(text)) {
+                    const doc = d.toJS();
+                    const errors = doc && validate(doc);
+                    if (errors === undefined) continue;
+                    validated++;
+                    if (errors.length) problems.push(`${p} ${doc.kind} ${doc.metadata?.name}: ${errors.join("; ")}`);
+                }
+            }
+            assert.ok(validated >= 30, `validated ${validated} objects`);
+            assert.deepStrictEqual(problems, []);
+        });
+
+        it("builds every kustomization directory with kubectl kustomize, and the built objects validate", function () {
+            requireKubectl(this);
+            requireCorpus(this);
+            const validate = fluxValidator();
+            const dirs = [...example.files.keys()].filter((p) => p.endsWith("kustomization.yaml")).map((p) => path.dirname(p));
+            assert.ok(dirs.length >= 11, `${dirs.length} kustomization directories`);
+            const problems: string[] = [];
+            for (const d of dirs) {
+                const r = spawnSync("kubectl", ["kustomize", path.join(dir, d)], { encoding: "utf8" });
+                if (r.status !== 0) {
+                    problems.push(`${d}: ${r.stderr.trim()}`);
+                    continue;
+                }
+                for (const doc of parseAllDocuments(r.stdout).map((x) => x.toJS())) {
+                    const errors = doc && validate(doc);
+                    if (errors?.length) problems.push(`${d}: built ${doc.kind} ${doc.metadata?.name}: ${errors.join("; ")}`);
+                }
+            }
+            assert.deepStrictEqual(problems, []);
+        });
+    });
+
+    describe("border audit", () => {
+        it("finds no cross-border reference on the china cluster of the example tree", () => {
+            const report = audit(example.files, mirrors);
+            const china = report.clusters.get("china")!;
+            assert.ok(china.images.length >= 20, `${china.images.length} images`);
+            assert.deepStrictEqual(china.images.filter((i) => !i.inChina).map((i) => i.reference), []);
+            assert.deepStrictEqual(china.sources.filter((s) => !s.inChina).map((s) => s.url), []);
+            assert.strictEqual(china.crossBorder, 0);
+        });
+
+        it("reports every upstream image and source when the tree is rendered without rewriting", () => {
+            const raw = audit(render(exampleText, false).files, mirrors).clusters.get("china")!;
+            const catalog = parseCatalog(exampleText, "catalog.yaml");
+            const upstream = new Set<string>();
+            for (const r of catalog.releases.filter((x) => x.clusters.includes("china"))) {
+                const values = { ...r.values, ...(r.clusterValues.china ?? {}) };
+                for (const i of scanValues(values).images) upstream.add(nameOf(i.reference));
+            }
+            const flagged = new Set(raw.images.filter((i) => !i.inChina).map((i) => nameOf(parseNormalizedNamed(i.reference))));
+            assert.ok(upstream.size >= 15, `${upstream.size} upstream images`);
+            assert.deepStrictEqual([...upstream].filter((u) => !flagged.has(u)), []);
+            assert.deepStrictEqual(raw.sources.filter((s) => !s.inChina).map((s) => s.kind).sort(), ["HelmRepository", "HelmRepository", "HelmRepository", "HelmRepository", "HelmRepository", "OCIRepository"], "every chart source; the Git repository is on a host inside China");
+        });
+
+        it("catches images in workloads and CronJobs of any tree", () => {
+            const tree = new Map([
+                ["clusters/china/sync.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {path: ./apps, interval: 1m, prune: true, sourceRef: {kind: GitRepository, name: x}}\n"],
+                ["apps/job.yaml", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: j}\nspec:\n  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers: [{name: i, image: busybox}]\n          containers: [{name: c, image: 'registry.cn-hangzhou.aliyuncs.com/acme/tool:1'}]\n"],
+            ]);
+            const china = audit(tree, mirrors).clusters.get("china")!;
+            assert.deepStrictEqual(china.images.map((i) => [i.reference, i.inChina]), [
+                ["docker.io/library/busybox", false],
+                ["registry.cn-hangzhou.aliyuncs.com/acme/tool:1", true],
+            ]);
+        });
+    });
+
+    describe("sync inventory", () => {
+        it("lists every image the china cluster pulls, traced to its upstream, tags and digests kept", () => {
+            const { images, unresolved } = example.inventory;
+            assert.deepStrictEqual(unresolved, []);
+            const sources = images.map((i) => i.source);
+            assert.ok(sources.includes("docker://registry.k8s.io/ingress-nginx/controller@sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"));
+            assert.ok(sources.includes("docker://ghcr.io/fluxcd/source-controller:v1.8.2"));
+            const controller = images.find((i) => i.source.includes("ingress-nginx/controller@"))!;
+            assert.strictEqual(controller.destination, `docker://${origin}/platform/registry.k8s.io_s_ingress-nginx_s_controller:v1.15.1`);
+            const txt = example.files.get("inventory/images.txt")!;
+            for (const i of images) assert.ok(txt.includes(`${i.source} ${i.destination}`));
+            const sync = parse(example.files.get("inventory/skopeo-sync.yaml")!);
+            assert.deepStrictEqual(sync["registry.k8s.io"].images["ingress-nginx/controller"], ["sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"]);
+            assert.deepStrictEqual(sync["ghcr.io"].images["stefanprodan/podinfo"], ["6.7.1"]);
+        });
+
+        it("lists every chart with its version and origin repository", () => {
+            assert.deepStrictEqual(
+                example.inventory.charts.map((c) => `${c.source}@${c.version}`).sort(),
+                [
+                    "https://aws.github.io/eks-charts aws-load-balancer-controller@3.5.0",
+                    "https://kubernetes-sigs.github.io/metrics-server metrics-server@3.13.1",
+                    "https://kubernetes.github.io/ingress-nginx ingress-nginx@4.15.1",
+                    "https://prometheus-community.github.io/helm-charts kube-prometheus-stack@88.5.3",
+                    "https://stefanprodan.github.io/podinfo podinfo@6.7.1",
+                    "oci://quay.io/jetstack/charts/cert-manager@v1.21.1",
+                ],
+            );
+            for (const c of example.inventory.charts) assert.ok(c.destination.startsWith(`oci://${origin}/platform/charts_s_`));
+        });
+    });
+
+    describe("determinism", () => {
+        it("renders the same bytes twice", () => {
+            const again = render();
+            assert.deepStrictEqual([...again.files.keys()].sort(), [...example.files.keys()].sort());
+            for (const [p, text] of example.files) assert.strictEqual(again.files.get(p), text, p);
+        });
+
+        it("renders the same bytes from a shuffled catalog", () => {
+            const data = parse(exampleText);
+            const shuffleKeys = (v: any, depth = 0): any => {
+                if (Array.isArray(v)) return v.map((x) => shuffleKeys(x, depth + 1));
+                if (v && typeof v === "object") {
+                    const keys = Object.keys(v).reverse();
+                    return Object.fromEntries(keys.map((k) => [k, shuffleKeys(v[k], depth + 1)]));
+                }
+                return v;
+            };
+            const shuffled = shuffleKeys({ ...data, releases: [...data.releases].reverse(), manifests: [...data.manifests].reverse(), flux: { images: [...data.flux.images].reverse() } });
+            const other = render(stringify(shuffled));
+            for (const [p, text] of example.files) assert.strictEqual(other.files.get(p), text, p);
+        });
+    });
+
+    describe("catalog errors", () => {
+        const bad = (edit: (d: any) => void) => {
+            const d = parse(exampleText);
+            edit(d);
+            try {
+                render(stringify(d));
+            } catch (e) {
+                if (e instanceof SourceError) return e.message;
+                throw e;
+            }
+            assert.fail("expected the catalog to be rejected");
+        };
+
+        it("names file, line, key and fix", () => {
+            assert.match(bad((d) => (d.releases[1].chart.version = "4.x")), /^gitops\/catalog\.yaml:\d+: releases\[1\]\.chart\.version: "4\.x" is not an exact chart version; pin an exact version/m);
+            assert.match(bad((d) => (d.releases[0].clusters = ["mars"])), /releases\[0\]\.clusters: \["mars"\] is not a list of clusters; list one or both of: global, china/);
+            assert.match(bad((d) => (d.releases[5].dependsOn = ["nope"])), /releases\[5\]\.dependsOn: names the unknown release "nope"/);
+            assert.match(bad((d) => (d.releases[0].dependsOn = ["podinfo"])), /releases\[0\]\.dependsOn: "podinfo" is in apps, which Flux applies after controllers/);
+            assert.match(bad((d) => (d.releases[1].name = "cert-manager")), /releases\[1\]\.name: "cert-manager" is already used at gitops\/catalog\.yaml:\d+/);
+        });
+
+        it("finds dependency cycles", () => {
+            assert.match(
+                bad((d) => {
+                    d.releases[0].dependsOn = ["kube-prometheus-stack"];
+                }),
+                /forms a cycle: (cert-manager -> kube-prometheus-stack -> cert-manager|kube-prometheus-stack -> cert-manager -> kube-prometheus-stack)/,
+            );
+        });
+
+        it("ends generated and mutated catalogs in a tree or an error naming file and key (fuzz)", () => {
+            const base = parse(exampleText);
+            const keys = ["name", "namespace", "group", "chart", "clusters", "dependsOn", "values", "clusterValues", "extraImages", "repository", "version", "objects", "images"];
+            const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom("china", "global", "apps", "oci://x", "https://a.example.com", "1.0.0", "busybox", "[::1]:5000/a:b", "Bad Name", null));
+            const mutation = fc.record({ pick: fc.nat(), op: fc.constantFrom("delete", "set", "add"), key: fc.oneof(fc.constantFrom(...keys), fc.string()), value: anyValue });
+            let rendered = 0;
+            let rejected = 0;
+            fc.assert(
+                fc.property(fc.array(mutation, { minLength: 1, maxLength: 5 }), (mutations) => {
+                    const d = structuredClone(base);
+                    const targets: any[] = [d, ...d.releases, ...d.releases.map((r: any) => r.chart), ...d.manifests, d.flux];
+                    for (const m of mutations) {
+                        const t = targets[m.pick % targets.length];
+                        if (!t || typeof t !== "object") continue;
+                        const existing = Object.keys(t);
+                        const key = m.op === "add" || existing.length === 0 ? m.key : existing[m.pick % existing.length];
+                        if (m.op === "delete") delete t[key];
+                        else t[key] = m.value;
+                    }
+                    try {
+                        const out = render(stringify(d));
+                        assert.ok(out.files.size > 0);
+                        rendered++;
+                    } catch (e) {
+                        if (!(e instanceof SourceError)) throw e;
+                        assert.match(e.message, /^gitops\/catalog\.yaml(:\d+)?: \S+/m, e.message);
+                        rejected++;
+                    }
+                }),
+                { numRuns: 300 },
+            );
+            assert.ok(rendered > 0 && rejected > 0, `rendered ${rendered}, rejected ${rejected}`);
+        });
+    });
+
+    describe("the writer", () => {
+        it("owns only its files: user files survive re-rendering, dropped releases are removed", () => {
+            const dir = path.join(tempDir("owner"), "gitops");
+            writeTree(dir, example.files);
+            fs.writeFileSync(path.join(dir, "NOTES.md"), "mine\n");
+            fs.mkdirSync(path.join(dir, "apps/china/extra"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "apps/china/extra/secret.enc.yaml"), "kind: Secret\n");
+            const fewer = render(stringify({ ...parse(exampleText), releases: parse(exampleText).releases.filter((r: any) => r.name !== "metrics-server") }));
+            const result = writeTree(dir, fewer.files);
+            assert.deepStrictEqual(result.removed, ["infrastructure/controllers/china/metrics-server.yaml", "infrastructure/controllers/global/metrics-server.yaml"]);
+            assert.strictEqual(fs.readFileSync(path.join(dir, "NOTES.md"), "utf8"), "mine\n");
+            assert.strictEqual(fs.readFileSync(path.join(dir, "apps/china/extra/secret.enc.yaml"), "utf8"), "kind: Secret\n");
+            assert.ok(!fs.existsSync(path.join(dir, "infrastructure/controllers/china/metrics-server.yaml")));
+            const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8"));
+            assert.ok(!("NOTES.md" in manifest.files));
+        });
+
+        it("touches nothing when the tree is already up to date", () => {
+            const dir = path.join(tempDir("same"), "gitops");
+            writeTree(dir, example.files);
+            const before = fs.statSync(path.join(dir, "README.md")).mtimeMs;
+            assert.strictEqual(writeTree(dir, example.files).unchanged, true);
+            assert.strictEqual(fs.statSync(path.join(dir, "README.md")).mtimeMs, before);
+        });
+
+        it("refuses to overwrite a hand-edited generated file without force, and writes nothing", () => {
+            const dir = path.join(tempDir("edited"), "gitops");
+            writeTree(dir, example.files);
+            const file = path.join(dir, "apps/china/podinfo-release.yaml");
+            fs.appendFileSync(file, "# hand edit\n");
+            const changed = new Map(example.files);
+            changed.set("README.md", example.files.get("README.md") + "\nchanged\n");
+            assert.throws(() => writeTree(dir, changed), (e: Error) => e instanceof WriterError && /apps\/china\/podinfo-release\.yaml was edited by hand and would be overwritten/.test(e.message) && /--force/.test(e.message));
+            assert.ok(fs.readFileSync(file, "utf8").endsWith("# hand edit\n"));
+            assert.strictEqual(fs.readFileSync(path.join(dir, "README.md"), "utf8"), example.files.get("README.md"), "nothing written");
+            writeTree(dir, changed, { force: true });
+            assert.strictEqual(fs.readFileSync(file, "utf8"), example.files.get("apps/china/podinfo-release.yaml"));
+        });
+
+        it("refuses to overwrite a user's file at a generated path", () => {
+            const dir = path.join(tempDir("userfile"), "gitops");
+            fs.mkdirSync(dir, { recursive: true });
+            fs.writeFileSync(path.join(dir, "README.md"), "the user's README\n");
+            assert.throws(() => writeTree(dir, example.files), /README\.md is not crossborder's and would be overwritten/);
+            assert.strictEqual(fs.readFileSync(path.join(dir, "README.md"), "utf8"), "the user's README\n");
+            assert.deepStrictEqual(fs.readdirSync(dir), ["README.md"]);
+        });
+
+        it("refuses paths that leave the output directory", () => {
+            for (const p of ["../escape.yaml", "/etc/passwd", "a/../../b", "a//b", ".crossborder/manifest.json", "", "a/./b"]) {
+                assert.throws(() => checkPath(p), WriterError, p);
+            }
+            const dir = tempDir("escape");
+            assert.throws(() => writeTree(path.join(dir, "out"), new Map([["../outside.yaml", "x"]])), /refusing to write "\.\.\/outside\.yaml"/);
+            assert.ok(!fs.existsSync(path.join(dir, "outside.yaml")));
+        });
+
+        it("finishes or undoes an interrupted swap", () => {
+            const dir = path.join(tempDir("recover"), "gitops");
+            writeTree(dir, example.files);
+            const old = snapshot(dir);
+            // Killed between the two renames: the old tree moved aside, the complete new one staged.
+            const staged = path.join(path.dirname(dir), ".gitops.crossborder-new");
+            fs.cpSync(dir, staged, { recursive: true });
+            fs.writeFileSync(path.join(staged, "NEW.md"), "new\n");
+            fs.renameSync(dir, path.join(path.dirname(dir), ".gitops.crossborder-old"));
+            assert.strictEqual(recoverTree(dir), "rolled-forward");
+            assert.deepStrictEqual(snapshot(dir), { ...old, "NEW.md": "new\n" });
+            // Killed while staging: the incomplete stage is dropped, the old tree stays.
+            fs.mkdirSync(staged);
+            fs.writeFileSync(path.join(staged, "half.yaml"), "x");
+            assert.strictEqual(recoverTree(dir), "cleaned");
+            assert.ok(!fs.existsSync(staged));
+        });
+    });
+
+    describe("crash safety", function () {
+        this.timeout(180_000);
+
+        it("leaves the complete old tree or the complete new one when the render is killed at random points (20 trials)", async () => {
+            const work = tempDir("kill");
+            const catalogA = path.join(work, "a.yaml");
+            const catalogB = path.join(work, "b.yaml");
+            fs.writeFileSync(catalogA, syntheticCatalog(200, "1.0.0"));
+            fs.writeFileSync(catalogB, syntheticCatalog(200, "2.0.0"));
+            const out = path.join(work, "out");
+            const pristine = path.join(work, "pristine");
+            const renderTo = (catalog: string, dir: string) => {
+                const r = runCli(["render", "--catalog", catalog, "--out", dir]);
+                assert.strictEqual(r.status, 0, r.stderr);
+            };
+            renderTo(catalogA, pristine);
+            fs.writeFileSync(path.join(pristine, "USER-NOTES.md"), "kept across renders\n");
+            const oldTree = snapshot(pristine);
+            const newDir = path.join(work, "new");
+            fs.cpSync(pristine, newDir, { recursive: true });
+            const t0 = Date.now();
+            renderTo(catalogB, newDir);
+            const duration = Date.now() - t0;
+            const newTree = snapshot(newDir);
+            assert.notDeepStrictEqual(newTree, oldTree);
+            assert.strictEqual(newTree["USER-NOTES.md"], "kept across renders\n");
+
+            const outcomes = { old: 0, new: 0 };
+            for (let trial = 0; trial < 20; trial++) {
+                fs.rmSync(out, { recursive: true, force: true });
+                fs.cpSync(pristine, out, { recursive: true });
+                const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", catalogB, "--out", out], { cwd: ROOT, stdio: "ignore" });
+                const exited = new Promise((r) => child.once("exit", r));
+                // Biased towards the end of a run, where the tree is staged and swapped.
+                const delay = Math.floor(duration * (0.4 + 0.7 * Math.random()));
+                await new Promise((r) => setTimeout(r, delay));
+                child.kill("SIGKILL");
+                await exited;
+                recoverTree(out);
+                const now = snapshot(out);
+                const same = (a: Record<string, string>) => JSON.stringify(a) === JSON.stringify(now);
+                assert.ok(same(oldTree) || same(newTree), `trial ${trial} (killed after ${delay} ms of ~${duration}): the directory is neither the old tree nor the new one`);
+                outcomes[same(newTree) ? "new" : "old"]++;
+            }
+            console.log(`      killed 20 renders: ${outcomes.old} left the old tree, ${outcomes.new} the new one`);
+        });
+    });
+
+    describe("crossborder render / audit (subprocess)", () => {
+        it("renders the example, audits it clean, and fails the audit of an unrewritten tree", () => {
+            const dir = tempDir("cli");
+            const good = path.join(dir, "good");
+            const r = runCli(["render", "--out", good]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /inventory: \d+ images, 6 charts/);
+            const a = runCli(["audit", good]);
+            assert.strictEqual(a.status, 0, a.stdout);
+            assert.match(a.stdout, /^OK: china pulls nothing from outside China$/m);
+            const rawDir = path.join(dir, "raw");
+            assert.strictEqual(runCli(["render", "--no-rewrite", "--out", rawDir]).status, 0);
+            const b = runCli(["audit", rawDir, "--json"]);
+            assert.strictEqual(b.status, 1);
+            assert.ok(JSON.parse(b.stdout).clusters.china.crossBorder > 20);
+        });
+
+        it("exits 2 with file and line for a broken catalog, writing nothing", () => {
+            const dir = tempDir("badcat");
+            const catalog = path.join(dir, "catalog.yaml");
+            fs.writeFileSync(catalog, exampleText.replace("version: 4.15.1", "version: latest"));
+            const r = runCli(["render", "--catalog", catalog, "--out", path.join(dir, "out")]);
+            assert.strictEqual(r.status, 2);
+            assert.match(r.stderr, /catalog\.yaml:\d+: releases\[1\]\.chart\.version: "latest" is not an exact chart version/);
+            assert.ok(!fs.existsSync(path.join(dir, "out")));
+        });
+
+        it("exits 2 when the audited directory does not exist", () => {
+            const r = runCli(["audit", "/nonexistent/tree"]);
+            assert.strictEqual(r.status, 2);
+            assert.match(r.stderr, /\/nonexistent\/tree: not a directory/);
+        });
+    });
+});
