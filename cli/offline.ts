@@ -84,6 +84,27 @@ function splitProviderRef(ref: string): { urn: string; id: string } {
     return i < 0 ? { urn: ref, id: "" } : { urn: ref.slice(0, i), id: ref.slice(i + 2) };
 }
 
+/** What AWS would compute for the few outputs the program reads from other resources. */
+function computedOutputs(type: string, inputs: Record<string, any>, partition: Partition, region: string): Record<string, unknown> {
+    const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+    switch (type) {
+        case "aws:eks/cluster:Cluster":
+            return {
+                endpoint: `https://OFFLINE.gr7.${region}.eks.${suffix}`,
+                certificateAuthority: { data: "T0ZGTElORQ==" },
+                identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.${suffix}/id/OFFLINE` }] }],
+            };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return { latestVersion: 1 };
+        case "aws:ecr/repository:Repository":
+            return { repositoryUrl: `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.${suffix}/${inputs.name}` };
+        case "aws:s3/bucket:Bucket":
+            return { bucketRegionalDomainName: `${inputs.bucket}.s3.${region}.${suffix}` };
+        default:
+            return {};
+    }
+}
+
 class OfflineMocks implements pulumi.runtime.Mocks {
     /** Provider id → region, so invokes and ARNs use the region of the provider they were given. */
     private readonly regions = new Map<string, string>();
@@ -105,9 +126,11 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         }
         const state: Record<string, any> = { ...args.inputs };
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
-        if (args.type.startsWith("aws:") && region && state.arn === undefined) {
+        if (args.type.startsWith("aws:") && region) {
+            const partition = partitionOfRegion(region) as Partition;
             const service = args.type.split(":")[1].split("/")[0];
-            state.arn = arn({ partition: partitionOfRegion(region) as Partition, service, region, account: OFFLINE_ACCOUNT, resource: `${args.name}` });
+            if (state.arn === undefined) state.arn = arn({ partition, service, region: service === "iam" || service === "s3" ? "" : region, account: service === "s3" ? "" : OFFLINE_ACCOUNT, resource: `${args.name}` });
+            Object.assign(state, computedOutputs(args.type, state, partition, region));
         }
         return { id, state };
     }
@@ -194,10 +217,15 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     };
 
     setNoticeSink((m) => warnings.push(m));
+    // The SDK stores `new Error().stack` on every promise it creates, for leak reports the offline plan
+    // never prints; capturing no frames makes that free. CROSSBORDER_DEBUG keeps full traces.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.CROSSBORDER_DEBUG) Error.stackTraceLimit = 0;
     try {
         await pulumi.runtime.runInPulumiStack(main);
         await (pulumi.runtime as any).waitForRPCs();
     } finally {
+        Error.stackTraceLimit = stackTraceLimit;
         setNoticeSink(undefined);
     }
     const secretOutputNames = Object.keys(stackOutputs).filter((k) => (stackOutputs[k] as any)?.[SIG_KEY] === SECRET_SIG);

@@ -248,7 +248,12 @@ export interface Inventory {
  * China ACR EE instance (`chinaRegistry`), traced back to its upstream through the rename entries the
  * tree carries (or, for a flat name, by decoding it), destined for the same path in the origin.
  */
-export function inventoryFrom(report: ClusterReport, chinaRegistry: string, originRegistry: string): Inventory {
+export function inventoryFrom(
+    report: ClusterReport,
+    chinaRegistry: string,
+    originRegistry: string,
+    extra: readonly { upstream: Reference; china: Reference }[] = [],
+): Inventory {
     const reverse = new Map<string, string>();
     for (const [upstream, china] of report.renames) {
         const u = tryParseImage(upstream);
@@ -256,6 +261,11 @@ export function inventoryFrom(report: ClusterReport, chinaRegistry: string, orig
     }
     const images = new Map<string, { source: string; destination: string }>();
     const unresolved = new Set<string>();
+    /** Copy `upstream` (a repository name) at `china`'s tag/digest to the same path in the origin. */
+    const add = (upstream: string, china: Reference) => {
+        const source = `docker://${upstream}${china.digest ? `@${china.digest}` : `:${china.tag}`}`;
+        images.set(source, { source, destination: `docker://${originRegistry}/${china.path}:${china.tag ?? china.digest!.replace(":", "-")}` });
+    };
     for (const finding of report.images) {
         const ref = tryParseImage(finding.reference);
         if (!ref || ref.domain !== chinaRegistry) continue;
@@ -270,9 +280,10 @@ export function inventoryFrom(report: ClusterReport, chinaRegistry: string, orig
             }
             continue;
         }
-        const source = `docker://${upstream}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
-        const tag = ref.tag ?? ref.digest!.replace(":", "-");
-        images.set(source, { source, destination: `docker://${originRegistry}/${ref.path}:${tag}` });
+        add(upstream, ref);
+    }
+    for (const { upstream, china } of extra) {
+        if (china.domain === chinaRegistry && (china.tag !== undefined || china.digest !== undefined)) add(nameOf(upstream), china);
     }
     const charts = new Map<string, { source: string; version: string; destination: string }>();
     for (const s of report.sources) {

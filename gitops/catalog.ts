@@ -14,6 +14,9 @@ export type Group = (typeof GROUPS)[number];
 
 export const DEFAULT_CATALOG_FILE = path.join(__dirname, "catalog.yaml");
 
+/** Runs the ECR token refresher: needs sh, aws and kubectl. */
+export const DEFAULT_ECR_REFRESHER_IMAGE = "docker.io/alpine/k8s:1.33.4";
+
 export interface ChartRef {
     /** `https://…` Helm repository or `oci://…` registry path (with or without the chart name). */
     readonly repository: string;
@@ -54,6 +57,8 @@ export interface Catalog {
     readonly file: string;
     /** Flux's own controller images, pinned to the China registry on the china cluster. */
     readonly fluxImages: readonly string[];
+    /** Images the Pulumi program deploys itself (they are copied into the China registry too). */
+    readonly platform: { readonly ecrRefresherImage: string };
     readonly releases: readonly Release[];
     readonly manifests: readonly Manifests[];
 }
@@ -75,7 +80,7 @@ export function parseCatalog(text: string, file: string): Catalog {
     const fail = (p: YamlPath, problem: string, fix: string) => problems.push(`${src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
     const data = src.data;
     if (!isObj(data)) throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
-    for (const key of Object.keys(data)) if (!["version", "flux", "releases", "manifests"].includes(key)) fail([key], "is not a catalog setting", "remove it; settings are version, flux, releases, manifests");
+    for (const key of Object.keys(data)) if (!["version", "flux", "platform", "releases", "manifests"].includes(key)) fail([key], "is not a catalog setting", "remove it; settings are version, flux, platform, releases, manifests");
     if (data.version !== 1) fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
 
     const known = (p: YamlPath, obj: Record<string, unknown>, keys: string[]) => {
@@ -126,6 +131,16 @@ export function parseCatalog(text: string, file: string): Catalog {
         else {
             known(["flux"], data.flux, ["images"]);
             fluxImages = imageList(["flux", "images"], data.flux.images);
+        }
+    }
+
+    // platform
+    let ecrRefresherImage = DEFAULT_ECR_REFRESHER_IMAGE;
+    if (data.platform !== undefined) {
+        if (!isObj(data.platform)) fail(["platform"], "must be a mapping", "write platform: with ecrRefresherImage: <image>");
+        else {
+            known(["platform"], data.platform, ["ecrRefresherImage"]);
+            if (data.platform.ecrRefresherImage !== undefined) ecrRefresherImage = imageList(["platform", "ecrRefresherImage"], [data.platform.ecrRefresherImage])[0] ?? DEFAULT_ECR_REFRESHER_IMAGE;
         }
     }
 
@@ -262,5 +277,5 @@ export function parseCatalog(text: string, file: string): Catalog {
     }
 
     if (problems.length > 0) throw new SourceError(problems.join("\n"));
-    return { file, fluxImages, releases, manifests };
+    return { file, fluxImages, platform: { ecrRefresherImage }, releases, manifests };
 }

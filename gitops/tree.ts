@@ -273,12 +273,20 @@ export function renderTree(input: RenderInput): RenderOutput {
     const china = input.clusters.find((x) => x.china);
     if (china) {
         const report = audit(objects, mirrors).clusters.get(china.name);
-        if (report) inventory = inventoryFrom(report, input.vars.chinaRegistry, input.originRegistry);
+        if (report) inventory = inventoryFrom(report, input.vars.chinaRegistry, input.originRegistry, platformImages(catalog, mirrors));
         warnings.push(...inventory.unresolved.map((u) => `inventory: ${u}`));
         renderInventory(put, inventory, input, china.profile);
     }
     put("README.md", treeReadme(input, rewrite));
     return { files, warnings: [...new Set(warnings)], inventory };
+}
+
+/** Upstream → China names of the images the Pulumi program deploys itself. */
+function platformImages(catalog: Catalog, mirrors: Mirrors): { upstream: Reference; china: Reference }[] {
+    return [catalog.platform.ecrRefresherImage].map((s) => {
+        const upstream = parseNormalizedNamed(s);
+        return { upstream, china: rewriteReference(mirrors, upstream) };
+    });
 }
 
 /** newTag/digest entries that pin a kustomize `images` rewrite to the reference's own tag and digest. */

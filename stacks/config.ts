@@ -76,9 +76,20 @@ export interface StackConfig {
         /** Subscription length in months. @default 1 */
         readonly periodMonths: number;
     };
+    readonly ecr: {
+        /** ECR repositories for the platform's own images. @default ["platform/app"] */
+        readonly repositories: readonly string[];
+        /** Tagged images kept per repository by the lifecycle policy. @default 30 */
+        readonly keepImages: number;
+    };
     readonly ecrRefresher: {
         /** @default true on china, false on global */
         readonly enabled: boolean;
+        /**
+         * Secret (namespace/name) holding AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for clusters that cannot
+         * use IRSA. @default - IRSA on EKS
+         */
+        readonly credentialsSecret?: string;
         /** Hours between refreshes, 1-11. @default 6 */
         readonly refreshHours: number;
         /** Namespaces that receive the pull secret. @default ["default"] */
@@ -308,7 +319,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
     return best;
 }
 
-const TOP_KEYS = ["side", "peer", "aws", "alicloud", "network", "cluster", "registry", "ecrRefresher", "ingress", "vpn", "s3", "gitops"] as const;
+const TOP_KEYS = ["side", "peer", "aws", "alicloud", "network", "cluster", "registry", "ecr", "ecrRefresher", "ingress", "vpn", "s3", "gitops"] as const;
 
 /**
  * Read and validate every `crossborder:*` key of `raw` (other namespaces are ignored). Throws ConfigError
@@ -419,8 +430,17 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         periodMonths: r.int(k("registry.periodMonths"), regRaw.periodMonths, { default: 1, min: 1, max: 36 }),
     };
 
+    // ecr
+    const ecrReposRaw = r.object(k("ecr"), top.ecr, ["repositories", "keepImages"]);
+    const ecr = {
+        repositories: r.list(k("ecr.repositories"), ecrReposRaw.repositories, ["platform/app"]).map((x, i) =>
+            r.string(k(`ecr.repositories[${i}]`), x, { pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, hint: "an ECR repository name such as platform/app" }),
+        ),
+        keepImages: r.int(k("ecr.keepImages"), ecrReposRaw.keepImages, { default: 30, min: 1, max: 1000 }),
+    };
+
     // ecrRefresher
-    const ecrRaw = r.object(k("ecrRefresher"), top.ecrRefresher, ["enabled", "refreshHours", "namespaces"]);
+    const ecrRaw = r.object(k("ecrRefresher"), top.ecrRefresher, ["enabled", "refreshHours", "namespaces", "credentialsSecret"]);
     let refreshHours = 6;
     if (ecrRaw.refreshHours !== undefined) {
         const n = typeof ecrRaw.refreshHours === "string" && /^\d+$/.test(ecrRaw.refreshHours) ? Number(ecrRaw.refreshHours) : ecrRaw.refreshHours;
@@ -432,6 +452,10 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     }
     const ecrRefresher = {
         enabled: r.bool(k("ecrRefresher.enabled"), ecrRaw.enabled, china),
+        credentialsSecret:
+            ecrRaw.credentialsSecret === undefined
+                ? undefined
+                : r.string(k("ecrRefresher.credentialsSecret"), ecrRaw.credentialsSecret, { pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, hint: "namespace/name of a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" }),
         refreshHours,
         namespaces: r.list(k("ecrRefresher.namespaces"), ecrRaw.namespaces, ["default"]).map((n, i) =>
             r.string(k(`ecrRefresher.namespaces[${i}]`), n, { pattern: DNS_LABEL, hint: "a Kubernetes namespace name (lowercase letters, digits and -)" }),
@@ -501,6 +525,7 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         network: { vpcCidr: vpcCidr!.text, zoneCount, natGateways },
         cluster: { name: clusterName, kubernetesVersion, endpointPublicAccess, publicAccessCidrs, nodeGroups },
         registry,
+        ecr,
         ecrRefresher,
         ingress,
         vpn: { enabled: vpnEnabled, mode: vpnMode, hubRegion, hubVpcCidr: hubCidr?.text ?? "", licensedCarrier },

@@ -15,6 +15,8 @@ export interface AwsRegionFacts {
     readonly partition: Partition | "aws-us-gov";
     /** Zone names, when the table records them. */
     readonly zones?: readonly string[];
+    /** The AWS account whose ECR serves EKS add-on images in this region. */
+    readonly eksAddonAccount?: string;
     /** family → offered sizes; an empty list means the family is known not to be offered. */
     readonly instanceTypes?: Readonly<Record<string, readonly string[]>>;
 }
@@ -67,6 +69,7 @@ export function parseFacts(text: string, file: string): CloudFacts {
             displayName: raw.name,
             partition: partitionOfRegion(name),
             zones: zones as string[] | undefined,
+            eksAddonAccount: raw.eksAddonAccount === undefined ? undefined : String(raw.eksAddonAccount),
             instanceTypes: types as Record<string, string[]> | undefined,
         });
     }

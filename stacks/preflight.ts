@@ -13,16 +13,19 @@ export interface Preflight {
     readonly dnsSuffix: string;
     /** The zones the side uses: the first `zoneCount` available zones (three where offered). */
     readonly zones: readonly string[];
+    /** The account the credentials belong to (bucket names, ECR registry host). */
+    readonly accountId: string;
 }
 
 export async function preflight(cfg: StackConfig, provider: aws.Provider): Promise<Preflight> {
-    const [partition, zones, offerings] = await Promise.all([
+    const [partition, zones, offerings, identity] = await Promise.all([
         aws.getPartition({}, { provider }),
         aws.getAvailabilityZones({ state: "available" }, { provider }),
         aws.ec2.getInstanceTypeOfferings(
             { locationType: "region", filters: [{ name: "instance-type", values: instanceTypesOf(cfg) }] },
             { provider },
         ),
+        aws.getCallerIdentity({}, { provider }),
     ]);
     const issues = [];
     if (partition.partition !== cfg.partition) {
@@ -43,5 +46,5 @@ export async function preflight(cfg: StackConfig, provider: aws.Provider): Promi
         });
     }
     if (issues.length > 0) throw new ConfigError(issues);
-    return { partition: partition.partition as Partition, dnsSuffix: partition.dnsSuffix, zones: available.slice(0, wanted) };
+    return { partition: partition.partition as Partition, dnsSuffix: partition.dnsSuffix, zones: available.slice(0, wanted), accountId: identity.accountId };
 }

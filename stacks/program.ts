@@ -26,7 +26,7 @@ export async function main(): Promise<Record<string, unknown>> {
     const peer = new pulumi.StackReference(`peer-${cfg.peer.stack.split("/").pop()}`, { name: cfg.peer.stack });
     const ctx: SideContext = { cfg, providers, facts, peer };
     const sideOutputs = cfg.side === "global" ? await buildGlobal(ctx) : await buildChina(ctx);
-    return {
+    const outputs: Record<string, unknown> = {
         side: cfg.side,
         partition: facts.partition,
         awsRegion: cfg.aws.region,
@@ -35,4 +35,6 @@ export async function main(): Promise<Record<string, unknown>> {
         zones: facts.zones,
         ...sideOutputs,
     };
+    // An undefined output is dropped by the engine with a warning; leave it out instead.
+    return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
 }

@@ -1,0 +1,146 @@
+/**
+ * Cluster: EKS with a private API endpoint by default, secrets encrypted with a KMS key, every
+ * control-plane log type, managed node groups, managed add-ons, and an IRSA OIDC provider. IAM principals
+ * and ARNs come from the partition helpers; on the china side the nodes get containerd mirror config.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeGroupConfig } from "../../stacks/config";
+import { managedPolicyArn, Partition, serviceEndpoint, servicePrincipal, stsClientIds } from "../partition";
+import { containerdUserData } from "./containerd";
+
+export { containerdHosts } from "./containerd";
+export { irsaRole, irsaTrustPolicy } from "./irsa";
+
+/** Every EKS control-plane log type (EKS API `LogType`). */
+export const ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+
+/** Managed add-ons; their images come from the region's EKS add-on registry (a China account in aws-cn). */
+export const ADDONS = ["vpc-cni", "kube-proxy", "coredns"] as const;
+
+export interface ClusterArgs {
+    readonly partition: Partition;
+    readonly region: string;
+    readonly name: string;
+    readonly kubernetesVersion: string;
+    /** Public API endpoint, opt-in. @default false */
+    readonly endpointPublicAccess?: boolean;
+    /** Required when the endpoint is public; never defaulted to 0.0.0.0/0. @default [] */
+    readonly publicAccessCidrs?: readonly string[];
+    readonly subnetIds: pulumi.Input<string[]>;
+    readonly nodeGroups: readonly NodeGroupConfig[];
+    /** containerd hosts.toml files by registry host; set on the china side. @default none */
+    readonly containerdHosts?: ReadonlyMap<string, string>;
+    /** Account of the region's EKS add-on image registry (stacks/cloud-facts.yaml). */
+    readonly addonAccount?: string;
+}
+
+function assumeRole(partition: Partition, service: string): string {
+    return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: servicePrincipal(partition, service) }, Action: "sts:AssumeRole" }] });
+}
+
+/** Graviton families (m6g, c7g, t4g, …) need the ARM AMI. */
+export function amiTypeFor(instanceTypes: readonly string[]): string {
+    return instanceTypes.every((t) => /^[a-z]+\d+g[a-z]*\./.test(t)) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD";
+}
+
+export class Cluster extends pulumi.ComponentResource {
+    public readonly name: pulumi.Output<string>;
+    public readonly endpoint: pulumi.Output<string>;
+    public readonly oidcIssuer: pulumi.Output<string>;
+    public readonly oidcProviderArn: pulumi.Output<string>;
+    public readonly kubeconfig: pulumi.Output<string>;
+    public readonly nodeRoleArn: pulumi.Output<string>;
+    /** Where this region's EKS add-on images come from. */
+    public readonly addonRegistry: pulumi.Output<string>;
+
+    constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions) {
+        super("crossborder:cluster:Cluster", name, {}, opts);
+        const child = { parent: this };
+        const p = args.partition;
+        if (args.endpointPublicAccess && !(args.publicAccessCidrs ?? []).length) {
+            throw new Error(`${name}: a public API endpoint needs an explicit publicAccessCidrs allow-list`);
+        }
+
+        const key = new aws.kms.Key(`${name}-secrets`, { description: `EKS secrets encryption for ${args.name}`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${args.name}`, targetKeyId: key.keyId }, child);
+
+        const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRole(p, "eks") }, child);
+        new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: managedPolicyArn(p, "AmazonEKSClusterPolicy") }, child);
+
+        const cluster = new aws.eks.Cluster(
+            `${name}-eks`,
+            {
+                name: args.name,
+                version: args.kubernetesVersion,
+                roleArn: clusterRole.arn,
+                vpcConfig: {
+                    subnetIds: args.subnetIds,
+                    endpointPrivateAccess: true,
+                    endpointPublicAccess: args.endpointPublicAccess ?? false,
+                    ...(args.endpointPublicAccess ? { publicAccessCidrs: [...(args.publicAccessCidrs ?? [])] } : {}),
+                },
+                encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
+                enabledClusterLogTypes: [...ALL_LOG_TYPES],
+                accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+            },
+            child,
+        );
+
+        const issuer = cluster.identities.apply((ids) => ids?.[0]?.oidcs?.[0]?.issuer ?? "");
+        const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuer, clientIdLists: stsClientIds(p) }, child);
+
+        const nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumeRole(p, "ec2") }, child);
+        const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"];
+        const attachments = nodePolicies.map((policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: nodeRole.name, policyArn: managedPolicyArn(p, policy) }, child));
+
+        const userData = args.containerdHosts && args.containerdHosts.size > 0 ? Buffer.from(containerdUserData(args.containerdHosts)).toString("base64") : undefined;
+        const groups = args.nodeGroups.map((g) => {
+            const template = new aws.ec2.LaunchTemplate(
+                `${name}-${g.name}`,
+                {
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: g.diskSizeGiB, volumeType: "gp3", encrypted: "true" } }],
+                    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2, httpEndpoint: "enabled" },
+                    ...(userData ? { userData } : {}),
+                },
+                child,
+            );
+            return new aws.eks.NodeGroup(
+                `${name}-${g.name}`,
+                {
+                    clusterName: cluster.name,
+                    nodeGroupName: g.name,
+                    nodeRoleArn: nodeRole.arn,
+                    subnetIds: args.subnetIds,
+                    instanceTypes: [...g.instanceTypes],
+                    amiType: amiTypeFor(g.instanceTypes),
+                    capacityType: g.capacityType,
+                    scalingConfig: { minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize },
+                    launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
+                },
+                { ...child, dependsOn: attachments },
+            );
+        });
+        ADDONS.forEach((addon) => new aws.eks.Addon(`${name}-${addon}`, { clusterName: cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE" }, { ...child, dependsOn: groups }));
+
+        this.name = cluster.name;
+        this.endpoint = cluster.endpoint;
+        this.oidcIssuer = issuer;
+        this.oidcProviderArn = oidc.arn;
+        this.nodeRoleArn = nodeRole.arn;
+        this.addonRegistry = pulumi.output(args.addonAccount ? `${args.addonAccount}.dkr.${serviceEndpoint(p, "ecr", args.region)}` : "");
+        this.kubeconfig = pulumi.secret(
+            pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
+                JSON.stringify({
+                    apiVersion: "v1",
+                    kind: "Config",
+                    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": ca?.data ?? "" } }],
+                    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+                    "current-context": clusterName,
+                    users: [{ name: clusterName, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", args.region] } } }],
+                }),
+            ),
+        );
+        this.registerOutputs({ name: this.name, endpoint: this.endpoint, oidcIssuer: this.oidcIssuer, kubeconfig: this.kubeconfig });
+    }
+}

@@ -1,0 +1,200 @@
+/**
+ * ECR repositories (scan on push, immutable tags, lifecycle policy) and the token refresher: a Kubernetes
+ * CronJob for clusters whose nodes cannot pull from ECR with an instance role (bare metal, ACK, another
+ * partition). It fetches a token every few hours and updates a docker-registry Secret in each listed
+ * namespace, with retries from the slow-link profile.
+ */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { ECR_TOKEN_LIFETIME_HOURS } from "../../stacks/config";
+import type { SlowLinkProfile } from "../../stacks/slow-link";
+import { irsaRole } from "../cluster/irsa";
+import { Partition, serviceEndpoint } from "../partition";
+
+export const REFRESH_SCRIPT = path.join(__dirname, "refresh.sh");
+
+export interface EcrRepositoriesArgs {
+    readonly repositories: readonly string[];
+    /** Tagged images kept per repository. @default 30 */
+    readonly keepImages?: number;
+}
+
+/** Keep the newest `keep` images; expire untagged images after a week. */
+export function lifecyclePolicy(keep: number): string {
+    return JSON.stringify({
+        rules: [
+            { rulePriority: 1, description: "expire untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
+            { rulePriority: 2, description: `keep the newest ${keep} images`, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep }, action: { type: "expire" } },
+        ],
+    });
+}
+
+export class EcrRepositories extends pulumi.ComponentResource {
+    public readonly repositoryUrls: pulumi.Output<string[]>;
+    public readonly registry: pulumi.Output<string>;
+
+    constructor(name: string, args: EcrRepositoriesArgs, opts: pulumi.ComponentResourceOptions) {
+        super("crossborder:ecr:EcrRepositories", name, {}, opts);
+        const repos = args.repositories.map((repo) => {
+            const r = new aws.ecr.Repository(
+                `${name}-${repo.replace(/\//g, "-")}`,
+                { name: repo, imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, encryptionConfigurations: [{ encryptionType: "AES256" }] },
+                { parent: this },
+            );
+            new aws.ecr.LifecyclePolicy(`${name}-${repo.replace(/\//g, "-")}`, { repository: r.name, policy: lifecyclePolicy(args.keepImages ?? 30) }, { parent: this });
+            return r;
+        });
+        this.repositoryUrls = pulumi.all(repos.map((r) => r.repositoryUrl));
+        this.registry = repos.length ? repos[0].repositoryUrl.apply((u) => u.split("/")[0]) : pulumi.output("");
+        this.registerOutputs({ repositoryUrls: this.repositoryUrls });
+    }
+}
+
+export interface EcrTokenRefresherArgs {
+    readonly partition: Partition;
+    readonly region: string;
+    /** The ECR registry host the Secret authenticates to. */
+    readonly registry: pulumi.Input<string>;
+    readonly namespaces: readonly string[];
+    /** Hours between runs, below the 12-hour token lifetime. @default 6 */
+    readonly refreshHours?: number;
+    /** The image that runs the script (needs sh, aws and kubectl); already on the China side. */
+    readonly image: string;
+    readonly profile: SlowLinkProfile;
+    /** Credentials: IRSA on EKS, or a Secret (namespace/name) with AWS access keys. Never inline keys. */
+    readonly credentials: { readonly irsa: { readonly oidcProviderArn: pulumi.Input<string>; readonly issuerUrl: pulumi.Input<string> } } | { readonly secret: string };
+    /** Name of the pull Secret in each namespace. @default "ecr-pull" */
+    readonly secretName?: string;
+}
+
+/** Every N hours ("0 *" + "/N * * *"); refused at 12 or more, since tokens would expire first. */
+export function refreshSchedule(hours: number): string {
+    if (!Number.isInteger(hours) || hours < 1 || hours >= ECR_TOKEN_LIFETIME_HOURS) throw new Error(`refreshSchedule: ${hours} hours is not between 1 and ${ECR_TOKEN_LIFETIME_HOURS - 1}`);
+    return `0 */${hours} * * *`;
+}
+
+export const REFRESHER_NAMESPACE = "ecr-refresher";
+
+export class EcrTokenRefresher extends pulumi.ComponentResource {
+    public readonly schedule: string;
+    public readonly roleArn?: pulumi.Output<string>;
+
+    constructor(name: string, args: EcrTokenRefresherArgs, opts: pulumi.ComponentResourceOptions) {
+        super("crossborder:ecr:EcrTokenRefresher", name, {}, opts);
+        const child = { parent: this };
+        const secretName = args.secretName ?? "ecr-pull";
+        const ns = REFRESHER_NAMESPACE;
+        this.schedule = refreshSchedule(args.refreshHours ?? 6);
+
+        let saAnnotations: Record<string, pulumi.Input<string>> = {};
+        if ("irsa" in args.credentials) {
+            const role = irsaRole(
+                `${name}-irsa`,
+                {
+                    partition: args.partition,
+                    oidcProviderArn: args.credentials.irsa.oidcProviderArn,
+                    issuerUrl: args.credentials.irsa.issuerUrl,
+                    namespace: ns,
+                    serviceAccount: name,
+                    policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }] }),
+                },
+                child,
+            );
+            this.roleArn = role.arn;
+            saAnnotations = { "eks.amazonaws.com/role-arn": role.arn };
+        }
+
+        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }, child);
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name, namespace: ns, annotations: saAnnotations } }, { ...child, dependsOn: [namespace] });
+        const script = new k8s.core.v1.ConfigMap(`${name}-script`, { metadata: { name: `${name}-script`, namespace: ns }, data: { "refresh.sh": fs.readFileSync(REFRESH_SCRIPT, "utf8") } }, { ...child, dependsOn: [namespace] });
+
+        // RBAC reaches only the pull Secret, by name, in the listed namespaces. Kubernetes cannot limit
+        // `create` by name, so the Secrets are created here (empty) and the job only updates them.
+        for (const target of args.namespaces) {
+            const targetNs = new k8s.core.v1.Namespace(`${name}-target-${target}`, { metadata: { name: target } }, { ...child, retainOnDelete: true });
+            new k8s.core.v1.Secret(
+                `${name}-pull-${target}`,
+                { metadata: { name: secretName, namespace: target }, type: "kubernetes.io/dockerconfigjson", stringData: { ".dockerconfigjson": '{"auths":{}}' } },
+                { ...child, dependsOn: [targetNs], ignoreChanges: ["data", "stringData"] },
+            );
+            const role = new k8s.rbac.v1.Role(`${name}-${target}`, { metadata: { name: `${name}-pull-secret`, namespace: target }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [secretName], verbs: ["get", "patch"] }] }, { ...child, dependsOn: [targetNs] });
+            new k8s.rbac.v1.RoleBinding(
+                `${name}-${target}`,
+                { metadata: { name: `${name}-pull-secret`, namespace: target }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects: [{ kind: "ServiceAccount", name, namespace: ns }] },
+                child,
+            );
+        }
+
+        const p = args.profile;
+        const env: k8s.types.input.core.v1.EnvVar[] = [
+            { name: "REGION", value: args.region },
+            { name: "REGISTRY", value: args.registry },
+            { name: "NAMESPACES", value: [...args.namespaces].join(" ") },
+            { name: "SECRET_NAME", value: secretName },
+            { name: "ATTEMPTS", value: String(p.refresherAttempts) },
+            { name: "BACKOFF_SECONDS", value: String(p.refresherBackoffSeconds) },
+            { name: "MAX_BACKOFF_SECONDS", value: String(p.refresherMaxBackoffSeconds) },
+            { name: "HOME", value: "/tmp" },
+        ];
+        const envFrom = "secret" in args.credentials ? [{ secretRef: { name: args.credentials.secret.split("/")[1] } }] : undefined;
+        new k8s.batch.v1.CronJob(
+            `${name}-cronjob`,
+            {
+                metadata: { name, namespace: ns },
+                spec: {
+                    schedule: this.schedule,
+                    concurrencyPolicy: "Forbid",
+                    startingDeadlineSeconds: 600,
+                    successfulJobsHistoryLimit: 1,
+                    failedJobsHistoryLimit: 3,
+                    jobTemplate: {
+                        spec: {
+                            backoffLimit: 2,
+                            activeDeadlineSeconds: 1800,
+                            template: {
+                                spec: {
+                                    serviceAccountName: name,
+                                    restartPolicy: "Never",
+                                    automountServiceAccountToken: true,
+                                    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+                                    containers: [
+                                        {
+                                            name: "refresh",
+                                            image: args.image,
+                                            command: ["/bin/sh", "/scripts/refresh.sh"],
+                                            env,
+                                            ...(envFrom ? { envFrom } : {}),
+                                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+                                            resources: {
+                                                requests: { cpu: "10m", memory: "64Mi", "ephemeral-storage": "64Mi" },
+                                                limits: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+                                            },
+                                            volumeMounts: [
+                                                { name: "scripts", mountPath: "/scripts", readOnly: true },
+                                                { name: "tmp", mountPath: "/tmp" },
+                                            ],
+                                        },
+                                    ],
+                                    volumes: [
+                                        { name: "scripts", configMap: { name: script.metadata.name, defaultMode: 0o555 } },
+                                        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
+                                    ],
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            { ...child, dependsOn: [sa, script] },
+        );
+        this.registerOutputs({ schedule: this.schedule });
+    }
+}
+
+/** The ECR registry host of an account in a region. */
+export function ecrRegistry(partition: Partition, account: string, region: string): string {
+    return `${account}.dkr.${serviceEndpoint(partition, "ecr", region)}`;
+}
