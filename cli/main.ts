@@ -38,6 +38,15 @@ export function buildCli(): Command {
         });
 
     program
+        .command("order")
+        .description("the first bring-up of the two stacks, step by step, and what each step creates")
+        .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
+        .action((opts: { stacksDir: string }) => {
+            const { bringUpOrder } = require("./order") as typeof import("./order");
+            process.stdout.write(bringUpOrder(opts.stacksDir) + "\n");
+        });
+
+    program
         .command("images")
         .description("list every image a Helm release deploys and its China-side rewrite")
         .option("--values <file>", "Helm values file (the chart's values.yaml or a release's values)")

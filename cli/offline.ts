@@ -4,6 +4,7 @@
  * resource registration (URN, type, name, parent, provider, protect, inputs with secrets masked).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { arn, Partition, partitionOfRegion } from "../components/partition";
 import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../stacks/facts";
 import { setNoticeSink } from "../stacks/notices";
@@ -68,12 +69,16 @@ export function mask(value: unknown): unknown {
     return value === UNKNOWN ? "[unknown]" : value;
 }
 
-function unwrapSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
+/**
+ * Secrets unwrapped and unknowns dropped: the peer's outputs as a StackReference reads them. (One unknown
+ * value inside a StackReference's outputs makes all of them unknown in a preview.)
+ */
+function peerView(value: unknown): unknown {
+    if (Array.isArray(value)) return value.filter((v) => v !== UNKNOWN).map(peerView);
     if (value && typeof value === "object") {
         const o = value as Record<string, unknown>;
-        if (o[SIG_KEY] === SECRET_SIG) return unwrapSecrets(o.value);
-        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+        if (o[SIG_KEY] === SECRET_SIG) return peerView(o.value);
+        return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== UNKNOWN).map(([k, v]) => [k, peerView(v)]));
     }
     return value;
 }
@@ -84,8 +89,13 @@ function splitProviderRef(ref: string): { urn: string; id: string } {
     return i < 0 ? { urn: ref, id: "" } : { urn: ref.slice(0, i), id: ref.slice(i + 2) };
 }
 
+/** A stable number from a resource name, so the same plan always shows the same values. */
+function stableNumber(name: string, modulo: number): number {
+    return createHash("sha256").update(name).digest().readUInt32BE(0) % modulo;
+}
+
 /** What AWS would compute for the few outputs the program reads from other resources. */
-function computedOutputs(type: string, inputs: Record<string, any>, partition: Partition, region: string): Record<string, unknown> {
+function computedOutputs(type: string, name: string, inputs: Record<string, any>, partition: Partition, region: string): Record<string, unknown> {
     const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
     switch (type) {
         case "aws:eks/cluster:Cluster":
@@ -98,11 +108,23 @@ function computedOutputs(type: string, inputs: Record<string, any>, partition: P
             return { latestVersion: 1 };
         case "aws:ecr/repository:Repository":
             return { repositoryUrl: `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.${suffix}/${inputs.name}` };
+        case "aws:ec2/eip:Eip":
+            // Documentation addresses (RFC 5737): plainly not real.
+            return { publicIp: `203.0.113.${stableNumber(name, 250) + 1}` };
+        case "aws:ec2/vpnConnection:VpnConnection":
+            return { tunnel1Address: "198.51.100.1", tunnel2Address: "198.51.100.2" };
         case "aws:s3/bucket:Bucket":
             return { bucketRegionalDomainName: `${inputs.bucket}.s3.${region}.${suffix}` };
         default:
             return {};
     }
+}
+
+/** A deterministic stand-in for a generated password (letters and digits, from the resource name). */
+export function offlinePassword(name: string, length: number): string {
+    let out = "";
+    for (let i = 0; out.length < length; i++) out += createHash("sha256").update(`${name}/${i}`).digest("base64").replace(/[^A-Za-z0-9]/g, "");
+    return out.slice(0, length);
 }
 
 class OfflineMocks implements pulumi.runtime.Mocks {
@@ -125,12 +147,13 @@ class OfflineMocks implements pulumi.runtime.Mocks {
             this.regions.set(id, String(args.inputs.region ?? ""));
         }
         const state: Record<string, any> = { ...args.inputs };
+        if (args.type === "random:index/randomPassword:RandomPassword") state.result = offlinePassword(args.name, Number(args.inputs.length ?? 16));
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         if (args.type.startsWith("aws:") && region) {
             const partition = partitionOfRegion(region) as Partition;
             const service = args.type.split(":")[1].split("/")[0];
             if (state.arn === undefined) state.arn = arn({ partition, service, region: service === "iam" || service === "s3" ? "" : region, account: service === "s3" ? "" : OFFLINE_ACCOUNT, resource: `${args.name}` });
-            Object.assign(state, computedOutputs(args.type, state, partition, region));
+            Object.assign(state, computedOutputs(args.type, args.name, state, partition, region));
         }
         return { id, state };
     }
@@ -165,6 +188,8 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                 });
                 return { id: facts.name, instanceTypes: offered, locationTypes: offered.map(() => "region"), locations: offered.map(() => facts.name) };
             }
+            case "aws:ssm/getParameter:getParameter":
+                return { id: String(args.inputs.name), name: String(args.inputs.name), type: "String", value: `ami-offline-${need().name}`, arn: "", version: 1, insecureValue: "", withDecryption: true };
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { id: OFFLINE_ACCOUNT, accountId: OFFLINE_ACCOUNT, arn: arn({ partition: partitionOfRegion(need().name) as Partition, service: "iam", account: OFFLINE_ACCOUNT, resource: "user/offline-plan" }), userId: "OFFLINE" };
             case "aws:index/getRegion:getRegion":
@@ -233,7 +258,7 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
         stack: opts.stack,
         resources: resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)),
         outputs: mask(stackOutputs) as Record<string, unknown>,
-        rawOutputs: unwrapSecrets(stackOutputs) as Record<string, unknown>,
+        rawOutputs: peerView(stackOutputs) as Record<string, unknown>,
         secretOutputNames: secretOutputNames.sort(),
         warnings: [...new Set(warnings)],
     };

@@ -36,6 +36,8 @@ export class PlanConfigError extends Error {
 }
 
 const ORDER: readonly Side[] = ["global", "china"];
+/** The first bring-up: china (registry, VPN public IP), global (sync rule, VPN hub), china (tunnels). */
+export const BRING_UP: readonly Side[] = ["china", "global", "china"];
 
 export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
     // 1. Every stack file is read and validated before the SDK is even loaded.
@@ -65,14 +67,15 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
     }
     if (problems.length > 0) throw new PlanConfigError(problems.join("\n"));
 
-    // 2. Run the program per stack, global first: its outputs feed the china stack's StackReference.
+    // 2. Run the program in the bring-up order (china, global, china): each pass reads the outputs of the
+    //    pass before, as the real bring-up does, so the last pass of each stack shows the complete pair.
     // Loaded here, not at the top: the Pulumi SDKs take most of a second and only the plan needs them.
     const { runStack } = require("./offline") as typeof import("./offline");
     const facts = cloudFacts();
     const peers = new Map<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>();
     const runs: StackRun[] = [];
-    const needed = ORDER.filter((s) => opts.stacks.includes(s) || (s === "global" && opts.stacks.includes("china")));
-    for (const side of needed) {
+    const finalRuns = new Map<Side, StackRun>();
+    for (const side of BRING_UP) {
         const file = files.get(side)!;
         let run: StackRun;
         try {
@@ -82,8 +85,9 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
             throw e;
         }
         peers.set(file.stack, { outputs: run.rawOutputs, secretOutputNames: run.secretOutputNames });
-        if (opts.stacks.includes(side)) runs.push(run);
+        finalRuns.set(side, run);
     }
+    for (const side of ORDER) if (opts.stacks.includes(side)) runs.push(finalRuns.get(side)!);
 
     // 3. Write the plan files together, only now that every stack planned.
     const outputs = new Map<string, string>();

@@ -14,6 +14,9 @@ export type Group = (typeof GROUPS)[number];
 
 export const DEFAULT_CATALOG_FILE = path.join(__dirname, "catalog.yaml");
 
+/** The fluxcd-community chart the Pulumi bootstrap installs when the catalog names none. */
+export const DEFAULT_FLUX_CHART: ChartRef = { repository: "https://fluxcd-community.github.io/helm-charts", name: "flux2", version: "2.18.3" };
+
 /** Runs the ECR token refresher: needs sh, aws and kubectl. */
 export const DEFAULT_ECR_REFRESHER_IMAGE = "docker.io/alpine/k8s:1.33.4";
 
@@ -57,6 +60,8 @@ export interface Catalog {
     readonly file: string;
     /** Flux's own controller images, pinned to the China registry on the china cluster. */
     readonly fluxImages: readonly string[];
+    /** The flux2 chart the Pulumi bootstrap installs. */
+    readonly fluxChart: ChartRef;
     /** Images the Pulumi program deploys itself (they are copied into the China registry too). */
     readonly platform: { readonly ecrRefresherImage: string };
     readonly releases: readonly Release[];
@@ -124,13 +129,34 @@ export function parseCatalog(text: string, file: string): Catalog {
         });
     };
 
+    const chartOf = (p: YamlPath, raw: unknown): ChartRef => {
+        if (!isObj(raw)) {
+            fail(p, "is required", "give chart: {repository, name, version}");
+            return { repository: "", name: "", version: "" };
+        }
+        known(p, raw, ["repository", "name", "version"]);
+        const repository = raw.repository;
+        if (typeof repository !== "string" || !/^(https|oci):\/\/[^\s/]+(\/[^\s]*)?$/.test(repository)) {
+            fail([...p, "repository"], `${JSON.stringify(repository)} is not a chart repository`, "use an https:// Helm repository URL or an oci:// registry path");
+        }
+        const chartName = typeof raw.name === "string" && /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(raw.name) ? raw.name : "";
+        if (!chartName) fail([...p, "name"], `${JSON.stringify(raw.name)} is not a chart name`, "use the chart's name, e.g. ingress-nginx");
+        const version = typeof raw.version === "number" ? String(raw.version) : raw.version;
+        if (typeof version !== "string" || !EXACT_VERSION.test(version)) {
+            fail([...p, "version"], `${JSON.stringify(raw.version)} is not an exact chart version`, "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored");
+        }
+        return { repository: typeof repository === "string" ? repository.replace(/\/+$/, "") : "", name: chartName, version: typeof version === "string" ? version : "" };
+    };
+
     // flux
     let fluxImages: string[] = [];
+    let fluxChart: ChartRef = DEFAULT_FLUX_CHART;
     if (data.flux !== undefined) {
         if (!isObj(data.flux)) fail(["flux"], "must be a mapping", "write flux: with images: [...]");
         else {
-            known(["flux"], data.flux, ["images"]);
+            known(["flux"], data.flux, ["images", "chart"]);
             fluxImages = imageList(["flux", "images"], data.flux.images);
+            if (data.flux.chart !== undefined) fluxChart = chartOf(["flux", "chart"], data.flux.chart);
         }
     }
 
@@ -163,22 +189,7 @@ export function parseCatalog(text: string, file: string): Catalog {
         const n = name([...p, "name"], raw.name, 53, "release name (Helm allows 53 characters)");
         claim(p, n);
         const namespace = name([...p, "namespace"], raw.namespace ?? n, 63, "namespace");
-        let chart: ChartRef = { repository: "", name: "", version: "" };
-        if (!isObj(raw.chart)) fail([...p, "chart"], "is required", "give chart: {repository, name, version}");
-        else {
-            known([...p, "chart"], raw.chart, ["repository", "name", "version"]);
-            const repository = raw.chart.repository;
-            if (typeof repository !== "string" || !/^(https|oci):\/\/[^\s/]+(\/[^\s]*)?$/.test(repository)) {
-                fail([...p, "chart", "repository"], `${JSON.stringify(repository)} is not a chart repository`, "use an https:// Helm repository URL or an oci:// registry path");
-            }
-            const chartName = typeof raw.chart.name === "string" && /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(raw.chart.name) ? raw.chart.name : "";
-            if (!chartName) fail([...p, "chart", "name"], `${JSON.stringify(raw.chart.name)} is not a chart name`, "use the chart's name, e.g. ingress-nginx");
-            const version = typeof raw.chart.version === "number" ? String(raw.chart.version) : raw.chart.version;
-            if (typeof version !== "string" || !EXACT_VERSION.test(version)) {
-                fail([...p, "chart", "version"], `${JSON.stringify(raw.chart.version)} is not an exact chart version`, "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored");
-            }
-            chart = { repository: typeof repository === "string" ? repository.replace(/\/+$/, "") : "", name: chartName, version: typeof version === "string" ? version : "" };
-        }
+        const chart = chartOf([...p, "chart"], raw.chart);
         const clusters = clustersOf([...p, "clusters"], raw.clusters);
         const values = raw.values === undefined ? {} : raw.values;
         if (!isObj(values)) fail([...p, "values"], "must be a mapping", "write Helm values as a YAML mapping");
@@ -277,5 +288,5 @@ export function parseCatalog(text: string, file: string): Catalog {
     }
 
     if (problems.length > 0) throw new SourceError(problems.join("\n"));
-    return { file, fluxImages, platform: { ecrRefresherImage }, releases, manifests };
+    return { file, fluxImages, fluxChart, platform: { ecrRefresherImage }, releases, manifests };
 }

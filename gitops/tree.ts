@@ -274,6 +274,14 @@ export function renderTree(input: RenderInput): RenderOutput {
     if (china) {
         const report = audit(objects, mirrors).clusters.get(china.name);
         if (report) inventory = inventoryFrom(report, input.vars.chinaRegistry, input.originRegistry, platformImages(catalog, mirrors));
+        // The flux2 chart the Pulumi bootstrap installs from the China registry.
+        const flux = catalog.fluxChart;
+        const fluxChina = rewriteChartSource(mirrors, { url: flux.repository, chart: flux.name, version: flux.version });
+        if (fluxChina.type === "oci" && fluxChina.url.startsWith(`oci://${input.vars.chinaRegistry}/`)) {
+            const destination = fluxChina.url.replace(`oci://${input.vars.chinaRegistry}/`, `oci://${input.originRegistry}/`);
+            const source = flux.repository.startsWith("oci://") ? chartKey({ url: flux.repository, chart: flux.name }) : `${flux.repository} ${flux.name}`;
+            inventory = { ...inventory, charts: [...inventory.charts, { source, version: flux.version, destination }].sort((a, b) => (a.destination < b.destination ? -1 : 1)) };
+        }
         warnings.push(...inventory.unresolved.map((u) => `inventory: ${u}`));
         renderInventory(put, inventory, input, china.profile);
     }

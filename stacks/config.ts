@@ -18,6 +18,9 @@ export const SIDE_PARTITION: Record<Side, Partition> = { global: "aws", china: "
 /** Regions the border VPN hub may live in: the AWS regions closest to mainland China. */
 export const VPN_HUB_REGIONS = ["ap-east-1", "ap-southeast-1"] as const;
 
+/** Canonical's public SSM parameter for the current Ubuntu 24.04 LTS AMI (strongSwan is in its archive). */
+export const DEFAULT_VPN_AMI_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id";
+
 /** ECR authorization tokens are valid for 12 hours (ECR GetAuthorizationToken API reference). */
 export const ECR_TOKEN_LIFETIME_HOURS = 12;
 
@@ -115,6 +118,10 @@ export interface StackConfig {
          * licensed for international connectivity.
          */
         readonly licensedCarrier?: string;
+        /** China side, strongswan-ec2: the endpoint's instance type (checked against the region). @default "t3.medium" */
+        readonly instanceType: string;
+        /** China side: SSM parameter naming the endpoint's AMI. @default Ubuntu 24.04 LTS (Canonical's public parameter) */
+        readonly amiParameter: string;
     };
     readonly s3: {
         /** Global side: the only key prefix readable by the public. @default "downloads/" on global */
@@ -476,7 +483,9 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     }
 
     // vpn
-    const vpnRaw = r.object(k("vpn"), top.vpn, ["enabled", "mode", "hubRegion", "hubVpcCidr", "licensedCarrier"]);
+    const vpnRaw = r.object(k("vpn"), top.vpn, ["enabled", "mode", "hubRegion", "hubVpcCidr", "licensedCarrier", "instanceType", "amiParameter"]);
+    const vpnInstanceType = r.string(k("vpn.instanceType"), vpnRaw.instanceType, { default: "t3.medium", pattern: /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, hint: "an EC2 instance type such as t3.medium" });
+    const amiParameter = r.string(k("vpn.amiParameter"), vpnRaw.amiParameter, { default: DEFAULT_VPN_AMI_PARAMETER, pattern: /^\/[A-Za-z0-9_.\-/]+$/, hint: "an SSM parameter path such as /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id" });
     const vpnEnabled = r.bool(k("vpn.enabled"), vpnRaw.enabled, true);
     const vpnMode = r.oneOf(k("vpn.mode"), vpnRaw.mode, ["strongswan-ec2", "alibaba-cen"] as const, "strongswan-ec2");
     const hubRegion = r.oneOf(k("vpn.hubRegion"), vpnRaw.hubRegion, VPN_HUB_REGIONS, "ap-east-1");
@@ -528,7 +537,7 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         ecr,
         ecrRefresher,
         ingress,
-        vpn: { enabled: vpnEnabled, mode: vpnMode, hubRegion, hubVpcCidr: hubCidr?.text ?? "", licensedCarrier },
+        vpn: { enabled: vpnEnabled, mode: vpnMode, hubRegion, hubVpcCidr: hubCidr?.text ?? "", licensedCarrier, instanceType: vpnInstanceType, amiParameter },
         s3: { publicPrefix },
         gitops,
     };
@@ -583,20 +592,26 @@ function suggestFree(taken: readonly Cidr[], prefix: number): string {
  */
 export function checkInstanceTypes(cfg: StackConfig, offered: ReadonlySet<string>): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
-    cfg.cluster.nodeGroups.forEach((g, i) =>
-        g.instanceTypes.forEach((t, j) => {
-            if (offered.has(t)) return;
-            const family = splitInstanceType(t)?.family;
-            const alternatives = [...offered].filter((o) => family && o.startsWith(`${family}.`)).sort();
-            const sameFamily = alternatives.length > 0 ? `sizes of ${family} offered there: ${alternatives.join(", ")}` : `pick a family the region offers, e.g. ${pickExamples(offered)}`;
-            issues.push({
-                key: `${NS}:cluster.nodeGroups[${i}].instanceTypes[${j}]`,
-                problem: `${t} is not offered in ${cfg.aws.region}`,
-                fix: sameFamily,
-            });
-        }),
-    );
+    for (const { key, type } of instanceTypeKeys(cfg)) {
+        if (offered.has(type)) continue;
+        const family = splitInstanceType(type)?.family;
+        const alternatives = [...offered].filter((o) => family && o.startsWith(`${family}.`)).sort();
+        const fix = alternatives.length > 0 ? `sizes of ${family} offered there: ${alternatives.join(", ")}` : `pick a family the region offers, e.g. ${pickExamples(offered)}`;
+        issues.push({ key, problem: `${type} is not offered in ${cfg.aws.region}`, fix });
+    }
     return issues;
+}
+
+/** Whether this side runs the strongSwan endpoint (and so needs its instance type). */
+export function runsIpsecEndpoint(cfg: StackConfig): boolean {
+    return cfg.side === "china" && cfg.vpn.enabled && cfg.vpn.mode === "strongswan-ec2";
+}
+
+/** Every instance type the config names, with the key that names it. */
+function instanceTypeKeys(cfg: StackConfig): { key: string; type: string }[] {
+    const keys = cfg.cluster.nodeGroups.flatMap((g, i) => g.instanceTypes.map((type, j) => ({ key: `${NS}:cluster.nodeGroups[${i}].instanceTypes[${j}]`, type })));
+    if (runsIpsecEndpoint(cfg)) keys.push({ key: `${NS}:vpn.instanceType`, type: cfg.vpn.instanceType });
+    return keys;
 }
 
 function pickExamples(offered: ReadonlySet<string>): string {
@@ -606,7 +621,7 @@ function pickExamples(offered: ReadonlySet<string>): string {
 
 /** Every instance type named by the config, for the offerings invoke. */
 export function instanceTypesOf(cfg: StackConfig): string[] {
-    return [...new Set(cfg.cluster.nodeGroups.flatMap((g) => g.instanceTypes))].sort();
+    return [...new Set(instanceTypeKeys(cfg).map((k) => k.type))].sort();
 }
 
 /**

@@ -6,6 +6,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { StackConfig } from "./config";
 import { SLOW_LINK } from "./slow-link";
 
@@ -16,6 +17,8 @@ export interface SideProviders {
     readonly awsHub?: aws.Provider;
     /** The side's Alibaba Cloud region (ACR EE instance). */
     readonly alicloud: alicloud.Provider;
+    /** Generated secrets (VPN pre-shared keys). */
+    readonly random: random.Provider;
 }
 
 export function createProviders(cfg: StackConfig): SideProviders {
@@ -32,5 +35,6 @@ export function createProviders(cfg: StackConfig): SideProviders {
             clientReadTimeout: profile.alicloudReadTimeoutMs,
             maxRetryTimeout: profile.alicloudMaxRetryTimeoutS,
         }),
+        random: new random.Provider("random"),
     };
 }

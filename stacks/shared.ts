@@ -4,6 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { Cluster } from "../components/cluster";
+import { FluxBootstrap, FluxImage } from "../components/flux";
+import { Catalog } from "../gitops/catalog";
+import { Mirrors, rewriteChartSource, rewriteReference } from "../gitops/mirrors";
+import { nameOf, parseNormalizedNamed } from "../gitops/reference";
 import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
 import { Network } from "../components/network";
 import { cloudFacts } from "./facts";
@@ -78,4 +82,25 @@ export function buildFoundation(ctx: SideContext, extra: { containerdHosts?: Rea
             ...(refresher ? { ecrRefresherSchedule: refresher.schedule } : {}),
         },
     };
+}
+
+/**
+ * Flux on this side's cluster, reconciling clusters/<side> of the generated tree. With `mirrors` (the
+ * china side) the chart and every image come from the China registry.
+ */
+export function bootstrapFlux(ctx: SideContext, foundation: Foundation, catalog: Catalog, mirrors?: Mirrors): FluxBootstrap {
+    const { cfg } = ctx;
+    const images = new Map<string, FluxImage>();
+    for (const image of catalog.fluxImages) {
+        const upstream = parseNormalizedNamed(image);
+        const ref = mirrors ? rewriteReference(mirrors, upstream) : upstream;
+        images.set(upstream.path.split("/").pop()!, { repository: nameOf(ref), tag: ref.tag ?? "" });
+    }
+    const chart = catalog.fluxChart;
+    const chartUrl = mirrors ? rewriteChartSource(mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url : chart.repository;
+    return new FluxBootstrap(
+        `${cfg.side}-flux`,
+        { chartUrl, chartVersion: chart.version, images, git: cfg.gitops, profile: SLOW_LINK[cfg.side] },
+        { providers: { kubernetes: foundation.k8sProvider } },
+    );
 }

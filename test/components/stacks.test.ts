@@ -104,7 +104,8 @@ describe("the stacks under the mock runtime", function () {
         });
 
         it("writes containerd mirror config on china nodes only, sending every upstream to the China registry", () => {
-            const userData = Buffer.from(String(one("china", "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData), "base64").toString("utf8");
+            const nodeTemplate = (stack: string) => resources(stack, "aws:ec2/launchTemplate:LaunchTemplate").find((t) => t.urn.includes("crossborder:cluster:Cluster"))!;
+            const userData = Buffer.from(String(nodeTemplate("china").inputs.userData), "base64").toString("utf8");
             assert.match(userData, /^MIME-Version: 1\.0\nContent-Type: multipart\/mixed/);
             for (const host of ["docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io", "k8s.gcr.io", "public.ecr.aws", "mcr.microsoft.com", "_default"]) {
                 assert.ok(userData.includes(`/etc/containerd/certs.d/${host}/hosts.toml`), host);
@@ -112,7 +113,7 @@ describe("the stacks under the mock runtime", function () {
             const servers = [...userData.matchAll(/^server = "([^"]+)"$/gm)].map((m) => m[1]);
             assert.strictEqual(servers.length, 9);
             for (const s of servers) assert.strictEqual(s, "https://crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com");
-            assert.strictEqual(one("global", "aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, undefined);
+            assert.strictEqual(nodeTemplate("global").inputs.userData, undefined);
         });
 
         it("exports the kubeconfig as a secret and the add-on registry of the region", () => {
@@ -125,13 +126,13 @@ describe("the stacks under the mock runtime", function () {
     describe("network", () => {
         it("spans three zones with a NAT per zone and the EKS subnet tags", () => {
             for (const stack of ["global", "china"]) {
-                const subnets = resources(stack, "aws:ec2/subnet:Subnet");
+                const subnets = resources(stack, "aws:ec2/subnet:Subnet").filter((r) => r.urn.includes("crossborder:network:Network"));
                 assert.strictEqual(subnets.length, 6);
                 assert.strictEqual(new Set(subnets.map((s) => s.inputs.availabilityZone)).size, 3);
                 assert.strictEqual(resources(stack, "aws:ec2/natGateway:NatGateway").length, 3);
                 for (const s of subnets) assert.strictEqual((s.inputs.tags as any)[`kubernetes.io/cluster/crossborder-${stack}`], "shared");
             }
-            const china = resources("china", "aws:ec2/subnet:Subnet").map((s) => s.inputs.availabilityZone);
+            const china = resources("china", "aws:ec2/subnet:Subnet").filter((r) => r.urn.includes("crossborder:network:Network")).map((s) => s.inputs.availabilityZone);
             assert.ok(china.every((z) => String(z).startsWith("cn-northwest-1")));
         });
     });

@@ -123,7 +123,7 @@ describe("the Flux tree", () => {
             const china = parse(example.files.get("clusters/china/flux-system/kustomization.yaml")!);
             assert.deepStrictEqual(
                 china.images.map((i: any) => i.name),
-                ["ghcr.io/fluxcd/helm-controller", "ghcr.io/fluxcd/kustomize-controller", "ghcr.io/fluxcd/notification-controller", "ghcr.io/fluxcd/source-controller"],
+                ["ghcr.io/fluxcd/flux-cli", "ghcr.io/fluxcd/helm-controller", "ghcr.io/fluxcd/kustomize-controller", "ghcr.io/fluxcd/notification-controller", "ghcr.io/fluxcd/source-controller"],
             );
             for (const i of china.images) assert.ok(i.newName.startsWith(`${vars.chinaRegistry}/`) && i.newTag);
             assert.strictEqual(parse(example.files.get("clusters/global/flux-system/kustomization.yaml")!).images, undefined);
@@ -244,6 +244,7 @@ describe("the Flux tree", () => {
                 example.inventory.charts.map((c) => `${c.source}@${c.version}`).sort(),
                 [
                     "https://aws.github.io/eks-charts aws-load-balancer-controller@3.5.0",
+                    "https://fluxcd-community.github.io/helm-charts flux2@2.18.3",
                     "https://kubernetes-sigs.github.io/metrics-server metrics-server@3.13.1",
                     "https://kubernetes.github.io/ingress-nginx ingress-nginx@4.15.1",
                     "https://prometheus-community.github.io/helm-charts kube-prometheus-stack@88.5.3",
@@ -473,7 +474,7 @@ describe("the Flux tree", () => {
             const good = path.join(dir, "good");
             const r = runCli(["render", "--out", good]);
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.match(r.stdout, /inventory: \d+ images, 6 charts/);
+            assert.match(r.stdout, /inventory: \d+ images, 7 charts/);
             const a = runCli(["audit", good]);
             assert.strictEqual(a.status, 0, a.stdout);
             assert.match(a.stdout, /^OK: china pulls nothing from outside China$/m);

@@ -258,7 +258,7 @@ describe("stack config", () => {
             const raw = exampleConfig("china");
             raw["crossborder:cluster"].nodeGroups[0].instanceTypes = ["m6i.large", "trn1.2xlarge", "m6i.24xlarge"];
             const cfg = loadStackConfig(raw);
-            const offered = new Set(["m6i.large", "m6i.xlarge", "c6i.large"]);
+            const offered = new Set(["m6i.large", "m6i.xlarge", "c6i.large", "t3.medium"]);
             assert.deepStrictEqual(checkInstanceTypes(cfg, offered).map(formatIssue), [
                 "crossborder:cluster.nodeGroups[0].instanceTypes[1]: trn1.2xlarge is not offered in cn-northwest-1; pick a family the region offers, e.g. c6i.large, m6i.large",
                 "crossborder:cluster.nodeGroups[0].instanceTypes[2]: m6i.24xlarge is not offered in cn-northwest-1; sizes of m6i offered there: m6i.large, m6i.xlarge",
