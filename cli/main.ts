@@ -35,6 +35,7 @@ export function buildCli(): Command {
             const stacks = opts.stack === "all" ? (["global", "china"] as const) : ([opts.stack] as ["global" | "china"]);
             const result = await runPlan({ stacks, stacksDir: opts.stacksDir, outDir: opts.out });
             process.stdout.write(result.summary + "\n");
+            if (result.failed) process.exitCode = EXIT_FINDINGS;
         });
 
     program

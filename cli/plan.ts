@@ -9,6 +9,7 @@ import { cloudFacts } from "../stacks/facts";
 import { describeConfigError, locateIssue, readStackFile, StackFile } from "../stacks/stackfile";
 import { UsageError, writeFilesAtomically } from "./util";
 import type { StackRun } from "./offline";
+import { runPolicies, stackPolicyConfig, Violation } from "../policies/offline";
 
 export const PLAN_LABEL = "OFFLINE PLAN: Pulumi mock runtime, cloud facts from stacks/cloud-facts.yaml; nothing was deployed and no cloud was called";
 
@@ -23,6 +24,10 @@ export interface PlanOptions {
 
 export interface PlanResult {
     readonly runs: StackRun[];
+    /** Policy violations per stack. */
+    readonly violations: ReadonlyMap<string, Violation[]>;
+    /** Whether any mandatory policy failed (exit 1). */
+    readonly failed: boolean;
     readonly files: string[];
     readonly summary: string;
 }
@@ -89,7 +94,12 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
     }
     for (const side of ORDER) if (opts.stacks.includes(side)) runs.push(finalRuns.get(side)!);
 
-    // 3. Write the plan files together, only now that every stack planned.
+    // 3. The policy pack over what each stack would create.
+    const violations = new Map<string, Violation[]>();
+    for (const run of runs) violations.set(run.stack, runPolicies(run.resources, stackPolicyConfig(configs.get(run.stack as Side)!)));
+    const failed = [...violations.values()].some((vs) => vs.some((v) => v.enforcementLevel === "mandatory"));
+
+    // 4. Write the plan files together, only now that every stack planned.
     const outputs = new Map<string, string>();
     for (const run of runs) {
         const doc = {
@@ -101,14 +111,15 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
             resources: run.resources,
             outputs: run.outputs,
             warnings: run.warnings,
+            policyViolations: violations.get(run.stack),
         };
         outputs.set(path.join(opts.outDir, `${run.stack}.json`), JSON.stringify(doc, null, 2) + "\n");
     }
     writeFilesAtomically(outputs);
-    return { runs, files: [...outputs.keys()], summary: summarize(runs, [...outputs.keys()]) };
+    return { runs, violations, failed, files: [...outputs.keys()], summary: summarize(runs, [...outputs.keys()], violations) };
 }
 
-export function summarize(runs: readonly StackRun[], written: readonly string[]): string {
+export function summarize(runs: readonly StackRun[], written: readonly string[], violations: ReadonlyMap<string, Violation[]> = new Map()): string {
     const lines = [PLAN_LABEL, ""];
     for (const run of runs) {
         const byType = new Map<string, number>();
@@ -117,6 +128,9 @@ export function summarize(runs: readonly StackRun[], written: readonly string[])
         lines.push(`stack ${run.stack} (${out.partition ?? "?"}, ${out.awsRegion ?? "?"}): ${run.resources.length} resources`);
         for (const [type, n] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`  ${String(n).padStart(4)}  ${type}`);
         for (const w of run.warnings) lines.push(`  warning: ${w}`);
+        const vs = violations.get(run.stack) ?? [];
+        lines.push(`  policy pack: ${vs.length === 0 ? "no violations" : `${vs.length} violation(s)`}`);
+        for (const v of vs) lines.push(`  ${v.enforcementLevel === "mandatory" ? "POLICY VIOLATION" : "policy advisory"} [${v.policy}] ${v.message}${v.urn ? `\n      resource: ${v.urn}` : ""}`);
         lines.push("");
     }
     for (const f of written) lines.push(`wrote ${f}`);

@@ -179,32 +179,15 @@ export function audit(tree: Tree, mirrors: Mirrors, opts: { assumeCluster?: stri
         const addImage = (ref: string, file: string, where: string) => images.push({ reference: normalizeRef(ref), inChina: judgeImage(ref), file, where });
         for (const file of [...files].sort()) {
             for (const d of docs.get(file) ?? []) {
+                for (const found of documentImages(d)) {
+                    if (found.rename) renames.set(found.rename.from, found.rename.to);
+                    addImage(found.reference, file, found.where);
+                }
                 const kind = String(d.kind ?? "");
                 const api = String(d.apiVersion ?? "");
                 const meta = d.metadata ?? {};
                 const id = `${kind} ${meta.namespace ? `${meta.namespace}/` : ""}${meta.name ?? "?"}`;
-                if (WORKLOAD_KINDS.has(kind)) {
-                    const pod = kind === "Pod" ? d.spec : kind === "CronJob" ? d.spec?.jobTemplate?.spec?.template?.spec : d.spec?.template?.spec;
-                    for (const field of ["initContainers", "containers", "ephemeralContainers"]) {
-                        for (const c of Array.isArray(pod?.[field]) ? pod[field] : []) if (typeof c?.image === "string") addImage(c.image, file, `${id} ${field} ${c.name ?? "?"}`);
-                    }
-                } else if (kind === "HelmRelease" && api.startsWith("helm.toolkit.fluxcd.io/")) {
-                    for (const img of scanValues(d.spec?.values ?? {}).images) addImage(format(img.reference), file, `${id} spec.values.${img.path.join(".")}`);
-                    for (const pr of Array.isArray(d.spec?.postRenderers) ? d.spec.postRenderers : []) {
-                        for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
-                            if (typeof e?.name !== "string") continue;
-                            const effective = kustomizeImage(e);
-                            if (typeof e.newName === "string") renames.set(e.name, e.newName);
-                            addImage(effective, file, `${id} spec.postRenderers images ${e.name}`);
-                        }
-                    }
-                } else if (kind === "Kustomization" && api.startsWith("kustomize.config.k8s.io/")) {
-                    for (const e of Array.isArray(d.images) ? d.images : []) {
-                        if (typeof e?.name !== "string") continue;
-                        if (typeof e.newName === "string") renames.set(e.name, e.newName);
-                        addImage(kustomizeImage(e), file, `kustomization images ${e.name}`);
-                    }
-                } else if (api.startsWith("source.toolkit.fluxcd.io/") && ["HelmRepository", "OCIRepository", "GitRepository", "Bucket"].includes(kind)) {
+                if (api.startsWith("source.toolkit.fluxcd.io/") && ["HelmRepository", "OCIRepository", "GitRepository", "Bucket"].includes(kind)) {
                     const url = String(kind === "Bucket" ? d.spec?.endpoint ?? "" : d.spec?.url ?? "");
                     const host = kind === "Bucket" ? url.replace(/^https?:\/\//, "").split(/[/:]/)[0] : hostOfUrl(url);
                     sources.push({ kind, name: id, url, inChina: host ? isChinaHost(mirrors, host) : false, file, upstream: meta.annotations?.[UPSTREAM_CHART_ANNOTATION] });
@@ -219,6 +202,39 @@ export function audit(tree: Tree, mirrors: Mirrors, opts: { assumeCluster?: stri
 
     const clusters = new Map([...clusterFiles.keys()].sort().map((c) => [c, report(clusterFiles.get(c)!)]));
     return { clusters, unassigned: report(opts.assumeCluster ? [] : rest), warnings };
+}
+
+/**
+ * Every image one Kubernetes/Flux object makes a cluster pull: containers of workloads (Pods, Deployments,
+ * StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs), HelmRelease values and post-renderer rewrites,
+ * and kustomize `images` entries (with the rename they carry). Shared by the audit and the policy pack.
+ */
+export function documentImages(d: Obj): { reference: string; where: string; rename?: { from: string; to: string } }[] {
+    const out: { reference: string; where: string; rename?: { from: string; to: string } }[] = [];
+    const kind = String(d.kind ?? "");
+    const api = String(d.apiVersion ?? "");
+    const meta = d.metadata ?? {};
+    const id = `${kind} ${meta.namespace ? `${meta.namespace}/` : ""}${meta.name ?? "?"}`;
+    if (WORKLOAD_KINDS.has(kind)) {
+        const pod = kind === "Pod" ? d.spec : kind === "CronJob" ? d.spec?.jobTemplate?.spec?.template?.spec : d.spec?.template?.spec;
+        for (const field of ["initContainers", "containers", "ephemeralContainers"]) {
+            for (const c of Array.isArray(pod?.[field]) ? pod[field] : []) if (typeof c?.image === "string") out.push({ reference: c.image, where: `${id} ${field} ${c.name ?? "?"}` });
+        }
+    } else if (kind === "HelmRelease" && api.startsWith("helm.toolkit.fluxcd.io/")) {
+        for (const img of scanValues(d.spec?.values ?? {}).images) out.push({ reference: format(img.reference), where: `${id} spec.values.${img.path.join(".")}` });
+        for (const pr of Array.isArray(d.spec?.postRenderers) ? d.spec.postRenderers : []) {
+            for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
+                if (typeof e?.name !== "string") continue;
+                out.push({ reference: kustomizeImage(e), where: `${id} spec.postRenderers images ${e.name}`, ...(typeof e.newName === "string" ? { rename: { from: e.name, to: e.newName } } : {}) });
+            }
+        }
+    } else if (kind === "Kustomization" && api.startsWith("kustomize.config.k8s.io/")) {
+        for (const e of Array.isArray(d.images) ? d.images : []) {
+            if (typeof e?.name !== "string") continue;
+            out.push({ reference: kustomizeImage(e), where: `kustomization images ${e.name}`, ...(typeof e.newName === "string" ? { rename: { from: e.name, to: e.newName } } : {}) });
+        }
+    }
+    return out;
 }
 
 function normalizeRef(ref: string): string {

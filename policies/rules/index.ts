@@ -1,0 +1,8 @@
+/** Every rule of the crossborder policy pack, as plain objects (tests and the offline plan use these). */
+import { chinaRules } from "./china";
+import { Rule } from "./common";
+import { securityRules } from "./security";
+
+export const rules: Rule[] = [...chinaRules, ...securityRules];
+export { chinaRules, securityRules };
+export type { Rule };
