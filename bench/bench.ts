@@ -33,7 +33,7 @@ function timeCommand(cmd: string, args: string[], runs: number): number {
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const sections: Record<string, () => void> = {
+const sections: Record<string, () => void | Promise<void>> = {
     plan() {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-"));
         const sdks = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/alicloud", "@pulumi/kubernetes", "@pulumi/random"];
@@ -96,19 +96,65 @@ const sections: Record<string, () => void> = {
         }
         console.log(`  growth 1,000 -> 4,000 releases: ${(results[4000].total / results[1000].total).toFixed(2)}x time (target <= 4.40), ${(results[4000].rss / results[1000].rss).toFixed(2)}x memory`);
     },
+    async verify() {
+        // verify-mirror throughput against a local docker-registry, directly and through the fault proxy.
+        // Loaded here: only this section needs docker-registry and skopeo.
+        const h = require("../test/registry/harness") as typeof import("../test/registry/harness");
+        const { startFaultProxy } = require("../test/registry/fault-proxy") as typeof import("../test/registry/fault-proxy");
+        const { RegistryClient } = require("../gitops/registry") as typeof import("../gitops/registry");
+        const { verifyMirror } = require("../gitops/verify") as typeof import("../gitops/verify");
+        const { parseNormalizedNamed } = require("../gitops/reference") as typeof import("../gitops/reference");
+        if (h.toolsAvailable().length) {
+            console.log(`verify-mirror throughput: SKIPPED (missing ${h.toolsAvailable().join(", ")})`);
+            return;
+        }
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-verify-"));
+        const registry = await h.startRegistry(path.join(work, "registry"));
+        try {
+            const layout = h.ociImage(work, "1.0", "bench");
+            const tags = 20;
+            // One image under tags 1.0 … 20.0; each is checked ten times.
+            const digest = h.push(layout, "1.0", `${registry.host}/bench/app:1.0`);
+            for (let k = 2; k <= tags; k++) h.push(layout, "1.0", `${registry.host}/bench/app:${k}.0`);
+            const entries = Array.from({ length: tags * 10 }, (_, i) => ({
+                line: i + 1,
+                source: parseNormalizedNamed(`upstream.example/bench/app@${digest}`),
+                destination: parseNormalizedNamed(`${registry.host}/bench/app:${(i % tags) + 1}.0`),
+            }));
+            const [host, port] = registry.host.split(":");
+            const measure = async (target: string, label: string) => {
+                const client = new RegistryClient({ plainHttp: () => true, timeoutMs: 500, retries: 10, backoffMs: 20, maxBackoffMs: 200 });
+                const t0 = process.hrtime.bigint();
+                const results = await verifyMirror(entries, { client, registry: target, concurrency: 8 });
+                const s = Number(process.hrtime.bigint() - t0) / 1e9;
+                const ok = results.filter((r) => r.status === "ok").length;
+                console.log(`  ${label.padEnd(44)} ${(entries.length / s).toFixed(0).padStart(5)} manifests/s  (${ok}/${entries.length} ok, ${client.requests} requests)`);
+            };
+            console.log(`verify-mirror throughput (${entries.length} manifest checks, concurrency 8)`);
+            await measure(registry.host, "direct");
+            const proxy = await startFaultProxy({ target: { host, port: Number(port) }, resetRate: 0.2, stallRate: 0.1, stallMs: 300, seed: 3 });
+            await measure(proxy.host, "through the fault proxy (20% reset, 10% stall)");
+            await proxy.close();
+        } finally {
+            registry.stop();
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    },
     test() {
         const ms = timeCommand("npm", ["test", "--silent"], 1);
         console.log(`npm test (type check + all tests): ${fmt(ms)}`);
     },
 };
 
-const wanted = process.argv.slice(2);
-for (const name of wanted.length ? wanted : Object.keys(sections)) {
-    const section = sections[name];
-    if (!section) {
-        console.error(`bench: unknown section "${name}"; sections: ${Object.keys(sections).join(", ")}`);
-        process.exit(2);
+(async () => {
+    const wanted = process.argv.slice(2);
+    for (const name of wanted.length ? wanted : Object.keys(sections)) {
+        const section = sections[name];
+        if (!section) {
+            console.error(`bench: unknown section "${name}"; sections: ${Object.keys(sections).join(", ")}`);
+            process.exit(2);
+        }
+        await section();
+        console.log("");
     }
-    section();
-    console.log("");
-}
+})();

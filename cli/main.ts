@@ -39,6 +39,22 @@ export function buildCli(): Command {
         });
 
     program
+        .command("verify-mirror")
+        .description("check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)")
+        .requiredOption("--inventory <file>", "inventory/images.txt of a rendered tree")
+        .option("--registry <host>", "check on this registry host (e.g. the China instance) instead of the inventory's destination host")
+        .option("--plain-http", "talk plain HTTP (loopback test registries)")
+        .option("--concurrency <n>", "requests in flight", "8")
+        .option("--timeout <ms>", "timeout per request", "10000")
+        .option("--retries <n>", "retries on connection errors, 5xx and 429", "5")
+        .option("--no-compare-upstream", "do not ask the upstream for digests the inventory does not pin")
+        .option("--json", "machine-readable output")
+        .action(async (opts: import("./verify").VerifyCliOptions) => {
+            const { runVerify } = require("./verify") as typeof import("./verify");
+            process.exitCode = await runVerify(opts);
+        });
+
+    program
         .command("order")
         .description("the first bring-up of the two stacks, step by step, and what each step creates")
         .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")

@@ -341,7 +341,14 @@ function renderInventory(put: (p: string, text: string) => void, inventory: Inve
     for (const i of images) {
         const ref = parseNormalizedNamed(i.source.replace("docker://", ""));
         const entry = (byRegistry[ref.domain] ??= { images: {} });
-        (entry.images[ref.path] ??= []).push(ref.digest ?? ref.tag!);
+        const list = (entry.images[ref.path] ??= []);
+        list.push(ref.digest ?? ref.tag!);
+        // A pinned image also needs its tag at the destination (the China reference is tag@digest);
+        // verify-mirror then proves the tag points at the pinned digest.
+        if (ref.digest) {
+            const destTag = parseNormalizedNamed(i.destination.replace("docker://", "")).tag;
+            if (destTag && !destTag.startsWith("sha256-")) list.push(destTag);
+        }
     }
     for (const r of Object.values(byRegistry)) for (const k of Object.keys(r.images)) r.images[k] = [...new Set(r.images[k])].sort();
     put(

@@ -235,7 +235,7 @@ describe("the Flux tree", () => {
             const txt = example.files.get("inventory/images.txt")!;
             for (const i of images) assert.ok(txt.includes(`${i.source} ${i.destination}`));
             const sync = parse(example.files.get("inventory/skopeo-sync.yaml")!);
-            assert.deepStrictEqual(sync["registry.k8s.io"].images["ingress-nginx/controller"], ["sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1"]);
+            assert.deepStrictEqual(sync["registry.k8s.io"].images["ingress-nginx/controller"], ["sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1", "v1.15.1"]);
             assert.deepStrictEqual(sync["ghcr.io"].images["stefanprodan/podinfo"], ["6.7.1"]);
         });
 

@@ -1,0 +1,99 @@
+/**
+ * verify-mirror: is every image of the inventory in the target registry, with the digest it must have?
+ * The expected digest is the one the inventory pins, or else the upstream's (asked when reachable). Runs
+ * with bounded concurrency; every request has a timeout and retries (gitops/registry.ts).
+ */
+import { Reference, tryParseImage } from "./reference";
+import { RegistryClient, RegistryError } from "./registry";
+import { SourceError } from "./yaml-source";
+
+export interface InventoryEntry {
+    readonly line: number;
+    readonly source: Reference;
+    readonly destination: Reference;
+}
+
+export type VerifyStatus = "ok" | "missing" | "mismatch" | "error";
+
+export interface VerifyResult {
+    readonly entry: InventoryEntry;
+    /** The reference actually checked (the destination, on the target registry). */
+    readonly checked: string;
+    readonly status: VerifyStatus;
+    readonly expected?: string;
+    readonly actual?: string;
+    /** Why the digest was not compared, or what went wrong. */
+    readonly note?: string;
+}
+
+const strip = (s: string) => s.replace(/^docker:\/\//, "");
+
+/** inventory/images.txt: `docker://SOURCE docker://DESTINATION` per line, `#` comments. */
+export function parseInventory(text: string, file: string): InventoryEntry[] {
+    const entries: InventoryEntry[] = [];
+    text.split("\n").forEach((raw, i) => {
+        const line = raw.trim();
+        if (!line || line.startsWith("#")) return;
+        const parts = line.split(/\s+/);
+        const source = parts.length === 2 ? tryParseImage(strip(parts[0])) : undefined;
+        const destination = parts.length === 2 ? tryParseImage(strip(parts[1])) : undefined;
+        if (!source || !destination) throw new SourceError(`${file}:${i + 1}: expected "docker://SOURCE docker://DESTINATION" with two image references, got "${line}"; regenerate it with crossborder render`);
+        if (destination.tag === undefined && destination.digest === undefined) throw new SourceError(`${file}:${i + 1}: the destination ${strip(parts[1])} has no tag or digest to check`);
+        entries.push({ line: i + 1, source, destination });
+    });
+    return entries;
+}
+
+export interface VerifyOptions {
+    readonly client: RegistryClient;
+    /** Check the destinations on this registry host instead (e.g. the China instance, same paths). */
+    readonly registry?: string;
+    /** @default 8 */
+    readonly concurrency?: number;
+    /** Ask the upstream for the digest when the inventory pins none. @default true */
+    readonly compareUpstream?: boolean;
+    readonly onResult?: (r: VerifyResult, done: number, total: number) => void;
+}
+
+export async function verifyMirror(entries: readonly InventoryEntry[], opts: VerifyOptions): Promise<VerifyResult[]> {
+    const results: VerifyResult[] = new Array(entries.length);
+    let next = 0;
+    let done = 0;
+    const one = async (entry: InventoryEntry): Promise<VerifyResult> => {
+        const host = opts.registry ?? entry.destination.domain;
+        const ref = entry.destination.digest ?? entry.destination.tag!;
+        const checked = `${host}/${entry.destination.path}${entry.destination.digest ? `@${ref}` : `:${ref}`}`;
+        let expected = entry.source.digest;
+        let note: string | undefined;
+        try {
+            const found = await opts.client.checkManifest(host, entry.destination.path, ref);
+            if (!found.found) return { entry, checked, status: "missing", expected };
+            if (!expected && opts.compareUpstream !== false) {
+                try {
+                    const upstream = await opts.client.checkManifest(entry.source.domain, entry.source.path, entry.source.tag ?? "latest");
+                    if (upstream.found) expected = upstream.digest;
+                    else note = "the upstream no longer has this tag; digest not compared";
+                } catch (e) {
+                    note = `upstream unreachable (${(e as Error).message}); digest not compared`;
+                }
+            } else if (!expected) {
+                note = "no digest pinned; not compared";
+            }
+            if (expected && expected !== found.digest) return { entry, checked, status: "mismatch", expected, actual: found.digest };
+            return { entry, checked, status: "ok", expected, actual: found.digest, note };
+        } catch (e) {
+            if (!(e instanceof RegistryError)) throw e;
+            return { entry, checked, status: "error", expected, note: e.message };
+        }
+    };
+    const worker = async () => {
+        while (next < entries.length) {
+            const i = next++;
+            results[i] = await one(entries[i]);
+            done++;
+            opts.onResult?.(results[i], done, entries.length);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 8, entries.length)) }, worker));
+    return results;
+}
