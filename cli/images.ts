@@ -5,7 +5,6 @@
 import { stringify } from "yaml";
 import { readChartArchive, scanChart } from "../gitops/chart";
 import { ContextOptions, loadMirrorsFor } from "../gitops/context";
-import { format } from "../gitops/reference";
 import { rewriteValues, scanValues, ScanResult } from "../gitops/values";
 import { pathString, readYaml, SourceError } from "../gitops/yaml-source";
 import { UsageError } from "./util";
@@ -51,5 +50,3 @@ export function runImages(opts: ImagesOptions): string {
     const lines = rows.map((r) => `${r.path.padEnd(width)}  ${r.original}${r.tagFrom === "chart" ? " (tag from chart)" : ""}\n${" ".repeat(width)}  -> ${r.rewritten}`);
     return [`${rows.length} image(s)`, ...lines, ...scan.warnings.map((w) => `warning: ${w}`)].join("\n");
 }
-
-export { format };

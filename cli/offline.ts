@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { arn, Partition, partitionOfRegion } from "../components/partition";
+import { arn, dnsSuffix, Partition, partitionOfRegion } from "../components/partition";
 import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../stacks/facts";
 import { setNoticeSink } from "../stacks/notices";
 import { main } from "../stacks/program";
@@ -96,7 +96,7 @@ function stableNumber(name: string, modulo: number): number {
 
 /** What AWS would compute for the few outputs the program reads from other resources. */
 function computedOutputs(type: string, name: string, inputs: Record<string, any>, partition: Partition, region: string): Record<string, unknown> {
-    const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+    const suffix = dnsSuffix(partition);
     switch (type) {
         case "aws:eks/cluster:Cluster":
             return {
@@ -168,8 +168,9 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         };
         switch (args.token) {
             case "aws:index/getPartition:getPartition": {
-                const partition = partitionOfRegion(need().name);
-                return { id: partition, partition, dnsSuffix: partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws" };
+                const partition = partitionOfRegion(need().name) as Partition;
+                const suffix = dnsSuffix(partition);
+                return { id: partition, partition, dnsSuffix: suffix, reverseDnsPrefix: suffix.split(".").reverse().join(".") };
             }
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const facts = need();

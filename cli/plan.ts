@@ -7,7 +7,7 @@ import * as path from "path";
 import { checkPair, ConfigError, loadStackConfig, Side, StackConfig } from "../stacks/config";
 import { cloudFacts } from "../stacks/facts";
 import { describeConfigError, locateIssue, readStackFile, StackFile } from "../stacks/stackfile";
-import { UsageError, writeFilesAtomically } from "./util";
+import { writeFilesAtomically } from "./util";
 import type { StackRun } from "./offline";
 import { runPolicies, stackPolicyConfig, Violation } from "../policies/offline";
 

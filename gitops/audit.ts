@@ -11,9 +11,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { isChinaHost, Mirrors } from "./mirrors";
-import { decodeFlat } from "./mirrors";
-import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "./reference";
+import { decodeFlat, isChinaHost, Mirrors } from "./mirrors";
+import { format, nameOf, Reference, tryParseImage } from "./reference";
 import { scanValues } from "./values";
 import { parseYamlStream, SourceError } from "./yaml-source";
 
@@ -329,8 +328,3 @@ export function isCrossBorder(report: AuditReport, chinaClusters: readonly strin
     return chinaClusters.some((c) => (report.clusters.get(c)?.crossBorder ?? 0) > 0);
 }
 
-export function parseImageRef(s: string): Reference | undefined {
-    return tryParseImage(s);
-}
-
-export { parseNormalizedNamed };

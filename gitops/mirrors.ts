@@ -7,7 +7,7 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import { DOMAIN_AND_PORT, format, Reference, tryParseImage, withName } from "./reference";
-import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "./yaml-source";
+import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
 
 export const DEFAULT_MIRRORS_FILE = path.join(__dirname, "mirrors.yaml");
 
@@ -374,5 +374,3 @@ export function chartKey(source: ChartSource): string {
     const { scheme, host, repoPath } = splitChartUrl(source);
     return `${scheme}://${host}/${repoPath}`;
 }
-
-export type { YamlSource };

@@ -17,7 +17,7 @@
  * `global.image`) and is not an image of its own. A tag left empty means the chart supplies it (usually
  * from Chart.yaml appVersion): the registry and repository are still rewritten, the tag is not touched.
  */
-import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "./reference";
+import { format, nameOf, Reference, tryParseImage } from "./reference";
 import { Mirrors, rewriteReference } from "./mirrors";
 import { pathString } from "./yaml-source";
 
@@ -240,9 +240,4 @@ export function helmMerge(base: Json, over: Json): Json {
         else out[k] = isObj(v) && isObj(out[k]) ? helmMerge(out[k], v) : structuredClone(v);
     }
     return out;
-}
-
-/** Parse an image string the way a Helm chart's consumer (the kubelet) would: normalised. */
-export function normalizeImage(s: string): Reference {
-    return parseNormalizedNamed(s);
 }

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig } from "../../stacks/config";
-import { managedPolicyArn, Partition, serviceEndpoint, servicePrincipal, stsClientIds } from "../partition";
+import { ecrRegistry, managedPolicyArn, Partition, servicePrincipal, stsClientIds } from "../partition";
 import { containerdUserData } from "./containerd";
 
 export { containerdHosts } from "./containerd";
@@ -128,7 +128,7 @@ export class Cluster extends pulumi.ComponentResource {
         this.oidcIssuer = issuer;
         this.oidcProviderArn = oidc.arn;
         this.nodeRoleArn = nodeRole.arn;
-        this.addonRegistry = pulumi.output(args.addonAccount ? `${args.addonAccount}.dkr.${serviceEndpoint(p, "ecr", args.region)}` : "");
+        this.addonRegistry = pulumi.output(args.addonAccount ? ecrRegistry(p, args.addonAccount, args.region) : "");
         this.kubeconfig = pulumi.secret(
             pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
                 JSON.stringify({

@@ -12,7 +12,7 @@ import * as path from "path";
 import { ECR_TOKEN_LIFETIME_HOURS } from "../../stacks/config";
 import type { SlowLinkProfile } from "../../stacks/slow-link";
 import { irsaRole } from "../cluster/irsa";
-import { Partition, serviceEndpoint } from "../partition";
+import { Partition } from "../partition";
 
 export const REFRESH_SCRIPT = path.join(__dirname, "refresh.sh");
 
@@ -194,7 +194,4 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
     }
 }
 
-/** The ECR registry host of an account in a region. */
-export function ecrRegistry(partition: Partition, account: string, region: string): string {
-    return `${account}.dkr.${serviceEndpoint(partition, "ecr", region)}`;
-}
+export { ecrRegistry } from "../partition";

@@ -87,6 +87,11 @@ export function managedPolicyArn(partition: Partition, policyName: string): stri
     return arn({ partition, service: "iam", account: "aws", resource: `policy/${policyName}` });
 }
 
+/** The ECR registry host of an account in a region, e.g. `123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn`. */
+export function ecrRegistry(partition: Partition, account: string, region: string): string {
+    return `${account}.dkr.${serviceEndpoint(partition, "ecr", region)}`;
+}
+
 /** The regional endpoint host of a service, e.g. `ecr.cn-north-1.amazonaws.com.cn`. */
 export function serviceEndpoint(partition: Partition, service: string, region: string): string {
     return `${service}.${region}.${dnsSuffix(partition)}`;

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { audit, readTree } from "../../gitops/audit";
+import { audit } from "../../gitops/audit";
 import { DEFAULT_CATALOG_FILE, parseCatalog } from "../../gitops/catalog";
 import { clusterSettings, mirrorVars, originRegistry } from "../../gitops/context";
 import { GENERATED_HEADER } from "../../gitops/emit";
