@@ -135,8 +135,7 @@ export function renderTree(input: RenderInput): RenderOutput {
             if (moveToChina) {
                 target = rewriteChartSource(mirrors, { url: r.chart.repository, chart: r.chart.name, version: r.chart.version });
                 // The China source names its upstream, so the inventory (an audit of the tree) can copy it.
-                const upstream = upstreamOci ? chartKey({ url: r.chart.repository, chart: r.chart.name }) : `${r.chart.repository} ${r.chart.name}`;
-                annotated = { ...meta, annotations: { [UPSTREAM_CHART_ANNOTATION]: `${upstream}@${r.chart.version}` } };
+                annotated = { ...meta, annotations: { [UPSTREAM_CHART_ANNOTATION]: `${upstreamChartLabel(r.chart)}@${r.chart.version}` } };
             }
             const ref = target.version && isRange(target.version) ? { semver: target.version } : { tag: target.version };
             if (target.type === "oci") {
@@ -279,14 +278,18 @@ export function renderTree(input: RenderInput): RenderOutput {
         const fluxChina = rewriteChartSource(mirrors, { url: flux.repository, chart: flux.name, version: flux.version });
         if (fluxChina.type === "oci" && fluxChina.url.startsWith(`oci://${input.vars.chinaRegistry}/`)) {
             const destination = fluxChina.url.replace(`oci://${input.vars.chinaRegistry}/`, `oci://${input.originRegistry}/`);
-            const source = flux.repository.startsWith("oci://") ? chartKey({ url: flux.repository, chart: flux.name }) : `${flux.repository} ${flux.name}`;
-            inventory = { ...inventory, charts: [...inventory.charts, { source, version: flux.version, destination }].sort((a, b) => (a.destination < b.destination ? -1 : 1)) };
+            inventory = { ...inventory, charts: [...inventory.charts, { source: upstreamChartLabel(flux), version: flux.version, destination }].sort((a, b) => (a.destination < b.destination ? -1 : 1)) };
         }
         warnings.push(...inventory.unresolved.map((u) => `inventory: ${u}`));
         renderInventory(put, inventory, input, china.profile);
     }
     put("README.md", treeReadme(input, rewrite));
     return { files, warnings: [...new Set(warnings)], inventory };
+}
+
+/** How the inventory names an upstream chart: its oci:// reference, or "<https repository> <chart>". */
+function upstreamChartLabel(chart: { repository: string; name: string }): string {
+    return chart.repository.startsWith("oci://") ? chartKey({ url: chart.repository, chart: chart.name }) : `${chart.repository} ${chart.name}`;
 }
 
 /** Upstream → China names of the images the Pulumi program deploys itself. */

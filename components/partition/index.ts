@@ -1,7 +1,7 @@
 /**
  * Partition helpers: the one place that knows how `aws` and `aws-cn` differ in ARNs, DNS suffixes and
  * service principals. Components derive every ARN and principal from here (or, on a real run, from
- * `aws.getPartitionOutput()` fed through these functions); no component writes an `arn:aws:` literal.
+ * `aws.getPartitionOutput()` fed through these functions); no component writes an ARN with a fixed partition.
  *
  * Sources: AWS General Reference "Amazon Resource Names" (partition field) and the AWS China getting
  * started guide ("ARNs in the China Regions use arn:aws-cn", endpoints under amazonaws.com.cn).
