@@ -8,8 +8,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { audit, readTree } from "../gitops/audit";
 import { parseCatalog } from "../gitops/catalog";
-import { clusterSettings, mirrorVars, originRegistry } from "../gitops/context";
-import { DEFAULT_MIRRORS_FILE, loadMirrors } from "../gitops/mirrors";
+import { renderContext } from "../gitops/context";
 import { renderTree } from "../gitops/tree";
 import { writeTree } from "../gitops/writer";
 
@@ -24,13 +23,12 @@ const releases = Array.from({ length: n }, (_, i) => ({
     clusterValues: { china: { replicas: 2 } },
 }));
 const text = stringify({ version: 1, flux: { images: ["ghcr.io/fluxcd/source-controller:v1.8.2"] }, releases }, { lineWidth: 0 });
-const opts = { stacksDir: path.join(root, "stacks") };
-const vars = mirrorVars(opts);
-const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
+const context = renderContext({ stacksDir: path.join(root, "stacks") });
+const { mirrors } = context;
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-render-"));
 
 const t0 = process.hrtime.bigint();
-const result = renderTree({ catalog: parseCatalog(text, "catalog.yaml"), mirrors, vars, originRegistry: originRegistry(opts), clusters: clusterSettings(opts) });
+const result = renderTree({ catalog: parseCatalog(text, "catalog.yaml"), ...context });
 writeTree(path.join(out, "gitops"), result.files);
 const t1 = process.hrtime.bigint();
 const report = audit(readTree(path.join(out, "gitops")), mirrors);

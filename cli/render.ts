@@ -4,7 +4,7 @@
 import * as path from "path";
 import { audit, AuditReport, ClusterReport, isCrossBorder, readTree } from "../gitops/audit";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { clusterSettings, ContextOptions, loadMirrorsFor, mirrorVars, originRegistry } from "../gitops/context";
+import { ContextOptions, loadMirrorsFor, renderContext } from "../gitops/context";
 import { renderTree } from "../gitops/tree";
 import { writeTree } from "../gitops/writer";
 import { SourceError } from "../gitops/yaml-source";
@@ -20,8 +20,7 @@ export interface RenderOptions extends ContextOptions {
 
 export function runRender(opts: RenderOptions): string {
     const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
-    const mirrors = loadMirrorsFor(opts);
-    const result = renderTree({ catalog, mirrors, vars: mirrorVars(opts), originRegistry: originRegistry(opts), clusters: clusterSettings(opts), rewrite: !opts.noRewrite });
+    const result = renderTree({ catalog, ...renderContext(opts), rewrite: !opts.noRewrite });
     const written = writeTree(opts.out, result.files, { force: opts.force });
     const lines = [
         written.unchanged ? `${opts.out}: already up to date (${result.files.size} files)` : `${opts.out}: ${result.files.size} files (${written.written.length} written, ${written.removed.length} removed)`,

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { acrEndpoints } from "../components/registry/endpoints";
-import { loadStackConfig } from "../stacks/config";
+import { loadStackConfig, StackConfig } from "../stacks/config";
 import { readStackFile } from "../stacks/stackfile";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "./mirrors";
 import { readText, SourceError } from "./yaml-source";
@@ -24,56 +24,89 @@ export interface ContextOptions {
 export const OUTPUT_KEYS = { registryEndpoint: "registryEndpoint", registryNamespace: "registryNamespace" } as const;
 
 /**
- * Outputs of one stack from `--stack-outputs F`. F is either one stack's `pulumi stack output --json`,
- * or `{"global": {...}, "china": {...}}` with both.
+ * What the GitOps side reads from the stacks, each file read and validated once per command: the
+ * `--stack-outputs` file (one stack's `pulumi stack output --json`, or `{"global": {...}, "china": {...}}`)
+ * and, for whatever it does not give, the stack files.
  */
-function stackOutputs(file: string, side: "global" | "china"): Record<string, unknown> {
-    let data: any;
-    try {
-        data = JSON.parse(readText(file, "stack outputs file"));
-    } catch (e) {
-        if (e instanceof SourceError) throw e;
-        throw new SourceError(`${file}: not JSON (${(e as Error).message}); save it with: pulumi stack output --json -s ${side} > ${file}`);
-    }
-    const outputs = data?.global || data?.china ? data[side] : data?.side === side || data?.side === undefined ? data : undefined;
-    const missing = Object.values(OUTPUT_KEYS).filter((k) => typeof outputs?.[k] !== "string" || !outputs[k]);
-    if (missing.length > 0) {
-        throw new SourceError(`${file}: the ${side} stack's outputs lack ${missing.join(", ")}; write pulumi stack output --json -s ${side} there (or {"global": ..., "china": ...}), after pulumi up -s ${side}`);
-    }
-    return outputs;
-}
+export class StackSources {
+    private outputsData: unknown;
+    private readonly configs = new Map<"global" | "china", StackConfig>();
 
-function stackConfig(opts: ContextOptions, side: "global" | "china") {
-    const file = readStackFile(path.join(opts.stacksDir ?? "stacks", `Pulumi.${side}.yaml`));
-    return loadStackConfig(file.config, { stack: file.stack });
+    constructor(private readonly opts: ContextOptions = {}) {}
+
+    private outputsFile(): any {
+        if (this.outputsData === undefined) {
+            const file = this.opts.stackOutputs!;
+            try {
+                this.outputsData = JSON.parse(readText(file, "stack outputs file"));
+            } catch (e) {
+                if (e instanceof SourceError) throw e;
+                throw new SourceError(`${file}: not JSON (${(e as Error).message}); save it with: pulumi stack output --json -s <stack> > ${file}`);
+            }
+        }
+        return this.outputsData;
+    }
+
+    /** Whether `--stack-outputs` gives this side's outputs (a combined file may lack one side). */
+    hasOutputs(side: "global" | "china"): boolean {
+        if (!this.opts.stackOutputs) return false;
+        const data = this.outputsFile();
+        return data?.global || data?.china ? Boolean(data[side]) : side === "china";
+    }
+
+    /** One side's outputs from `--stack-outputs`, with the keys the GitOps side reads. */
+    outputs(side: "global" | "china"): Record<string, unknown> {
+        const file = this.opts.stackOutputs!;
+        const data = this.outputsFile();
+        const outputs = data?.global || data?.china ? data[side] : data?.side === side || data?.side === undefined ? data : undefined;
+        const missing = Object.values(OUTPUT_KEYS).filter((k) => typeof outputs?.[k] !== "string" || !outputs[k]);
+        if (missing.length > 0) {
+            throw new SourceError(`${file}: the ${side} stack's outputs lack ${missing.join(", ")}; write pulumi stack output --json -s ${side} there (or {"global": ..., "china": ...}), after pulumi up -s ${side}`);
+        }
+        return outputs;
+    }
+
+    config(side: "global" | "china"): StackConfig {
+        let cfg = this.configs.get(side);
+        if (!cfg) {
+            const file = readStackFile(path.join(this.opts.stacksDir ?? "stacks", `Pulumi.${side}.yaml`));
+            cfg = loadStackConfig(file.config, { stack: file.stack });
+            this.configs.set(side, cfg);
+        }
+        return cfg;
+    }
 }
 
 /** The China registry's endpoint and namespace: the {{ placeholders }} of mirrors.yaml. */
-export function mirrorVars(opts: ContextOptions = {}): MirrorVars {
+export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opts)): MirrorVars {
     if (opts.stackOutputs) {
-        const out = stackOutputs(opts.stackOutputs, "china");
+        const out = src.outputs("china");
         return { chinaRegistry: String(out.registryEndpoint), registryNamespace: String(out.registryNamespace) };
     }
-    const cfg = stackConfig(opts, "china");
+    const cfg = src.config("china");
     return { chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public, registryNamespace: cfg.registry.namespace };
 }
 
 /** The ACR EE origin instance (global side): where the inventory copies to. */
-export function originRegistry(opts: ContextOptions = {}): string {
-    if (opts.stackOutputs) {
-        const raw = JSON.parse(readText(opts.stackOutputs, "stack outputs file"));
-        if (raw?.global) return String(stackOutputs(opts.stackOutputs, "global").registryEndpoint);
-    }
-    const cfg = stackConfig(opts, "global");
+export function originRegistry(opts: ContextOptions = {}, src = new StackSources(opts)): string {
+    if (src.hasOutputs("global")) return String(src.outputs("global").registryEndpoint);
+    const cfg = src.config("global");
     return acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
 }
 
 /** Per cluster: whether it is inside China, its slow-link profile, and where Flux pulls the tree from. */
-export function clusterSettings(opts: ContextOptions = {}): ClusterSettings[] {
+export function clusterSettings(opts: ContextOptions = {}, src = new StackSources(opts)): ClusterSettings[] {
     return (["global", "china"] as const).map((side) => {
-        const cfg = stackConfig(opts, side);
+        const cfg = src.config(side);
         return { name: side, china: side === "china", profile: SLOW_LINK[side], git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path } };
     });
+}
+
+/** Everything `crossborder render` needs from the stacks and the mirrors, each source read once. */
+export function renderContext(opts: ContextOptions = {}): { vars: MirrorVars; mirrors: Mirrors; originRegistry: string; clusters: ClusterSettings[] } {
+    const src = new StackSources(opts);
+    const vars = mirrorVars(opts, src);
+    return { vars, mirrors: loadMirrors(opts.mirrorsFile ?? DEFAULT_MIRRORS_FILE, vars), originRegistry: originRegistry(opts, src), clusters: clusterSettings(opts, src) };
 }
 
 export function loadMirrorsFor(opts: ContextOptions = {}): Mirrors {
