@@ -57,6 +57,11 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const basic = (c: Credentials) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
+
+/** Cache key of a Bearer token: one per registry and scope. */
+const tokenKey = (host: string, scope: string) => `${host}|${scope}`;
+
 export class RegistryClient {
     private readonly tokens = new Map<string, string>();
     private readonly opts: Required<Omit<RegistryClientOptions, "credentials">> & Pick<RegistryClientOptions, "credentials">;
@@ -112,17 +117,17 @@ export class RegistryClient {
         const creds = this.opts.credentials?.(host);
         if (scheme === "basic") {
             if (!creds) throw new RegistryError(`${host}: asks for Basic credentials; set CROSSBORDER_REGISTRY_USERNAME and CROSSBORDER_REGISTRY_PASSWORD`, 1);
-            return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+            return basic(creds);
         }
         if (scheme !== "bearer" || !params.realm) throw new RegistryError(`${host}: unsupported authentication challenge "${challenge}"`, 1);
         const scope = params.scope ?? `repository:${repository}:pull`;
-        const key = `${host}|${scope}`;
+        const key = tokenKey(host, scope);
         const cached = this.tokens.get(key);
         if (cached) return cached;
         const url = new URL(params.realm);
         if (params.service) url.searchParams.set("service", params.service);
         url.searchParams.set("scope", scope);
-        const res = await this.send(url.toString(), { headers: creds ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` } : {} });
+        const res = await this.send(url.toString(), { headers: creds ? { authorization: basic(creds) } : {} });
         if (!res.ok) throw new RegistryError(`${host}: the token service ${url.origin} answered HTTP ${res.status} for ${scope}`, 1);
         const body = (await res.json()) as { token?: string; access_token?: string };
         const token = body.token ?? body.access_token;
@@ -136,8 +141,8 @@ export class RegistryClient {
     async checkManifest(host: string, repository: string, reference: string): Promise<ManifestCheck> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const headers: Record<string, string> = { accept: MANIFEST_TYPES.join(", ") };
-        const known = [...this.tokens.entries()].find(([k]) => k === `${host}|repository:${repository}:pull`);
-        if (known) headers.authorization = known[1];
+        const known = this.tokens.get(tokenKey(host, `repository:${repository}:pull`));
+        if (known) headers.authorization = known;
         let res = await this.send(url, { method: "HEAD", headers });
         if (res.status === 401) {
             headers.authorization = await this.authorize(host, repository, res.headers.get("www-authenticate") ?? "");
