@@ -166,16 +166,15 @@ export function audit(tree: Tree, mirrors: Mirrors, opts: { assumeCluster?: stri
         clusterFiles.set(opts.assumeCluster, set);
     }
 
-    const judgeImage = (ref: string): boolean => {
-        const parsed = tryParseImage(ref);
-        return parsed ? isChinaHost(mirrors, parsed.domain) : false;
-    };
-
     const report = (files: Iterable<string>): ClusterReport => {
         const images: ImageFinding[] = [];
         const sources: SourceFinding[] = [];
         const renames = new Map<string, string>();
-        const addImage = (ref: string, file: string, where: string) => images.push({ reference: normalizeRef(ref), inChina: judgeImage(ref), file, where });
+        const addImage = (ref: string, file: string, where: string) => {
+            // Normalised and judged from one parse; an unparseable reference is kept as written, cross-border.
+            const parsed = tryParseImage(ref);
+            images.push({ reference: parsed ? format(parsed) : ref, inChina: parsed ? isChinaHost(mirrors, parsed.domain) : false, file, where });
+        };
         for (const file of [...files].sort()) {
             for (const d of docs.get(file) ?? []) {
                 for (const found of documentImages(d)) {
@@ -234,11 +233,6 @@ export function documentImages(d: Obj): { reference: string; where: string; rena
         }
     }
     return out;
-}
-
-function normalizeRef(ref: string): string {
-    const parsed = tryParseImage(ref);
-    return parsed ? format(parsed) : ref;
 }
 
 /** The image a kustomize `images` entry leaves in the manifests. */

@@ -76,10 +76,6 @@ function nameVariants(ref: Reference): string[] {
     return [...names].sort();
 }
 
-function isRange(version: string): boolean {
-    return !/^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$/.test(version);
-}
-
 export function renderTree(input: RenderInput): RenderOutput {
     const { catalog, mirrors } = input;
     const rewrite = input.rewrite ?? true;
@@ -137,7 +133,8 @@ export function renderTree(input: RenderInput): RenderOutput {
                 // The China source names its upstream, so the inventory (an audit of the tree) can copy it.
                 annotated = { ...meta, annotations: { [UPSTREAM_CHART_ANNOTATION]: `${upstreamChartLabel(r.chart)}@${r.chart.version}` } };
             }
-            const ref = target.version && isRange(target.version) ? { semver: target.version } : { tag: target.version };
+            // The catalog accepts exact versions only (a range cannot be mirrored ahead of time).
+            const ref = { tag: target.version };
             if (target.type === "oci") {
                 return {
                     source: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "OCIRepository", metadata: annotated, spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: target.url, ref, layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" } } },
