@@ -2,18 +2,14 @@
  * `crossborder order`: the first bring-up of the pair, step by step, with what each step creates. The two
  * stacks meet only through their outputs, so the first time round each waits for the other once.
  */
-import * as path from "path";
 import { acrEndpoints } from "../components/registry/endpoints";
-import { loadStackConfig, runsIpsecEndpoint, StackConfig } from "../stacks/config";
-import { readStackFile } from "../stacks/stackfile";
+import { StackSources } from "../gitops/context";
+import { runsIpsecEndpoint, StackConfig } from "../stacks/config";
 
 export function bringUpOrder(stacksDir: string): string {
-    const load = (side: "global" | "china"): StackConfig => {
-        const f = readStackFile(path.join(stacksDir, `Pulumi.${side}.yaml`));
-        return loadStackConfig(f.config, { stack: f.stack });
-    };
-    const g = load("global");
-    const c = load("china");
+    const stacks = new StackSources({ stacksDir });
+    const g = stacks.config("global");
+    const c = stacks.config("china");
     const vpn = runsIpsecEndpoint(c) && g.vpn.enabled;
     const where = (cfg: StackConfig) => `${cfg.partition} ${cfg.aws.region}, Alibaba ${cfg.alicloud.region}`;
     const steps: [string, string[]][] = [
