@@ -33,6 +33,11 @@ export interface SlowLinkProfile {
     readonly alicloudMaxRetryTimeoutS: number;
     /** `skopeo sync --retry-times` for the inventory copy into the origin registry. */
     readonly syncRetryTimes: number;
+    /**
+     * Whole-image copy attempts in inventory/copy.sh. skopeo's own retries do not cover every step (a
+     * reset while writing the manifest is fatal to it), so each image is copied again from the start.
+     */
+    readonly syncCopyAttempts: number;
     /** ECR token refresher: attempts and exponential backoff bounds (seconds). */
     readonly refresherAttempts: number;
     readonly refresherBackoffSeconds: number;
@@ -54,6 +59,7 @@ export const SLOW_LINK: Readonly<Record<Side, SlowLinkProfile>> = {
         alicloudReadTimeoutMs: 60_000,
         alicloudMaxRetryTimeoutS: 60,
         syncRetryTimes: 3,
+        syncCopyAttempts: 3,
         refresherAttempts: 5,
         refresherBackoffSeconds: 5,
         refresherMaxBackoffSeconds: 60,
@@ -72,6 +78,7 @@ export const SLOW_LINK: Readonly<Record<Side, SlowLinkProfile>> = {
         alicloudReadTimeoutMs: 180_000,
         alicloudMaxRetryTimeoutS: 300,
         syncRetryTimes: 8,
+        syncCopyAttempts: 5,
         refresherAttempts: 8,
         refresherBackoffSeconds: 5,
         refresherMaxBackoffSeconds: 120,

@@ -227,7 +227,9 @@ describe("mirroring into real registries", function () {
             try {
                 // The inventory's destination is the proxy: every push to the China registry goes through it.
                 const inventory = renderInventory(path.join(work, "faults-copy"), { upstream: upstream.host, china: proxy.host, origin: proxy.host, pinned: seeded.pinned, layout: "flat" });
-                assert.match(fs.readFileSync(path.join(inventory, "copy.sh"), "utf8"), /RETRIES="\$\{RETRIES:-8\}"/, "the china profile's sync retries");
+                const script = fs.readFileSync(path.join(inventory, "copy.sh"), "utf8");
+                assert.match(script, /RETRIES="\$\{RETRIES:-8\}"/, "the china profile's sync retries");
+                assert.match(script, /ATTEMPTS="\$\{ATTEMPTS:-5\}"/, "the china profile's whole-image attempts");
                 const r = await copyAsync(inventory);
                 assert.strictEqual(r.status, 0, r.stderr);
                 for (const e of parseInventory(fs.readFileSync(path.join(inventory, "images.txt"), "utf8"), "images.txt")) {
