@@ -15,7 +15,17 @@ export const EXIT_USAGE = 2;
 
 /** Errors that are the user's to fix: printed as they are, exit 2. */
 function isUserError(e: unknown): e is Error {
-    return e instanceof UsageError || e instanceof StackFileError || e instanceof SourceError || (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError", "WriterError"].includes(e.name));
+    return (
+        e instanceof UsageError ||
+        e instanceof StackFileError ||
+        e instanceof SourceError ||
+        (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError", "WriterError", "ToolError", "HelmError", "ChartCacheError", "ManifestError"].includes(e.name))
+    );
+}
+
+/** Findings: the check looked and found something (exit 1). */
+function isFinding(e: unknown): e is Error {
+    return e instanceof Error && ["RenderFindings"].includes(e.name);
 }
 
 export function buildCli(): Command {
@@ -80,32 +90,52 @@ export function buildCli(): Command {
 
     program
         .command("render")
-        .description("render the Flux tree for both clusters from the catalog (china side rewritten to registries inside China)")
+        .description("render the Flux tree for both clusters from the catalog, each release proven on the Helm engine (china side rewritten to registries inside China)")
         .option("--catalog <file>", "catalog file", "gitops/catalog.yaml")
         .option("--mirrors <file>", "mirrors file", "gitops/mirrors.yaml")
         .option("--stack-outputs <file>", 'stack outputs: one stack\'s `pulumi stack output --json`, or {"global": ..., "china": ...}')
         .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
         .option("--out <dir>", "output directory", path.join("out", "gitops"))
+        .option("--charts <dir>", "the chart cache that crossborder charts pull fills (default: ~/.cache/crossborder/charts)")
+        .option("--strict", "refuse to render when a release's chart archive is not in the cache")
+        .option("--no-cache", "neither read nor write the render cache")
         .option("--force", "overwrite generated files edited by hand and user files in the way")
         .option("--no-rewrite", "leave the china cluster pulling from upstream (to audit the difference)")
-        .action((opts: { catalog: string; mirrors: string; stackOutputs?: string; stacksDir: string; out: string; force?: boolean; rewrite: boolean }) => {
+        .action(async (opts: { catalog: string; mirrors: string; stackOutputs?: string; stacksDir: string; out: string; charts?: string; strict?: boolean; cache: boolean; force?: boolean; rewrite: boolean }) => {
             const { runRender } = require("./render") as typeof import("./render");
-            process.stdout.write(runRender({ ...opts, mirrorsFile: opts.mirrors, noRewrite: !opts.rewrite }) + "\n");
+            process.stdout.write((await runRender({ ...opts, mirrorsFile: opts.mirrors, noRewrite: !opts.rewrite, noCache: !opts.cache })) + "\n");
+        });
+
+    const charts = program.command("charts").description("the chart archives the catalog uses");
+    charts
+        .command("pull")
+        .description("fetch every catalog chart at its exact version into the chart cache, and lock its sha256 beside the catalog")
+        .option("--catalog <file>", "catalog file (the lock is written beside it: catalog.yaml -> catalog.lock)", "gitops/catalog.yaml")
+        .option("--charts <dir>", "the chart cache (default: ~/.cache/crossborder/charts)")
+        .option("--update", "accept archives whose bytes differ from the lock, and record the new sha256")
+        .option("--plain-http", "talk plain HTTP to OCI registries (loopback test registries)")
+        .action(async (opts: { catalog: string; charts?: string; update?: boolean; plainHttp?: boolean }) => {
+            const { runChartsPull } = require("./charts") as typeof import("./charts");
+            process.stdout.write((await runChartsPull(opts)) + "\n");
         });
 
     program
         .command("audit")
-        .description("list every image and source per cluster and fail (exit 1) when the china cluster pulls from outside China")
-        .argument("<dir>", "a directory of Kubernetes/Flux YAML")
+        .description("follow a Flux tree as Flux does, render its HelmReleases on the Helm engine, and fail (exit 1) when a china cluster pulls from outside China or a part cannot be read")
+        .argument("<dir>", "the root of a Flux tree (clusters/<name>/ per cluster)")
         .option("--json", "machine-readable output")
+        .option("--verbose", "list every image and source, not only what is wrong")
+        .option("--charts <dir>", "the chart cache HelmReleases are rendered from (default: ~/.cache/crossborder/charts)")
+        .option("--strict", "a china HelmRelease that cannot be rendered is a failure too (use in pull requests)")
+        .option("--no-render", "judge HelmReleases on their values only (never OK under --strict)")
         .option("--mirrors <file>", "mirrors file (its chinaHosts decide what is inside China)", "gitops/mirrors.yaml")
         .option("--stack-outputs <file>", "stack outputs, for the China registry's endpoint")
         .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
         .option("--china-cluster <name...>", "clusters that must pull only from inside China", ["china"])
         .option("--assume-cluster <name>", "attribute files that no cluster's Kustomizations reach to this cluster")
-        .action((dir: string, opts: { json?: boolean; mirrors: string; stackOutputs?: string; stacksDir: string; chinaCluster: string[]; assumeCluster?: string }) => {
+        .action(async (dir: string, opts: { json?: boolean; verbose?: boolean; charts?: string; strict?: boolean; render: boolean; mirrors: string; stackOutputs?: string; stacksDir: string; chinaCluster: string[]; assumeCluster?: string }) => {
             const { runAudit } = require("./render") as typeof import("./render");
-            const { text, code } = runAudit({ ...opts, dir, mirrorsFile: opts.mirrors, chinaClusters: opts.chinaCluster });
+            const { text, code } = await runAudit({ ...opts, dir, mirrorsFile: opts.mirrors, chinaClusters: opts.chinaCluster, noRender: !opts.render });
             process.stdout.write(text + "\n");
             process.exitCode = code;
         });
@@ -126,6 +156,10 @@ export async function run(argv: readonly string[]): Promise<number> {
         if (isUserError(e)) {
             process.stderr.write(`crossborder: ${e.message}\n`);
             return EXIT_USAGE;
+        }
+        if (isFinding(e)) {
+            process.stderr.write(`crossborder: ${e.message}\n`);
+            return EXIT_FINDINGS;
         }
         process.stderr.write(`crossborder: internal error: ${(e as Error)?.message ?? String(e)}\n`);
         if (process.env.CROSSBORDER_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);

@@ -1,14 +1,17 @@
 /**
  * `crossborder render` and `crossborder audit`.
  */
-import * as path from "path";
-import { audit, AuditReport, ClusterReport, isCrossBorder, readTree } from "../gitops/audit";
-import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { ContextOptions, loadMirrorsFor, renderContext } from "../gitops/context";
-import { renderTree } from "../gitops/tree";
+import * as fs from "fs";
+import { AuditReport, auditTree, verdict, Verdict } from "../gitops/audit";
+import { DEFAULT_CATALOG_FILE, isLocalChart, loadCatalog } from "../gitops/catalog";
+import { ContextOptions, loadMirrorsFor, renderContext, StackSources } from "../gitops/context";
+import { archivePath, ChartCacheError, chartLabel, defaultChartCache, lockFileFor, readLock } from "../gitops/engine/charts";
+import { helm } from "../gitops/engine/helm";
+import { RenderCache } from "../gitops/engine/cache";
+import { renderTree } from "../gitops/render";
+import { resolveCharts } from "../gitops/render/scan";
 import { writeTree } from "../gitops/writer";
 import { SourceError } from "../gitops/yaml-source";
-import * as fs from "fs";
 
 export interface RenderOptions extends ContextOptions {
     readonly catalog?: string;
@@ -16,63 +19,86 @@ export interface RenderOptions extends ContextOptions {
     readonly force?: boolean;
     /** Leave the china cluster's sources and images upstream (to audit the difference). */
     readonly noRewrite?: boolean;
+    /** The chart cache. @default the user's cache (see gitops/engine/paths.ts) */
+    readonly charts?: string;
+    /** Refuse to render a release whose chart archive is not in the cache. @default false */
+    readonly strict?: boolean;
+    /** Ignore and do not write the render cache. @default false */
+    readonly noCache?: boolean;
 }
 
-export function runRender(opts: RenderOptions): string {
+export async function runRender(opts: RenderOptions): Promise<string> {
     const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
-    const result = renderTree({ catalog, ...renderContext(opts), rewrite: !opts.noRewrite });
+    const charts = { cacheDir: opts.charts ?? defaultChartCache(), lock: readLock(lockFileFor(catalog.file)) };
+    if (opts.strict) {
+        const resolved = resolveCharts(catalog, charts);
+        const missing = catalog.releases.filter((r) => resolved.get(r.name)?.kind === "missing");
+        if (missing.length) {
+            throw new ChartCacheError(`--strict: no chart archive for ${missing.map((r) => `${r.name} (${isLocalChart(r.chart) ? r.chart.path : `${chartLabel(r.chart)}, expected at ${archivePath(charts.cacheDir, r.chart)}`})`).join("; ")}; fetch them with: crossborder charts pull --catalog ${catalog.file}${opts.charts ? ` --charts ${opts.charts}` : ""}`);
+        }
+    }
+    const result = await renderTree({ catalog, ...renderContext(opts), rewrite: !opts.noRewrite, charts, engine: { cache: new RenderCache(undefined, !opts.noCache) } });
     const written = writeTree(opts.out, result.files, { force: opts.force });
-    const lines = [
+    const engine = result.rendered.length ? `helm ${(await helm()).version}` : "helm";
+    return [
         written.unchanged ? `${opts.out}: already up to date (${result.files.size} files)` : `${opts.out}: ${result.files.size} files (${written.written.length} written, ${written.removed.length} removed)`,
+        `engine: ${result.rendered.length} release(s) rendered on ${engine} (${result.cache.hits} from the render cache)${result.unrendered.length ? `; ${result.unrendered.length} not rendered: ${result.unrendered.join(", ")}` : ""}`,
         `inventory: ${result.inventory.images.length} images, ${result.inventory.charts.length} charts to copy into the origin registry (inventory/)`,
         ...result.warnings.map((w) => `warning: ${w}`),
-    ];
-    return lines.join("\n");
+    ].join("\n");
 }
 
 export interface AuditOptions extends ContextOptions {
     readonly dir: string;
     readonly json?: boolean;
+    /** Every image and source, not only what is wrong. @default false */
+    readonly verbose?: boolean;
     /** Clusters that must pull nothing from outside China. @default ["china"] */
     readonly chinaClusters?: readonly string[];
     /** Attribute files no cluster reaches to this cluster. */
     readonly assumeCluster?: string;
+    /** The chart cache HelmReleases are rendered from. @default the user's chart cache */
+    readonly charts?: string;
+    /** A china HelmRelease that cannot be rendered is a finding. @default false */
+    readonly strict?: boolean;
+    /** Judge HelmReleases on their values only. @default false */
+    readonly noRender?: boolean;
 }
 
-export function runAudit(opts: AuditOptions): { text: string; code: number } {
+/** Each stack's Kubernetes version, where the stack files can be read (helm template --kube-version). */
+function kubeVersions(opts: ContextOptions): Record<string, string> {
+    const src = new StackSources(opts);
+    const out: Record<string, string> = {};
+    for (const side of ["global", "china"] as const) {
+        try {
+            out[side] = src.config(side).cluster.kubernetesVersion;
+        } catch {
+            // An audit of a tree from elsewhere: helm's default Kubernetes version.
+        }
+    }
+    return out;
+}
+
+export async function runAudit(opts: AuditOptions): Promise<{ text: string; code: number }> {
     if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new SourceError(`${opts.dir}: not a directory; pass the root of a Kubernetes/Flux tree`);
     const mirrors = loadMirrorsFor(opts);
-    const report = audit(readTree(opts.dir), mirrors, { assumeCluster: opts.assumeCluster });
-    const china = opts.chinaClusters ?? ["china"];
-    const code = isCrossBorder(report, china) ? 1 : 0;
-    return { text: opts.json ? JSON.stringify(auditJson(report), null, 2) : auditText(report, china, opts.dir), code };
+    const report = await auditTree(opts.dir, { mirrors, chinaClusters: opts.chinaClusters, assumeCluster: opts.assumeCluster, chartCache: opts.charts, render: !opts.noRender, kubeVersions: kubeVersions(opts) });
+    const v = verdict(report, Boolean(opts.strict));
+    return { text: opts.json ? JSON.stringify({ ...report, verdict: v }, null, 2) : auditText(report, v, Boolean(opts.verbose)), code: v.code };
 }
 
-function clusterJson(c: ClusterReport) {
-    return { crossBorder: c.crossBorder, images: c.images, sources: c.sources };
-}
-
-export function auditJson(report: AuditReport) {
-    return {
-        clusters: Object.fromEntries([...report.clusters].map(([k, v]) => [k, clusterJson(v)])),
-        unassigned: clusterJson(report.unassigned),
-        warnings: report.warnings,
-    };
-}
-
-function auditText(report: AuditReport, china: readonly string[], dir: string): string {
-    const lines: string[] = [`border audit of ${path.resolve(dir)}`];
-    const section = (name: string, c: ClusterReport) => {
-        const strict = china.includes(name);
-        lines.push("", `cluster ${name}${strict ? " (must pull only from inside China)" : ""}: ${c.images.length} image references, ${c.sources.length} sources, ${c.crossBorder} ${strict ? "cross-border" : "outside China"}`);
-        const mark = (inChina: boolean) => (inChina ? "  in-China      " : strict ? "  CROSS-BORDER  " : "  outside China ");
-        for (const i of [...c.images].sort((a, b) => (a.reference < b.reference ? -1 : 1))) lines.push(`${mark(i.inChina)} image  ${i.reference}   (${i.file}: ${i.where})`);
-        for (const s of c.sources) lines.push(`${mark(s.inChina)} ${s.kind}  ${s.url}   (${s.file}: ${s.name})`);
-    };
-    for (const [name, c] of report.clusters) section(name, c);
-    if (report.unassigned.images.length + report.unassigned.sources.length > 0) section("(files no cluster reaches)", report.unassigned);
-    for (const w of report.warnings) lines.push(`warning: ${w}`);
-    const bad = china.filter((c) => (report.clusters.get(c)?.crossBorder ?? 0) > 0);
-    lines.push("", bad.length ? `FAIL: ${bad.map((c) => `${c} has ${report.clusters.get(c)!.crossBorder} cross-border reference(s)`).join("; ")}` : `OK: ${china.filter((c) => report.clusters.has(c)).join(", ") || "no china cluster found"} pulls nothing from outside China`);
+function auditText(report: AuditReport, v: Verdict, verbose: boolean): string {
+    const lines: string[] = [`border audit of ${report.root}`];
+    for (const c of report.clusters) {
+        const rendered = c.releases.filter((r) => r.rendered).length;
+        lines.push(`cluster ${c.name}${c.china ? " (must pull only from inside China)" : ""}: ${c.files} files, ${c.objects} objects, ${c.images.length} image references, ${c.sources.length} sources, ${rendered}/${c.releases.length} HelmReleases rendered; ${c.crossBorder} ${c.china ? "cross-border or unreadable" : "outside China"}`);
+        const mark = (inChina: boolean) => (inChina ? "  in-China     " : c.china ? "  CROSS-BORDER " : "  outside      ");
+        for (const i of c.images) if (verbose || (c.china && !i.inChina)) lines.push(`${mark(i.inChina)} image  ${i.reference}   (${i.file}: ${i.where})`);
+        for (const s of c.sources) if (verbose || (c.china && !s.inChina)) lines.push(`${mark(s.inChina)} ${s.kind}  ${s.url}   (${s.file}: ${s.name})${s.problem ? `: ${s.problem}` : ""}`);
+        for (const r of c.releases) if (!r.rendered && (verbose || c.china)) lines.push(`  not rendered  ${r.name}: ${r.reason}`);
+        for (const p of c.problems) lines.push(`  ${c.china ? "UNREADABLE   " : "not followed "} ${p}`);
+    }
+    for (const p of report.problems) lines.push(`  PROBLEM       ${p}`);
+    lines.push(v.summary);
     return lines.join("\n");
 }

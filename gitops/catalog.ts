@@ -2,9 +2,15 @@
  * gitops/catalog.yaml: what to deploy where. Helm releases and plain manifests, grouped as
  * infrastructure controllers, infrastructure configs and apps, each on one or both clusters, with
  * per-cluster values. Every mistake is reported with file, line, key and fix; all of them at once.
+ *
+ * A release's chart is either remote (`repository` + `name` + exact `version`, fetched by
+ * `crossborder charts pull`) or local (`path`: a chart directory inside the catalog's folder, carried
+ * in the generated tree and reconciled from the tree's own source).
  */
+import * as fs from "fs";
 import * as path from "path";
-import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
+import { parse as parseYamlText } from "yaml";
+import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "./yaml-source";
 import { tryParseImage } from "./reference";
 
 export const CLUSTERS = ["global", "china"] as const;
@@ -28,12 +34,28 @@ export interface ChartRef {
     readonly version: string;
 }
 
+/** A chart directory kept beside the catalog (its name and version come from its Chart.yaml). */
+export interface LocalChart {
+    /** As written in the catalog, relative to the catalog's folder. */
+    readonly path: string;
+    /** Absolute. */
+    readonly dir: string;
+    readonly name: string;
+    readonly version: string;
+}
+
+export type ChartSpec = ChartRef | LocalChart;
+
+export function isLocalChart(c: ChartSpec): c is LocalChart {
+    return "dir" in c;
+}
+
 export interface Release {
     readonly kind: "release";
     readonly name: string;
     readonly namespace: string;
     readonly group: Group;
-    readonly chart: ChartRef;
+    readonly chart: ChartSpec;
     readonly clusters: readonly ClusterName[];
     /** Releases that must be ready first (by name). @default [] */
     readonly dependsOn: readonly string[];
@@ -41,10 +63,13 @@ export interface Release {
     readonly values: Record<string, unknown>;
     /** Values merged over `values` on one cluster. @default {} */
     readonly clusterValues: Partial<Record<ClusterName, Record<string, unknown>>>;
-    /** Images the chart sets in its templates rather than in values (rewritten by the post-renderer). @default [] */
+    /** Images the chart sets only in its templates, for when its archive is not at hand. @default [] */
     readonly extraImages: readonly string[];
-    /** The chart's own default values.yaml (relative to the catalog), so defaults are scanned too. */
+    /** The chart's own default values.yaml (inside the catalog's folder), for when its archive is not at hand. */
     readonly chartValues?: string;
+    /** `file:line` of the entry, and its key (`releases[2]`), for messages. */
+    readonly at: string;
+    readonly key: string;
 }
 
 export interface Manifests {
@@ -54,6 +79,8 @@ export interface Manifests {
     readonly clusters: readonly ClusterName[];
     /** Kubernetes objects, applied as they are. */
     readonly objects: readonly Record<string, unknown>[];
+    readonly at: string;
+    readonly key: string;
 }
 
 export interface Catalog {
@@ -69,7 +96,14 @@ export interface Catalog {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CHART_NAME = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 const EXACT_VERSION = /^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$/;
+const RELEASE_KEYS = ["name", "namespace", "group", "chart", "clusters", "dependsOn", "values", "clusterValues", "extraImages", "chartValues"];
+/**
+ * Value keys that hold credentials. Copied into a HelmRelease they would be pushed to Git in clear; such
+ * values belong in a Secret the HelmRelease reads with valuesFrom.
+ */
+const SECRET_KEY = /(password|passwd|token|secret|api[_-]?key|private[_-]?key|secret[_-]?key|access[_-]?key|client[_-]?secret)$/i;
 
 function isObj(v: unknown): v is Record<string, unknown> {
     return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -79,192 +113,269 @@ export function loadCatalog(file: string): Catalog {
     return parseCatalog(readText(file, "catalog"), file);
 }
 
-export function parseCatalog(text: string, file: string): Catalog {
-    const src = parseYaml(text, file);
-    const problems: string[] = [];
-    const fail = (p: YamlPath, problem: string, fix: string) => problems.push(`${src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
-    const data = src.data;
-    if (!isObj(data)) throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
-    for (const key of Object.keys(data)) if (!["version", "flux", "platform", "releases", "manifests"].includes(key)) fail([key], "is not a catalog setting", "remove it; settings are version, flux, platform, releases, manifests");
-    if (data.version !== 1) fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
+/** Collects every problem of one catalog file, each with its line, key and fix. */
+class CatalogReader {
+    readonly problems: string[] = [];
+    readonly dir: string;
 
-    const known = (p: YamlPath, obj: Record<string, unknown>, keys: string[]) => {
-        for (const k of Object.keys(obj)) if (!keys.includes(k)) fail([...p, k], "is not a known setting", `remove it; settings are ${keys.join(", ")}`);
-    };
-    const name = (p: YamlPath, v: unknown, max: number, what: string): string => {
-        if (typeof v !== "string" || !DNS_LABEL.test(v) || v.length > max) {
-            fail(p, `${JSON.stringify(v)} is not a valid ${what}`, `use 1-${max} lowercase letters, digits or -, starting and ending with a letter or digit`);
+    constructor(
+        readonly src: YamlSource,
+        readonly file: string,
+    ) {
+        this.dir = path.dirname(path.resolve(file));
+    }
+
+    fail(p: YamlPath, problem: string, fix: string): void {
+        this.problems.push(`${this.src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
+    }
+
+    known(p: YamlPath, obj: Record<string, unknown>, keys: readonly string[]): void {
+        for (const k of Object.keys(obj)) if (!keys.includes(k)) this.fail([...p, k], "is not a known setting", `remove it; settings are ${keys.join(", ")}`);
+    }
+
+    name(p: YamlPath, v: unknown, max: number, what: string): string {
+        if (typeof v !== "string" || !DNS_LABEL.test(v)) {
+            this.fail(p, `${JSON.stringify(v)} is not a valid ${what}`, "use lowercase letters, digits or -, starting and ending with a letter or digit");
+            return "";
+        }
+        if (v.length > max) {
+            this.fail(p, `"${v}" is ${v.length} characters, longer than a ${what} may be (${max})`, `shorten it to at most ${max} characters`);
             return "";
         }
         return v;
-    };
-    const clustersOf = (p: YamlPath, v: unknown): ClusterName[] => {
+    }
+
+    clusters(p: YamlPath, v: unknown): ClusterName[] {
         if (v === undefined) return [...CLUSTERS];
         if (!Array.isArray(v) || v.length === 0 || v.some((c) => !(CLUSTERS as readonly unknown[]).includes(c))) {
-            fail(p, `${JSON.stringify(v)} is not a list of clusters`, `list one or both of: ${CLUSTERS.join(", ")}`);
+            this.fail(p, `${JSON.stringify(v)} is not a list of clusters`, `list one or both of: ${CLUSTERS.join(", ")}`);
             return [];
         }
         return [...new Set(v as ClusterName[])].sort();
-    };
-    const groupOf = (p: YamlPath, v: unknown, dflt: Group): Group => {
+    }
+
+    group(p: YamlPath, v: unknown, dflt: Group): Group {
         if (v === undefined) return dflt;
         if (!(GROUPS as readonly unknown[]).includes(v)) {
-            fail(p, `${JSON.stringify(v)} is not a group`, `use one of: ${GROUPS.join(", ")}`);
+            this.fail(p, `${JSON.stringify(v)} is not a group`, `use one of: ${GROUPS.join(", ")}`);
             return dflt;
         }
         return v as Group;
-    };
-    const imageList = (p: YamlPath, v: unknown): string[] => {
+    }
+
+    images(p: YamlPath, v: unknown): string[] {
         if (v === undefined) return [];
         if (!Array.isArray(v)) {
-            fail(p, "must be a list of image references", "write a YAML list such as [ghcr.io/org/image:1.0]");
+            this.fail(p, "must be a list of image references", "write a YAML list such as [ghcr.io/org/image:1.0]");
             return [];
         }
         return v.flatMap((s, i) => {
             if (typeof s !== "string" || !tryParseImage(s)) {
-                fail([...p, i], `${JSON.stringify(s)} is not an image reference`, "write registry/repository:tag, e.g. ghcr.io/fluxcd/source-controller:v1.8.2");
+                this.fail([...p, i], `${JSON.stringify(s)} is not an image reference`, "write registry/repository:tag, e.g. ghcr.io/fluxcd/source-controller:v1.8.2");
                 return [];
             }
             return [s];
         });
-    };
-
-    const chartOf = (p: YamlPath, raw: unknown): ChartRef => {
-        if (!isObj(raw)) {
-            fail(p, "is required", "give chart: {repository, name, version}");
-            return { repository: "", name: "", version: "" };
-        }
-        known(p, raw, ["repository", "name", "version"]);
-        const repository = raw.repository;
-        if (typeof repository !== "string" || !/^(https|oci):\/\/[^\s/]+(\/[^\s]*)?$/.test(repository)) {
-            fail([...p, "repository"], `${JSON.stringify(repository)} is not a chart repository`, "use an https:// Helm repository URL or an oci:// registry path");
-        }
-        const chartName = typeof raw.name === "string" && /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(raw.name) ? raw.name : "";
-        if (!chartName) fail([...p, "name"], `${JSON.stringify(raw.name)} is not a chart name`, "use the chart's name, e.g. ingress-nginx");
-        const version = typeof raw.version === "number" ? String(raw.version) : raw.version;
-        if (typeof version !== "string" || !EXACT_VERSION.test(version)) {
-            fail([...p, "version"], `${JSON.stringify(raw.version)} is not an exact chart version`, "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored");
-        }
-        return { repository: typeof repository === "string" ? repository.replace(/\/+$/, "") : "", name: chartName, version: typeof version === "string" ? version : "" };
-    };
-
-    // flux
-    let fluxImages: string[] = [];
-    let fluxChart: ChartRef = DEFAULT_FLUX_CHART;
-    if (data.flux !== undefined) {
-        if (!isObj(data.flux)) fail(["flux"], "must be a mapping", "write flux: with images: [...]");
-        else {
-            known(["flux"], data.flux, ["images", "chart"]);
-            fluxImages = imageList(["flux", "images"], data.flux.images);
-            if (data.flux.chart !== undefined) fluxChart = chartOf(["flux", "chart"], data.flux.chart);
-        }
     }
 
-    // platform
-    let ecrRefresherImage = DEFAULT_ECR_REFRESHER_IMAGE;
-    if (data.platform !== undefined) {
-        if (!isObj(data.platform)) fail(["platform"], "must be a mapping", "write platform: with ecrRefresherImage: <image>");
-        else {
-            known(["platform"], data.platform, ["ecrRefresherImage"]);
-            if (data.platform.ecrRefresherImage !== undefined) ecrRefresherImage = imageList(["platform", "ecrRefresherImage"], [data.platform.ecrRefresherImage])[0] ?? DEFAULT_ECR_REFRESHER_IMAGE;
+    /** An exact version, refusing YAML numbers: `version: 3.10` reads as 3.1. */
+    version(p: YamlPath, raw: unknown): string {
+        const scalar = this.src.scalar(p);
+        if (typeof raw === "number") {
+            const text = scalar?.text ?? String(raw);
+            this.fail(p, `${text} is a YAML number (it reads as ${raw}), not a version`, `quote it: version: "${text}"`);
+            return "";
         }
+        if (typeof raw !== "string" || !EXACT_VERSION.test(raw)) {
+            this.fail(p, `${JSON.stringify(raw)} is not an exact chart version`, "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored");
+            return "";
+        }
+        return raw;
     }
 
-    // releases
-    const releases: Release[] = [];
-    const names = new Map<string, YamlPath>();
-    const claim = (p: YamlPath, n: string) => {
-        if (!n) return;
-        if (names.has(n)) fail([...p, "name"], `"${n}" is already used at ${src.at(names.get(n)!)}`, "give every release and manifest set its own name");
-        else names.set(n, [...p, "name"]);
-    };
-    if (data.releases !== undefined && !Array.isArray(data.releases)) fail(["releases"], "must be a list", "write releases: as a YAML list of releases");
-    (Array.isArray(data.releases) ? data.releases : []).forEach((raw: unknown, i: number) => {
-        const p: YamlPath = ["releases", i];
-        if (!isObj(raw)) {
-            fail(p, "must be a mapping", "give it name, namespace, chart and clusters");
-            return;
+    /** A path inside the catalog's folder (symbolic links resolved), or undefined after reporting why not. */
+    insideCatalog(p: YamlPath, raw: unknown, what: string): string | undefined {
+        if (typeof raw !== "string" || !raw) {
+            this.fail(p, "must be a path", `give the path of the ${what}, relative to the catalog`);
+            return undefined;
         }
-        known(p, raw, ["name", "namespace", "group", "chart", "clusters", "dependsOn", "values", "clusterValues", "extraImages", "chartValues"]);
-        const n = name([...p, "name"], raw.name, 53, "release name (Helm allows 53 characters)");
-        claim(p, n);
-        const namespace = name([...p, "namespace"], raw.namespace ?? n, 63, "namespace");
-        const chart = chartOf([...p, "chart"], raw.chart);
-        const clusters = clustersOf([...p, "clusters"], raw.clusters);
-        const values = raw.values === undefined ? {} : raw.values;
-        if (!isObj(values)) fail([...p, "values"], "must be a mapping", "write Helm values as a YAML mapping");
-        const clusterValues: Partial<Record<ClusterName, Record<string, unknown>>> = {};
-        if (raw.clusterValues !== undefined) {
-            if (!isObj(raw.clusterValues)) fail([...p, "clusterValues"], "must be a mapping of cluster: values", `use keys ${CLUSTERS.join(", ")}`);
-            else
-                for (const [c, v] of Object.entries(raw.clusterValues)) {
-                    if (!(CLUSTERS as readonly string[]).includes(c)) fail([...p, "clusterValues", c], "is not a cluster", `use ${CLUSTERS.join(" or ")}`);
-                    else if (!isObj(v)) fail([...p, "clusterValues", c], "must be a mapping", "write Helm values as a YAML mapping");
-                    else if (!clusters.includes(c as ClusterName)) fail([...p, "clusterValues", c], `has values for ${c}, but the release is not deployed there`, `add ${c} to clusters or remove these values`);
-                    else clusterValues[c as ClusterName] = v;
-                }
+        const resolved = path.resolve(this.dir, raw);
+        let real = resolved;
+        try {
+            real = fs.realpathSync(resolved);
+        } catch {
+            this.fail(p, `${raw} does not exist (looked for ${resolved})`, `give the path of the ${what}, relative to the catalog's folder ${this.dir}`);
+            return undefined;
         }
-        let dependsOn: string[] = [];
-        if (raw.dependsOn !== undefined) {
-            if (!Array.isArray(raw.dependsOn) || raw.dependsOn.some((d) => typeof d !== "string")) fail([...p, "dependsOn"], "must be a list of release names", "write dependsOn: [cert-manager]");
-            else dependsOn = [...new Set(raw.dependsOn as string[])].sort();
+        const root = fs.realpathSync(this.dir);
+        if (path.isAbsolute(raw) || (real !== root && !real.startsWith(root + path.sep))) {
+            this.fail(p, `${raw} is outside the catalog's folder ${this.dir}`, `keep the ${what} inside that folder: what it holds is copied into the generated tree`);
+            return undefined;
         }
-        let chartValues: string | undefined;
-        if (raw.chartValues !== undefined) {
-            if (typeof raw.chartValues !== "string" || !raw.chartValues) fail([...p, "chartValues"], "must be a path", "give the path of the chart's values.yaml, relative to the catalog");
-            else chartValues = raw.chartValues;
-        }
-        releases.push({
-            kind: "release",
-            name: n,
-            namespace,
-            group: groupOf([...p, "group"], raw.group, "apps"),
-            chart,
-            clusters,
-            dependsOn,
-            values: isObj(values) ? values : {},
-            clusterValues,
-            extraImages: imageList([...p, "extraImages"], raw.extraImages),
-            chartValues,
-        });
-    });
+        return real;
+    }
 
-    // manifests
-    const manifests: Manifests[] = [];
-    if (data.manifests !== undefined && !Array.isArray(data.manifests)) fail(["manifests"], "must be a list", "write manifests: as a YAML list");
-    (Array.isArray(data.manifests) ? data.manifests : []).forEach((raw: unknown, i: number) => {
-        const p: YamlPath = ["manifests", i];
-        if (!isObj(raw)) {
-            fail(p, "must be a mapping", "give it name, group, clusters and objects");
-            return;
+    finish(): void {
+        if (this.problems.length > 0) throw new SourceError(this.problems.join("\n"));
+    }
+}
+
+function readChart(r: CatalogReader, p: YamlPath, raw: unknown): ChartSpec {
+    const empty = { repository: "", name: "", version: "" };
+    if (!isObj(raw)) {
+        r.fail(p, "is required", "give chart: {repository, name, version}, or chart: {path} for a chart directory beside the catalog");
+        return empty;
+    }
+    if (raw.path !== undefined) {
+        r.known(p, raw, ["path"]);
+        return readLocalChart(r, [...p, "path"], raw.path) ?? empty;
+    }
+    r.known(p, raw, ["repository", "name", "version", "path"]);
+    const repository = raw.repository;
+    if (typeof repository !== "string" || !/^(https|oci):\/\/[^\s/@?#]+(\/[^\s?#]*)?$/.test(repository)) {
+        r.fail([...p, "repository"], `${JSON.stringify(repository)} is not a chart repository`, "use an https:// Helm repository URL or an oci:// registry path, without credentials, query or fragment");
+    }
+    const name = typeof raw.name === "string" && CHART_NAME.test(raw.name) ? raw.name : "";
+    if (!name) r.fail([...p, "name"], `${JSON.stringify(raw.name)} is not a chart name`, "use the chart's name, e.g. ingress-nginx");
+    const version = r.version([...p, "version"], raw.version);
+    return { repository: typeof repository === "string" ? repository.replace(/\/+$/, "") : "", name, version };
+}
+
+function readLocalChart(r: CatalogReader, p: YamlPath, raw: unknown): LocalChart | undefined {
+    const dir = r.insideCatalog(p, raw, "chart directory");
+    if (!dir) return undefined;
+    let meta: any;
+    try {
+        meta = parseYamlText(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8"));
+    } catch (e) {
+        r.fail(p, `${raw}/Chart.yaml cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split("\n")[0]})`, "point it at a chart directory: one holding Chart.yaml, values.yaml and templates/");
+        return undefined;
+    }
+    if (typeof meta?.name !== "string" || !CHART_NAME.test(meta.name) || typeof meta?.version !== "string" || !EXACT_VERSION.test(meta.version)) {
+        r.fail(p, `${raw}/Chart.yaml lacks a valid name and exact version`, "give the chart a name such as my-app and a version such as 0.1.0");
+        return undefined;
+    }
+    return { path: String(raw), dir, name: meta.name, version: meta.version };
+}
+
+/** Literal credentials anywhere in a values tree. */
+function findLiteralSecrets(r: CatalogReader, p: YamlPath, values: unknown): void {
+    if (Array.isArray(values)) values.forEach((v, i) => findLiteralSecrets(r, [...p, i], v));
+    else if (isObj(values)) {
+        for (const [k, v] of Object.entries(values)) {
+            if (typeof v === "string" && v.trim() !== "" && SECRET_KEY.test(k) && !/^existing/i.test(k) && !v.includes("{{")) {
+                r.fail([...p, k], "is a literal credential, which would be pushed to Git in clear in both clusters' HelmReleases", "keep it in a Kubernetes Secret managed outside Git and read it with the HelmRelease's valuesFrom (or point the chart at an existing Secret)");
+            } else findLiteralSecrets(r, [...p, k], v);
         }
-        known(p, raw, ["name", "group", "clusters", "objects"]);
-        const n = name([...p, "name"], raw.name, 63, "manifest set name");
-        claim(p, n);
-        const objects: Record<string, unknown>[] = [];
-        if (!Array.isArray(raw.objects) || raw.objects.length === 0) fail([...p, "objects"], "must be a non-empty list of Kubernetes objects", "list objects with apiVersion, kind and metadata.name");
+    }
+}
+
+function readValues(r: CatalogReader, p: YamlPath, raw: unknown): Record<string, unknown> {
+    if (raw === undefined) return {};
+    if (!isObj(raw)) {
+        r.fail(p, "must be a mapping", "write Helm values as a YAML mapping");
+        return {};
+    }
+    findLiteralSecrets(r, p, raw);
+    return raw;
+}
+
+function readRelease(r: CatalogReader, p: YamlPath, raw: unknown): Release | undefined {
+    if (!isObj(raw)) {
+        r.fail(p, "must be a mapping", "give it name, namespace, chart and clusters");
+        return undefined;
+    }
+    r.known(p, raw, RELEASE_KEYS);
+    const name = r.name([...p, "name"], raw.name, 53, "release name (Helm allows 53 characters)");
+    const clusters = r.clusters([...p, "clusters"], raw.clusters);
+    const clusterValues: Partial<Record<ClusterName, Record<string, unknown>>> = {};
+    if (raw.clusterValues !== undefined) {
+        if (!isObj(raw.clusterValues)) r.fail([...p, "clusterValues"], "must be a mapping of cluster: values", `use keys ${CLUSTERS.join(", ")}`);
         else
-            raw.objects.forEach((o: unknown, j: number) => {
-                const meta = isObj(o) && isObj(o.metadata) ? o.metadata : undefined;
-                if (!isObj(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || !meta || typeof meta.name !== "string" || !meta.name) {
-                    fail([...p, "objects", j], "is not a Kubernetes object", "give it apiVersion, kind and metadata.name");
-                } else objects.push(o);
-            });
-        manifests.push({ kind: "manifests", name: n, group: groupOf([...p, "group"], raw.group, "configs"), clusters: clustersOf([...p, "clusters"], raw.clusters), objects });
-    });
+            for (const [c, v] of Object.entries(raw.clusterValues)) {
+                const at = [...p, "clusterValues", c];
+                if (!(CLUSTERS as readonly string[]).includes(c)) r.fail(at, "is not a cluster", `use ${CLUSTERS.join(" or ")}`);
+                else if (!clusters.includes(c as ClusterName)) r.fail(at, `has values for ${c}, but the release is not deployed there`, `add ${c} to clusters or remove these values`);
+                else clusterValues[c as ClusterName] = readValues(r, at, v);
+            }
+    }
+    let dependsOn: string[] = [];
+    if (raw.dependsOn !== undefined) {
+        if (!Array.isArray(raw.dependsOn) || raw.dependsOn.some((d) => typeof d !== "string")) r.fail([...p, "dependsOn"], "must be a list of release names", "write dependsOn: [cert-manager]");
+        else dependsOn = [...new Set(raw.dependsOn as string[])].sort();
+    }
+    const chartValues = raw.chartValues === undefined ? undefined : r.insideCatalog([...p, "chartValues"], raw.chartValues, "chart's values.yaml");
+    return {
+        kind: "release",
+        name,
+        namespace: r.name([...p, "namespace"], raw.namespace ?? name, 63, "namespace"),
+        group: r.group([...p, "group"], raw.group, "apps"),
+        chart: readChart(r, [...p, "chart"], raw.chart),
+        clusters,
+        dependsOn,
+        values: readValues(r, [...p, "values"], raw.values),
+        clusterValues,
+        extraImages: r.images([...p, "extraImages"], raw.extraImages),
+        chartValues,
+        at: r.src.at([...p, "name"]),
+        key: pathString(p),
+    };
+}
 
-    // dependencies: known, on the same clusters, not in a later group, no cycles
-    const byName = new Map(releases.map((r) => [r.name, r]));
-    releases.forEach((r, i) => {
-        r.dependsOn.forEach((d) => {
-            const dep = byName.get(d);
-            const p: YamlPath = ["releases", i, "dependsOn"];
-            if (!dep) fail(p, `names the unknown release "${d}"`, `use one of: ${[...byName.keys()].filter((k) => k !== r.name).join(", ") || "(no other releases)"}`);
-            else if (dep === r) fail(p, "names the release itself", "remove it");
-            else if (r.clusters.some((c) => !dep.clusters.includes(c))) fail(p, `"${d}" is not deployed on every cluster "${r.name}" is on`, `add ${r.clusters.filter((c) => !dep.clusters.includes(c)).join(", ")} to ${d}'s clusters`);
-            else if (GROUPS.indexOf(dep.group) > GROUPS.indexOf(r.group)) fail(p, `"${d}" is in ${dep.group}, which Flux applies after ${r.group}`, `move ${d} to ${r.group} or an earlier group, or drop the dependency`);
+function readManifestSet(r: CatalogReader, p: YamlPath, raw: unknown): Manifests | undefined {
+    if (!isObj(raw)) {
+        r.fail(p, "must be a mapping", "give it name, group, clusters and objects");
+        return undefined;
+    }
+    r.known(p, raw, ["name", "group", "clusters", "objects"]);
+    const objects: Record<string, unknown>[] = [];
+    if (!Array.isArray(raw.objects) || raw.objects.length === 0) r.fail([...p, "objects"], "must be a non-empty list of Kubernetes objects", "list objects with apiVersion, kind and metadata.name");
+    else
+        raw.objects.forEach((o: unknown, j: number) => {
+            const meta = isObj(o) && isObj(o.metadata) ? o.metadata : undefined;
+            if (!isObj(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || !meta || typeof meta.name !== "string" || !meta.name) {
+                r.fail([...p, "objects", j], "is not a Kubernetes object", "give it apiVersion, kind and metadata.name");
+            } else objects.push(o);
         });
+    return { kind: "manifests", name: r.name([...p, "name"], raw.name, 63, "manifest set name"), group: r.group([...p, "group"], raw.group, "configs"), clusters: r.clusters([...p, "clusters"], raw.clusters), objects, at: r.src.at([...p, "name"]), key: pathString(p) };
+}
+
+function readList<T>(r: CatalogReader, key: "releases" | "manifests", raw: unknown, read: (p: YamlPath, item: unknown) => T | undefined): T[] {
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) {
+        r.fail([key], "must be a list", `write ${key}: as a YAML list`);
+        return [];
+    }
+    return raw.flatMap((item, i) => {
+        const x = read([key, i], item);
+        return x ? [x] : [];
     });
+}
+
+/** Names are unique across releases and manifest sets. */
+function checkUniqueNames(r: CatalogReader, releases: readonly Release[], manifests: readonly Manifests[]): void {
+    const seen = new Map<string, string>();
+    for (const item of [...releases, ...manifests]) {
+        if (!item.name) continue;
+        const first = seen.get(item.name);
+        if (first) r.problems.push(`${item.at}: ${item.key}.name: "${item.name}" is already used at ${first}; give every release and manifest set its own name`);
+        else seen.set(item.name, item.at);
+    }
+}
+
+/** Dependencies: known, on the same clusters, not in a later group, no cycles. */
+function checkDependencies(r: CatalogReader, releases: readonly Release[], indexOf: (rel: Release) => number): void {
+    const byName = new Map(releases.map((x) => [x.name, x]));
+    for (const rel of releases) {
+        const p: YamlPath = ["releases", indexOf(rel), "dependsOn"];
+        for (const d of rel.dependsOn) {
+            const dep = byName.get(d);
+            if (!dep) r.fail(p, `names the unknown release "${d}"`, `use one of: ${[...byName.keys()].filter((k) => k !== rel.name).join(", ") || "(no other releases)"}`);
+            else if (dep === rel) r.fail(p, "names the release itself", "remove it");
+            else if (rel.clusters.some((c) => !dep.clusters.includes(c))) r.fail(p, `"${d}" is not deployed on every cluster "${rel.name}" is on`, `add ${rel.clusters.filter((c) => !dep.clusters.includes(c)).join(", ")} to ${d}'s clusters`);
+            else if (GROUPS.indexOf(dep.group) > GROUPS.indexOf(rel.group)) r.fail(p, `"${d}" is in ${dep.group}, which Flux applies after ${rel.group}`, `move ${d} to ${rel.group} or an earlier group, or drop the dependency`);
+        }
+    }
     const visiting = new Set<string>();
     const done = new Set<string>();
     const cycle = (n: string, trail: string[]): string[] | undefined => {
@@ -279,14 +390,55 @@ export function parseCatalog(text: string, file: string): Catalog {
         done.add(n);
         return undefined;
     };
-    for (const r of releases) {
-        const c = cycle(r.name, []);
+    for (const rel of releases) {
+        const c = cycle(rel.name, []);
         if (c) {
-            fail(["releases", releases.indexOf(r), "dependsOn"], `forms a cycle: ${c.join(" -> ")}`, "remove one of these dependencies");
+            r.fail(["releases", indexOf(rel), "dependsOn"], `forms a cycle: ${c.join(" -> ")}`, "remove one of these dependencies");
             break;
         }
     }
+}
 
-    if (problems.length > 0) throw new SourceError(problems.join("\n"));
-    return { file, fluxImages, fluxChart, platform: { ecrRefresherImage }, releases, manifests };
+function readFlux(r: CatalogReader, raw: unknown): { images: string[]; chart: ChartRef } {
+    if (raw === undefined) return { images: [], chart: DEFAULT_FLUX_CHART };
+    if (!isObj(raw)) {
+        r.fail(["flux"], "must be a mapping", "write flux: with images: [...]");
+        return { images: [], chart: DEFAULT_FLUX_CHART };
+    }
+    r.known(["flux"], raw, ["images", "chart"]);
+    let chart: ChartRef = DEFAULT_FLUX_CHART;
+    if (raw.chart !== undefined) {
+        const c = readChart(r, ["flux", "chart"], raw.chart);
+        if (isLocalChart(c)) r.fail(["flux", "chart", "path"], "must be a remote chart", "give repository, name and version: the Pulumi bootstrap installs it before any Git source exists");
+        else chart = c;
+    }
+    return { images: r.images(["flux", "images"], raw.images), chart };
+}
+
+function readPlatform(r: CatalogReader, raw: unknown): { ecrRefresherImage: string } {
+    if (raw === undefined) return { ecrRefresherImage: DEFAULT_ECR_REFRESHER_IMAGE };
+    if (!isObj(raw)) {
+        r.fail(["platform"], "must be a mapping", "write platform: with ecrRefresherImage: <image>");
+        return { ecrRefresherImage: DEFAULT_ECR_REFRESHER_IMAGE };
+    }
+    r.known(["platform"], raw, ["ecrRefresherImage"]);
+    return { ecrRefresherImage: raw.ecrRefresherImage === undefined ? DEFAULT_ECR_REFRESHER_IMAGE : (r.images(["platform", "ecrRefresherImage"], [raw.ecrRefresherImage])[0] ?? DEFAULT_ECR_REFRESHER_IMAGE) };
+}
+
+export function parseCatalog(text: string, file: string): Catalog {
+    const src = parseYaml(text, file);
+    const data = src.data;
+    if (!isObj(data)) throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
+    const r = new CatalogReader(src, file);
+    r.known([], data, ["version", "flux", "platform", "releases", "manifests"]);
+    if (data.version !== 1) r.fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
+    const flux = readFlux(r, data.flux);
+    const platform = readPlatform(r, data.platform);
+    const rawReleases = Array.isArray(data.releases) ? data.releases : [];
+    const releases = readList(r, "releases", data.releases, (p, item) => readRelease(r, p, item));
+    const manifests = readList(r, "manifests", data.manifests, (p, item) => readManifestSet(r, p, item));
+    checkUniqueNames(r, releases, manifests);
+    checkDependencies(r, releases, (rel) => rawReleases.findIndex((x: any) => isObj(x) && x.name === rel.name));
+    r.finish();
+    return { file, fluxImages: flux.images, fluxChart: flux.chart, platform, releases, manifests };
 }

@@ -9,7 +9,7 @@ import { readStackFile } from "../stacks/stackfile";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "./mirrors";
 import { readText, SourceError } from "./yaml-source";
 import { SLOW_LINK } from "../stacks/slow-link";
-import type { ClusterSettings } from "./tree";
+import type { ClusterSettings } from "./render/emit";
 
 export interface ContextOptions {
     /** `pulumi stack output --json -s china` saved to a file. */
@@ -98,7 +98,7 @@ export function originRegistry(opts: ContextOptions = {}, src = new StackSources
 export function clusterSettings(opts: ContextOptions = {}, src = new StackSources(opts)): ClusterSettings[] {
     return (["global", "china"] as const).map((side) => {
         const cfg = src.config(side);
-        return { name: side, china: side === "china", profile: SLOW_LINK[side], git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path } };
+        return { name: side, china: side === "china", profile: SLOW_LINK[side], git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path }, kubernetesVersion: cfg.cluster.kubernetesVersion };
     });
 }
 

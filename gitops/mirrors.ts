@@ -363,8 +363,21 @@ export function rewriteChartSource(mirrors: Mirrors, source: ChartSource): China
         const dir = repoPath.split("/").slice(0, -1).join("/");
         return { type: "https", url: [target.urlPrefix, host, dir].filter(Boolean).join("/"), chart: source.chart, version: source.version };
     }
-    // Charts live under "charts/" so that a chart and an image never share a repository: an image key
-    // always starts with a registry host, and a host is never the bare word "charts".
+    if (target.kind === "registry" && target.layout === "flat") {
+        // `helm push` names the repository after the chart (<namespace>/<chart>), and a flat registry has
+        // one level below the namespace: so a chart keeps its own name there. Image names always carry
+        // their encoded host ("_s_", "."), so a chart and an image never share a repository; two charts of
+        // the same name from different repositories would, and the render refuses that catalog.
+        const url = `${target.host}/${target.namespace}/${source.chart}`;
+        try {
+            withName(url);
+        } catch {
+            throw new MirrorError(`chart ${source.url} ${source.chart}: mirroring through ${target.name} gives "${url}", which is not a valid repository name`);
+        }
+        return { type: "oci", url: `oci://${url}`, chart: source.chart, version: source.version };
+    }
+    // Nested registries keep the chart's upstream path under "charts/", so that a chart and an image never
+    // share a repository: an image key always starts with a registry host, never the bare word "charts".
     const mapped = mapName(target, "charts", `${host}/${repoPath}`, `chart ${source.url} ${source.chart}`);
     return { type: "oci", url: `oci://${mapped.domain}/${mapped.path}`, chart: source.chart, version: source.version };
 }

@@ -23,6 +23,8 @@ export interface YamlSource {
     lineOf(path: YamlPath): number | undefined;
     /** `file:line` for `path` (just `file` when no line is known). */
     at(path: YamlPath): string;
+    /** The scalar at `path` as written in the file, and whether it was quoted. */
+    scalar(path: YamlPath): { readonly text: string; readonly quoted: boolean } | undefined;
 }
 
 export function readText(file: string, what: string): string {
@@ -32,6 +34,16 @@ export function readText(file: string, what: string): string {
         const code = (e as NodeJS.ErrnoException).code;
         throw new SourceError(`${file}: cannot read the ${what} (${code ?? String(e)}); check the path`);
     }
+}
+
+function nodeAt(doc: Document, path: YamlPath): unknown {
+    let node: unknown = doc.contents;
+    for (const segment of path) {
+        if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && p.key.value === segment)?.value;
+        else if (isSeq(node) && typeof segment === "number") node = node.items[segment];
+        else return undefined;
+    }
+    return node;
 }
 
 function locate(doc: Document, lines: LineCounter, path: YamlPath): number | undefined {
@@ -63,6 +75,12 @@ function source(file: string, doc: Document, lines: LineCounter): YamlSource {
         at(path) {
             const line = locate(doc, lines, path);
             return line ? `${file}:${line}` : file;
+        },
+        scalar(path) {
+            const node = nodeAt(doc, path);
+            if (!isScalar(node)) return undefined;
+            const text = typeof node.source === "string" ? node.source : String(node.value);
+            return { text, quoted: node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" || node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED" };
         },
     };
 }

@@ -43,9 +43,14 @@ export function runCli(args: readonly string[], opts: { cwd?: string } = {}): Cl
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh temporary directory, removed after the current test file. */
+/** Every folder tempDir made; test/setup.ts removes them when the run ends. */
+export const createdTempDirs: string[] = [];
+
+/** A fresh temporary directory, removed when the test run ends (test/setup.ts). */
 export function tempDir(label: string): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), `crossborder-${label}-`));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `crossborder-${label}-`));
+    createdTempDirs.push(dir);
+    return dir;
 }
 
 /** Copy the example stack files into `dir`, applying `edit` to the named file's text. */

@@ -1,8 +1,10 @@
 /** Rules for the china stack: partition, VPN, ICP, instance offerings, and images from inside China. */
 import * as path from "path";
-import { documentImages } from "../../gitops/audit";
 import { loadMirrorsFor } from "../../gitops/context";
 import { isChinaHost, Mirrors } from "../../gitops/mirrors";
+import { findImages } from "../../gitops/objects/images";
+import { objectId } from "../../gitops/objects/manifests";
+import { jsonPointer } from "../../gitops/render/plan";
 import { tryParseImage } from "../../gitops/reference";
 import { scanValues } from "../../gitops/values";
 import { cloudFacts, instanceTypeOffering } from "../../stacks/facts";
@@ -113,7 +115,7 @@ export const chinaImagesFromChinaRegistries: Rule = {
                 for (const i of scanValues(r.props.values ?? {}).images) images.push({ reference: `${i.reference.domain}/${i.reference.path}`, where: `values.${i.path.join(".")}` });
             } else {
                 const doc = k8sDocument(r.type, r.props);
-                if (doc) images.push(...documentImages(doc));
+                if (doc) for (const l of findImages([{ id: objectId(doc), object: doc, text: "" }])) images.push({ reference: l.reference, where: jsonPointer(l.path) });
             }
             for (const i of images) {
                 const ref = tryParseImage(i.reference);

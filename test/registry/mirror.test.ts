@@ -11,11 +11,14 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { parseCatalog } from "../../gitops/catalog";
 import { clusterSettings } from "../../gitops/context";
+import { RenderCache } from "../../gitops/engine/cache";
+import { archivePath, lockText, readLock, sha256File } from "../../gitops/engine/charts";
 import { parseMirrors } from "../../gitops/mirrors";
 import { parseNormalizedNamed } from "../../gitops/reference";
 import { RegistryClient } from "../../gitops/registry";
-import { renderTree } from "../../gitops/tree";
+import { renderTree } from "../../gitops/render";
 import { parseInventory, verifyMirror } from "../../gitops/verify";
+import { packageChart, writeChart } from "../engine-fixtures";
 import { ROOT, runCli, tempDir } from "../helpers";
 import { startFaultProxy } from "./fault-proxy";
 import { digestOf, ociImage, push, Registry, requireRegistryTools, startRegistry } from "./harness";
@@ -40,7 +43,7 @@ charts:
 function catalogText(upstream: string, pinned: string): string {
     return stringify({
         version: 1,
-        flux: { images: [] },
+        flux: { images: [], chart: { repository: `oci://${upstream}/charts`, name: "flux2", version: "1.0.0" } },
         platform: { ecrRefresherImage: `${upstream}/test/app:1.0` },
         releases: [
             {
@@ -58,11 +61,39 @@ function catalogText(upstream: string, pinned: string): string {
     });
 }
 
-/** Render the example cluster settings with a test catalog and mirrors; write the inventory to `dir`. */
-function renderInventory(dir: string, opts: { upstream: string; china: string; origin: string; pinned: string; layout: "flat" | "nested" }): string {
+/** The release's chart: its templates set the three images from values. */
+const CHART_TEMPLATE = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - {name: app, image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"}
+        - {name: multi, image: {{ .Values.multi.image | quote }}}
+        - {name: pinned, image: "{{ .Values.pinned.repository }}:{{ .Values.pinned.tag }}@{{ .Values.pinned.digest }}"}
+`;
+
+/**
+ * Render the example cluster settings with a test catalog and mirrors, its chart packaged and locked in a
+ * chart cache as `crossborder charts pull` leaves it; write the inventory to `dir`.
+ */
+async function renderInventory(dir: string, opts: { upstream: string; china: string; origin: string; pinned: string; layout: "flat" | "nested" }): Promise<string> {
+    fs.mkdirSync(dir, { recursive: true });
     const vars = { chinaRegistry: opts.china, registryNamespace: "platform" };
     const mirrors = parseMirrors(mirrorsText(opts.layout), "mirrors.yaml", vars);
-    const out = renderTree({ catalog: parseCatalog(catalogText(opts.upstream, opts.pinned), "catalog.yaml"), mirrors, vars, originRegistry: opts.origin, clusters: clusterSettings({ stacksDir: path.join(ROOT, "stacks") }) });
+    const cacheDir = path.join(dir, "charts");
+    // The release's chart, and the flux2 chart the china side's bootstrap installs, both locked.
+    const locked = ["app", "flux2"].map((name) => {
+        const ref = { repository: `oci://${opts.upstream}/charts`, name, version: "1.0.0" };
+        const archive = packageChart(writeChart(path.join(dir, "src"), name, { "templates/deploy.yaml": CHART_TEMPLATE }, "1.0.0"), path.dirname(archivePath(cacheDir, ref)));
+        return { ...ref, sha256: sha256File(archive) };
+    });
+    fs.writeFileSync(path.join(dir, "catalog.lock"), lockText(locked));
+    const catalog = parseCatalog(catalogText(opts.upstream, opts.pinned), path.join(dir, "catalog.yaml"));
+    const out = await renderTree({ catalog, mirrors, vars, originRegistry: opts.origin, clusters: clusterSettings({ stacksDir: path.join(ROOT, "stacks") }), charts: { cacheDir, lock: readLock(path.join(dir, "catalog.lock")) }, engine: { cache: new RenderCache(path.join(dir, "renders")) } });
     for (const [p, text] of out.files) {
         if (!p.startsWith("inventory/")) continue;
         fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
@@ -71,10 +102,15 @@ function renderInventory(dir: string, opts: { upstream: string; china: string; o
     return path.join(dir, "inventory");
 }
 
+/** What copy.sh needs to reach loopback registries: plain HTTP, the chart cache, the project's helm. */
+function copyEnv(inventory: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { ...process.env, SKOPEO_FLAGS: "--src-tls-verify=false --dest-tls-verify=false", HELM_PUSH_FLAGS: "--plain-http", CHARTS: path.join(inventory, "..", "charts"), PATH: `${path.join(ROOT, ".tools", "bin")}:${process.env.PATH}`, ...env };
+}
+
 /** copy.sh without blocking the event loop (the fault proxy runs in this process). */
 function copyAsync(inventory: string): Promise<{ status: number | null; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn("sh", [path.join(inventory, "copy.sh")], { env: { ...process.env, SKOPEO_FLAGS: "--src-tls-verify=false --dest-tls-verify=false" } });
+        const child = spawn("sh", [path.join(inventory, "copy.sh")], { env: copyEnv(inventory) });
         let stderr = "";
         child.stderr.on("data", (d) => (stderr += d));
         child.on("close", (status) => resolve({ status, stderr }));
@@ -82,7 +118,7 @@ function copyAsync(inventory: string): Promise<{ status: number | null; stderr: 
 }
 
 function copy(inventory: string, env: Record<string, string> = {}): { status: number | null; stderr: string } {
-    const r = spawnSync("sh", [path.join(inventory, "copy.sh")], { encoding: "utf8", env: { ...process.env, SKOPEO_FLAGS: "--src-tls-verify=false --dest-tls-verify=false", ...env } });
+    const r = spawnSync("sh", [path.join(inventory, "copy.sh")], { encoding: "utf8", env: copyEnv(inventory, env) });
     return { status: r.status, stderr: r.stderr };
 }
 
@@ -116,12 +152,12 @@ describe("mirroring into real registries", function () {
     describe("the inventory's copy, then verify-mirror", () => {
         let inventory: string;
         let images: string;
-        before(() => {
-            inventory = renderInventory(path.join(work, "flat"), { upstream: upstream.host, china: china.host, origin: china.host, pinned: seeded.pinned, layout: "flat" });
+        before(async () => {
+            inventory = await renderInventory(path.join(work, "flat"), { upstream: upstream.host, china: china.host, origin: china.host, pinned: seeded.pinned, layout: "flat" });
             images = path.join(inventory, "images.txt");
         });
 
-        it("copies every image with skopeo, digests preserved", () => {
+        it("copies every image with skopeo, digests preserved, and pushes the locked chart archive", async () => {
             const entries = parseInventory(fs.readFileSync(images, "utf8"), images);
             assert.deepStrictEqual(entries.map((e) => e.source.path).sort(), ["test/app", "test/multi", "test/pinned"]);
             const r = copy(inventory);
@@ -130,6 +166,14 @@ describe("mirroring into real registries", function () {
                 const dest = `${e.destination.domain}/${e.destination.path}:${e.destination.tag}`;
                 assert.strictEqual(digestOf(dest), seeded[e.source.path.split("/")[1]], dest);
             }
+            // The chart went in as the same bytes: its layer is the archive the lock names.
+            const [line] = fs.readFileSync(path.join(inventory, "charts.txt"), "utf8").split("\n").filter((l) => l && !l.startsWith("#") && l.includes(" app "));
+            const [, , version, dest, sha] = line.split(" ");
+            const repo = dest.replace(`oci://${china.host}/`, "");
+            assert.strictEqual(repo, "platform/app");
+            const manifest = (await (await fetch(`http://${china.host}/v2/${repo}/manifests/${version}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).json()) as any;
+            assert.strictEqual(manifest.layers[0].mediaType, "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
+            assert.strictEqual(manifest.layers[0].digest, `sha256:${sha}`);
         });
 
         it("reports the mirror complete", () => {
@@ -182,7 +226,7 @@ describe("mirroring into real registries", function () {
                 const pinned = push(ociImage(work, "3.0", "pinned 3.0"), "3.0", `${plainUpstream.host}/test/pinned:3.0`);
                 push(ociImage(work, "1.0", "app 1.0"), "1.0", `${plainUpstream.host}/test/app:1.0`);
                 push(ociImage(work, "2.0", "multi 2.0", true), "2.0", `${plainUpstream.host}/test/multi:2.0`);
-                const inventory = renderInventory(path.join(work, "nested"), { upstream: host, china: china.host, origin: china.host, pinned, layout: "nested" });
+                const inventory = await renderInventory(path.join(work, "nested"), { upstream: host, china: china.host, origin: china.host, pinned, layout: "nested" });
                 const syncFile = path.join(inventory, "skopeo-sync.yaml");
                 const config = parse(fs.readFileSync(syncFile, "utf8"));
                 assert.deepStrictEqual(Object.keys(config), [host]);
@@ -204,7 +248,7 @@ describe("mirroring into real registries", function () {
             const [host, port] = china.host.split(":");
             const proxy = await startFaultProxy({ target: { host, port: Number(port) }, resetRate: 0.3, stallRate: 0.2, stallMs: 1500, seed: 7 });
             try {
-                const inventory = renderInventory(path.join(work, "faults-verify"), { upstream: upstream.host, china: china.host, origin: china.host, pinned: seeded.pinned, layout: "flat" });
+                const inventory = await renderInventory(path.join(work, "faults-verify"), { upstream: upstream.host, china: china.host, origin: china.host, pinned: seeded.pinned, layout: "flat" });
                 const entries = parseInventory(fs.readFileSync(path.join(inventory, "images.txt"), "utf8"), "images.txt");
                 assert.strictEqual(copy(inventory).status, 0);
                 const client = () => new RegistryClient({ plainHttp: () => true, timeoutMs: 500, retries: 10, backoffMs: 20, maxBackoffMs: 200 });
@@ -226,7 +270,9 @@ describe("mirroring into real registries", function () {
             const proxy = await startFaultProxy({ target: { host, port: Number(port) }, resetRate: 0.25, stallRate: 0.15, stallMs: 800, seed: 11 });
             try {
                 // The inventory's destination is the proxy: every push to the China registry goes through it.
-                const inventory = renderInventory(path.join(work, "faults-copy"), { upstream: upstream.host, china: proxy.host, origin: proxy.host, pinned: seeded.pinned, layout: "flat" });
+                const inventory = await renderInventory(path.join(work, "faults-copy"), { upstream: upstream.host, china: proxy.host, origin: proxy.host, pinned: seeded.pinned, layout: "flat" });
+                // This test is about skopeo's retries under faults; chart pushes are covered above.
+                fs.writeFileSync(path.join(inventory, "charts.txt"), "# no charts\n");
                 const script = fs.readFileSync(path.join(inventory, "copy.sh"), "utf8");
                 assert.match(script, /RETRIES="\$\{RETRIES:-8\}"/, "the china profile's sync retries");
                 assert.match(script, /ATTEMPTS="\$\{ATTEMPTS:-5\}"/, "the china profile's whole-image attempts");

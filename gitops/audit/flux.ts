@@ -1,0 +1,198 @@
+/**
+ * A Flux Kustomization built as kustomize-controller builds it (fluxcd/pkg kustomize generator), with the
+ * real kustomize:
+ *
+ *   1. `spec.path` is a path inside the source: absolute paths are taken from the source's root, and one
+ *      that leaves the root is refused.
+ *   2. A directory without a kustomization file gets one listing every .yaml/.yml file below it (hidden
+ *      folders included), and each sub-directory that has its own kustomization file as a whole.
+ *   3. The Kustomization's `targetNamespace`, `patches`, `patchesStrategicMerge`, `patchesJson6902` and
+ *      `images` are merged into that kustomization.
+ *   4. kustomize builds it; `postBuild` substitutes `${var}` from `substitute` and `substituteFrom`.
+ *
+ * The build runs on a private copy of the tree (Flux writes into its own copy of the artifact too).
+ * Before building, every kustomization it reaches is read for remote resources and paths that leave the
+ * source: those are refused rather than fetched.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml, stringify } from "yaml";
+import { firstLines, locateTool, runTool } from "../engine/tools";
+import { parseManifests, RenderedObject } from "../objects/manifests";
+
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const ORIGIN = "config.kubernetes.io/origin";
+const PARSE = { maxAliasCount: 100 } as const;
+
+export interface FluxSpec {
+    readonly targetNamespace?: string;
+    readonly patches?: unknown[];
+    readonly patchesStrategicMerge?: unknown[];
+    readonly patchesJson6902?: unknown[];
+    readonly images?: unknown[];
+    readonly postBuild?: { readonly substitute?: Record<string, string> };
+}
+
+export interface BuiltObject extends RenderedObject {
+    /** The tree file the object came from. */
+    readonly file: string;
+}
+
+export interface FluxBuild {
+    readonly objects: BuiltObject[];
+    /** Why the path could not be built, or parts of it were refused. */
+    readonly problems: string[];
+}
+
+/** `./apps/china`, `/apps/china` and `apps/china/` are the same path inside the source; undefined if it leaves it. */
+export function sourcePath(p: string): string | undefined {
+    const n = path.posix.normalize(`/${p.replace(/\\/g, "/")}`);
+    if (n.split("/").includes("..")) return undefined;
+    return n.replace(/^\/+/, "").replace(/\/+$/, "");
+}
+
+function kustomizationFile(dir: string): string | undefined {
+    for (const name of KUSTOMIZATION_FILES) {
+        const f = path.join(dir, name);
+        if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
+    }
+    return undefined;
+}
+
+const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/i;
+
+/** Every path a kustomization names: resources, components, patches, generators' files. */
+function referencedPaths(k: any): string[] {
+    const out: string[] = [];
+    const add = (v: unknown) => {
+        if (typeof v === "string") out.push(v);
+    };
+    for (const key of ["resources", "components", "bases", "crds", "patchesStrategicMerge", "generators", "transformers", "validators"]) if (Array.isArray(k?.[key])) k[key].forEach(add);
+    for (const key of ["patches", "patchesJson6902", "replacements"]) if (Array.isArray(k?.[key])) for (const p of k[key]) add(p?.path);
+    for (const key of ["configMapGenerator", "secretGenerator"]) if (Array.isArray(k?.[key])) for (const g of k[key]) for (const f of [...(g?.files ?? []), ...(g?.envs ?? []), ...(g?.env ? [g.env] : [])]) add(typeof f === "string" ? f.split("=").pop() : f);
+    if (typeof k?.openapi?.path === "string") out.push(k.openapi.path);
+    return out;
+}
+
+/** Remote or escaping references of every kustomization a directory reaches (static: before building). */
+function refusedReferences(root: string, dir: string, seen = new Set<string>()): string[] {
+    if (seen.has(dir)) return [];
+    seen.add(dir);
+    const problems: string[] = [];
+    const rel = (p: string) => path.relative(root, p) || ".";
+    const kfile = kustomizationFile(dir);
+    const subdirs: string[] = [];
+    if (kfile) {
+        let k: any;
+        try {
+            k = parseYaml(fs.readFileSync(kfile, "utf8"), PARSE);
+        } catch (e) {
+            return [`${rel(kfile)}: not readable YAML (${(e as Error).message.split("\n")[0]})`];
+        }
+        if (Array.isArray(k?.helmCharts) && k.helmCharts.length) problems.push(`${rel(kfile)}: helmCharts inflates charts kustomize-controller does not render; use a HelmRelease`);
+        for (const ref of referencedPaths(k)) {
+            if (REMOTE.test(ref)) {
+                problems.push(`${rel(kfile)}: the remote resource ${ref} would be fetched at reconcile time from wherever it is hosted; keep every resource in the tree`);
+                continue;
+            }
+            const target = path.resolve(dir, ref);
+            if (target !== root && !target.startsWith(root + path.sep)) {
+                problems.push(`${rel(kfile)}: ${ref} is outside the tree`);
+                continue;
+            }
+            if (fs.existsSync(target) && fs.statSync(target).isDirectory()) subdirs.push(target);
+        }
+    } else if (fs.existsSync(dir)) {
+        const walk = (d: string) => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                if (!e.isDirectory()) continue;
+                const sub = path.join(d, e.name);
+                if (kustomizationFile(sub)) subdirs.push(sub);
+                else walk(sub);
+            }
+        };
+        walk(dir);
+    }
+    for (const s of subdirs) problems.push(...refusedReferences(root, s, seen));
+    return problems;
+}
+
+/** Flux's generated kustomization for a directory that has none. */
+function generatedKustomization(dir: string): Record<string, unknown> {
+    const resources: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) {
+                if (kustomizationFile(p)) resources.push(path.relative(dir, p));
+                else walk(p);
+            } else if (/\.ya?ml$/.test(e.name)) resources.push(path.relative(dir, p));
+        }
+    };
+    walk(dir);
+    return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources };
+}
+
+/** The kustomization Flux builds: the directory's own (or generated) with the Kustomization's spec merged in. */
+function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text: string; original?: string } {
+    const existing = kustomizationFile(dir);
+    const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
+    const k: Record<string, any> = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
+    if (spec.targetNamespace) k.namespace = spec.targetNamespace;
+    for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const) if (Array.isArray(spec[key]) && spec[key]!.length) k[key] = [...(Array.isArray(k[key]) ? k[key] : []), ...spec[key]!.map((p: any) => (key === "patchesJson6902" && typeof p?.patch !== "string" ? { ...p, patch: JSON.stringify(p.patch) } : key === "patchesStrategicMerge" ? stringify(p) : p))];
+    if (Array.isArray(spec.images) && spec.images.length) {
+        const images: any[] = Array.isArray(k.images) ? [...k.images] : [];
+        for (const img of spec.images as any[]) {
+            const i = images.findIndex((x) => x?.name === img?.name);
+            if (i >= 0) images[i] = img;
+            else images.push(img);
+        }
+        k.images = images;
+    }
+    // Instrumentation, not semantics: kustomize records each object's file, so findings can name it.
+    k.buildMetadata = [...new Set([...(Array.isArray(k.buildMetadata) ? k.buildMetadata : []), "originAnnotations"])];
+    return { file: existing ?? path.join(dir, "kustomization.yaml"), text: stringify(k), original };
+}
+
+/** `${var}`, `${var:=default}`, `${var:-default}` as Flux's postBuild substitutes them. */
+export function substitute(text: string, vars: Readonly<Record<string, string>>): string {
+    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}/g, (whole, name: string, dflt: string | undefined) => vars[name] ?? dflt ?? whole);
+}
+
+function stripOrigin(o: RenderedObject, dir: string, root: string): BuiltObject {
+    const annotations = o.object.metadata?.annotations;
+    const origin = typeof annotations?.[ORIGIN] === "string" ? /path:\s*(.+)/.exec(annotations[ORIGIN])?.[1]?.trim() : undefined;
+    if (annotations) {
+        delete annotations[ORIGIN];
+        if (Object.keys(annotations).length === 0) delete o.object.metadata.annotations;
+    }
+    const file = origin ? path.relative(root, path.resolve(dir, origin)).split(path.sep).join("/") : path.relative(root, dir) || ".";
+    return { ...o, file };
+}
+
+/** Build `spec.path` of a Flux Kustomization in the tree copy at `root`. */
+export async function buildFluxPath(root: string, kpath: string, spec: FluxSpec, vars: Readonly<Record<string, string>>, label: string): Promise<FluxBuild> {
+    const rel = sourcePath(kpath);
+    if (rel === undefined) return { objects: [], problems: [`${label}: path "${kpath}" leaves the source`] };
+    const dir = path.join(root, rel);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
+    const refused = refusedReferences(root, dir);
+    if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
+    let merged: ReturnType<typeof mergedKustomization>;
+    try {
+        merged = mergedKustomization(dir, spec);
+    } catch (e) {
+        return { objects: [], problems: [`${label}: the kustomization of ${rel || "."} is not readable YAML (${(e as Error).message.split("\n")[0]})`] };
+    }
+    fs.writeFileSync(merged.file, merged.text);
+    try {
+        const r = await runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { timeoutMs: 300_000 });
+        if (r.code !== 0) return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`] };
+        const docs = r.stdout.split(/^---[ \t]*$/m).map((d) => (/kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d) ? d : substitute(d, vars)));
+        const objects = parseManifests(docs.join("\n---\n"), `${label}: kustomize output`).map((o) => stripOrigin(o, dir, root));
+        return { objects, problems: [] };
+    } finally {
+        if (merged.original === undefined) fs.rmSync(merged.file, { force: true });
+        else fs.writeFileSync(merged.file, merged.original);
+    }
+}

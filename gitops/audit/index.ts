@@ -1,0 +1,391 @@
+/**
+ * The border audit: any Flux tree → for each cluster, every image it pulls and every source it fetches,
+ * judged inside China or not by the chinaHosts list of gitops/mirrors.yaml. It follows the tree as Flux
+ * does and judges what the engines produce, not what the files say:
+ *
+ *   clusters      each `clusters/<name>/` is a cluster; its root is built as Flux's root Kustomization, and
+ *                 every Flux Kustomization in the output (reconciling this tree's own source) is built in turn
+ *                 with its path, images, patches, targetNamespace and postBuild (gitops/audit/flux.ts)
+ *   objects       every built object's images (gitops/objects/images.ts), every source's URL
+ *   HelmReleases  rendered on `helm template` with their values and valuesFrom, then post-rendered
+ *                 (gitops/audit/helm.ts); a release that cannot be rendered is listed, and judged on its values
+ *
+ * It fails closed: a file it cannot parse, a path it cannot build, a remote resource, a source that is not
+ * this tree, a file holding images that no cluster reaches, or no china cluster at all is a finding.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+import { RenderCache } from "../engine/cache";
+import { defaultChartCache } from "../engine/paths";
+import { helm } from "../engine/helm";
+import { limit } from "../engine/pool";
+import { isChinaHost, Mirrors } from "../mirrors";
+import { describeId, parseManifests, RenderedObject } from "../objects/manifests";
+import { findImages, ImageLocation, KNOWN_REGISTRIES } from "../objects/images";
+import { format, tryParseImage } from "../reference";
+import { EngineContext } from "../render/engine";
+import { jsonPointer } from "../render/plan";
+import { scanValues } from "../values";
+import { buildFluxPath, BuiltObject, FluxSpec, KUSTOMIZATION_FILES, sourcePath, substitute } from "./flux";
+import { judgeHelmRelease } from "./helm";
+import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./sources";
+
+export interface AuditOptions {
+    readonly mirrors: Mirrors;
+    /** Clusters that must pull nothing from outside China. @default ["china"] */
+    readonly chinaClusters?: readonly string[];
+    /** A cluster to attribute the files no cluster reaches to (and to build from the tree's root, if the tree has no clusters/<name>). */
+    readonly assumeCluster?: string;
+    /** The chart cache HelmReleases are rendered from. @default the user's chart cache */
+    readonly chartCache?: string;
+    /** Render HelmReleases on the Helm engine. @default true */
+    readonly render?: boolean;
+    /** Per cluster: its Kubernetes version (helm template --kube-version). */
+    readonly kubeVersions?: Readonly<Record<string, string>>;
+    readonly engine?: { readonly cache?: RenderCache; readonly concurrency?: number };
+}
+
+export interface ImageFinding {
+    readonly reference: string;
+    readonly inChina: boolean;
+    readonly file: string;
+    /** What sets it, e.g. `Deployment web/api /spec/template/spec/containers/0/image`. */
+    readonly where: string;
+}
+
+export interface SourceFinding {
+    readonly kind: string;
+    readonly name: string;
+    readonly url: string;
+    readonly inChina: boolean;
+    readonly file: string;
+    readonly problem?: string;
+}
+
+export interface ReleaseFinding {
+    readonly name: string;
+    readonly rendered: boolean;
+    readonly reason?: string;
+}
+
+export interface ClusterReport {
+    readonly name: string;
+    /** Must pull only from inside China. */
+    readonly china: boolean;
+    readonly images: ImageFinding[];
+    readonly sources: SourceFinding[];
+    readonly releases: ReleaseFinding[];
+    /** What could not be read or followed for this cluster. */
+    readonly problems: string[];
+    readonly files: number;
+    readonly objects: number;
+    /** Images and sources outside China, plus problems (on a china cluster every one is a finding). */
+    readonly crossBorder: number;
+}
+
+export interface AuditReport {
+    readonly root: string;
+    readonly clusters: ClusterReport[];
+    /** Problems of the tree itself: unreadable files, images no cluster reaches, no china cluster. */
+    readonly problems: string[];
+    readonly filesRead: number;
+    readonly helmVersion?: string;
+}
+
+const SKIP_DIRS = new Set([".git", ".crossborder"]);
+const MAX_FILE = 32 * 1024 * 1024;
+
+interface TreeFile {
+    readonly rel: string;
+    readonly objects: RenderedObject[];
+}
+
+/** Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered). */
+function readTree(root: string, problems: string[]): { files: TreeFile[]; chartDirs: string[] } {
+    const files: TreeFile[] = [];
+    const chartDirs: string[] = [];
+    const walk = (rel: string) => {
+        const abs = path.join(root, rel);
+        let entries: fs.Dirent[];
+        try {
+            entries = fs.readdirSync(abs, { withFileTypes: true });
+        } catch (e) {
+            problems.push(`${rel || "."}: cannot read the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
+            return;
+        }
+        if (rel && entries.some((e) => e.name === "Chart.yaml" && e.isFile())) {
+            chartDirs.push(rel);
+            return;
+        }
+        for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const p = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isSymbolicLink()) {
+                problems.push(`${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`);
+            } else if (e.isDirectory()) {
+                if (!SKIP_DIRS.has(e.name)) walk(p);
+            } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name)) {
+                const size = fs.statSync(path.join(root, p)).size;
+                if (size > MAX_FILE) {
+                    problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
+                    continue;
+                }
+                files.push({ rel: p, objects: parseFile(root, p, problems) });
+            }
+        }
+    };
+    walk("");
+    return { files, chartDirs };
+}
+
+function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
+    const text = fs.readFileSync(path.join(root, rel), "utf8");
+    try {
+        for (const doc of parseAllDocuments(text)) if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
+        return parseManifests(text, rel);
+    } catch (e) {
+        problems.push(`${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`);
+        return [];
+    }
+}
+
+function copyTree(from: string, to: string): void {
+    fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => !SKIP_DIRS.has(path.basename(src)) && !fs.lstatSync(src).isSymbolicLink() });
+}
+
+const isFluxKustomization = (o: RenderedObject) => o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
+const isHelmRelease = (o: RenderedObject) => o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
+const isSource = (o: RenderedObject) => /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
+
+/** postBuild variables of a Flux Kustomization: substituteFrom ConfigMaps/Secrets first, then substitute. */
+function postBuildVars(k: RenderedObject, objects: readonly BuiltObject[]): Record<string, string> {
+    const vars: Record<string, string> = {};
+    const ns = k.id.namespace ?? "flux-system";
+    for (const ref of Array.isArray(k.object.spec?.postBuild?.substituteFrom) ? k.object.spec.postBuild.substituteFrom : []) {
+        const o = objects.find((x) => x.id.kind === ref?.kind && x.id.name === ref?.name && (x.id.namespace ?? ns) === ns);
+        for (const [key, value] of Object.entries<string>(o?.object.data ?? {})) vars[key] = ref.kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
+    }
+    Object.assign(vars, k.object.spec?.postBuild?.substitute ?? {});
+    return vars;
+}
+
+interface ClusterBuild {
+    readonly objects: BuiltObject[];
+    readonly problems: string[];
+}
+
+/** Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies. */
+async function buildCluster(name: string, entry: string, copy: string): Promise<ClusterBuild> {
+    const objects: BuiltObject[] = [];
+    const problems: string[] = [];
+    const queue: { path: string; spec: FluxSpec; vars: Record<string, string>; label: string }[] = [{ path: entry, spec: {}, vars: {}, label: `cluster ${name} root (${entry})` }];
+    const seen = new Set<string>();
+    while (queue.length) {
+        const next = queue.shift()!;
+        const key = JSON.stringify([sourcePath(next.path), next.spec, next.vars]);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const build = await buildFluxPath(copy, next.path, next.spec, next.vars, next.label);
+        problems.push(...build.problems);
+        for (const o of build.objects) {
+            objects.push(o);
+            if (!isFluxKustomization(o)) continue;
+            const spec = o.object.spec ?? {};
+            const src = spec.sourceRef ?? {};
+            const label = `Kustomization ${describeId(o.id)} (${o.file})`;
+            if (!((src.kind === "GitRepository" || src.kind === "OCIRepository") && src.name === "flux-system")) {
+                problems.push(`${label}: reconciles ${src.kind ?? "?"} ${src.name ?? "?"}, which is not this tree, so what it applies cannot be audited`);
+                continue;
+            }
+            queue.push({ path: typeof spec.path === "string" ? spec.path : ".", spec: { targetNamespace: spec.targetNamespace, patches: spec.patches, patchesStrategicMerge: spec.patchesStrategicMerge, patchesJson6902: spec.patchesJson6902, images: spec.images }, vars: postBuildVars(o, objects), label });
+        }
+    }
+    return { objects, problems };
+}
+
+function imageFindings(locations: readonly ImageLocation[], objects: readonly { id: RenderedObject["id"] }[], file: (i: number) => string, mirrors: Mirrors, prefix = ""): ImageFinding[] {
+    return locations.map((l) => ({
+        reference: l.parsed ? format(l.parsed) : l.reference,
+        inChina: Boolean(l.parsed && isChinaHost(mirrors, l.parsed.domain)),
+        file: file(l.object),
+        where: `${prefix}${describeId(objects[l.object].id)} ${jsonPointer(l.path)}${l.parsed ? "" : " (not a valid reference)"}`,
+    }));
+}
+
+/** A HelmRelease that could not be rendered, judged on what its values and post-renderer images say. */
+function valuesImages(hr: BuiltObject, mirrors: Mirrors): ImageFinding[] {
+    const out: ImageFinding[] = [];
+    const id = describeId(hr.id);
+    const add = (reference: string, where: string) => {
+        const parsed = tryParseImage(reference);
+        out.push({ reference: parsed ? format(parsed) : reference, inChina: Boolean(parsed && isChinaHost(mirrors, parsed.domain)), file: hr.file, where: `${id} ${where}` });
+    };
+    for (const img of scanValues(hr.object.spec?.values ?? {}).images) add(format(img.reference), `spec.values.${img.path.join(".")}`);
+    for (const pr of Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []) {
+        for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
+            if (typeof e?.name !== "string") continue;
+            const name = typeof e.newName === "string" ? e.newName : e.name;
+            add(`${name}${typeof e.newTag === "string" ? `:${e.newTag}` : ""}${typeof e.digest === "string" ? `@${e.digest}` : ""}`, `spec.postRenderers images ${e.name}`);
+        }
+    }
+    return out;
+}
+
+interface JudgeContext {
+    readonly mirrors: Mirrors;
+    readonly china: boolean;
+    readonly render: boolean;
+    readonly engine: EngineContext;
+    readonly copy: string;
+    readonly chartCache: string;
+    readonly recordedSha: ReadonlyMap<string, string>;
+    readonly kubeVersion?: string;
+}
+
+async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext): Promise<ClusterReport> {
+    const { mirrors } = ctx;
+    const images: ImageFinding[] = [];
+    const sources: SourceFinding[] = [];
+    const releases: ReleaseFinding[] = [];
+    const problems = [...build.problems];
+    const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isSource(o));
+    images.push(...imageFindings(findImages(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }), plain, (i) => plain[i].file, mirrors));
+    for (const s of build.objects.filter(isSource)) {
+        const url = sourceUrl(s.id.kind, s.object.spec);
+        if (url === undefined) continue;
+        const v = judgeUrl(url, mirrors);
+        sources.push({ kind: s.id.kind, name: describeId(s.id), url, inChina: v.inChina && !v.problem, file: s.file, ...(v.problem ? { problem: v.problem } : {}) });
+    }
+    await Promise.all(
+        build.objects.filter(isHelmRelease).map(async (hr) => {
+            const label = describeId(hr.id);
+            let judged;
+            try {
+                judged = ctx.render ? await judgeHelmRelease(hr, build.objects, { engine: ctx.engine, root: ctx.copy, chartCache: ctx.chartCache, recordedSha: ctx.recordedSha, kubeVersion: ctx.kubeVersion }) : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
+            } catch (e) {
+                if (!(e instanceof Error) || !["HelmError", "KustomizeError", "ManifestError"].includes(e.name)) throw e;
+                problems.push(`${label} (${hr.file}): ${e.message}`);
+                releases.push({ name: label, rendered: false, reason: "helm or its post-renderer failed" });
+                return;
+            }
+            problems.push(...judged.problems.map((p) => `${label} (${hr.file}): ${p}`));
+            if (judged.rendered) {
+                const r = judged.rendered;
+                images.push(...imageFindings(r.locations, r.objects, () => hr.file, mirrors, `${label} renders `));
+                releases.push({ name: label, rendered: true });
+            } else {
+                images.push(...valuesImages(hr, mirrors));
+                releases.push({ name: label, rendered: false, reason: judged.notRendered });
+            }
+        }),
+    );
+    const sortImages = (a: ImageFinding, b: ImageFinding) => (a.reference + a.where < b.reference + b.where ? -1 : 1);
+    const outside = images.filter((i) => !i.inChina).length + sources.filter((s) => !s.inChina).length;
+    return {
+        name,
+        china: ctx.china,
+        images: images.sort(sortImages),
+        sources: sources.sort((a, b) => (a.file + a.name < b.file + b.name ? -1 : 1)),
+        releases: releases.sort((a, b) => (a.name < b.name ? -1 : 1)),
+        problems: [...new Set(problems)].sort(),
+        files: new Set(build.objects.map((o) => o.file)).size,
+        objects: build.objects.length,
+        crossBorder: outside + (ctx.china ? new Set(problems).size : 0),
+    };
+}
+
+/** Files a kustomization uses as patches. */
+function patchFiles(k: Record<string, any> | undefined): string[] {
+    if (!k) return [];
+    return [...(Array.isArray(k.patchesStrategicMerge) ? k.patchesStrategicMerge.filter((p: unknown) => typeof p === "string" && !p.includes("\n")) : []), ...[...(Array.isArray(k.patches) ? k.patches : []), ...(Array.isArray(k.patchesJson6902) ? k.patchesJson6902 : [])].map((p: any) => p?.path).filter((p: unknown) => typeof p === "string")];
+}
+
+/** inventory/charts.txt of a generated tree: the sha256 each chart archive was locked with. */
+function recordedChartSha(root: string): Map<string, string> {
+    const out = new Map<string, string>();
+    const file = path.join(root, "inventory", "charts.txt");
+    if (!fs.existsSync(file)) return out;
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const f = line.trim().split(/\s+/);
+        if (f.length === 6 && !line.startsWith("#") && /^[a-f0-9]{64}$/.test(f[4])) out.set(f[5], f[4]);
+    }
+    return out;
+}
+
+export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
+    const root = path.resolve(dir);
+    const problems: string[] = [];
+    const tree = readTree(root, problems);
+    const chinaNames = opts.chinaClusters ?? ["china"];
+    const clusterNames = fs.existsSync(path.join(root, "clusters")) ? fs.readdirSync(path.join(root, "clusters"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+    const entries = new Map(clusterNames.map((c) => [c, `clusters/${c}`]));
+    if (opts.assumeCluster && !entries.has(opts.assumeCluster)) entries.set(opts.assumeCluster, ".");
+    if (![...entries.keys()].some((c) => chinaNames.includes(c))) {
+        problems.push(`no china cluster found (looked for clusters/${chinaNames.join(", clusters/")}); nothing was checked for the border. Point the audit at the root of the fleet tree, name the cluster with --china-cluster, or use --assume-cluster`);
+    }
+
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-audit-"));
+    try {
+        copyTree(root, copy);
+        const engine: EngineContext = { cache: opts.engine?.cache ?? new RenderCache(), limit: limit(opts.engine?.concurrency), registries: [...KNOWN_REGISTRIES, ...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts] };
+        const builds = new Map<string, ClusterBuild>();
+        for (const [name, entry] of entries) builds.set(name, await buildCluster(name, entry, copy));
+
+        // Files no cluster reaches: their images are attributed to --assume-cluster, or are findings. Patch
+        // files are not resources: kustomize applies them to the objects it builds (and judges the result).
+        const reached = new Set([...builds.values()].flatMap((b) => b.objects.map((o) => o.file)));
+        for (const f of tree.files) {
+            if (!KUSTOMIZATION_FILES.includes(path.posix.basename(f.rel))) continue;
+            for (const p of patchFiles(f.objects[0]?.object)) reached.add(path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), p)));
+        }
+        const isKustomizationFile = (rel: string) => KUSTOMIZATION_FILES.includes(path.posix.basename(rel));
+        for (const f of tree.files) {
+            if (reached.has(f.rel) || isKustomizationFile(f.rel)) continue;
+            const k8s = f.objects.filter((o) => o.id.kind && o.id.apiVersion);
+            const found = findImages(k8s, { registries: [...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts] });
+            if (found.length === 0) continue;
+            if (opts.assumeCluster) builds.get(opts.assumeCluster)!.objects.push(...k8s.map((o) => ({ ...o, file: f.rel })));
+            else problems.push(`${f.rel}: holds ${found.length} image reference(s) (${[...new Set(found.map((l) => l.reference))].slice(0, 3).join(", ")}) but no cluster's Kustomizations reach it; reference it from a cluster, remove it, or name the cluster with --assume-cluster`);
+        }
+
+        const recordedSha = recordedChartSha(root);
+        const clusters: ClusterReport[] = [];
+        for (const [name, build] of builds) {
+            clusters.push(await judgeCluster(name, build, { mirrors: opts.mirrors, china: chinaNames.includes(name), render: opts.render ?? true, engine, copy, chartCache: opts.chartCache ?? defaultChartCache(), recordedSha, kubeVersion: opts.kubeVersions?.[name] }));
+        }
+        const rendered = clusters.some((c) => c.releases.some((r) => r.rendered));
+        return { root, clusters, problems: [...new Set(problems)], filesRead: tree.files.length, helmVersion: rendered ? (await helm()).version : undefined };
+    } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+    }
+}
+
+export interface Verdict {
+    /** 0 clean, 1 findings. */
+    readonly code: 0 | 1;
+    readonly summary: string;
+}
+
+/** The audit's exit code and its last lines. `strict`: a china release that was not rendered is a finding too. */
+export function verdict(report: AuditReport, strict: boolean): Verdict {
+    const china = report.clusters.filter((c) => c.china);
+    const unrendered = china.flatMap((c) => c.releases.filter((r) => !r.rendered));
+    const images = report.clusters.reduce((n, c) => n + c.images.length, 0);
+    const sources = report.clusters.reduce((n, c) => n + c.sources.length, 0);
+    const releases = report.clusters.reduce((n, c) => n + c.releases.length, 0);
+    const renderedCount = report.clusters.reduce((n, c) => n + c.releases.filter((r) => r.rendered).length, 0);
+    const checked = `checked ${report.clusters.length} cluster(s) (${report.clusters.map((c) => c.name).join(", ") || "none"}), ${report.filesRead} files, ${images} image references, ${sources} sources; ${renderedCount} of ${releases} HelmReleases rendered${report.helmVersion ? ` on helm ${report.helmVersion}` : ""}`;
+    const bad = china.filter((c) => c.crossBorder > 0);
+    if (bad.length || report.problems.length || china.length === 0) {
+        const parts = [...bad.map((c) => `${c.name} has ${c.crossBorder} cross-border reference(s) or unreadable part(s)`), ...(report.problems.length ? [`${report.problems.length} problem(s) with the tree`] : [])];
+        return { code: 1, summary: `${checked}.\nFAIL: ${parts.join("; ") || "no china cluster was checked"}` };
+    }
+    if (unrendered.length) {
+        const line = `${unrendered.length} china HelmRelease(s) not rendered, judged on their values only: ${unrendered.map((r) => `${r.name} (${r.reason})`).join("; ")}`;
+        return strict ? { code: 1, summary: `${checked}.\nFAIL (--strict): ${line}` } : { code: 0, summary: `${checked}.\nNOT PROVEN: nothing cross-border in what was read, but ${line}. Run crossborder charts pull, then audit again (--strict makes this a failure)` };
+    }
+    return { code: 0, summary: `${checked}.\nOK: ${china.map((c) => c.name).join(", ")} pulls nothing from outside China` };
+}
+
+export { substitute };

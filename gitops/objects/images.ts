@@ -1,0 +1,193 @@
+/**
+ * Every image reference in rendered Kubernetes objects, with the exact place it sits, so that it can be
+ * judged (inside China or not), rewritten (a post-renderer `images` entry or a JSON 6902 patch at that
+ * place) and copied (the inventory). What counts as an image:
+ *
+ *   container   `image` of an entry of any `containers` or `initContainers` list, in any kind (Pods,
+ *               workloads, CronJob templates, custom resources): kustomize's images transformer reaches these
+ *   field       a string under a key ending in "image"/"images" (a custom resource's `spec.image`, an
+ *               `ephemeralContainers` image, which kustomize does not reach), when it parses as a reference
+ *   composite   `{registry, repository, tag|digest}` or `{repository: host/path, tag|digest}` objects
+ *   embedded    a reference inside any other string (`--flag=IMAGE` arguments, env values such as
+ *               RELATED_IMAGE_*, ConfigMap data): one with a known registry host, or with any host and a
+ *               tag or digest, standing on its own (not part of a URL or a longer word)
+ */
+import { nameOf, Reference, tryParseImage } from "../reference";
+import { RenderedObject } from "./manifests";
+
+export type JsonPath = readonly (string | number)[];
+
+export type ImageVia = "container" | "field" | "composite" | "embedded";
+
+export interface ImageLocation {
+    /** Index of the object in the list given to findImages. */
+    readonly object: number;
+    readonly via: ImageVia;
+    /** The string that holds the reference (composite: the repository field). */
+    readonly path: JsonPath;
+    readonly value: string;
+    /** Where the reference sits inside `value`. */
+    readonly start: number;
+    readonly end: number;
+    /** composite with a separate registry field: its path and value. */
+    readonly registryPath?: JsonPath;
+    readonly registryValue?: string;
+    /** The reference as the object spells it (composite: registry/repository:tag). */
+    readonly reference: string;
+    /** Normalised; undefined when the text is meant as an image but is not a valid reference. */
+    readonly parsed?: Reference;
+}
+
+/**
+ * Registries outside China that images are commonly pulled from. A reference on one of these hosts is
+ * an image even without a tag; elsewhere a tag or digest is needed to tell an image from a path.
+ */
+export const KNOWN_REGISTRIES = [
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "quay.io",
+    "gcr.io",
+    "*.gcr.io",
+    "*.pkg.dev",
+    "registry.k8s.io",
+    "k8s.gcr.io",
+    "ghcr.io",
+    "public.ecr.aws",
+    "mcr.microsoft.com",
+    "*.azurecr.io",
+    "registry.gitlab.com",
+    "nvcr.io",
+    "docker.elastic.co",
+    "cr.fluentbit.io",
+    "reg.kyverno.io",
+    "registry.opensource.zalan.do",
+    "container-registry.oracle.com",
+    "registry.access.redhat.com",
+    "registry.redhat.io",
+];
+
+const CONTAINER_LISTS = new Set(["containers", "initContainers"]);
+const IMAGE_KEY = /images?$/i;
+
+const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+const HOST = `(?:${LABEL}(?:\\.${LABEL})+(?::[0-9]+)?|localhost(?::[0-9]+)?|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?)`;
+const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const EMBEDDED = new RegExp(`(?<![\\w./:@-])(${HOST}/${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)(?![\\w./@:-])`, "g");
+
+/** Amazon ECR registries of every account and region, both partitions. */
+const ECR_HOST = /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
+
+function matchesHost(patterns: readonly string[], host: string): boolean {
+    const h = host.toLowerCase();
+    return ECR_HOST.test(h) || patterns.some((p) => (p.startsWith("*.") ? h.endsWith(p.slice(1)) : h === p));
+}
+
+export interface FindOptions {
+    /** More hosts whose references count as images without a tag (mirrors' upstreams, chinaHosts). */
+    readonly registries?: readonly string[];
+}
+
+/** The reference text without its tag and digest: what a kustomize `images` entry's `name` must be. */
+export function nameAsWritten(reference: string): string {
+    const at = reference.indexOf("@");
+    const base = at >= 0 ? reference.slice(0, at) : reference;
+    const colon = base.lastIndexOf(":");
+    return colon > base.lastIndexOf("/") ? base.slice(0, colon) : base;
+}
+
+export function findImages(objects: readonly RenderedObject[], opts: FindOptions = {}): ImageLocation[] {
+    const registries = [...KNOWN_REGISTRIES, ...(opts.registries ?? [])];
+    const out: ImageLocation[] = [];
+    objects.forEach((o, index) => walk(o.object, [], index, registries, out));
+    return out;
+}
+
+function str(v: unknown): string | undefined {
+    return typeof v === "string" && v.trim() !== "" ? v : undefined;
+}
+
+function walk(node: unknown, path: JsonPath, object: number, registries: readonly string[], out: ImageLocation[]): void {
+    const key = path[path.length - 1];
+    if (Array.isArray(node)) {
+        const containers = typeof key === "string" && CONTAINER_LISTS.has(key);
+        node.forEach((item, i) => {
+            const at = [...path, i];
+            if (containers && item && typeof item === "object" && typeof item.image === "string") {
+                out.push(whole(object, "container", [...at, "image"], item.image));
+                for (const [k, v] of Object.entries(item)) if (k !== "image") visit(v, [...at, k], object, registries, out);
+            } else if (typeof item === "string") {
+                visitString(item, at, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
+            } else {
+                walk(item, at, object, registries, out);
+            }
+        });
+        return;
+    }
+    if (node && typeof node === "object") {
+        const obj = node as Record<string, unknown>;
+        const composite = compositeOf(obj, path, object);
+        if (composite) out.push(composite);
+        for (const [k, v] of Object.entries(obj)) {
+            if (composite && (k === "repository" || k === "registry")) continue;
+            visit(v, [...path, k], object, registries, out);
+        }
+    }
+}
+
+function visit(v: unknown, path: JsonPath, object: number, registries: readonly string[], out: ImageLocation[]): void {
+    const key = path[path.length - 1];
+    if (typeof v === "string") visitString(v, path, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
+    else walk(v, path, object, registries, out);
+}
+
+/** A whole string meant as an image reference (container images, `*image` fields). */
+function whole(object: number, via: ImageVia, path: JsonPath, value: string): ImageLocation {
+    const start = value.length - value.trimStart().length;
+    const reference = value.trim();
+    return { object, via, path, value, start, end: start + reference.length, reference, parsed: tryParseImage(reference) };
+}
+
+function visitString(value: string, path: JsonPath, imageKey: boolean, object: number, registries: readonly string[], out: ImageLocation[]): void {
+    if (!value || value.length > 64 * 1024) return;
+    const trimmed = value.trim();
+    if (imageKey && trimmed && !/\s/.test(trimmed) && tryParseImage(trimmed)) {
+        out.push(whole(object, "field", path, value));
+        return;
+    }
+    if (!value.includes("/")) return;
+    for (const m of value.matchAll(EMBEDDED)) {
+        const text = m[1];
+        const parsed = tryParseImage(text);
+        if (!parsed) continue;
+        const host = text.slice(0, text.indexOf("/"));
+        if (!matchesHost(registries, host) && parsed.tag === undefined && parsed.digest === undefined) continue;
+        out.push({ object, via: "embedded", path, value, start: m.index!, end: m.index! + text.length, reference: text, parsed });
+    }
+}
+
+/** `{registry, repository, tag}` and `{repository: host/path, tag}` objects of custom resources. */
+function compositeOf(obj: Record<string, unknown>, path: JsonPath, object: number): ImageLocation | undefined {
+    const repository = str(obj.repository);
+    if (!repository || /[\s:]\/\//.test(repository) || repository.includes("://")) return undefined;
+    const registry = str(obj.registry);
+    const tag = str(obj.tag) ?? (typeof obj.tag === "number" ? String(obj.tag) : undefined);
+    const digest = str(obj.digest);
+    if (!registry && tag === undefined && digest === undefined) return undefined;
+    const name = registry ? `${registry.replace(/\/+$/, "")}/${repository}` : repository;
+    const reference = `${name}${tag !== undefined ? `:${tag}` : ""}${digest !== undefined ? `@${digest}` : ""}`;
+    const parsed = tryParseImage(reference);
+    if (!parsed) return undefined;
+    const location: ImageLocation = { object, via: "composite", path: [...path, "repository"], value: obj.repository as string, start: 0, end: (obj.repository as string).length, reference, parsed };
+    return registry ? { ...location, registryPath: [...path, "registry"], registryValue: obj.registry as string } : location;
+}
+
+/** A location's reference with the repository name (and host) replaced, tag and digest kept as written. */
+export function renameReference(reference: string, newName: string): string {
+    return newName + reference.slice(nameAsWritten(reference).length);
+}
+
+/** Normalised repository name of a location, or the text itself when it is not a valid reference. */
+export function repositoryOf(l: ImageLocation): string {
+    return l.parsed ? nameOf(l.parsed) : l.reference;
+}

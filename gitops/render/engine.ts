@@ -1,0 +1,81 @@
+/**
+ * Stage 2 of the render pipeline: each release rendered on the real engine (`helm template` with the
+ * values the HelmRelease installs with), and every image found in the result. Cached by what decides
+ * the output; releases render in parallel, bounded by the CPUs. Releases whose values and Kubernetes
+ * version are the same on both clusters render once.
+ */
+import { helm, helmTemplate } from "../engine/helm";
+import { cacheKey, RenderCache } from "../engine/cache";
+import { Limit } from "../engine/pool";
+import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
+import { findImages, ImageLocation } from "../objects/images";
+
+/** What crossborder knows about one rendered release: the objects that hold images, and where. */
+export interface ReleaseRender {
+    readonly key: string;
+    /** Every object helm rendered (CRDs aside), its id, hook and text. */
+    readonly objects: readonly StoredObject[];
+    readonly locations: readonly ImageLocation[];
+}
+
+export interface StoredObject {
+    readonly id: ObjectId;
+    readonly hook?: string;
+    readonly source?: string;
+    readonly text: string;
+}
+
+export interface RenderJob {
+    /** `release cert-manager (china)`, for messages. */
+    readonly label: string;
+    readonly release: string;
+    readonly namespace: string;
+    /** Chart archive or directory, and the hash of its bytes. */
+    readonly chart: { readonly file: string; readonly sha256: string };
+    readonly values: unknown;
+    readonly kubeVersion?: string;
+}
+
+export interface EngineContext {
+    readonly cache: RenderCache;
+    readonly limit: Limit;
+    /** Hosts whose references count as images without a tag (mirrors' upstreams and chinaHosts). */
+    readonly registries: readonly string[];
+}
+
+export function storeObjects(objects: readonly RenderedObject[]): StoredObject[] {
+    return objects.map((o) => ({ id: o.id, ...(o.hook ? { hook: o.hook } : {}), ...(o.source ? { source: o.source } : {}), text: o.text }));
+}
+
+export async function renderKey(job: RenderJob, ctx: EngineContext): Promise<string> {
+    const { version } = await helm();
+    return cacheKey({ stage: "helm", helm: version, chart: job.chart.sha256, release: job.release, namespace: job.namespace, values: job.values ?? {}, kubeVersion: job.kubeVersion ?? "", registries: [...ctx.registries].sort() });
+}
+
+/** Render one release (or read it from the cache). */
+export async function renderRelease(job: RenderJob, ctx: EngineContext): Promise<ReleaseRender> {
+    const key = await renderKey(job, ctx);
+    const cached = ctx.cache.get<ReleaseRender>(key);
+    if (cached) return cached;
+    const text = await ctx.limit(() => helmTemplate({ label: job.label, release: job.release, namespace: job.namespace, chart: job.chart.file, values: job.values, kubeVersion: job.kubeVersion }));
+    const objects = parseManifests(text, `${job.label}: helm template output`);
+    const result: ReleaseRender = { key, objects: storeObjects(objects), locations: findImages(objects, { registries: ctx.registries }) };
+    ctx.cache.set(key, result);
+    return result;
+}
+
+/** Render many jobs; jobs with the same key (same chart, values, name) share one helm run. */
+export async function renderAll(jobs: readonly RenderJob[], ctx: EngineContext): Promise<ReleaseRender[]> {
+    const keys = await Promise.all(jobs.map((j) => renderKey(j, ctx)));
+    const byKey = new Map<string, Promise<ReleaseRender>>();
+    return Promise.all(
+        jobs.map((job, i) => {
+            let p = byKey.get(keys[i]);
+            if (!p) {
+                p = renderRelease(job, ctx);
+                byKey.set(keys[i], p);
+            }
+            return p;
+        }),
+    );
+}

@@ -1,0 +1,224 @@
+/**
+ * The render pipeline: catalog + mirrors + the stacks' facts → the Flux tree for both clusters, proven
+ * on the real engine. One stage per file:
+ *
+ *   1. scan.ts       what each release installs with (values, chart bytes); a values-level guess for a
+ *                    release whose chart archive is not at hand
+ *   2. engine.ts     `helm template` of every release (cached, in parallel), every image found
+ *   3. plan.ts       the china rewrites: post-renderer images entries and JSON 6902 patches
+ *   4. verify.ts     the post-renderers applied with the real kustomize; every image judged again
+ *   5. inventory.ts  what the global side copies: rendered images, locked chart archives
+ *   6. emit.ts       the tree itself
+ *
+ * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
+ * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
+ */
+import { Catalog, isLocalChart, Release } from "../catalog";
+import { RenderCache } from "../engine/cache";
+import { archivePath, chartLabel, sameChart } from "../engine/charts";
+import { limit } from "../engine/pool";
+import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
+import { KNOWN_REGISTRIES } from "../objects/images";
+import { parseNormalizedNamed } from "../reference";
+import { SourceError } from "../yaml-source";
+import { ClusterSettings, emitClusters, emitInventoryAndReadme, outcomeKey, ReleaseOutcome } from "./emit";
+import { EngineContext, ReleaseRender, renderAll, RenderJob } from "./engine";
+import { Inventory, InventoryBuilder } from "./inventory";
+import { isEmptyPostRenderer, planRewrites, RewritePlan } from "./plan";
+import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, valuesGuess } from "./scan";
+import { crossBorder, postRenderAll, VerifiedRender } from "./verify";
+import { KustomizeError } from "../engine/kustomize";
+
+export type { ClusterSettings } from "./emit";
+
+export interface RenderInput {
+    readonly catalog: Catalog;
+    readonly mirrors: Mirrors;
+    readonly vars: MirrorVars;
+    /** The ACR EE origin instance outside China (the inventory's destination). */
+    readonly originRegistry: string;
+    readonly clusters: readonly ClusterSettings[];
+    /** Rewrite the china cluster's sources and images. @default true (false only to audit the raw tree) */
+    readonly rewrite?: boolean;
+    readonly charts: ChartSettings;
+    /** @default the user's render cache, CPUs as concurrency */
+    readonly engine?: { readonly cache?: RenderCache; readonly concurrency?: number };
+}
+
+export interface RenderOutput {
+    /** Relative path → file content. */
+    readonly files: Map<string, string | Buffer>;
+    readonly warnings: string[];
+    readonly inventory: Inventory;
+    /** Releases rendered on the engine, and releases whose chart archive was not at hand. */
+    readonly rendered: readonly string[];
+    readonly unrendered: readonly string[];
+    /** Render records read from the cache, and written to it. */
+    readonly cache: { readonly hits: number; readonly misses: number };
+}
+
+/** The china tree could not be proven: images outside China, or images the inventory cannot copy (exit 1). */
+export class RenderFindings extends Error {
+    constructor(readonly findings: readonly string[]) {
+        super(`the china cluster would pull from outside China, or pull what the inventory cannot copy; nothing was written:\n${findings.map((f) => `  ${f}`).join("\n")}`);
+        this.name = "RenderFindings";
+    }
+}
+
+interface Job {
+    readonly release: Release;
+    readonly cluster: ClusterSettings;
+    readonly values: Record<string, unknown>;
+    readonly job?: RenderJob;
+}
+
+function jobsOf(input: RenderInput, charts: ReadonlyMap<string, ResolvedChart>): Job[] {
+    const jobs: Job[] = [];
+    for (const cluster of input.clusters) {
+        for (const release of [...input.catalog.releases].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            if (!release.clusters.includes(cluster.name)) continue;
+            const values = releaseValues(release, cluster.name);
+            const chart = charts.get(release.name)!;
+            const file = chart.kind === "archive" ? { file: chart.archive.file, sha256: chart.archive.sha256 } : chart.kind === "local" ? { file: chart.dir, sha256: chart.sha256 } : undefined;
+            jobs.push({
+                release,
+                cluster,
+                values,
+                job: file && { label: `release ${release.name} (${cluster.name})`, release: release.name, namespace: release.namespace, chart: file, values, kubeVersion: cluster.kubernetesVersion },
+            });
+        }
+    }
+    return jobs;
+}
+
+interface Proven {
+    readonly plan: RewritePlan;
+    readonly verified: VerifiedRender;
+}
+
+/** Stages 3 and 4 for the china releases: plan, post-render (batched), judge. */
+async function prove(jobs: readonly { job: Job; render: ReleaseRender }[], input: RenderInput, ctx: EngineContext, findings: string[]): Promise<Proven[]> {
+    const plans = jobs.map(({ job, render }) => {
+        const plan = planRewrites(render, input.mirrors);
+        findings.push(...plan.problems.map((p) => `release ${job.release.name}: ${p}`));
+        return plan;
+    });
+    let verified: VerifiedRender[];
+    try {
+        verified = await postRenderAll(
+            jobs.map(({ job, render }, i) => ({ label: job.job!.label, render, postRenderers: isEmptyPostRenderer(plans[i].postRenderer) ? [] : [plans[i].postRenderer], strategy: "combined", onlyObjectsWithImages: true })),
+            ctx,
+        );
+    } catch (e) {
+        if (!(e instanceof KustomizeError)) throw e;
+        findings.push(e.message);
+        return [];
+    }
+    return jobs.map(({ job }, i) => {
+        for (const x of crossBorder(verified[i], input.mirrors)) {
+            if (x.location.parsed) findings.push(`release ${job.release.name}: ${x.message}; the post-renderer did not reach it (${x.location.via})`);
+        }
+        return { plan: plans[i], verified: verified[i] };
+    });
+}
+
+function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirrors: Mirrors): void {
+    const upstreamOf = new Map(proven.plan.renames.map((r) => [`${r.china.domain}/${r.china.path}`, r.upstream]));
+    for (const l of proven.verified.locations) {
+        if (!l.parsed || !isChinaHost(mirrors, l.parsed.domain)) continue;
+        const where = `release ${job.release.name} ${proven.verified.objects[l.object].id.kind}/${proven.verified.objects[l.object].id.name}`;
+        const container = l.via === "container" || l.path.includes("ephemeralContainers");
+        const upstream = upstreamOf.get(`${l.parsed.domain}/${l.parsed.path}`);
+        if (upstream) inventory.addImage({ upstream: { ...upstream, tag: l.parsed.tag, digest: l.parsed.digest }, china: l.parsed, where, container });
+        else inventory.addChinaOnly(l.parsed, where, container);
+    }
+}
+
+/** Two charts of one name from different repositories would share a repository in a flat registry. */
+function checkChartDestinations(input: RenderInput): void {
+    const seen = new Map<string, Release>();
+    for (const r of input.catalog.releases) {
+        if (isLocalChart(r.chart) || !r.clusters.includes("china")) continue;
+        const url = rewriteChartSource(input.mirrors, { url: r.chart.repository, chart: r.chart.name, version: r.chart.version }).url;
+        const other = seen.get(url);
+        if (other && !isLocalChart(other.chart) && !sameChart({ ...other.chart, version: "" }, { ...r.chart, version: "" })) {
+            throw new SourceError(`${r.at}: chart ${chartLabel(r.chart)} would be mirrored to ${url}, like ${chartLabel(other.chart)} of release "${other.name}" (${other.at}); a flat registry keeps one chart per name. Map one of the repositories to a nested registry target in mirrors.yaml (charts:), or use one of the two charts`);
+        }
+        seen.set(url, r);
+    }
+}
+
+export async function renderTree(input: RenderInput): Promise<RenderOutput> {
+    const rewrite = input.rewrite ?? true;
+    const cache = input.engine?.cache ?? new RenderCache();
+    const ctx: EngineContext = { cache, limit: limit(input.engine?.concurrency), registries: [...KNOWN_REGISTRIES, ...input.mirrors.upstreams.keys(), ...input.mirrors.chinaHosts] };
+    const warnings: string[] = [];
+    checkChartDestinations(input);
+
+    // 1-2: resolve every chart, render every release that has one.
+    const charts = resolveCharts(input.catalog, input.charts);
+    const jobs = jobsOf(input, charts);
+    const withJob = jobs.filter((j) => j.job);
+    const renders = new Map<Job, ReleaseRender>();
+    (await renderAll(withJob.map((j) => j.job!), ctx)).forEach((r, i) => renders.set(withJob[i], r));
+
+    // 3-4: plan and prove the china rewrites; the values-level guess where no chart is at hand.
+    const findings: string[] = [];
+    const outcomes = new Map<string, ReleaseOutcome>();
+    const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry);
+    const toProve: { job: Job; render: ReleaseRender }[] = [];
+    for (const j of jobs) {
+        const render = renders.get(j);
+        const base = { release: j.release, cluster: j.cluster.name, values: j.values, rendered: Boolean(render) };
+        if (!(j.cluster.china && rewrite)) outcomes.set(outcomeKey(j.release.name, j.cluster.name), base);
+        else if (render) toProve.push({ job: j, render });
+        else {
+            const guess = valuesGuess(j.release, j.values, input.mirrors, j.cluster.name);
+            warnings.push(...guess.warnings);
+            for (const pair of guess.pairs) inventory.addImage(pair);
+            outcomes.set(outcomeKey(j.release.name, j.cluster.name), { ...base, guess });
+        }
+    }
+    const proven = await prove(toProve, input, ctx, findings);
+    proven.forEach((p, i) => {
+        const j = toProve[i].job;
+        chinaPairs(j, p, inventory, input.mirrors);
+        outcomes.set(outcomeKey(j.release.name, j.cluster.name), { release: j.release, cluster: j.cluster.name, values: j.values, rendered: true, postRenderer: p.plan.postRenderer });
+    });
+
+    // 5: the inventory: rendered images, the Pulumi program's own images, and the locked charts.
+    const chinaCluster = input.clusters.find((c) => c.china);
+    let built: Inventory | undefined;
+    if (chinaCluster && rewrite) {
+        for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
+            const upstream = parseNormalizedNamed(image);
+            inventory.addImage({ upstream, china: rewriteReference(input.mirrors, upstream), where: "the Pulumi program (catalog flux/platform images)", container: true });
+        }
+        const chartRefs = [...input.catalog.releases.filter((r) => r.clusters.includes(chinaCluster.name)).flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])), input.catalog.fluxChart];
+        for (const ref of chartRefs) {
+            const locked = input.charts.lock?.entries.find((e) => sameChart(e, ref));
+            inventory.addChart(ref, rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version }).url, input.charts.cacheDir, locked?.sha256);
+        }
+        built = inventory.build();
+        for (const u of built.unresolved) (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? warnings : findings).push(`inventory: ${u}`);
+    }
+    if (findings.length > 0) throw new RenderFindings([...new Set(findings)].sort());
+
+    // 6: the tree.
+    const unrendered = [...new Set(jobs.filter((j) => !j.job).map((j) => j.release.name))].sort();
+    const emitInput = { catalog: input.catalog, mirrors: input.mirrors, vars: input.vars, originRegistry: input.originRegistry, clusters: input.clusters, rewrite, outcomes };
+    const out = emitClusters(emitInput);
+    emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []);
+    if (unrendered.length) {
+        const missing = unrendered.map((n) => input.catalog.releases.find((r) => r.name === n)!).map((r) => `${r.name} (${isLocalChart(r.chart) ? r.chart.path : `${chartLabel(r.chart)}, expected at ${archivePath(input.charts.cacheDir, r.chart)}`})`);
+        warnings.push(`not rendered on the Helm engine, chart archive not in ${input.charts.cacheDir}: ${missing.join("; ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; run crossborder charts pull --catalog ${input.catalog.file} and render again`);
+    }
+    return {
+        files: out.files,
+        warnings: [...new Set(warnings)],
+        inventory: built ?? { images: [], charts: [], unresolved: [] },
+        rendered: [...new Set(jobs.filter((j) => j.job).map((j) => j.release.name))].sort(),
+        unrendered,
+        cache: { hits: cache.hits, misses: cache.misses },
+    };
+}

@@ -1,0 +1,135 @@
+/**
+ * Stage 3 of the render pipeline: plan the china cluster's rewrites from what the engine rendered.
+ *
+ *   container images   a post-renderer `images` entry (kustomize's images transformer reaches every
+ *                      `containers`/`initContainers` entry in any kind), matched by the name exactly as
+ *                      the chart writes it, tag and digest kept
+ *   everything else    a JSON 6902 patch on that object: `test` that the field still holds what was
+ *                      rendered (so a changed chart fails loudly instead of being patched blindly), then
+ *                      `replace` it with the China reference (custom resources' image fields, ephemeral
+ *                      containers, `--flag=IMAGE` arguments, env values, `{registry, repository}` objects)
+ *
+ * Values are never rewritten: a values override is the chart's interpretation of its values (kyverno
+ * prepends a registry from a template default, Bitnami refuses substituted images), while the
+ * post-renderer acts on the rendered objects, hooks and tests included (Helm 4's "combined" strategy).
+ */
+import { stringify } from "yaml";
+import { isChinaHost, Mirrors, MirrorError, rewriteReference } from "../mirrors";
+import { format, nameOf, Reference } from "../reference";
+import { KustomizeImage, KustomizePatch, KustomizePostRenderer, PatchTarget } from "../engine/kustomize";
+import { describeId, ObjectId } from "../objects/manifests";
+import { ImageLocation, JsonPath, nameAsWritten } from "../objects/images";
+import type { ReleaseRender } from "./engine";
+
+export interface Rename {
+    readonly upstream: Reference;
+    readonly china: Reference;
+}
+
+export interface RewritePlan {
+    /** The post-renderer for the HelmRelease (empty when nothing needs rewriting). */
+    readonly postRenderer: KustomizePostRenderer;
+    /** Every upstream image and where it goes (tag and digest as rendered). */
+    readonly renames: readonly Rename[];
+    /** Images that cannot be rewritten, and why. */
+    readonly problems: readonly string[];
+}
+
+/** `/spec/containers/0/image`: RFC 6901. */
+export function jsonPointer(path: JsonPath): string {
+    return path.map((p) => `/${String(p).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+}
+
+export function patchTarget(id: ObjectId): PatchTarget {
+    const slash = id.apiVersion.lastIndexOf("/");
+    const group = slash >= 0 ? id.apiVersion.slice(0, slash) : "";
+    const version = slash >= 0 ? id.apiVersion.slice(slash + 1) : id.apiVersion;
+    return { ...(group ? { group } : {}), version, kind: id.kind, name: id.name, ...(id.namespace ? { namespace: id.namespace } : {}) };
+}
+
+interface Op {
+    readonly op: "test" | "replace";
+    readonly path: string;
+    readonly value: string;
+}
+
+/** Where a location's object is and what holds the reference, for messages. */
+export function describeLocation(render: ReleaseRender, l: ImageLocation): string {
+    return `${describeId(render.objects[l.object].id)} ${jsonPointer(l.path)}`;
+}
+
+export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePlan {
+    const images = new Map<string, KustomizeImage>();
+    const renames = new Map<string, Rename>();
+    const problems: string[] = [];
+    // Per object, per string path: the new value (several references in one string are replaced together).
+    const edits = new Map<number, Map<string, { path: JsonPath; original: string; value: string; spans: { start: number; end: number; text: string }[] }>>();
+
+    const chinaOf = (l: ImageLocation): Reference | undefined => {
+        if (!l.parsed) {
+            problems.push(`${describeLocation(render, l)}: "${l.reference}" is not a valid image reference, so it cannot be rewritten (and no node could pull it); fix the release's values`);
+            return undefined;
+        }
+        if (isChinaHost(mirrors, l.parsed.domain)) return undefined;
+        try {
+            const china = rewriteReference(mirrors, l.parsed);
+            renames.set(format(l.parsed), { upstream: l.parsed, china });
+            return china;
+        } catch (e) {
+            if (!(e instanceof MirrorError)) throw e;
+            problems.push(`${describeLocation(render, l)}: ${e.message}`);
+            return undefined;
+        }
+    };
+    const edit = (l: ImageLocation, path: JsonPath, original: string, start: number, end: number, text: string) => {
+        const obj = render.objects[l.object];
+        if (!obj.id.name) {
+            problems.push(`${describeLocation(render, l)}: the object has no name, so no patch can target it; give it a name in the chart's values or templates`);
+            return;
+        }
+        const byPath = edits.get(l.object) ?? new Map();
+        edits.set(l.object, byPath);
+        const key = JSON.stringify(path);
+        const entry = byPath.get(key) ?? { path, original, value: original, spans: [] };
+        entry.spans.push({ start, end, text });
+        byPath.set(key, entry);
+    };
+
+    for (const l of render.locations) {
+        const china = chinaOf(l);
+        if (!china) continue;
+        if (l.via === "container") {
+            const name = nameAsWritten(l.reference);
+            images.set(name, { name, newName: nameOf(china) });
+        } else if (l.via === "composite" && l.registryPath) {
+            edit(l, l.registryPath, l.registryValue!, 0, l.registryValue!.length, china.domain);
+            edit(l, l.path, l.value, 0, l.value.length, china.path);
+        } else if (l.via === "composite") {
+            edit(l, l.path, l.value, 0, l.value.length, nameOf(china));
+        } else {
+            const written = nameAsWritten(l.reference);
+            edit(l, l.path, l.value, l.start, l.start + written.length, nameOf(china));
+        }
+    }
+
+    const patches: KustomizePatch[] = [];
+    for (const [object, byPath] of [...edits].sort(([a], [b]) => a - b)) {
+        const ops: Op[] = [];
+        for (const e of [...byPath.values()].sort((a, b) => jsonPointer(a.path).localeCompare(jsonPointer(b.path)))) {
+            let value = e.original;
+            for (const s of [...e.spans].sort((a, b) => b.start - a.start)) value = value.slice(0, s.start) + s.text + value.slice(s.end);
+            ops.push({ op: "test", path: jsonPointer(e.path), value: e.original }, { op: "replace", path: jsonPointer(e.path), value });
+        }
+        patches.push({ patch: stringify(ops, { lineWidth: 0 }), target: patchTarget(render.objects[object].id) });
+    }
+    const sortedImages = [...images.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return {
+        postRenderer: { ...(sortedImages.length ? { images: sortedImages } : {}), ...(patches.length ? { patches } : {}) },
+        renames: [...renames.values()].sort((a, b) => (format(a.upstream) < format(b.upstream) ? -1 : 1)),
+        problems: [...new Set(problems)].sort(),
+    };
+}
+
+export function isEmptyPostRenderer(p: KustomizePostRenderer): boolean {
+    return !p.images?.length && !p.patches?.length;
+}
