@@ -70,7 +70,9 @@ export function corpusSetup(opts: { releases?: (name: string, ref: ChartRef) => 
     });
     const releases = charts.map(({ name, ref }) => opts.releases?.(name, ref) ?? { name, namespace: name, group: "apps", chart: ref, values: CORPUS_VALUES[name] ?? {} });
     const catalogFile = path.join(dir, "catalog.yaml");
-    fs.writeFileSync(catalogFile, stringify({ version: 1, releases }, { lineWidth: 0 }));
+    // The flux2 chart the bootstrap installs is the corpus one too: two flux2 charts would share a repository.
+    const flux = charts.find((c) => c.name === "flux2")!.ref;
+    fs.writeFileSync(catalogFile, stringify({ version: 1, flux: { chart: flux }, releases }, { lineWidth: 0 }));
     fs.writeFileSync(path.join(dir, "catalog.lock"), lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.archive) }))));
     return { dir, catalogFile, chartCache, charts };
 }

@@ -24,7 +24,7 @@ export function configIssues(fn: () => unknown): readonly ConfigIssue[] {
     assert.fail("expected a ConfigError, but the config was accepted");
 }
 
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as os from "os";
 
 export interface CliResult {
@@ -34,17 +34,29 @@ export interface CliResult {
 }
 
 /** Run the real `crossborder` command as a subprocess. */
-export function runCli(args: readonly string[], opts: { cwd?: string } = {}): CliResult {
+export function runCli(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
     const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), ...args], {
         cwd: opts.cwd ?? ROOT,
         encoding: "utf8",
-        env: { ...process.env, CROSSBORDER_DEBUG: "" },
+        env: { ...process.env, CROSSBORDER_DEBUG: "", ...opts.env },
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Every folder tempDir made; test/setup.ts removes them when the run ends. */
 export const createdTempDirs: string[] = [];
+
+/** The real `crossborder` command, without blocking this process (for servers the test itself runs). */
+export function runCliAsync(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, CROSSBORDER_DEBUG: "", ...opts.env } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+}
 
 /** A fresh temporary directory, removed when the test run ends (test/setup.ts). */
 export function tempDir(label: string): string {

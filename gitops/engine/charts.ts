@@ -150,9 +150,10 @@ async function helmPull(ref: ChartRef, dir: string, plainHttp: boolean): Promise
     const args = repo.startsWith("oci://")
         ? ["pull", repo.endsWith(`/${ref.name}`) ? repo : `${repo}/${ref.name}`, "--version", ref.version, "--destination", dir, ...(plainHttp ? ["--plain-http"] : [])]
         : ["pull", ref.name, "--repo", repo, "--version", ref.version, "--destination", dir];
-    const r = await runTool(file, args, { timeoutMs: 600_000 });
+    // helm's repository index cache is throwaway: keep it out of the user's ~/.cache (registry logins stay).
+    const r = await runTool(file, args, { timeoutMs: 600_000, env: { ...process.env, HELM_CACHE_HOME: path.join(dir, ".helm-cache") } });
     if (r.code !== 0) throw new ChartCacheError(`chart ${chartLabel(ref)}: helm pull failed:\n${firstLines(r.stderr, 8).replace(/^/gm, "  | ")}`);
-    const got = fs.readdirSync(dir).filter((f) => f.endsWith(".tgz"));
+    const got = fs.readdirSync(dir).filter((f) => f.endsWith(".tgz") && !f.startsWith("."));
     if (got.length !== 1) throw new ChartCacheError(`chart ${chartLabel(ref)}: helm pull left ${got.length} archives, expected one`);
     return path.join(dir, got[0]);
 }

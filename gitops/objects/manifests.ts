@@ -9,8 +9,11 @@ import { parse, parseAllDocuments } from "yaml";
 export interface ObjectId {
     readonly apiVersion: string;
     readonly kind: string;
+    /** metadata.name; "" when the API server is to generate it. */
     readonly name: string;
     readonly namespace?: string;
+    /** metadata.generateName, for an object without a name. */
+    readonly generateName?: string;
 }
 
 export interface RenderedObject {
@@ -42,14 +45,15 @@ export function objectId(o: Record<string, any>): ObjectId {
     return {
         apiVersion: String(o.apiVersion ?? ""),
         kind: String(o.kind ?? ""),
-        name: String(meta.name ?? meta.generateName ?? ""),
+        name: typeof meta.name === "string" ? meta.name : "",
         ...(typeof meta.namespace === "string" && meta.namespace ? { namespace: meta.namespace } : {}),
+        ...(!meta.name && typeof meta.generateName === "string" ? { generateName: meta.generateName } : {}),
     };
 }
 
 /** `Kind namespace/name`, for messages. */
 export function describeId(id: ObjectId): string {
-    return `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name || "(no name)"}`;
+    return `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name || (id.generateName ? `${id.generateName}<generated>` : "(no name)")}`;
 }
 
 function isObject(v: unknown): v is Record<string, any> {

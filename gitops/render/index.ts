@@ -15,7 +15,7 @@
  */
 import { Catalog, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
-import { archivePath, chartLabel, sameChart } from "../engine/charts";
+import { archivePath, ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
@@ -136,15 +136,18 @@ function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirro
 
 /** Two charts of one name from different repositories would share a repository in a flat registry. */
 function checkChartDestinations(input: RenderInput): void {
-    const seen = new Map<string, Release>();
-    for (const r of input.catalog.releases) {
-        if (isLocalChart(r.chart) || !r.clusters.includes("china")) continue;
-        const url = rewriteChartSource(input.mirrors, { url: r.chart.repository, chart: r.chart.name, version: r.chart.version }).url;
+    const seen = new Map<string, { chart: ChartRef; owner: string }>();
+    const charts = [
+        ...input.catalog.releases.filter((r) => r.clusters.includes("china")).flatMap((r) => (isLocalChart(r.chart) ? [] : [{ chart: r.chart, owner: `release "${r.name}" (${r.at})` }])),
+        { chart: input.catalog.fluxChart, owner: `flux.chart, the chart the Pulumi bootstrap installs (${input.catalog.file})` },
+    ];
+    for (const { chart, owner } of charts) {
+        const url = rewriteChartSource(input.mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url;
         const other = seen.get(url);
-        if (other && !isLocalChart(other.chart) && !sameChart({ ...other.chart, version: "" }, { ...r.chart, version: "" })) {
-            throw new SourceError(`${r.at}: chart ${chartLabel(r.chart)} would be mirrored to ${url}, like ${chartLabel(other.chart)} of release "${other.name}" (${other.at}); a flat registry keeps one chart per name. Map one of the repositories to a nested registry target in mirrors.yaml (charts:), or use one of the two charts`);
+        if (other && normalizeRepository(other.chart.repository) !== normalizeRepository(chart.repository)) {
+            throw new SourceError(`${owner}: chart ${chartLabel(chart)} would be mirrored to ${url}, like ${chartLabel(other.chart)} of ${other.owner}; a flat registry keeps one chart per name. Use one of the two repositories for both, or map one of them to a nested registry target in mirrors.yaml (charts:)`);
         }
-        seen.set(url, r);
+        seen.set(url, { chart, owner });
     }
 }
 
