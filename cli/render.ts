@@ -42,7 +42,7 @@ export async function runRender(opts: RenderOptions): Promise<string> {
     const engine = result.rendered.length ? `helm ${(await helm()).version}` : "helm";
     return [
         written.unchanged ? `${opts.out}: already up to date (${result.files.size} files)` : `${opts.out}: ${result.files.size} files (${written.written.length} written, ${written.removed.length} removed)`,
-        `engine: ${result.rendered.length} release(s) rendered on ${engine} (${result.cache.hits} from the render cache)${result.unrendered.length ? `; ${result.unrendered.length} not rendered: ${result.unrendered.join(", ")}` : ""}`,
+        `engine: ${result.rendered.length} release(s) rendered on ${engine}, ${result.unrendered.length} not rendered (render cache: ${result.cache.hits} hits, ${result.cache.misses} misses)`,
         `inventory: ${result.inventory.images.length} images, ${result.inventory.charts.length} charts to copy into the origin registry (inventory/)`,
         ...result.warnings.map((w) => `warning: ${w}`),
     ].join("\n");

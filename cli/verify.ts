@@ -1,12 +1,18 @@
-/** `crossborder verify-mirror`: exit 0 when every inventory image is in the target registry with its digest. */
+/**
+ * `crossborder verify-mirror`: exit 0 when every inventory image is in the target registry with its digest,
+ * and every chart of charts.txt (beside images.txt) is there as the locked archive's bytes.
+ */
+import * as fs from "fs";
+import * as path from "path";
 import { format } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
-import { parseInventory, verifyMirror, VerifyResult } from "../gitops/verify";
+import { ChartResult, parseChartInventory, parseInventory, verifyCharts, verifyMirror, VerifyResult } from "../gitops/verify";
 import { readText } from "../gitops/yaml-source";
 import { UsageError } from "./util";
 
 export interface VerifyCliOptions {
     readonly inventory: string;
+    readonly charts?: string;
     readonly registry?: string;
     readonly plainHttp?: boolean;
     readonly concurrency: string;
@@ -16,28 +22,50 @@ export interface VerifyCliOptions {
     readonly json?: boolean;
 }
 
-function positive(name: string, value: string, max: number): number {
+function bounded(name: string, value: string, min: number, max: number): number {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`verify-mirror: --${name} must be a whole number from 0 to ${max}, got "${value}"`);
+    if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`verify-mirror: --${name} must be a whole number from ${min} to ${max}, got "${value}"`);
     return n;
 }
 
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+
+function imageLine(r: VerifyResult, inventory: string): string {
+    if (r.status === "missing") return `MISSING   ${r.checked}   (from ${format(r.entry.source)}, ${inventory}:${r.entry.line})`;
+    if (r.status === "mismatch") return `MISMATCH  ${r.checked}   has ${r.actual}, expected ${r.expected} (from ${format(r.entry.source)})`;
+    return `ERROR     ${r.checked}   ${r.note}`;
+}
+
+function chartLine(r: ChartResult, file: string): string {
+    const from = `chart ${r.entry.repository} ${r.entry.chart} ${r.entry.version}, ${file}:${r.entry.line}`;
+    if (r.status === "missing") return `MISSING   ${r.checked}   (${from})`;
+    if (r.status === "mismatch") return `MISMATCH  ${r.checked}   its chart layer is ${r.actual}, not the locked archive ${r.expected} (${from})`;
+    return `ERROR     ${r.checked}   ${r.note} (${from})`;
+}
+
 export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Promise<number> {
-    if (opts.registry !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(opts.registry)) throw new UsageError(`verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`);
+    if (opts.registry !== undefined && !HOST.test(opts.registry)) throw new UsageError(`verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`);
+    const timeoutMs = bounded("timeout", opts.timeout, 1, 600_000);
+    const retries = bounded("retries", opts.retries, 0, 50);
+    const concurrency = bounded("concurrency", opts.concurrency, 1, 256);
     const entries = parseInventory(readText(opts.inventory, "inventory"), opts.inventory);
+    const chartsFile = opts.charts ?? path.join(path.dirname(opts.inventory), "charts.txt");
+    const charts = opts.charts || fs.existsSync(chartsFile) ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile) : [];
     const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
     const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
+    if ((user || password) && !opts.registry) err.write("verify-mirror: CROSSBORDER_REGISTRY_USERNAME/PASSWORD are set but no --registry names the host they belong to: no credentials are sent anywhere\n");
     const client = new RegistryClient({
-        timeoutMs: positive("timeout", opts.timeout, 600_000),
-        retries: positive("retries", opts.retries, 50),
+        timeoutMs,
+        retries,
         plainHttp: () => Boolean(opts.plainHttp),
-        credentials: (host) => (user && password && (!opts.registry || host === opts.registry) ? { username: user, password } : undefined),
+        // Credentials belong to the one registry named: never to the inventory's upstreams or other hosts.
+        credentials: user && password && opts.registry ? { host: opts.registry, username: user, password } : undefined,
     });
     const tty = err.isTTY;
     const results = await verifyMirror(entries, {
         client,
         registry: opts.registry,
-        concurrency: Math.max(1, positive("concurrency", opts.concurrency, 256)),
+        concurrency,
         compareUpstream: opts.compareUpstream,
         onResult: (r, done, total) => {
             if (tty) err.write(`\r${done}/${total} checked${" ".repeat(8)}`);
@@ -45,19 +73,33 @@ export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream 
         },
     });
     if (tty) err.write("\n");
+    const chartResults = await verifyCharts(charts, { client, registry: opts.registry, concurrency });
     const bad = results.filter((r) => r.status !== "ok");
+    const badCharts = chartResults.filter((r) => r.status !== "ok");
     if (opts.json) {
-        out.write(JSON.stringify({ complete: bad.length === 0, requests: client.requests, results: results.map((r) => ({ source: format(r.entry.source), checked: r.checked, status: r.status, expected: r.expected, actual: r.actual, note: r.note })) }, null, 2) + "\n");
+        out.write(
+            JSON.stringify(
+                {
+                    complete: bad.length + badCharts.length === 0,
+                    requests: client.requests,
+                    results: results.map((r) => ({ source: format(r.entry.source), checked: r.checked, status: r.status, expected: r.expected, actual: r.actual, note: r.note })),
+                    charts: chartResults.map((r) => ({ chart: `${r.entry.repository} ${r.entry.chart} ${r.entry.version}`, checked: r.checked, status: r.status, expected: r.expected, actual: r.actual, note: r.note })),
+                },
+                null,
+                2,
+            ) + "\n",
+        );
     } else {
-        const line = (r: VerifyResult) =>
-            r.status === "missing"
-                ? `MISSING   ${r.checked}   (from ${format(r.entry.source)}, ${opts.inventory}:${r.entry.line})`
-                : r.status === "mismatch"
-                  ? `MISMATCH  ${r.checked}   has ${r.actual}, expected ${r.expected} (from ${format(r.entry.source)})`
-                  : `ERROR     ${r.checked}   ${r.note}`;
-        for (const r of bad) out.write(line(r) + "\n");
+        for (const r of bad) out.write(imageLine(r, opts.inventory) + "\n");
+        for (const r of badCharts) out.write(chartLine(r, chartsFile) + "\n");
         for (const r of results.filter((x) => x.status === "ok" && x.note)) out.write(`note      ${r.checked}   ${r.note}\n`);
-        out.write(bad.length === 0 ? `complete: all ${results.length} images present with the expected digests\n` : `incomplete: ${bad.filter((r) => r.status === "missing").length} missing, ${bad.filter((r) => r.status === "mismatch").length} digest mismatches, ${bad.filter((r) => r.status === "error").length} unreachable, of ${results.length}\n`);
+        const count = (xs: { status: string }[], s: string) => xs.filter((r) => r.status === s).length;
+        const all = [...bad, ...badCharts];
+        out.write(
+            all.length === 0
+                ? `complete: all ${results.length} images present with the expected digests, and all ${chartResults.length} charts as their locked archives\n`
+                : `incomplete: ${count(all, "missing")} missing, ${count(all, "mismatch")} digest mismatches, ${count(all, "error")} unreachable, of ${results.length} images and ${chartResults.length} charts\n`,
+        );
     }
-    return bad.length === 0 ? 0 : 1;
+    return bad.length + badCharts.length === 0 ? 0 : 1;
 }

@@ -1,8 +1,13 @@
 /**
- * A small OCI distribution API client: does a manifest exist, and with which digest. Anonymous access,
- * Basic auth, and Bearer-token challenges (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`), with a
- * timeout per request and retries with exponential backoff on connection errors, 5xx and 429 (honouring
- * Retry-After). Built for the lossy links the border has.
+ * A small OCI distribution API client: does a manifest exist, with which digest, and what does it say.
+ * Anonymous access, Basic auth, and Bearer-token challenges (`WWW-Authenticate: Bearer realm=…,service=…,
+ * scope=…`), with a timeout per request (body included), retries with exponential backoff on connection
+ * errors, 5xx and 429 (honouring Retry-After), and bounded response sizes. Built for the lossy links the
+ * border has, and for registries that answer badly: every odd answer is a RegistryError naming the
+ * registry and what it said, never a crash.
+ *
+ * Credentials are bound to one host: they are sent to that registry, and to a token service on that same
+ * host, never to another host a challenge names.
  */
 import { createHash } from "crypto";
 
@@ -13,13 +18,17 @@ export const MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
+/** Manifests and token answers are small; anything bigger is refused rather than read. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_TOKEN_BYTES = 64 * 1024;
+
 export interface Credentials {
     readonly username: string;
     readonly password: string;
 }
 
 export interface RegistryClientOptions {
-    /** Per request. @default 10000 */
+    /** Per request, body included. @default 10000 */
     readonly timeoutMs?: number;
     /** Retries after the first attempt. @default 5 */
     readonly retries?: number;
@@ -29,14 +38,15 @@ export interface RegistryClientOptions {
     readonly maxBackoffMs?: number;
     /** Hosts spoken to over plain HTTP (loopback test registries). @default none */
     readonly plainHttp?: (host: string) => boolean;
-    readonly credentials?: (host: string) => Credentials | undefined;
+    /** The one host credentials belong to, and them. @default none: anonymous everywhere */
+    readonly credentials?: { readonly host: string; readonly username: string; readonly password: string };
     /** @default globalThis.fetch */
     readonly fetch?: typeof fetch;
 }
 
 export type ManifestCheck = { readonly found: true; readonly digest: string; readonly mediaType: string } | { readonly found: false };
 
-/** The registry could not be asked: unreachable after every retry, or it refused in a way retrying cannot fix. */
+/** The registry could not be asked: unreachable after every retry, or it answered in a way retrying cannot fix. */
 export class RegistryError extends Error {
     constructor(
         message: string,
@@ -62,6 +72,43 @@ const basic = (c: Credentials) => `Basic ${Buffer.from(`${c.username}:${c.passwo
 /** Cache key of a Bearer token: one per registry and scope. */
 const tokenKey = (host: string, scope: string) => `${host}|${scope}`;
 
+/** The reason behind Node's bare "fetch failed". */
+function cause(e: unknown): string {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    if (err.name === "TimeoutError" || err.name === "AbortError") return "";
+    const c = err.cause;
+    return c ? [c.code, c.message].filter(Boolean).join(": ") : err.message;
+}
+
+/** Read a body, refusing more than `max` bytes and a stall past the request's timeout. */
+async function readBody(res: Response, max: number, what: string, timeoutMs: number): Promise<Buffer> {
+    const declared = Number(res.headers.get("content-length"));
+    if (Number.isFinite(declared) && declared > max) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new RegistryError(`${what}: the answer is ${declared} bytes, more than the ${max} crossborder reads`, 1);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const reader = res.body?.getReader();
+    if (!reader) return Buffer.alloc(0);
+    try {
+        for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            size += value.length;
+            if (size > max) {
+                await reader.cancel().catch(() => undefined);
+                throw new RegistryError(`${what}: the answer is more than the ${max} bytes crossborder reads`, 1);
+            }
+            chunks.push(Buffer.from(value));
+        }
+    } catch (e) {
+        if (e instanceof RegistryError) throw e;
+        throw new RegistryError(`${what}: the answer stopped arriving (${cause(e) || `no data within ${timeoutMs} ms`})`, 1);
+    }
+    return Buffer.concat(chunks);
+}
+
 export class RegistryClient {
     private readonly tokens = new Map<string, string>();
     private readonly opts: Required<Omit<RegistryClientOptions, "credentials">> & Pick<RegistryClientOptions, "credentials">;
@@ -84,6 +131,11 @@ export class RegistryClient {
         return `${this.opts.plainHttp(host) ? "http" : "https"}://${host}`;
     }
 
+    private credentialsFor(host: string): Credentials | undefined {
+        const c = this.opts.credentials;
+        return c && c.host.toLowerCase() === host.toLowerCase() ? c : undefined;
+    }
+
     /** One request with retries on connection errors, timeouts, 5xx and 429. */
     private async send(url: string, init: RequestInit): Promise<Response> {
         let delay = this.opts.backoffMs;
@@ -95,7 +147,7 @@ export class RegistryClient {
             }
             this.requests++;
             try {
-                const res = await this.opts.fetch(url, { ...init, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+                const res = await this.opts.fetch(url, { ...init, redirect: "error", signal: AbortSignal.timeout(this.opts.timeoutMs) });
                 if (res.status === 429 || res.status >= 500) {
                     lastError = `HTTP ${res.status}`;
                     const retryAfter = Number(res.headers.get("retry-after"));
@@ -105,8 +157,8 @@ export class RegistryClient {
                 }
                 return res;
             } catch (e) {
-                const err = e as Error & { cause?: { code?: string } };
-                lastError = err.name === "TimeoutError" ? `no answer within ${this.opts.timeoutMs} ms` : (err.cause?.code ?? err.message);
+                const why = cause(e);
+                lastError = why ? `fetch failed: ${why}` : `no answer within ${this.opts.timeoutMs} ms`;
             }
         }
         throw new RegistryError(`${url}: ${lastError} after ${this.opts.retries + 1} attempts`, this.opts.retries + 1);
@@ -114,51 +166,95 @@ export class RegistryClient {
 
     private async authorize(host: string, repository: string, challenge: string): Promise<string> {
         const { scheme, params } = parseChallenge(challenge);
-        const creds = this.opts.credentials?.(host);
+        const creds = this.credentialsFor(host);
         if (scheme === "basic") {
-            if (!creds) throw new RegistryError(`${host}: asks for Basic credentials; set CROSSBORDER_REGISTRY_USERNAME and CROSSBORDER_REGISTRY_PASSWORD`, 1);
+            if (!creds) throw new RegistryError(`${host}: asks for Basic credentials; name it with --registry and set CROSSBORDER_REGISTRY_USERNAME and CROSSBORDER_REGISTRY_PASSWORD`, 1);
             return basic(creds);
         }
-        if (scheme !== "bearer" || !params.realm) throw new RegistryError(`${host}: unsupported authentication challenge "${challenge}"`, 1);
+        if (scheme !== "bearer" || !params.realm) throw new RegistryError(`${host}: answered 401 with the challenge "${challenge.slice(0, 200)}", which is neither Basic nor Bearer with a realm`, 1);
         const scope = params.scope ?? `repository:${repository}:pull`;
         const key = tokenKey(host, scope);
         const cached = this.tokens.get(key);
         if (cached) return cached;
-        const url = new URL(params.realm);
+        let url: URL;
+        try {
+            url = new URL(params.realm);
+        } catch {
+            throw new RegistryError(`${host}: its token service realm "${params.realm.slice(0, 200)}" is not a URL`, 1);
+        }
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && this.opts.plainHttp(url.host))) throw new RegistryError(`${host}: its token service ${url.origin} is not https`, 1);
         if (params.service) url.searchParams.set("service", params.service);
         url.searchParams.set("scope", scope);
-        const res = await this.send(url.toString(), { headers: creds ? { authorization: basic(creds) } : {} });
-        if (!res.ok) throw new RegistryError(`${host}: the token service ${url.origin} answered HTTP ${res.status} for ${scope}`, 1);
-        const body = (await res.json()) as { token?: string; access_token?: string };
-        const token = body.token ?? body.access_token;
-        if (!token) throw new RegistryError(`${host}: the token service gave no token`, 1);
+        // Credentials go to the token service only when it is the registry's own host.
+        const sendCreds = creds && url.host.toLowerCase() === host.toLowerCase();
+        const res = await this.send(url.toString(), { headers: sendCreds ? { authorization: basic(creds) } : {} });
+        if (!res.ok) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new RegistryError(`${host}: the token service ${url.origin} answered HTTP ${res.status} for ${scope}${creds && !sendCreds ? " (credentials are only sent to the registry's own host)" : ""}`, 1);
+        }
+        const text = (await readBody(res, MAX_TOKEN_BYTES, `${host}: the token service ${url.origin}`, this.opts.timeoutMs)).toString("utf8");
+        let body: unknown;
+        try {
+            body = JSON.parse(text);
+        } catch {
+            throw new RegistryError(`${host}: the token service ${url.origin} answered something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`, 1);
+        }
+        const token = body && typeof body === "object" ? ((body as Record<string, unknown>).token ?? (body as Record<string, unknown>).access_token) : undefined;
+        if (typeof token !== "string" || !token) throw new RegistryError(`${host}: the token service ${url.origin} gave no token (answered ${JSON.stringify(text.slice(0, 80))})`, 1);
         const value = `Bearer ${token}`;
         this.tokens.set(key, value);
         return value;
     }
 
-    /** Whether `repository:reference` exists on `host`, and its manifest digest. */
-    async checkManifest(host: string, repository: string, reference: string): Promise<ManifestCheck> {
+    private async request(host: string, repository: string, reference: string, method: "HEAD" | "GET"): Promise<Response> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const headers: Record<string, string> = { accept: MANIFEST_TYPES.join(", ") };
         const known = this.tokens.get(tokenKey(host, `repository:${repository}:pull`));
         if (known) headers.authorization = known;
-        let res = await this.send(url, { method: "HEAD", headers });
+        let res = await this.send(url, { method, headers });
         if (res.status === 401) {
+            await res.body?.cancel().catch(() => undefined);
             headers.authorization = await this.authorize(host, repository, res.headers.get("www-authenticate") ?? "");
-            res = await this.send(url, { method: "HEAD", headers });
+            res = await this.send(url, { method, headers });
         }
+        return res;
+    }
+
+    /** Whether `repository:reference` exists on `host`, and its manifest digest. */
+    async checkManifest(host: string, repository: string, reference: string): Promise<ManifestCheck> {
+        const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
+        const res = await this.request(host, repository, reference, "HEAD");
         if (res.status === 404) return { found: false };
         if (res.status === 401 || res.status === 403) throw new RegistryError(`${url}: access denied (HTTP ${res.status}); check the registry credentials`, 1);
         if (!res.ok) throw new RegistryError(`${url}: HTTP ${res.status}`, 1);
         const mediaType = res.headers.get("content-type") ?? "";
-        let digest = res.headers.get("docker-content-digest");
-        if (!digest) {
-            // Some registries leave the digest out of HEAD: fetch the manifest and hash it.
-            const get = await this.send(url, { method: "GET", headers });
-            if (!get.ok) throw new RegistryError(`${url}: HTTP ${get.status}`, 1);
-            digest = `sha256:${createHash("sha256").update(Buffer.from(await get.arrayBuffer())).digest("hex")}`;
+        const digest = res.headers.get("docker-content-digest");
+        if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) return { found: true, digest, mediaType };
+        // Some registries leave the digest out of HEAD: fetch the manifest and hash it.
+        const got = await this.getManifest(host, repository, reference);
+        return got.found ? { found: true, digest: got.digest, mediaType: got.mediaType } : got;
+    }
+
+    /** The manifest itself (parsed), with the digest of its bytes. */
+    async getManifest(host: string, repository: string, reference: string): Promise<{ found: true; digest: string; mediaType: string; manifest: Record<string, any> } | { found: false }> {
+        const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
+        const res = await this.request(host, repository, reference, "GET");
+        if (res.status === 404) {
+            await res.body?.cancel().catch(() => undefined);
+            return { found: false };
         }
-        return { found: true, digest, mediaType };
+        if (!res.ok) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new RegistryError(`${url}: HTTP ${res.status}`, 1);
+        }
+        const bytes = await readBody(res, MAX_MANIFEST_BYTES, url, this.opts.timeoutMs);
+        let manifest: unknown;
+        try {
+            manifest = JSON.parse(bytes.toString("utf8"));
+        } catch {
+            throw new RegistryError(`${url}: the manifest is not JSON`, 1);
+        }
+        if (!manifest || typeof manifest !== "object" || Array.isArray(manifest)) throw new RegistryError(`${url}: the manifest is not a JSON object`, 1);
+        return { found: true, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, mediaType: res.headers.get("content-type") ?? "", manifest: manifest as Record<string, any> };
     }
 }

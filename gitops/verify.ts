@@ -1,7 +1,9 @@
 /**
- * verify-mirror: is every image of the inventory in the target registry, with the digest it must have?
- * The expected digest is the one the inventory pins, or else the upstream's (asked when reachable). Runs
- * with bounded concurrency; every request has a timeout and retries (gitops/registry.ts).
+ * verify-mirror: is every image of the inventory in the target registry, with the digest it must have,
+ * and every chart, as the very archive the catalog locked? The expected image digest is the one the
+ * inventory pins, or else the upstream's (asked when reachable); a chart's layer must be the locked
+ * archive's sha256 (helm push stores the archive's bytes as its one layer). Runs with bounded concurrency;
+ * every request has a timeout and retries (gitops/registry.ts).
  */
 import { Reference, tryParseImage } from "./reference";
 import { RegistryClient, RegistryError } from "./registry";
@@ -97,3 +99,68 @@ export async function verifyMirror(entries: readonly InventoryEntry[], opts: Ver
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 8, entries.length)) }, worker));
     return results;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Charts
+
+export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+export interface ChartEntry {
+    readonly line: number;
+    readonly repository: string;
+    readonly chart: string;
+    readonly version: string;
+    /** `host/path` of the OCI repository (helm push appends the chart name to its parent). */
+    readonly host: string;
+    readonly path: string;
+    /** undefined when the chart was never pulled (the inventory says "-"). */
+    readonly sha256?: string;
+}
+
+/** inventory/charts.txt: `REPOSITORY CHART VERSION DESTINATION SHA256 ARCHIVE` per line, `#` comments. */
+export function parseChartInventory(text: string, file: string): ChartEntry[] {
+    const entries: ChartEntry[] = [];
+    text.split("\n").forEach((raw, i) => {
+        const line = raw.trim();
+        if (!line || line.startsWith("#")) return;
+        const f = line.split(/\s+/);
+        const m = f.length === 6 ? /^oci:\/\/([^/]+)\/(.+)$/.exec(f[3]) : null;
+        if (!m || !(f[4] === "-" || /^[a-f0-9]{64}$/.test(f[4]))) throw new SourceError(`${file}:${i + 1}: expected "REPOSITORY CHART VERSION oci://DESTINATION SHA256 ARCHIVE", got "${line}"; regenerate it with crossborder render`);
+        entries.push({ line: i + 1, repository: f[0], chart: f[1], version: f[2], host: m[1], path: m[2], sha256: f[4] === "-" ? undefined : f[4] });
+    });
+    return entries;
+}
+
+export interface ChartResult {
+    readonly entry: ChartEntry;
+    readonly checked: string;
+    readonly status: VerifyStatus;
+    readonly expected?: string;
+    readonly actual?: string;
+    readonly note?: string;
+}
+
+/** Every chart of the inventory on the target registry, its layer the locked archive's bytes. */
+export async function verifyCharts(entries: readonly ChartEntry[], opts: Omit<VerifyOptions, "compareUpstream" | "onResult">): Promise<ChartResult[]> {
+    return Promise.all(
+        entries.map(async (entry): Promise<ChartResult> => {
+            const host = opts.registry ?? entry.host;
+            // helm push tags a chart with its version, "+" written "_" (OCI tags cannot hold "+").
+            const tag = entry.version.replace(/\+/g, "_");
+            const checked = `${host}/${entry.path}:${tag}`;
+            if (!entry.sha256) return { entry, checked, status: "error", note: "never pulled, so there is no locked archive to compare; run crossborder charts pull and render again" };
+            const expected = `sha256:${entry.sha256}`;
+            try {
+                const got = await opts.client.getManifest(host, entry.path, tag);
+                if (!got.found) return { entry, checked, status: "missing", expected };
+                const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find((l: any) => l?.mediaType === HELM_CHART_LAYER);
+                if (!layer) return { entry, checked, status: "mismatch", expected, actual: "(no Helm chart layer)" };
+                return layer.digest === expected ? { entry, checked, status: "ok", expected, actual: layer.digest } : { entry, checked, status: "mismatch", expected, actual: String(layer.digest) };
+            } catch (e) {
+                if (!(e instanceof RegistryError)) throw e;
+                return { entry, checked, status: "error", expected, note: e.message };
+            }
+        }),
+    );
+}
+

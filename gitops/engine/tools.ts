@@ -139,6 +139,17 @@ function rememberVersion(stamp: string, version: string): void {
     }
 }
 
+/** The project's own binaries: bin/install-tools.js recorded their versions when it unpacked them. */
+function projectVersion(name: ToolName, file: string, st: fs.Stats): string | undefined {
+    if (path.resolve(path.dirname(file)) !== PROJECT_TOOLS) return undefined;
+    try {
+        const known = JSON.parse(fs.readFileSync(path.join(PROJECT_TOOLS, "versions.json"), "utf8"))[name];
+        return known && known.size === st.size && known.mtimeMs === st.mtimeMs && typeof known.version === "string" ? known.version : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 /** `v4.1.4` for helm, `v1.35.2` for kubectl; asked once per binary. */
 export function toolVersion(name: ToolName, file: string): Promise<string> {
     const key = `${name}\0${file}`;
@@ -146,7 +157,7 @@ export function toolVersion(name: ToolName, file: string): Promise<string> {
     if (!v) {
         const st = fs.statSync(file);
         const stamp = `${name}|${path.resolve(file)}|${st.size}|${st.mtimeMs}`;
-        const known = rememberedVersion(stamp);
+        const known = projectVersion(name, file, st) ?? rememberedVersion(stamp);
         const args = name === "helm" ? ["version", "--template", "{{.Version}}"] : ["version", "--client", "-o", "json"];
         v = known
             ? Promise.resolve(known)

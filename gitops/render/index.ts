@@ -13,9 +13,9 @@
  * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
  * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
  */
-import { Catalog, isLocalChart, Release } from "../catalog";
+import { Catalog, DEFAULT_CATALOG_FILE, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
-import { archivePath, ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
+import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
@@ -213,8 +213,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     const out = emitClusters(emitInput);
     emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []);
     if (unrendered.length) {
-        const missing = unrendered.map((n) => input.catalog.releases.find((r) => r.name === n)!).map((r) => `${r.name} (${isLocalChart(r.chart) ? r.chart.path : `${chartLabel(r.chart)}, expected at ${archivePath(input.charts.cacheDir, r.chart)}`})`);
-        warnings.push(`not rendered on the Helm engine, chart archive not in ${input.charts.cacheDir}: ${missing.join("; ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; run crossborder charts pull --catalog ${input.catalog.file} and render again`);
+        warnings.push(`${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${unrendered.join(", ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`);
     }
     return {
         files: out.files,

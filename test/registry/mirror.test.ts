@@ -179,7 +179,20 @@ describe("mirroring into real registries", function () {
         it("reports the mirror complete", () => {
             const r = runCli(["verify-mirror", "--inventory", images, "--plain-http"]);
             assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-            assert.match(r.stdout, /^complete: all 3 images present with the expected digests$/m);
+            assert.match(r.stdout, /^complete: all 3 images present with the expected digests, and all 2 charts as their locked archives$/m);
+        });
+
+        it("reports a chart whose layer is not the locked archive as a mismatch", () => {
+            // Another chart pushed over the same name and version: same tag, other bytes.
+            const other = packageChart(writeChart(path.join(work, "flat", "evil"), "app", { "templates/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" }, "1.0.0"), path.join(work, "flat", "evil-pkg"));
+            const push = spawnSync(path.join(ROOT, ".tools", "bin", "helm"), ["push", other, `oci://${china.host}/platform`, "--plain-http"], { encoding: "utf8" });
+            assert.strictEqual(push.status, 0, push.stderr);
+            const r = runCli(["verify-mirror", "--inventory", images, "--plain-http"]);
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stdout, /^MISMATCH {2}\S+\/platform\/app:1\.0\.0 {3}its chart layer is sha256:[0-9a-f]{64}, not the locked archive sha256:[0-9a-f]{64} \(chart oci:\/\/\S+ app 1\.0\.0, \S+charts\.txt:\d+\)$/m);
+            assert.match(r.stdout, /incomplete: 0 missing, 1 digest mismatches, 0 unreachable, of 3 images and 2 charts/);
+            assert.strictEqual(copy(inventory).status, 0, "copying again repairs it");
+            assert.strictEqual(runCli(["verify-mirror", "--inventory", images, "--plain-http"]).status, 0);
         });
 
         it("reports a deleted tag as missing", async () => {
@@ -234,7 +247,9 @@ describe("mirroring into real registries", function () {
                 fs.writeFileSync(syncFile, stringify(config));
                 const r = spawnSync("skopeo", ["sync", "--src", "yaml", "--dest", "docker", "--scoped", "--all", "--dest-tls-verify=false", "--retry-times", "3", syncFile, `${china.host}/platform`], { encoding: "utf8" });
                 assert.strictEqual(r.status, 0, r.stderr);
-                const v = runCli(["verify-mirror", "--inventory", path.join(inventory, "images.txt"), "--plain-http"]);
+                // skopeo sync copies images only; the charts are pushed by copy.sh (tested above).
+                fs.writeFileSync(path.join(inventory, "no-charts.txt"), "# none\n");
+                const v = runCli(["verify-mirror", "--inventory", path.join(inventory, "images.txt"), "--charts", path.join(inventory, "no-charts.txt"), "--plain-http"]);
                 assert.strictEqual(v.status, 0, v.stdout + v.stderr);
                 assert.match(v.stdout, /complete: all 3 images/);
             } finally {
