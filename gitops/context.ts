@@ -4,11 +4,13 @@
  */
 import * as path from "path";
 import { acrEndpoints } from "../components/registry/endpoints";
-import { loadStackConfig, StackConfig } from "../stacks/config";
-import { readStackFile } from "../stacks/stackfile";
+import { ConfigError, loadStackConfig, StackConfig } from "../stacks/config";
+import { describeConfigError, readStackFile, StackFileError } from "../stacks/stackfile";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "./mirrors";
 import { readText, SourceError } from "./yaml-source";
 import { SLOW_LINK } from "../stacks/slow-link";
+import { cloudFacts } from "../stacks/facts";
+import { acrRegionOf } from "./hosts";
 import type { ClusterSettings } from "./render/emit";
 
 export interface ContextOptions {
@@ -66,22 +68,38 @@ export class StackSources {
         return outputs;
     }
 
+    /** One side's validated config; a mistake is a StackFileError naming the file and line, as plan reports it. */
     config(side: "global" | "china"): StackConfig {
         let cfg = this.configs.get(side);
         if (!cfg) {
             const file = readStackFile(path.join(this.opts.stacksDir ?? "stacks", `Pulumi.${side}.yaml`));
-            cfg = loadStackConfig(file.config, { stack: file.stack });
+            try {
+                cfg = loadStackConfig(file.config, { stack: file.stack });
+            } catch (e) {
+                if (e instanceof ConfigError) throw new StackFileError(describeConfigError(e, file));
+                throw e;
+            }
             this.configs.set(side, cfg);
         }
         return cfg;
     }
 }
 
-/** The China registry's endpoint and namespace: the {{ placeholders }} of mirrors.yaml. */
+/**
+ * The China registry's endpoint and namespace: the {{ placeholders }} of mirrors.yaml. From stack outputs
+ * they are checked as the stack config is: an ACR EE endpoint in a mainland region, since everything
+ * `{{ chinaRegistry }}` names is trusted to be inside China.
+ */
 export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opts)): MirrorVars {
     if (opts.stackOutputs) {
         const out = src.outputs("china");
-        return { chinaRegistry: String(out.registryEndpoint), registryNamespace: String(out.registryNamespace) };
+        const endpoint = String(out.registryEndpoint).toLowerCase();
+        const region = acrRegionOf(endpoint);
+        if (!region || !cloudFacts().alicloud.get(region)?.mainland) {
+            throw new SourceError(`${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack). Save the china stack's outputs there: pulumi stack output --json -s china`);
+        }
+        if (!/^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/.test(String(out.registryNamespace))) throw new SourceError(`${opts.stackOutputs}: the china stack's registryNamespace "${out.registryNamespace}" is not an ACR EE namespace`);
+        return { chinaRegistry: endpoint, registryNamespace: String(out.registryNamespace) };
     }
     const cfg = src.config("china");
     return { chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public, registryNamespace: cfg.registry.namespace };

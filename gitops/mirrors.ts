@@ -6,6 +6,7 @@
  */
 import { createHash } from "crypto";
 import * as path from "path";
+import { chinaOperatedSuffixes, hostMatches, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "./hosts";
 import { DOMAIN_AND_PORT, format, Reference, tryParseImage, withName } from "./reference";
 import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
 
@@ -189,6 +190,7 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
     };
     const [upstreams, defaultTarget] = mapping("upstreams", ["registry", "prefix", "hostSwap"]);
     const [charts, defaultChartTarget] = mapping("charts", ["registry", "helmMirror"]);
+    checkChinaHosts(chinaHosts, [...upstreams.keys(), ...charts.keys()], fail);
 
     // A hostSwap target keeps the path, so it is injective only while it serves a single upstream.
     for (const t of targets.values()) {
@@ -207,8 +209,29 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
 // Hosts
 
 function matchesAny(patterns: readonly string[], host: string): boolean {
-    const h = host.toLowerCase();
-    return patterns.some((p) => (p.startsWith("*.") ? h.endsWith(p.slice(1)) && h.length > p.length - 1 : h === p));
+    return patterns.some((p) => hostMatches(p, host));
+}
+
+/**
+ * chinaHosts cannot declare the outside world to be China: no pattern may cover a known registry or code
+ * host outside China, or an upstream the file itself mirrors; a wildcard must lie under a suffix operated
+ * only inside mainland China (gitops/hosts.ts).
+ */
+function checkChinaHosts(chinaHosts: readonly string[], upstreams: readonly string[], fail: (p: YamlPath, problem: string, fix: string) => void): void {
+    chinaHosts.forEach((h, i) => {
+        const p: YamlPath = ["chinaHosts", i];
+        if (h.startsWith("*.") && !isChinaOperatedWildcard(h)) {
+            fail(p, `"${h}" is a wildcard over ${h.slice(2)}, which is not operated only inside mainland China`, `list exact hosts, or a wildcard under one of ${chinaOperatedSuffixes().slice(0, 3).join(", ")}, …, amazonaws.com.cn`);
+            return;
+        }
+        const outside = KNOWN_OUTSIDE.find((k) => patternsOverlap(h, k));
+        if (outside) {
+            fail(p, `"${h}" covers ${outside}, which is outside China`, "remove it: a host outside China cannot be declared inside it, and whatever is pulled from it would cross the border");
+            return;
+        }
+        const upstream = upstreams.find((u) => u !== "default" && patternsOverlap(h, u));
+        if (upstream) fail(p, `"${h}" covers ${upstream}, an upstream this file mirrors into China`, `remove it, or remove ${upstream} from upstreams/charts if it really is served from inside China`);
+    });
 }
 
 /** Whether `host` (a registry, chart or Git host) is served from inside mainland China. */

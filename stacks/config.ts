@@ -8,6 +8,8 @@
 import { Partition, partitionOfRegion } from "../components/partition";
 import { Cidr, isPrivate, overlaps, parseCidr } from "./cidr";
 import { CloudFacts, cloudFacts, splitInstanceType } from "./facts";
+import { acrEndpoints } from "../components/registry/endpoints";
+import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../gitops/mirrors";
 
 export type Side = "global" | "china";
 export const SIDES: readonly Side[] = ["global", "china"];
@@ -524,6 +526,12 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         path: r.string(k("gitops.path"), gitRaw.path, { default: `clusters/${side}`, pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, hint: `a relative path such as clusters/${side}` }),
     };
 
+    // Judged against the China host list only when the registry it fills in is itself valid (else that is the issue).
+    if (china && gitops.url && registry.instanceName && registry.namespace && aliFacts?.mainland) {
+        const problem = chinaGitProblem(gitops.url, { chinaRegistry: acrEndpoints(registry.instanceName, aliRegion).public, registryNamespace: registry.namespace });
+        if (problem) r.issue(k("gitops.url"), problem, "the china cluster's Flux pulls its tree from this URL on every reconcile: use a Git host inside mainland China (listed in gitops/mirrors.yaml chinaHosts), such as a Codeup or self-hosted repository");
+    }
+
     if (r.issues.length > 0) throw new ConfigError(r.issues);
     return {
         side,
@@ -584,6 +592,23 @@ function suggestFree(taken: readonly Cidr[], prefix: number): string {
         if (candidate.ok && !taken.some((t) => overlaps(t, candidate.cidr))) return candidate.cidr.text;
     }
     return `172.16.0.0/${p}`;
+}
+
+/**
+ * Why a Git URL cannot serve the china cluster, or undefined: judged by the host the WHATWG URL parser
+ * yields, against the same chinaHosts list the border audit uses (gitops/mirrors.yaml).
+ */
+function chinaGitProblem(url: string, vars: MirrorVars): string | undefined {
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        return `${JSON.stringify(url)} is not a URL`;
+    }
+    if (parsed.password || (parsed.username && parsed.protocol !== "ssh:")) return `${JSON.stringify(url)} carries credentials or a user before the host`;
+    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
+    if (!isChinaHost(mirrors, parsed.host) && !isChinaHost(mirrors, parsed.hostname)) return `${parsed.host} is not a host inside China`;
+    return undefined;
 }
 
 /**

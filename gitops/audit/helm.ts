@@ -22,6 +22,8 @@ type Obj = Record<string, any>;
 
 export interface HelmJudgement {
     readonly release: string;
+    /** The values it installs with (valuesFrom, then values), when they could be read. */
+    readonly values?: Record<string, unknown>;
     /** The post-rendered release, when it could be rendered. */
     readonly rendered?: VerifiedRender;
     /** Why it could not be rendered. */
@@ -140,11 +142,11 @@ export async function judgeHelmRelease(hr: BuiltObject, objects: readonly BuiltO
     const values = valuesFrom(hr.object, objects, namespace, problems);
     if (!values) return { release: label, notRendered: problems[0], problems };
     const chart = chartOf(hr.object, objects, namespace, ctx);
-    if ("reason" in chart) return { release: label, notRendered: chart.reason, problems };
+    if ("reason" in chart) return { release: label, values, notRendered: chart.reason, problems };
     const renderers: KustomizePostRenderer[] = [];
     for (const pr of Array.isArray(spec.postRenderers) ? spec.postRenderers : []) if (pr?.kustomize) renderers.push({ images: pr.kustomize.images, patches: [...(pr.kustomize.patches ?? []), ...(pr.kustomize.patchesJson6902 ?? []).map((p: any) => ({ patch: JSON.stringify(p.patch), target: p.target })), ...(pr.kustomize.patchesStrategicMerge ?? []).map((p: any) => ({ patch: JSON.stringify(p) }))] });
     const strategy: PostRenderStrategy = ["combined", "separate", "nohooks"].includes(spec.postRenderStrategy) ? spec.postRenderStrategy : "combined";
     const render: ReleaseRender = await renderRelease({ label, release, namespace: String(spec.targetNamespace ?? namespace), chart, values, kubeVersion: ctx.kubeVersion }, ctx.engine);
     const rendered = await postRender({ label, render, postRenderers: renderers, strategy }, ctx.engine);
-    return { release: label, rendered, problems };
+    return { release: label, values, rendered, problems };
 }

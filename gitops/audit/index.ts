@@ -94,7 +94,13 @@ export interface AuditReport {
     readonly helmVersion?: string;
 }
 
-const SKIP_DIRS = new Set([".git", ".crossborder"]);
+/**
+ * What source-controller leaves out of every artifact (fluxcd/pkg sourceignore: ExcludeVCS, ExcludeCI,
+ * ExcludeExtra), and crossborder's own records. A .sourceignore of the tree is not read: the audit then
+ * judges more than Flux applies, never less.
+ */
+const SKIP_DIRS = new Set([".git", ".github", ".circleci", ".crossborder"]);
+const SKIP_FILES = new Set([".gitignore", ".gitmodules", ".gitattributes", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml", ".goreleaser.yml", ".sops.yaml", ".flux.yaml"]);
 const MAX_FILE = 32 * 1024 * 1024;
 
 interface TreeFile {
@@ -125,7 +131,7 @@ function readTree(root: string, problems: string[]): { files: TreeFile[]; chartD
                 problems.push(`${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`);
             } else if (e.isDirectory()) {
                 if (!SKIP_DIRS.has(e.name)) walk(p);
-            } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name)) {
+            } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name) && !SKIP_FILES.has(e.name)) {
                 const size = fs.statSync(path.join(root, p)).size;
                 if (size > MAX_FILE) {
                     problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
@@ -151,7 +157,7 @@ function parseFile(root: string, rel: string, problems: string[]): RenderedObjec
 }
 
 function copyTree(from: string, to: string): void {
-    fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => !SKIP_DIRS.has(path.basename(src)) && !fs.lstatSync(src).isSymbolicLink() });
+    fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => src === from || (!SKIP_DIRS.has(path.basename(src)) && !SKIP_FILES.has(path.basename(src)) && !fs.lstatSync(src).isSymbolicLink()) });
 }
 
 const isFluxKustomization = (o: RenderedObject) => o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
@@ -193,7 +199,7 @@ async function buildCluster(name: string, entry: string, copy: string): Promise<
             if (!isFluxKustomization(o)) continue;
             const spec = o.object.spec ?? {};
             const src = spec.sourceRef ?? {};
-            const label = `Kustomization ${describeId(o.id)} (${o.file})`;
+            const label = `${describeId(o.id)} (${o.file})`;
             if (!((src.kind === "GitRepository" || src.kind === "OCIRepository") && src.name === "flux-system")) {
                 problems.push(`${label}: reconciles ${src.kind ?? "?"} ${src.name ?? "?"}, which is not this tree, so what it applies cannot be audited`);
                 continue;
@@ -213,15 +219,20 @@ function imageFindings(locations: readonly ImageLocation[], objects: readonly { 
     }));
 }
 
-/** A HelmRelease that could not be rendered, judged on what its values and post-renderer images say. */
-function valuesImages(hr: BuiltObject, mirrors: Mirrors): ImageFinding[] {
+/**
+ * A HelmRelease that could not be rendered, judged on what it says: its values (valuesFrom merged in),
+ * its post-renderer images entries, and any image its post-renderer patches write.
+ */
+function valuesImages(hr: BuiltObject, values: unknown, mirrors: Mirrors): ImageFinding[] {
     const out: ImageFinding[] = [];
     const id = describeId(hr.id);
     const add = (reference: string, where: string) => {
         const parsed = tryParseImage(reference);
         out.push({ reference: parsed ? format(parsed) : reference, inChina: Boolean(parsed && isChinaHost(mirrors, parsed.domain)), file: hr.file, where: `${id} ${where}` });
     };
-    for (const img of scanValues(hr.object.spec?.values ?? {}).images) add(format(img.reference), `spec.values.${img.path.join(".")}`);
+    for (const img of scanValues(values ?? {}).images) add(format(img.reference), `values ${img.path.join(".")}`);
+    const patches = (Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []).map((pr: any) => ({ patches: pr?.kustomize?.patches ?? [], patchesJson6902: pr?.kustomize?.patchesJson6902 ?? [], patchesStrategicMerge: pr?.kustomize?.patchesStrategicMerge ?? [] }));
+    for (const l of findImages([{ id: hr.id, object: { postRenderers: patches }, text: "" }], { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] })) add(l.reference, `spec.postRenderers patch ${jsonPointer(l.path)}`);
     for (const pr of Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []) {
         for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
             if (typeof e?.name !== "string") continue;
@@ -275,7 +286,7 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
                 images.push(...imageFindings(r.locations, r.objects, () => hr.file, mirrors, `${label} renders `));
                 releases.push({ name: label, rendered: true });
             } else {
-                images.push(...valuesImages(hr, mirrors));
+                images.push(...valuesImages(hr, judged.values ?? hr.object.spec?.values, mirrors));
                 releases.push({ name: label, rendered: false, reason: judged.notRendered });
             }
         }),

@@ -12,6 +12,7 @@
  *               RELATED_IMAGE_*, ConfigMap data): one with a known registry host, or with any host and a
  *               tag or digest, standing on its own (not part of a URL or a longer word)
  */
+import { KNOWN_REGISTRIES, matchesAnyHost } from "../hosts";
 import { nameOf, Reference, tryParseImage } from "../reference";
 import { RenderedObject } from "./manifests";
 
@@ -38,35 +39,6 @@ export interface ImageLocation {
     readonly parsed?: Reference;
 }
 
-/**
- * Registries outside China that images are commonly pulled from. A reference on one of these hosts is
- * an image even without a tag; elsewhere a tag or digest is needed to tell an image from a path.
- */
-export const KNOWN_REGISTRIES = [
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    "quay.io",
-    "gcr.io",
-    "*.gcr.io",
-    "*.pkg.dev",
-    "registry.k8s.io",
-    "k8s.gcr.io",
-    "ghcr.io",
-    "public.ecr.aws",
-    "mcr.microsoft.com",
-    "*.azurecr.io",
-    "registry.gitlab.com",
-    "nvcr.io",
-    "docker.elastic.co",
-    "cr.fluentbit.io",
-    "reg.kyverno.io",
-    "registry.opensource.zalan.do",
-    "container-registry.oracle.com",
-    "registry.access.redhat.com",
-    "registry.redhat.io",
-];
-
 const CONTAINER_LISTS = new Set(["containers", "initContainers"]);
 const IMAGE_KEY = /images?$/i;
 
@@ -74,14 +46,6 @@ const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
 const HOST = `(?:${LABEL}(?:\\.${LABEL})+(?::[0-9]+)?|localhost(?::[0-9]+)?|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?)`;
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const EMBEDDED = new RegExp(`(?<![\\w./:@-])(${HOST}/${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)(?![\\w./@:-])`, "g");
-
-/** Amazon ECR registries of every account and region, both partitions. */
-const ECR_HOST = /^[0-9]{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$/;
-
-function matchesHost(patterns: readonly string[], host: string): boolean {
-    const h = host.toLowerCase();
-    return ECR_HOST.test(h) || patterns.some((p) => (p.startsWith("*.") ? h.endsWith(p.slice(1)) : h === p));
-}
 
 export interface FindOptions {
     /** More hosts whose references count as images without a tag (mirrors' upstreams, chinaHosts). */
@@ -95,6 +59,8 @@ export function nameAsWritten(reference: string): string {
     const colon = base.lastIndexOf(":");
     return colon > base.lastIndexOf("/") ? base.slice(0, colon) : base;
 }
+
+export { KNOWN_REGISTRIES };
 
 export function findImages(objects: readonly RenderedObject[], opts: FindOptions = {}): ImageLocation[] {
     const registries = [...KNOWN_REGISTRIES, ...(opts.registries ?? [])];
@@ -161,7 +127,7 @@ function visitString(value: string, path: JsonPath, imageKey: boolean, object: n
         const parsed = tryParseImage(text);
         if (!parsed) continue;
         const host = text.slice(0, text.indexOf("/"));
-        if (!matchesHost(registries, host) && parsed.tag === undefined && parsed.digest === undefined) continue;
+        if (!matchesAnyHost(registries, host) && parsed.tag === undefined && parsed.digest === undefined) continue;
         out.push({ object, via: "embedded", path, value, start: m.index!, end: m.index! + text.length, reference: text, parsed });
     }
 }

@@ -298,6 +298,20 @@ describe("the Flux tree", () => {
             assert.match(bad((d) => (d.releases[1].chart.version = 3.1)), /releases\[1\]\.chart\.version: 3\.1 is a YAML number \(it reads as 3\.1\), not a version; quote it: version: "3\.1"/);
         });
 
+        it("refuses credentials in values, which would be pushed to Git in clear", () => {
+            const msg = bad((d) => (d.releases[0].values.auth = { adminPassword: "hunter2hunter2", existingSecret: "kept", apiKey: "{{ template }}" }));
+            assert.match(msg, /^gitops\/catalog\.yaml:\d+: releases\[0\]\.values\.auth\.adminPassword: is a literal credential, which would be pushed to Git in clear in both clusters' HelmReleases; keep it in a Kubernetes Secret managed outside Git and read it with the HelmRelease's valuesFrom/m);
+            assert.doesNotMatch(msg, /existingSecret|apiKey/, "a Secret's name and a template are not credentials");
+            assert.match(bad((d) => (d.releases[1].clusterValues.china.token = "abc")), /releases\[1\]\.clusterValues\.china\.token: is a literal credential/);
+        });
+
+        it("confines chartValues and chart paths to the catalog's folder", () => {
+            assert.match(bad((d) => (d.releases[0].chartValues = "/etc/passwd")), /releases\[0\]\.chartValues: \/etc\/passwd is outside the catalog's folder \S+gitops; keep the chart's values\.yaml inside that folder/);
+            assert.match(bad((d) => (d.releases[0].chartValues = "../../../../../../etc/hostname")), /releases\[0\]\.chartValues: \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname is outside the catalog's folder/);
+            assert.match(bad((d) => (d.releases[0].chart = { path: "../stacks" })), /releases\[0\]\.chart\.path: \.\.\/stacks is outside the catalog's folder/);
+            assert.match(bad((d) => (d.releases[0].chart = { path: "charts/nope" })), /releases\[0\]\.chart\.path: charts\/nope does not exist/);
+        });
+
         it("finds dependency cycles", () => {
             assert.match(
                 bad((d) => {
