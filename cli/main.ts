@@ -23,6 +23,30 @@ function isUserError(e: unknown): e is Error {
     );
 }
 
+/**
+ * A file-system refusal on a path the user gave (a file where a folder must be, a name too long, no
+ * permission, a read-only or full disk): the user's to fix, so exit 2 with the path and the reason.
+ */
+const FS_CODES: Record<string, string> = {
+    ENOENT: "does not exist",
+    ENOTDIR: "a part of it is a file, not a folder",
+    EISDIR: "is a folder, not a file",
+    EEXIST: "already exists",
+    ENAMETOOLONG: "the name is too long for the file system",
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    ELOOP: "too many symbolic links",
+    EMFILE: "too many open files",
+};
+
+function fsProblem(e: unknown): string | undefined {
+    const err = e as NodeJS.ErrnoException;
+    if (!err || typeof err.code !== "string" || !(err.code in FS_CODES) || typeof err.path !== "string") return undefined;
+    return `${err.path}: ${FS_CODES[err.code]} (${err.code}${err.syscall ? ` in ${err.syscall}` : ""}); check the path and its permissions`;
+}
+
 /** Findings: the check looked and found something (exit 1). */
 function isFinding(e: unknown): e is Error {
     return e instanceof Error && ["RenderFindings"].includes(e.name);
@@ -101,7 +125,7 @@ export function buildCli(): Command {
         .option("--charts <dir>", "the chart cache that crossborder charts pull fills (default: ~/.cache/crossborder/charts)")
         .option("--strict", "refuse to render when a release's chart archive is not in the cache")
         .option("--no-cache", "neither read nor write the render cache")
-        .option("--force", "overwrite generated files edited by hand and user files in the way")
+        .option("--force", "overwrite generated files edited by hand and user files in the way; write into /, home or a folder holding another repository")
         .option("--no-rewrite", "leave the china cluster pulling from upstream (to audit the difference)")
         .action(async (opts: { catalog: string; mirrors: string; stackOutputs?: string; stacksDir: string; out: string; charts?: string; strict?: boolean; cache: boolean; force?: boolean; rewrite: boolean }) => {
             const { runRender } = require("./render") as typeof import("./render");
@@ -157,6 +181,11 @@ export async function run(argv: readonly string[]): Promise<number> {
         }
         if (isUserError(e)) {
             process.stderr.write(`crossborder: ${e.message}\n`);
+            return EXIT_USAGE;
+        }
+        const fsError = fsProblem(e);
+        if (fsError) {
+            process.stderr.write(`crossborder: ${fsError}\n`);
             return EXIT_USAGE;
         }
         if (isFinding(e)) {

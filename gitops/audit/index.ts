@@ -327,6 +327,7 @@ function recordedChartSha(root: string): Map<string, string> {
 export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
     const root = path.resolve(dir);
     const problems: string[] = [];
+    if (fs.existsSync(path.join(root, ".crossborder", "journal.json"))) problems.push(".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write");
     const tree = readTree(root, problems);
     const chinaNames = opts.chinaClusters ?? ["china"];
     const clusterNames = fs.existsSync(path.join(root, "clusters")) ? fs.readdirSync(path.join(root, "clusters"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];

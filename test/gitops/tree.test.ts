@@ -43,13 +43,14 @@ function requireKubectl(ctx: Mocha.Context): void {
     ctx.skip();
 }
 
+/** Every file of a tree and its text (a writer's lock, which a killed writer leaves behind, aside). */
 function snapshot(dir: string): Record<string, string> {
     const out: Record<string, string> = {};
     const walk = (rel: string) => {
         for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
             const p = rel ? `${rel}/${e.name}` : e.name;
             if (e.isDirectory()) walk(p);
-            else out[p] = fs.readFileSync(path.join(dir, p), "utf8");
+            else if (p !== ".crossborder/lock") out[p] = fs.readFileSync(path.join(dir, p), "utf8");
         }
     };
     walk("");
@@ -414,22 +415,26 @@ describe("the Flux tree", () => {
             assert.ok(!fs.existsSync(path.join(dir, "outside.yaml")));
         });
 
-        it("finishes or undoes an interrupted swap", () => {
+        it("finishes a write interrupted after its commit, and undoes one interrupted before it", () => {
             const dir = path.join(tempDir("recover"), "gitops");
             writeTree(dir, example.files);
             const old = snapshot(dir);
-            // Killed between the two renames: the old tree moved aside, the complete new one staged.
-            const staged = path.join(path.dirname(dir), ".gitops.crossborder-new");
-            fs.cpSync(dir, staged, { recursive: true });
-            fs.writeFileSync(path.join(staged, "NEW.md"), "new\n");
-            fs.renameSync(dir, path.join(path.dirname(dir), ".gitops.crossborder-old"));
+            // Killed after the commit: the journal says committed, one temporary is not renamed yet.
+            fs.writeFileSync(path.join(dir, "apps", ".NEW.md.crossborder-tmp"), "new\n");
+            const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), "utf8"));
+            manifest.files["apps/NEW.md"] = "x";
+            fs.writeFileSync(path.join(dir, ".crossborder", "journal.json"), JSON.stringify({ version: 1, state: "committed", install: [{ path: "apps/NEW.md", temp: "apps/.NEW.md.crossborder-tmp", mode: 438 }], remove: [], created: [], manifest }));
             assert.strictEqual(recoverTree(dir), "rolled-forward");
-            assert.deepStrictEqual(snapshot(dir), { ...old, "NEW.md": "new\n" });
-            // Killed while staging: the incomplete stage is dropped, the old tree stays.
-            fs.mkdirSync(staged);
-            fs.writeFileSync(path.join(staged, "half.yaml"), "x");
-            assert.strictEqual(recoverTree(dir), "cleaned");
-            assert.ok(!fs.existsSync(staged));
+            assert.strictEqual(fs.readFileSync(path.join(dir, "apps", "NEW.md"), "utf8"), "new\n");
+            assert.ok(!fs.existsSync(path.join(dir, ".crossborder", "journal.json")));
+            // Killed while preparing: the temporaries and the folders it made go, the old tree stays.
+            fs.mkdirSync(path.join(dir, "half"));
+            fs.writeFileSync(path.join(dir, "half", ".x.yaml.crossborder-tmp"), "x");
+            fs.writeFileSync(path.join(dir, ".crossborder", "journal.json"), JSON.stringify({ version: 1, state: "preparing", install: [{ path: "half/x.yaml", temp: "half/.x.yaml.crossborder-tmp", mode: 438 }], remove: [], created: ["half"], manifest }));
+            assert.strictEqual(recoverTree(dir), "rolled-back");
+            assert.ok(!fs.existsSync(path.join(dir, "half")));
+            assert.strictEqual(recoverTree(dir), "nothing");
+            assert.deepStrictEqual(Object.keys(snapshot(dir)).sort(), [...Object.keys(old), "apps/NEW.md"].sort());
         });
     });
 
@@ -466,8 +471,8 @@ describe("the Flux tree", () => {
                 fs.cpSync(pristine, out, { recursive: true });
                 const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", catalogB, "--out", out], { cwd: ROOT, stdio: "ignore" });
                 const exited = new Promise((r) => child.once("exit", r));
-                // Biased towards the end of a run, where the tree is staged and swapped.
-                const delay = Math.floor(duration * (0.4 + 0.7 * Math.random()));
+                // Biased towards the end of a run, where the files are written and renamed.
+                const delay = Math.floor(duration * (0.5 + Math.random()));
                 await new Promise((r) => setTimeout(r, delay));
                 child.kill("SIGKILL");
                 await exited;
