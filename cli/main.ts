@@ -74,6 +74,15 @@ export function buildCli(): Command {
         });
 
     program
+        .command("example")
+        .description("the embedded example end to end, offline: plan both stacks, render the tree, audit it, and say what to do next (npm start)")
+        .option("--out <dir>", "where out/plan and out/gitops go", "out")
+        .action(async (opts: { out: string }) => {
+            const { runExample } = require("./example") as typeof import("./example");
+            process.exitCode = await runExample(opts.out);
+        });
+
+    program
         .command("verify-mirror")
         .description("check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)")
         .requiredOption("--inventory <file>", "inventory/images.txt of a rendered tree")

@@ -51,6 +51,7 @@ export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream 
     const entries = parseInventory(readText(opts.inventory, "inventory"), opts.inventory);
     const chartsFile = opts.charts ?? path.join(path.dirname(opts.inventory), "charts.txt");
     const charts = opts.charts || fs.existsSync(chartsFile) ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile) : [];
+    if (entries.length === 0 && charts.length === 0) throw new UsageError(`verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`);
     const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
     const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
     if ((user || password) && !opts.registry) err.write("verify-mirror: CROSSBORDER_REGISTRY_USERNAME/PASSWORD are set but no --registry names the host they belong to: no credentials are sent anywhere\n");

@@ -10,10 +10,10 @@
  * scanned; the HelmRelease's kustomize post-renderer still rewrites images that come from templates.
  */
 import * as fs from "fs";
+import * as zlib from "zlib";
 import { Parser } from "tar";
-import { parse } from "yaml";
 import { FoundImage, helmMerge, scanValues, ScanResult, ValuesPath } from "./values";
-import { SourceError } from "./yaml-source";
+import { parseYaml, SourceError } from "./yaml-source";
 
 export interface Chart {
     readonly name: string;
@@ -26,9 +26,36 @@ export interface Chart {
 
 type Files = Map<string, Buffer>;
 
-function untar(buffer: Buffer, what: string): Files {
+/** A chart archive expands to at most this much, nested dependency archives included. */
+export const MAX_CHART_BYTES = 64 * 1024 * 1024;
+/** …and to at most this many times its compressed size: more is a decompression bomb, not a chart. */
+export const MAX_EXPANSION = 200;
+
+interface Budget {
+    left: number;
+}
+
+/** gunzip with a bound on the output, decided before it is produced (zlib stops at the limit). */
+function gunzipBounded(buffer: Buffer, what: string, budget: Budget): Buffer {
+    const limit = Math.min(budget.left, Math.max(buffer.length * MAX_EXPANSION, 1024 * 1024));
+    let out: Buffer;
+    try {
+        out = zlib.gunzipSync(buffer, { maxOutputLength: limit });
+    } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
+            throw new SourceError(`${what}: expands to more than ${limit} bytes from ${buffer.length} (at most ${MAX_EXPANSION} times its size, and ${MAX_CHART_BYTES} in all): a decompression bomb, not a chart; pass a .tgz made by helm package`);
+        }
+        throw new SourceError(`${what}: not a gzip-compressed chart archive (${err.message}); pass a .tgz made by helm package`);
+    }
+    budget.left -= out.length;
+    return out;
+}
+
+function untar(buffer: Buffer, what: string, budget: Budget): Files {
     const files: Files = new Map();
     let failure: unknown;
+    const tarBytes = gunzipBounded(buffer, what, budget);
     const parser = new Parser({
         onReadEntry(entry) {
             const chunks: Buffer[] = [];
@@ -40,7 +67,7 @@ function untar(buffer: Buffer, what: string): Files {
     });
     parser.on("warn", (_code: string, message: string) => (failure = message));
     parser.on("error", (e: Error) => (failure = e.message));
-    parser.end(buffer);
+    parser.end(tarBytes);
     if (failure || files.size === 0) throw new SourceError(`${what}: not a readable chart archive${failure ? ` (${String(failure)})` : ""}; pass a .tgz made by helm package`);
     return files;
 }
@@ -48,15 +75,11 @@ function untar(buffer: Buffer, what: string): Files {
 function yamlOf(files: Files, file: string, what: string): any {
     const buf = files.get(file);
     if (!buf) return undefined;
-    try {
-        return parse(buf.toString("utf8"));
-    } catch (e) {
-        throw new SourceError(`${what}: ${file}: invalid YAML (${(e as Error).message.split("\n")[0]})`);
-    }
+    return parseYaml(buf.toString("utf8"), `${what}: ${file}`).data;
 }
 
 /** Build a chart from the files under `root/` (the archive's top directory). */
-function chartFrom(files: Files, root: string, what: string): Chart {
+function chartFrom(files: Files, root: string, what: string, budget: Budget): Chart {
     const meta = yamlOf(files, `${root}/Chart.yaml`, what);
     if (!meta || typeof meta.name !== "string") throw new SourceError(`${what}: ${root}/Chart.yaml is missing or has no name`);
     const values = yamlOf(files, `${root}/values.yaml`, what) ?? {};
@@ -68,15 +91,15 @@ function chartFrom(files: Files, root: string, what: string): Chart {
         if (!name.startsWith(prefix)) continue;
         const rest = name.slice(prefix.length);
         if (rest.endsWith(".tgz") && !rest.includes("/")) {
-            const nested = untar(files.get(name)!, `${what}: ${name}`);
+            const nested = untar(files.get(name)!, `${what}: ${name}`, budget);
             const top = [...nested.keys()][0].split("/")[0];
-            const sub = chartFrom(nested, top, `${what}: ${name}`);
+            const sub = chartFrom(nested, top, `${what}: ${name}`, budget);
             subcharts.set(sub.name, sub);
         } else if (rest.includes("/") && !seen.has(rest.split("/")[0])) {
             const dir = rest.split("/")[0];
             seen.add(dir);
             if (files.has(`${prefix}${dir}/Chart.yaml`)) {
-                const sub = chartFrom(files, `${prefix}${dir}`, what);
+                const sub = chartFrom(files, `${prefix}${dir}`, what, budget);
                 subcharts.set(sub.name, sub);
             }
         }
@@ -92,13 +115,16 @@ function chartFrom(files: Files, root: string, what: string): Chart {
 export function readChartArchive(file: string): Chart {
     let buffer: Buffer;
     try {
+        if (fs.statSync(file).size > MAX_CHART_BYTES) throw new SourceError(`${file}: more than ${MAX_CHART_BYTES} bytes, larger than any chart archive crossborder reads`);
         buffer = fs.readFileSync(file);
     } catch (e) {
+        if (e instanceof SourceError) throw e;
         throw new SourceError(`${file}: cannot read the chart archive (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path`);
     }
-    const files = untar(buffer, file);
+    const budget: Budget = { left: MAX_CHART_BYTES };
+    const files = untar(buffer, file, budget);
     const top = [...files.keys()][0].split("/")[0];
-    return chartFrom(files, top, file);
+    return chartFrom(files, top, file, budget);
 }
 
 /**

@@ -68,7 +68,8 @@ function withTagDigest(name: string, tag: string | undefined, digest: string | u
     const text = name + (t ? `:${t}` : "") + (d ? `@${d}` : "");
     const ref = tryParseImage(text) ?? (t || d ? undefined : tryParseImage(name));
     if (!ref) return undefined;
-    return { ref, tagFrom: t || d ? "values" : "chart" };
+    // A tag written inside the image string ("repo:1.2") comes from the values as much as a tag key does.
+    return { ref, tagFrom: ref.tag !== undefined || ref.digest !== undefined ? "values" : "chart" };
 }
 
 export interface ScanResult {

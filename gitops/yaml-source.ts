@@ -3,7 +3,7 @@
  * line: stack files, mirrors.yaml, catalog.yaml, Helm values.
  */
 import * as fs from "fs";
-import { Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit } from "yaml";
 
 /** A user file that cannot be used: the message names the file, the line when known, and the fix. */
 export class SourceError extends Error {
@@ -27,10 +27,22 @@ export interface YamlSource {
     scalar(path: YamlPath): { readonly text: string; readonly quoted: boolean } | undefined;
 }
 
-export function readText(file: string, what: string): string {
+/** Every input file crossborder reads is at most this big: config, catalogs, values, inventories. */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** Expansions of YAML aliases allowed in one document (an alias bomb is refused, not expanded). */
+export const MAX_ALIAS_COUNT = 100;
+
+export function readText(file: string, what: string, maxBytes = MAX_INPUT_BYTES): string {
     try {
-        return fs.readFileSync(file, "utf8");
+        const st = fs.statSync(file);
+        if (st.isDirectory()) throw new SourceError(`${file}: is a folder, not the ${what}; give the file's path`);
+        if (st.size > maxBytes) throw new SourceError(`${file}: ${st.size} bytes, more than the ${maxBytes} bytes crossborder reads for the ${what}; is this the right file?`);
+        const buf = fs.readFileSync(file);
+        if (buf.includes(0)) throw new SourceError(`${file}: holds binary data (a NUL byte), not the ${what}; give the text file`);
+        return buf.toString("utf8");
     } catch (e) {
+        if (e instanceof SourceError) throw e;
         const code = (e as NodeJS.ErrnoException).code;
         throw new SourceError(`${file}: cannot read the ${what} (${code ?? String(e)}); check the path`);
     }
@@ -67,10 +79,51 @@ function locate(doc: Document, lines: LineCounter, path: YamlPath): number | und
     return line;
 }
 
+const lineAt = (lines: LineCounter, node: unknown) => lines.linePos(((node as { range?: [number, number, number] }).range ?? [0])[0]).line;
+
+/** The document as plain data; a bad alias is a SourceError at its line, never an exception. */
+function toData(file: string, doc: Document, lines: LineCounter): unknown {
+    try {
+        return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+        const anchors = new Set<string>();
+        let unresolved: { name: string; line: number } | undefined;
+        let firstAlias: number | undefined;
+        visit(doc, (_key, node) => {
+            const anchor = (node as { anchor?: string }).anchor;
+            if (anchor) anchors.add(anchor);
+            if (isAlias(node)) {
+                firstAlias ??= lineAt(lines, node);
+                if (!anchors.has(node.source) && !unresolved) unresolved = { name: node.source, line: lineAt(lines, node) };
+            }
+        });
+        if (unresolved) throw new SourceError(`${file}:${unresolved.line}: the alias *${unresolved.name} is used before its anchor &${unresolved.name} is defined; define the anchor first`);
+        if (/alias/i.test((e as Error).message)) throw new SourceError(`${file}:${firstAlias ?? 1}: aliases expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`);
+        throw new SourceError(`${file}:1: cannot be read as YAML (${(e as Error).message.split("\n")[0]})`);
+    }
+}
+
+/** Two equal keys in one mapping would silently keep the last: refused, in one pass (linear in the keys). */
+function checkDuplicateKeys(file: string, doc: Document, lines: LineCounter): void {
+    visit(doc, {
+        Map(_key, map) {
+            const seen = new Set<unknown>();
+            for (const pair of map.items) {
+                if (pair.key !== null && !isScalar(pair.key)) throw new SourceError(`${file}:${lineAt(lines, pair.key)}: a mapping key is itself a mapping or a list; keys must be plain words`);
+                if (!isScalar(pair.key)) continue;
+                const k = pair.key.value;
+                if (seen.has(k)) throw new SourceError(`${file}:${lineAt(lines, pair.key)}: the key ${JSON.stringify(k)} appears twice in one mapping, and only the last would count; remove one of them`);
+                seen.add(k);
+            }
+        },
+    });
+}
+
 function source(file: string, doc: Document, lines: LineCounter): YamlSource {
+    checkDuplicateKeys(file, doc, lines);
     return {
         file,
-        data: doc.toJS({ maxAliasCount: 1000 }),
+        data: toData(file, doc, lines),
         lineOf: (path) => locate(doc, lines, path),
         at(path) {
             const line = locate(doc, lines, path);
@@ -93,7 +146,7 @@ function syntaxError(file: string, lines: LineCounter, err: { pos: [number, numb
 /** Parse one YAML document; syntax errors and duplicate keys become SourceErrors with file and line. */
 export function parseYaml(text: string, file: string): YamlSource {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
     if (doc.errors.length > 0) throw syntaxError(file, lines, doc.errors[0]);
     return source(file, doc, lines);
 }
@@ -101,7 +154,7 @@ export function parseYaml(text: string, file: string): YamlSource {
 /** Parse every document of a multi-document YAML stream (Kubernetes manifests). */
 export function parseYamlStream(text: string, file: string): YamlSource[] {
     const lines = new LineCounter();
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
     for (const d of docs) if (d.errors.length > 0) throw syntaxError(file, lines, d.errors[0]);
     return docs.map((d) => source(file, d, lines));
 }

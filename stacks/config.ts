@@ -328,6 +328,13 @@ export function closest(word: string, candidates: readonly string[]): string | u
     return best;
 }
 
+/** A region hint stays in the region's own family: "cn-south-1" suggests a cn- region, never af-south-1. */
+function closestRegion(region: string, regions: readonly string[]): string | undefined {
+    const family = region.split("-")[0];
+    const same = regions.filter((r) => r.split("-")[0] === family);
+    return closest(region, same.length ? same : regions) ?? (same.length ? [...same].sort()[0] : undefined);
+}
+
 const TOP_KEYS = ["side", "peer", "aws", "alicloud", "network", "cluster", "registry", "ecr", "ecrRefresher", "ingress", "vpn", "s3", "gitops"] as const;
 
 /**
@@ -351,7 +358,14 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     }
     const k = (path: string) => `${NS}:${path}`;
 
-    const side = r.oneOf<Side>(k("side"), top.side, SIDES);
+    // The side decides every other check: a stack file without it is read as its name says (Pulumi.china.yaml
+    // is china), and one whose name says neither reports that key alone rather than a cascade of wrong errors.
+    const named = ctx.stack?.split("/").pop();
+    const inferred = (SIDES as readonly string[]).includes(named ?? "") ? (named as Side) : undefined;
+    if ((top.side === undefined || top.side === null || top.side === "") && !inferred) {
+        throw new ConfigError([{ key: k("side"), problem: "is required", fix: `set it to global or china (the stack file's name, Pulumi.${named ?? "<stack>"}.yaml, does not say which)` }]);
+    }
+    const side = top.side === undefined || top.side === null || top.side === "" ? inferred! : r.oneOf<Side>(k("side"), top.side, SIDES);
     const partition = SIDE_PARTITION[side];
     const china = side === "china";
     const other: Side = china ? "global" : "china";
@@ -375,7 +389,7 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     if (awsRegion) {
         const regionPartition = partitionOfRegion(awsRegion);
         if (!facts.aws.has(awsRegion)) {
-            const near = closest(awsRegion, [...facts.aws.keys()]);
+            const near = closestRegion(awsRegion, [...facts.aws.keys()]);
             r.issue(k("aws.region"), `"${awsRegion}" is not an AWS region`, near ? `did you mean "${near}"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)` : `use ${expectedRegions}`);
         } else if (regionPartition !== partition) {
             r.issue(k("aws.region"), `"${awsRegion}" is in partition ${regionPartition}, but the ${side} side deploys to ${partition}`, china ? `use cn-north-1 or cn-northwest-1, or set crossborder:side to global` : `use a region outside China such as eu-central-1, or set crossborder:side to china`);
@@ -388,7 +402,7 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     const aliRegion = r.string(k("alicloud.region"), aliRaw.region, { hint: aliHint });
     const aliFacts = aliRegion ? facts.alicloud.get(aliRegion) : undefined;
     if (aliRegion && !aliFacts) {
-        const near = closest(aliRegion, [...facts.alicloud.keys()]);
+        const near = closestRegion(aliRegion, [...facts.alicloud.keys()]);
         r.issue(k("alicloud.region"), `"${aliRegion}" is not an Alibaba Cloud region`, near ? `did you mean "${near}"?` : `use ${aliHint}`);
     } else if (aliFacts && aliFacts.mainland !== china) {
         r.issue(k("alicloud.region"), china ? `"${aliRegion}" is outside mainland China, so the china registry would pull across the border` : `"${aliRegion}" is inside mainland China, but the global side's registry is the origin outside it`, `use ${aliHint}`);

@@ -509,6 +509,20 @@ describe("the Flux tree", () => {
             assert.ok(china.crossBorder > 20, `${china.crossBorder} cross-border`);
         });
 
+        it("npm start (crossborder example) ends with what was built, where it went, the verdict and the next command", () => {
+            const dir = tempDir("example");
+            const r = runCli(["example", "--out", dir]);
+            assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+            const lines = r.stdout.trim().split("\n");
+            assert.ok(lines.length <= 16, `${lines.length} lines`);
+            assert.match(r.stdout, /^1\. plan {4}global: \d+ resources, china: \d+ resources; policy pack: no violations$/m);
+            assert.match(r.stdout, new RegExp(`^2\\. render {2}\\d+ files -> ${dir.replace(/[/.]/g, "\\$&")}\\/gitops; 1 release\\(s\\) rendered on helm v4`, "m"));
+            assert.match(r.stdout, /^ {10}global: \d+ images from upstream registries, as expected outside China$/m);
+            assert.match(r.stdout, /^ {10}NOT PROVEN: nothing cross-border in what was read, but 6 china release\(s\) were judged on their values only$/m);
+            assert.match(r.stdout, /^Next:\n {2}npx crossborder charts pull && npm start/m);
+            assert.ok(fs.existsSync(path.join(dir, "plan", "china.json")) && fs.existsSync(path.join(dir, "gitops", "README.md")));
+        });
+
         it("exits 2 with file and line for a broken catalog, writing nothing", () => {
             const dir = tempDir("badcat");
             const catalog = path.join(dir, "catalog.yaml");

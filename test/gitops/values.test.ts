@@ -244,6 +244,15 @@ describe("Helm values scanning", () => {
             requireCorpus(this);
         });
 
+        it("says a tag comes from the chart only when the values give none", () => {
+            const dir = tempDir("tagfrom");
+            fs.writeFileSync(path.join(dir, "values.yaml"), "a:\n  image: quay.io/acme/a:1.2\nb:\n  image: {repository: quay.io/acme/b}\n");
+            const r = runCli(["images", "--values", path.join(dir, "values.yaml")]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /^a\.image +quay\.io\/acme\/a:1\.2$/m);
+            assert.match(r.stdout, /^b\.image +quay\.io\/acme\/b \(tag from chart\)$/m);
+        });
+
         it("lists path, original and rewritten reference", () => {
             const r = runCli(["images", "--values", corpusFile("charts", "flux2", "values.yaml")]);
             assert.strictEqual(r.status, 0, r.stderr);

@@ -8,6 +8,12 @@ function messages(raw: Record<string, unknown>, stack = "test"): string[] {
 }
 
 describe("stack config", () => {
+    it("suggests a region of the same family: cn-south-1 is not af-south-1", () => {
+        const raw = exampleConfig("china");
+        raw["crossborder:aws"] = { region: "cn-south-1" };
+        assert.deepStrictEqual(messages(raw, "china"), ['crossborder:aws.region: "cn-south-1" is not an AWS region; did you mean "cn-north-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)']);
+    });
+
     describe("the example stacks", () => {
         it("accepts the global example with its defaults applied", () => {
             const cfg = loadStackConfig(exampleConfig("global"), { stack: "global" });
@@ -57,10 +63,16 @@ describe("stack config", () => {
             assert.ok(messages(raw).includes('crossborder:side: "chna" is not allowed; use one of: global, china (did you mean "china"?)'));
         });
 
-        it("is required", () => {
-            const raw = exampleConfig("global");
+        it("is read from the stack file's name when missing, without a cascade of wrong errors", () => {
+            const raw = exampleConfig("china");
             delete raw["crossborder:side"];
-            assert.ok(messages(raw).includes("crossborder:side: is required; use one of: global, china"));
+            assert.strictEqual(loadStackConfig(raw, { stack: "china" }).side, "china");
+        });
+
+        it("is required, alone, when the stack's name does not say", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:side"];
+            assert.deepStrictEqual(messages(raw, "staging"), ["crossborder:side: is required; set it to global or china (the stack file's name, Pulumi.staging.yaml, does not say which)"]);
         });
     });
 

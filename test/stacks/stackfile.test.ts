@@ -47,7 +47,20 @@ describe("stack files", () => {
     });
 
     it("rejects a duplicate key rather than silently taking the last one", () => {
-        assert.throws(() => parseStackFile("config:\n  crossborder:side: china\n  crossborder:side: global\n", FILE), /Pulumi\.china\.yaml:3: invalid YAML/);
+        assert.throws(() => parseStackFile("config:\n  crossborder:side: china\n  crossborder:side: global\n", FILE), /Pulumi\.china\.yaml:3: the key "crossborder:side" appears twice in one mapping, and only the last would count; remove one of them/);
+    });
+
+    it("finds duplicate keys in linear time (32,000 keys)", () => {
+        const keys = Array.from({ length: 32_000 }, (_, i) => `  k${i}: ${i}`).join("\n");
+        const t0 = Date.now();
+        assert.throws(() => parseStackFile(`config:\n${keys}\n  k31999: again\n`, FILE), /Pulumi\.china\.yaml:32002: the key "k31999" appears twice/);
+        assert.ok(Date.now() - t0 < 10_000, "the quadratic check took 14 s for this");
+    });
+
+    it("refuses an alias bomb and an alias before its anchor with the file and line", () => {
+        const bomb = "config:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+        assert.throws(() => parseStackFile(bomb, FILE), /Pulumi\.china\.yaml:3: aliases expand to more than 100 copies \(an alias bomb\?\); write the values out instead/);
+        assert.throws(() => parseStackFile("config:\n  a: *x\n  b: &x 1\n", FILE), /Pulumi\.china\.yaml:2: the alias \*x is used before its anchor &x is defined; define the anchor first/);
     });
 
     it("insists on the Pulumi.<stack>.yaml name", () => {
