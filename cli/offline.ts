@@ -95,7 +95,7 @@ function stableNumber(name: string, modulo: number): number {
 }
 
 /** What AWS would compute for the few outputs the program reads from other resources. */
-function computedOutputs(type: string, name: string, inputs: Record<string, any>, partition: Partition, region: string): Record<string, unknown> {
+function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, partition: Partition, region: string): Record<string, unknown> {
     const suffix = dnsSuffix(partition);
     switch (type) {
         case "aws:eks/cluster:Cluster":
@@ -107,14 +107,14 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { latestVersion: 1 };
         case "aws:ecr/repository:Repository":
-            return { repositoryUrl: `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.${suffix}/${inputs.name}` };
+            return { repositoryUrl: `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.${suffix}/${String(inputs.name)}` };
         case "aws:ec2/eip:Eip":
             // Documentation addresses (RFC 5737): plainly not real.
             return { publicIp: `203.0.113.${stableNumber(name, 250) + 1}` };
         case "aws:ec2/vpnConnection:VpnConnection":
             return { tunnel1Address: "198.51.100.1", tunnel2Address: "198.51.100.2" };
         case "aws:s3/bucket:Bucket":
-            return { bucketRegionalDomainName: `${inputs.bucket}.s3.${region}.${suffix}` };
+            return { bucketRegionalDomainName: `${String(inputs.bucket)}.s3.${region}.${suffix}` };
         default:
             return {};
     }
@@ -136,7 +136,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         private readonly warnings: string[],
     ) {}
 
-    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const id = args.id || `${args.name}-id`;
         if (args.type === "pulumi:pulumi:StackReference") {
             const name = String(args.inputs.name);
@@ -146,7 +146,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         if (args.type === "pulumi:providers:aws" || args.type === "pulumi:providers:alicloud") {
             this.regions.set(id, String(args.inputs.region ?? ""));
         }
-        const state: Record<string, any> = { ...args.inputs };
+        const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") state.result = offlinePassword(args.name, Number(args.inputs.length ?? 16));
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         if (args.type.startsWith("aws:") && region) {
@@ -158,7 +158,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { id, state };
     }
 
-    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         const need = () => {
             if (!region) throw new Error(`offline plan: invoke ${args.token} was made without an explicit regional provider`);
@@ -179,7 +179,8 @@ class OfflineMocks implements pulumi.runtime.Mocks {
             }
             case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
                 const facts = need();
-                const wanted: string[] = (args.inputs.filters ?? []).filter((f: any) => f.name === "instance-type").flatMap((f: any) => f.values);
+                const filters: { name?: string; values?: string[] }[] = args.inputs.filters ?? [];
+                const wanted = filters.filter((f) => f.name === "instance-type").flatMap((f) => f.values ?? []);
                 const offered = wanted.filter((t) => {
                     const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
                     if (verdict === "unknown") {
@@ -201,6 +202,31 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     }
 }
 
+/** The parts of the SDK's mock monitor (protobuf requests, callback style) the offline plan listens on. */
+interface Struct {
+    toJavaScript(): Record<string, unknown>;
+}
+interface ResourceRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProvider(): string;
+    getCustom?(): boolean;
+    getProtect?(): boolean;
+    getObject?(): Struct | undefined;
+    getProperties?(): Struct | undefined;
+}
+interface OutputsRequest {
+    getUrn(): string;
+    getOutputs(): Struct | undefined;
+}
+interface MockMonitorHooks {
+    newUrn(parent: string, type: string, name: string): string;
+    registerResource(req: ResourceRequest, callback: unknown): unknown;
+    readResource(req: ResourceRequest, callback: unknown): unknown;
+    registerResourceOutputs(req: OutputsRequest, callback: unknown): unknown;
+}
+
 /** Run the program for one stack under mocks and return everything it registered. */
 export async function runStack(opts: RunOptions): Promise<StackRun> {
     const warnings: string[] = [];
@@ -212,14 +238,14 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
         Object.fromEntries(Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
         [...opts.secretKeys],
     );
-    const monitor = pulumi.runtime.getMonitor() as any;
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorHooks;
     // Registered resources carry their inputs in `object`, read resources (StackReference) in `properties`.
     for (const [method, inputsOf] of [
-        ["registerResource", (req: any) => req.getObject()],
-        ["readResource", (req: any) => req.getProperties()],
+        ["registerResource", (req: ResourceRequest) => req.getObject?.()],
+        ["readResource", (req: ResourceRequest) => req.getProperties?.()],
     ] as const) {
         const original = monitor[method].bind(monitor);
-        monitor[method] = (req: any, callback: any) => {
+        monitor[method] = (req: ResourceRequest, callback: unknown) => {
             const type: string = req.getType();
             const name: string = req.getName();
             const parent: string = req.getParent();
@@ -229,7 +255,7 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
                 name,
                 parent,
                 provider: req.getProvider() ? splitProviderRef(req.getProvider()).urn : "",
-                custom: method === "readResource" || req.getCustom(),
+                custom: method === "readResource" || Boolean(req.getCustom?.()),
                 protect: Boolean(req.getProtect?.()),
                 inputs: mask(inputsOf(req)?.toJavaScript() ?? {}) as Record<string, unknown>,
             });
@@ -237,7 +263,7 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
         };
     }
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-    monitor.registerResourceOutputs = (req: any, callback: any) => {
+    monitor.registerResourceOutputs = (req: OutputsRequest, callback: unknown) => {
         if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
         return registerOutputs(req, callback);
     };
@@ -249,12 +275,12 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     if (!process.env.CROSSBORDER_DEBUG) Error.stackTraceLimit = 0;
     try {
         await pulumi.runtime.runInPulumiStack(main);
-        await (pulumi.runtime as any).waitForRPCs();
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
         Error.stackTraceLimit = stackTraceLimit;
         setNoticeSink(undefined);
     }
-    const secretOutputNames = Object.keys(stackOutputs).filter((k) => (stackOutputs[k] as any)?.[SIG_KEY] === SECRET_SIG);
+    const secretOutputNames = Object.keys(stackOutputs).filter((k) => (stackOutputs[k] as Record<string, unknown> | undefined)?.[SIG_KEY] === SECRET_SIG);
     return {
         stack: opts.stack,
         resources: resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)),

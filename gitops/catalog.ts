@@ -12,6 +12,7 @@ import * as path from "path";
 import { parse as parseYamlText } from "yaml";
 import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "./yaml-source";
 import { tryParseImage } from "./reference";
+import { Doc } from "./objects/manifests";
 
 export const CLUSTERS = ["global", "china"] as const;
 export type ClusterName = (typeof CLUSTERS)[number];
@@ -200,7 +201,7 @@ class CatalogReader {
             return undefined;
         }
         const resolved = path.resolve(this.dir, raw);
-        let real = resolved;
+        let real: string;
         try {
             real = fs.realpathSync(resolved);
         } catch {
@@ -244,7 +245,7 @@ function readChart(r: CatalogReader, p: YamlPath, raw: unknown): ChartSpec {
 function readLocalChart(r: CatalogReader, p: YamlPath, raw: unknown): LocalChart | undefined {
     const dir = r.insideCatalog(p, raw, "chart directory");
     if (!dir) return undefined;
-    let meta: any;
+    let meta: Doc | undefined;
     try {
         meta = parseYamlText(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8"));
     } catch (e) {
@@ -438,7 +439,7 @@ export function parseCatalog(text: string, file: string): Catalog {
     const releases = readList(r, "releases", data.releases, (p, item) => readRelease(r, p, item));
     const manifests = readList(r, "manifests", data.manifests, (p, item) => readManifestSet(r, p, item));
     checkUniqueNames(r, releases, manifests);
-    checkDependencies(r, releases, (rel) => rawReleases.findIndex((x: any) => isObj(x) && x.name === rel.name));
+    checkDependencies(r, releases, (rel) => rawReleases.findIndex((x: unknown) => isObj(x) && x.name === rel.name));
     r.finish();
     return { file, fluxImages: flux.images, fluxChart: flux.chart, platform, releases, manifests };
 }

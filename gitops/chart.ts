@@ -14,6 +14,7 @@ import * as zlib from "zlib";
 import { Parser } from "tar";
 import { FoundImage, helmMerge, scanValues, ScanResult, ValuesPath } from "./values";
 import { parseYaml, SourceError } from "./yaml-source";
+import { Doc } from "./objects/manifests";
 
 export interface Chart {
     readonly name: string;
@@ -72,10 +73,10 @@ function untar(buffer: Buffer, what: string, budget: Budget): Files {
     return files;
 }
 
-function yamlOf(files: Files, file: string, what: string): any {
+function yamlOf(files: Files, file: string, what: string): Doc | undefined {
     const buf = files.get(file);
     if (!buf) return undefined;
-    return parseYaml(buf.toString("utf8"), `${what}: ${file}`).data;
+    return parseYaml(buf.toString("utf8"), `${what}: ${file}`).data as Doc | undefined;
 }
 
 /** Build a chart from the files under `root/` (the archive's top directory). */
@@ -83,7 +84,7 @@ function chartFrom(files: Files, root: string, what: string, budget: Budget): Ch
     const meta = yamlOf(files, `${root}/Chart.yaml`, what);
     if (!meta || typeof meta.name !== "string") throw new SourceError(`${what}: ${root}/Chart.yaml is missing or has no name`);
     const values = yamlOf(files, `${root}/values.yaml`, what) ?? {};
-    const declared: any[] = Array.isArray(meta.dependencies) ? meta.dependencies : (yamlOf(files, `${root}/requirements.yaml`, what)?.dependencies ?? []);
+    const declared: Doc[] = Array.isArray(meta.dependencies) ? meta.dependencies : (yamlOf(files, `${root}/requirements.yaml`, what)?.dependencies ?? []);
     const subcharts = new Map<string, Chart>();
     const prefix = `${root}/charts/`;
     const seen = new Set<string>();
@@ -138,17 +139,17 @@ export function scanChart(chart: Chart, values: unknown = {}): { effective: unkn
     return { effective, scan };
 }
 
-function effectiveValues(chart: Chart, values: unknown): any {
-    const merged: any = helmMerge(chart.values ?? {}, values ?? {});
+function effectiveValues(chart: Chart, values: unknown): Doc {
+    const merged = helmMerge(chart.values ?? {}, values ?? {}) as Doc;
     for (const [key, sub] of chart.dependencies) {
-        const own: any = merged[key] ?? {};
-        const withGlobal = { ...own, global: helmMerge((sub.values as any)?.global ?? {}, merged.global ?? {}) };
+        const own: Doc = merged[key] ?? {};
+        const withGlobal = { ...own, global: helmMerge((sub.values as Doc | undefined)?.global ?? {}, merged.global ?? {}) };
         merged[key] = effectiveValues(sub, withGlobal);
     }
     return merged;
 }
 
-function scanTree(chart: Chart, values: any, prefix: ValuesPath): ScanResult {
+function scanTree(chart: Chart, values: Doc | undefined, prefix: ValuesPath): ScanResult {
     const keys = new Set(chart.dependencies.keys());
     // The parent's own scan skips its dependencies' subtrees: they are scanned with their own effective values.
     const own = Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => !keys.has(k)));

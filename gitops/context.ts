@@ -12,6 +12,7 @@ import { SLOW_LINK } from "../stacks/slow-link";
 import { cloudFacts } from "../stacks/facts";
 import { acrRegionOf } from "./hosts";
 import type { ClusterSettings } from "./render/emit";
+import type { Doc } from "./objects/manifests";
 
 export interface ContextOptions {
     /** `pulumi stack output --json -s china` saved to a file. */
@@ -36,7 +37,7 @@ export class StackSources {
 
     constructor(private readonly opts: ContextOptions = {}) {}
 
-    private outputsFile(): any {
+    private outputsFile(): Doc {
         if (this.outputsData === undefined) {
             const file = this.opts.stackOutputs!;
             try {
@@ -46,7 +47,7 @@ export class StackSources {
                 throw new SourceError(`${file}: not JSON (${(e as Error).message}); save it with: pulumi stack output --json -s <stack> > ${file}`);
             }
         }
-        return this.outputsData;
+        return this.outputsData as Doc;
     }
 
     /** Whether `--stack-outputs` gives this side's outputs (a combined file may lack one side). */

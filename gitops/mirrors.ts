@@ -9,6 +9,7 @@ import * as path from "path";
 import { chinaOperatedSuffixes, hostMatches, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "./hosts";
 import { DOMAIN_AND_PORT, format, Reference, tryParseImage, withName } from "./reference";
 import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
+import type { Doc } from "./objects/manifests";
 
 export const DEFAULT_MIRRORS_FILE = path.join(__dirname, "mirrors.yaml");
 
@@ -85,7 +86,7 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
     const src = parseYaml(text, file);
     const problems: string[] = [];
     const fail = (p: YamlPath, problem: string, fix: string) => problems.push(`${src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
-    const data = src.data as Record<string, any> | null;
+    const data = src.data as Doc | null;
     if (!data || typeof data !== "object" || Array.isArray(data)) throw new SourceError(`${file}:1: a mirrors file must be a mapping with chinaHosts, targets, upstreams and charts`);
     for (const key of Object.keys(data)) {
         if (!["version", "chinaHosts", "targets", "upstreams", "charts"].includes(key)) fail([key], "is not a mirrors setting", "remove it; settings are version, chinaHosts, targets, upstreams, charts");
@@ -129,7 +130,7 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
     if (!targetData || typeof targetData !== "object" || Array.isArray(targetData) || Object.keys(targetData).length === 0) {
         fail(["targets"], "must be a mapping of named targets", "define at least one target, e.g. china-acr with kind: registry");
     } else {
-        for (const [name, raw] of Object.entries<any>(targetData)) {
+        for (const [name, raw] of Object.entries<Doc>(targetData)) {
             const p = ["targets", name];
             if (!raw || typeof raw !== "object") {
                 fail(p, "must be a mapping", "give it kind and host");
@@ -170,7 +171,7 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
             fail([section], "must be a mapping of host: target", `add ${section}: with at least default: <target>`);
             return [out, dflt];
         }
-        for (const [host, target] of Object.entries<any>(raw)) {
+        for (const [host, target] of Object.entries<unknown>(raw)) {
             const p = [section, host];
             if (host !== "default") checkHost(p, host, false);
             const t = typeof target === "string" ? targets.get(target) : undefined;
@@ -182,8 +183,8 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
                 fail(p, `target "${target}" is a ${t.kind} target, which cannot serve ${section === "charts" ? "charts" : "images"}`, `use a ${allowed.join(" or ")} target`);
                 continue;
             }
-            if (host === "default") dflt = target;
-            else out.set(host.toLowerCase(), target);
+            if (host === "default") dflt = target as string;
+            else out.set(host.toLowerCase(), target as string);
         }
         if (!dflt) fail([section], "has no default", `add default: <target> for hosts not listed`);
         return [out, dflt];

@@ -10,6 +10,7 @@
  * host, never to another host a challenge names.
  */
 import { createHash } from "crypto";
+import type { Doc } from "./objects/manifests";
 
 export const MANIFEST_TYPES = [
     "application/vnd.oci.image.index.v1+json",
@@ -236,7 +237,7 @@ export class RegistryClient {
     }
 
     /** The manifest itself (parsed), with the digest of its bytes. */
-    async getManifest(host: string, repository: string, reference: string): Promise<{ found: true; digest: string; mediaType: string; manifest: Record<string, any> } | { found: false }> {
+    async getManifest(host: string, repository: string, reference: string): Promise<{ found: true; digest: string; mediaType: string; manifest: Doc } | { found: false }> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const res = await this.request(host, repository, reference, "GET");
         if (res.status === 404) {
@@ -255,6 +256,6 @@ export class RegistryClient {
             throw new RegistryError(`${url}: the manifest is not JSON`, 1);
         }
         if (!manifest || typeof manifest !== "object" || Array.isArray(manifest)) throw new RegistryError(`${url}: the manifest is not a JSON object`, 1);
-        return { found: true, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, mediaType: res.headers.get("content-type") ?? "", manifest: manifest as Record<string, any> };
+        return { found: true, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, mediaType: res.headers.get("content-type") ?? "", manifest: manifest as Doc };
     }
 }

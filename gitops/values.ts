@@ -20,6 +20,7 @@
 import { format, nameOf, Reference, tryParseImage } from "./reference";
 import { Mirrors, rewriteReference } from "./mirrors";
 import { pathString } from "./yaml-source";
+import { Doc } from "./objects/manifests";
 
 export type ValuesPath = readonly (string | number)[];
 
@@ -188,15 +189,15 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
 
 /** Set `value` at `path` in `overrides`; an array on the way is copied whole from `base` (Helm replaces arrays). */
 function setPath(overrides: Obj, base: Json, path: ValuesPath, value: unknown): void {
-    let o: any = overrides;
-    let b: any = base;
+    let o: Doc = overrides;
+    let b: Doc | undefined = base as Doc | undefined;
     for (let i = 0; i < path.length - 1; i++) {
         const k = path[i];
         b = b?.[k];
         if (Array.isArray(b)) {
             if (!Array.isArray(o[k])) o[k] = structuredClone(b);
             // Inside a copied array every edit lands in the copy.
-            let inner: any = o[k];
+            let inner: Doc = o[k];
             for (let j = i + 1; j < path.length - 1; j++) inner = inner[path[j]];
             inner[path[path.length - 1]] = value;
             return;

@@ -8,6 +8,7 @@
 import { Reference, tryParseImage } from "./reference";
 import { RegistryClient, RegistryError } from "./registry";
 import { SourceError } from "./yaml-source";
+import type { Doc } from "./objects/manifests";
 
 export interface InventoryEntry {
     readonly line: number;
@@ -153,7 +154,7 @@ export async function verifyCharts(entries: readonly ChartEntry[], opts: Omit<Ve
             try {
                 const got = await opts.client.getManifest(host, entry.path, tag);
                 if (!got.found) return { entry, checked, status: "missing", expected };
-                const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find((l: any) => l?.mediaType === HELM_CHART_LAYER);
+                const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find((l: Doc) => l?.mediaType === HELM_CHART_LAYER);
                 if (!layer) return { entry, checked, status: "mismatch", expected, actual: "(no Helm chart layer)" };
                 return layer.digest === expected ? { entry, checked, status: "ok", expected, actual: layer.digest } : { entry, checked, status: "mismatch", expected, actual: String(layer.digest) };
             } catch (e) {

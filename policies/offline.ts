@@ -3,7 +3,7 @@
  * them during `pulumi preview --policy-pack policies`: resource rules per resource (with its provider and
  * parent), stack rules over all of them, each rule's config taken from its schema defaults and the stack.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import type { ResourceRecord } from "../cli/offline";
 import type { StackConfig } from "../stacks/config";
 import { rules as allRules, Rule } from "./rules";
@@ -36,15 +36,15 @@ function configOf(rule: Rule, overrides: Record<string, unknown> = {}): Record<s
 export function toPolicyResources(records: readonly ResourceRecord[]): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     const resources = records.map((r) => {
-        const res = { type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: { protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: {}, additionalSecretOutputs: [] } } as unknown as PolicyResource & { provider?: unknown; parent?: unknown };
+        const res = { type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: { protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: {}, additionalSecretOutputs: [] } } as unknown as PolicyResource & { provider?: unknown; parent?: PolicyResource };
         byUrn.set(r.urn, res);
         return { res, record: r };
     });
     for (const { res, record } of resources) {
         const provider = byUrn.get(record.provider);
-        if (provider) (res as any).provider = { type: provider.type, props: provider.props, urn: provider.urn, name: provider.name };
+        if (provider) res.provider = { type: provider.type, props: provider.props, urn: provider.urn, name: provider.name };
         const parent = byUrn.get(record.parent);
-        if (parent) (res as any).parent = parent;
+        if (parent) res.parent = parent;
     }
     return resources.map((x) => x.res);
 }
@@ -72,12 +72,12 @@ export function runPolicies(records: readonly ResourceRecord[], config: Record<s
         if (resourceRule.validateResource) {
             const validators = Array.isArray(resourceRule.validateResource) ? resourceRule.validateResource : [resourceRule.validateResource];
             for (const r of resources) {
-                const args = { ...r, stackTags: new Map(), getConfig: () => cfg, notApplicable, isType: () => false, asType: () => undefined } as any;
+                const args = { ...r, stackTags: new Map(), getConfig: () => cfg, notApplicable, isType: () => false, asType: () => undefined } as unknown as ResourceValidationArgs;
                 for (const v of validators) run(() => v(args, report(r.urn)));
             }
         }
         const stackRule = rule as StackValidationPolicy;
-        if (stackRule.validateStack) run(() => stackRule.validateStack!({ resources, stackTags: new Map(), getConfig: () => cfg, notApplicable } as any, report()));
+        if (stackRule.validateStack) run(() => stackRule.validateStack!({ resources, stackTags: new Map(), getConfig: () => cfg, notApplicable } as unknown as StackValidationArgs, report()));
     }
     return violations;
 }

@@ -46,13 +46,14 @@ export function cloudFacts(): CloudFacts {
 }
 
 export function parseFacts(text: string, file: string): CloudFacts {
-    const doc = parse(text) as any;
-    const fail = (what: string): never => {
+    type Node = Record<string, unknown> | null | undefined;
+    const doc = parse(text) as { checked?: unknown; aws?: { regions?: Record<string, Node> }; alicloud?: { regions?: Record<string, Node> } } | null;
+    function fail(what: string): never {
         throw new Error(`${file}: ${what}`);
-    };
+    }
     if (!doc || typeof doc !== "object") fail("not a YAML mapping");
     const aws = new Map<string, AwsRegionFacts>();
-    for (const [name, raw] of Object.entries<any>(doc.aws?.regions ?? fail("aws.regions is missing"))) {
+    for (const [name, raw] of Object.entries<Node>(doc.aws?.regions ?? fail("aws.regions is missing"))) {
         if (!raw || typeof raw.name !== "string") fail(`aws.regions.${name}.name must be a string`);
         const zones = raw.zones as unknown;
         if (zones !== undefined && (!Array.isArray(zones) || zones.some((z) => typeof z !== "string" || !z.startsWith(name)))) {
@@ -74,7 +75,7 @@ export function parseFacts(text: string, file: string): CloudFacts {
         });
     }
     const alicloud = new Map<string, AlicloudRegionFacts>();
-    for (const [name, raw] of Object.entries<any>(doc.alicloud?.regions ?? fail("alicloud.regions is missing"))) {
+    for (const [name, raw] of Object.entries<Node>(doc.alicloud?.regions ?? fail("alicloud.regions is missing"))) {
         if (!raw || typeof raw.name !== "string" || typeof raw.mainland !== "boolean") {
             fail(`alicloud.regions.${name} needs a name and mainland: true|false`);
         }

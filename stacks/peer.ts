@@ -6,8 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { notice } from "./notices";
 import type { SideContext } from "./program";
 
+type PeerOutput = ReturnType<pulumi.StackReference["getOutput"]>;
+
 /** All of `names` from the peer stack, or undefined (with a notice naming `what` was skipped). */
-export async function peerOutputs<K extends string>(ctx: SideContext, names: readonly K[], what: string): Promise<Record<K, pulumi.Output<any>> | undefined> {
+export async function peerOutputs<K extends string>(ctx: SideContext, names: readonly K[], what: string): Promise<Record<K, PeerOutput> | undefined> {
     const missing: string[] = [];
     for (const name of names) {
         const details = await ctx.peer.getOutputDetails(name);
@@ -18,5 +20,5 @@ export async function peerOutputs<K extends string>(ctx: SideContext, names: rea
         notice(`${what}: skipped, because the ${other} stack (${ctx.cfg.peer.stack}) has no output ${missing.join(", ")} yet. Run pulumi up -s ${other}, then pulumi up -s ${ctx.cfg.side} again.`);
         return undefined;
     }
-    return Object.fromEntries(names.map((n) => [n, ctx.peer.getOutput(n)])) as Record<K, pulumi.Output<any>>;
+    return Object.fromEntries(names.map((n) => [n, ctx.peer.getOutput(n)])) as Record<K, PeerOutput>;
 }

@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify } from "yaml";
 import { firstLines, locateTool, runTool } from "../engine/tools";
-import { parseManifests, RenderedObject } from "../objects/manifests";
+import { Doc, parseManifests, RenderedObject } from "../objects/manifests";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const ORIGIN = "config.kubernetes.io/origin";
@@ -62,7 +62,7 @@ function kustomizationFile(dir: string): string | undefined {
 const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/i;
 
 /** Every path a kustomization names: resources, components, patches, generators' files. */
-function referencedPaths(k: any): string[] {
+function referencedPaths(k: Doc | undefined): string[] {
     const out: string[] = [];
     const add = (v: unknown) => {
         if (typeof v === "string") out.push(v);
@@ -83,7 +83,7 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
     const kfile = kustomizationFile(dir);
     const subdirs: string[] = [];
     if (kfile) {
-        let k: any;
+        let k: Doc | undefined;
         try {
             k = parseYaml(fs.readFileSync(kfile, "utf8"), PARSE);
         } catch (e) {
@@ -137,12 +137,12 @@ function generatedKustomization(dir: string): Record<string, unknown> {
 function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text: string; original?: string } {
     const existing = kustomizationFile(dir);
     const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
-    const k: Record<string, any> = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
+    const k: Doc = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
     if (spec.targetNamespace) k.namespace = spec.targetNamespace;
-    for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const) if (Array.isArray(spec[key]) && spec[key]!.length) k[key] = [...(Array.isArray(k[key]) ? k[key] : []), ...spec[key]!.map((p: any) => (key === "patchesJson6902" && typeof p?.patch !== "string" ? { ...p, patch: JSON.stringify(p.patch) } : key === "patchesStrategicMerge" ? stringify(p) : p))];
+    for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const) if (Array.isArray(spec[key]) && spec[key]!.length) k[key] = [...(Array.isArray(k[key]) ? k[key] : []), ...(spec[key] as Doc[]).map((p) => (key === "patchesJson6902" && typeof p?.patch !== "string" ? { ...p, patch: JSON.stringify(p.patch) } : key === "patchesStrategicMerge" ? stringify(p) : p))];
     if (Array.isArray(spec.images) && spec.images.length) {
-        const images: any[] = Array.isArray(k.images) ? [...k.images] : [];
-        for (const img of spec.images as any[]) {
+        const images: Doc[] = Array.isArray(k.images) ? [...k.images] : [];
+        for (const img of spec.images as Doc[]) {
             const i = images.findIndex((x) => x?.name === img?.name);
             if (i >= 0) images[i] = img;
             else images.push(img);

@@ -17,8 +17,9 @@ import { localChartFiles } from "../render/emit";
 import { UPSTREAM_CHART_ANNOTATION } from "../render/inventory";
 import { postRender, PostRenderStrategy, VerifiedRender } from "../render/verify";
 import { BuiltObject, sourcePath } from "./flux";
+import { Doc } from "../objects/manifests";
 
-type Obj = Record<string, any>;
+type Obj = Doc;
 
 export interface HelmJudgement {
     readonly release: string;
@@ -144,7 +145,7 @@ export async function judgeHelmRelease(hr: BuiltObject, objects: readonly BuiltO
     const chart = chartOf(hr.object, objects, namespace, ctx);
     if ("reason" in chart) return { release: label, values, notRendered: chart.reason, problems };
     const renderers: KustomizePostRenderer[] = [];
-    for (const pr of Array.isArray(spec.postRenderers) ? spec.postRenderers : []) if (pr?.kustomize) renderers.push({ images: pr.kustomize.images, patches: [...(pr.kustomize.patches ?? []), ...(pr.kustomize.patchesJson6902 ?? []).map((p: any) => ({ patch: JSON.stringify(p.patch), target: p.target })), ...(pr.kustomize.patchesStrategicMerge ?? []).map((p: any) => ({ patch: JSON.stringify(p) }))] });
+    for (const pr of Array.isArray(spec.postRenderers) ? spec.postRenderers : []) if (pr?.kustomize) renderers.push({ images: pr.kustomize.images, patches: [...(pr.kustomize.patches ?? []), ...(pr.kustomize.patchesJson6902 ?? []).map((p: Doc) => ({ patch: JSON.stringify(p.patch), target: p.target })), ...(pr.kustomize.patchesStrategicMerge ?? []).map((p: Doc) => ({ patch: JSON.stringify(p) }))] });
     const strategy: PostRenderStrategy = ["combined", "separate", "nohooks"].includes(spec.postRenderStrategy) ? spec.postRenderStrategy : "combined";
     const render: ReleaseRender = await renderRelease({ label, release, namespace: String(spec.targetNamespace ?? namespace), chart, values, kubeVersion: ctx.kubeVersion }, ctx.engine);
     const rendered = await postRender({ label, render, postRenderers: renderers, strategy }, ctx.engine);

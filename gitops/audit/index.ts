@@ -22,7 +22,7 @@ import { defaultChartCache } from "../engine/paths";
 import { helm } from "../engine/helm";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors } from "../mirrors";
-import { describeId, parseManifests, RenderedObject } from "../objects/manifests";
+import { describeId, Doc, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation, KNOWN_REGISTRIES } from "../objects/images";
 import { format, tryParseImage } from "../reference";
 import { EngineContext } from "../render/engine";
@@ -231,7 +231,7 @@ function valuesImages(hr: BuiltObject, values: unknown, mirrors: Mirrors): Image
         out.push({ reference: parsed ? format(parsed) : reference, inChina: Boolean(parsed && isChinaHost(mirrors, parsed.domain)), file: hr.file, where: `${id} ${where}` });
     };
     for (const img of scanValues(values ?? {}).images) add(format(img.reference), `values ${img.path.join(".")}`);
-    const patches = (Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []).map((pr: any) => ({ patches: pr?.kustomize?.patches ?? [], patchesJson6902: pr?.kustomize?.patchesJson6902 ?? [], patchesStrategicMerge: pr?.kustomize?.patchesStrategicMerge ?? [] }));
+    const patches = (Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []).map((pr: Doc) => ({ patches: pr?.kustomize?.patches ?? [], patchesJson6902: pr?.kustomize?.patchesJson6902 ?? [], patchesStrategicMerge: pr?.kustomize?.patchesStrategicMerge ?? [] }));
     for (const l of findImages([{ id: hr.id, object: { postRenderers: patches }, text: "" }], { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] })) add(l.reference, `spec.postRenderers patch ${jsonPointer(l.path)}`);
     for (const pr of Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []) {
         for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
@@ -307,9 +307,9 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
 }
 
 /** Files a kustomization uses as patches. */
-function patchFiles(k: Record<string, any> | undefined): string[] {
+function patchFiles(k: Doc | undefined): string[] {
     if (!k) return [];
-    return [...(Array.isArray(k.patchesStrategicMerge) ? k.patchesStrategicMerge.filter((p: unknown) => typeof p === "string" && !p.includes("\n")) : []), ...[...(Array.isArray(k.patches) ? k.patches : []), ...(Array.isArray(k.patchesJson6902) ? k.patchesJson6902 : [])].map((p: any) => p?.path).filter((p: unknown) => typeof p === "string")];
+    return [...(Array.isArray(k.patchesStrategicMerge) ? k.patchesStrategicMerge.filter((p: unknown) => typeof p === "string" && !p.includes("\n")) : []), ...[...(Array.isArray(k.patches) ? k.patches : []), ...(Array.isArray(k.patchesJson6902) ? k.patchesJson6902 : [])].map((p: Doc) => p?.path).filter((p: unknown) => typeof p === "string")];
 }
 
 /** inventory/charts.txt of a generated tree: the sha256 each chart archive was locked with. */

@@ -4,6 +4,7 @@
  * is a request to evil.example.com.
  */
 import { isChinaHost, Mirrors } from "../mirrors";
+import { Doc } from "../objects/manifests";
 
 export const SOURCE_KINDS = ["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "HelmChart", "ExternalArtifact"];
 
@@ -16,7 +17,7 @@ export interface UrlVerdict {
 }
 
 /** The URL a source object fetches from (Bucket: its endpoint), or undefined for kinds without one. */
-export function sourceUrl(kind: string, spec: Record<string, any> | undefined): string | undefined {
+export function sourceUrl(kind: string, spec: Doc | undefined): string | undefined {
     if (!spec) return undefined;
     if (kind === "Bucket") return typeof spec.endpoint === "string" ? `${spec.insecure ? "http" : "https"}://${spec.endpoint}` : "";
     if (kind === "HelmChart" || kind === "ExternalArtifact") return undefined;

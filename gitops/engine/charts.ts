@@ -17,6 +17,7 @@ import { parseYaml, readText, SourceError } from "../yaml-source";
 import { limit } from "./pool";
 import { firstLines, runTool } from "./tools";
 import { helm } from "./helm";
+import type { Doc } from "../objects/manifests";
 
 export { defaultChartCache } from "./paths";
 
@@ -95,12 +96,12 @@ export function sha256File(file: string): string {
 export function readLock(file: string): ChartLock | undefined {
     if (!fs.existsSync(file)) return undefined;
     const src = parseYaml(readText(file, "chart lock"), file);
-    const data = src.data as any;
+    const data = src.data as Doc | undefined;
     const fail = (at: (string | number)[], what: string): never => {
         throw new SourceError(`${src.at(at)}: ${what}; regenerate it with crossborder charts pull`);
     };
     if (!data || typeof data !== "object" || data.version !== 1 || !Array.isArray(data.charts)) fail([], "not a crossborder chart lock (version: 1, charts: [...])");
-    const entries = (data.charts as any[]).map((c, i): LockEntry => {
+    const entries = (data!.charts as Doc[]).map((c, i): LockEntry => {
         for (const k of ["repository", "name", "version", "sha256"]) if (typeof c?.[k] !== "string" || !c[k]) fail(["charts", i, k], `charts[${i}].${k} is missing`);
         if (!/^[a-f0-9]{64}$/.test(c.sha256)) fail(["charts", i, "sha256"], `charts[${i}].sha256 is not a sha256`);
         return { repository: normalizeRepository(c.repository), name: c.name, version: c.version, sha256: c.sha256 };

@@ -6,6 +6,15 @@
  */
 import { parse, parseAllDocuments } from "yaml";
 
+/**
+ * A document read from a user's tree, a chart or an engine's output: any shape at all. Readers reach into
+ * it with optional chaining and check every leaf before use (typeof for scalars, Array.isArray before
+ * iterating), so nothing trusts its shape. It is named once, here, so the one place the type checker is
+ * told "shape unknown" is visible and `no-explicit-any` stays on everywhere else.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: the shape is checked at each read
+export type Doc = Record<string, any>;
+
 export interface ObjectId {
     readonly apiVersion: string;
     readonly kind: string;
@@ -18,7 +27,7 @@ export interface ObjectId {
 
 export interface RenderedObject {
     readonly id: ObjectId;
-    readonly object: Record<string, any>;
+    readonly object: Doc;
     /** The `# Source:` template helm names, when given. */
     readonly source?: string;
     /** The `helm.sh/hook` annotation: hooks and tests run outside the release's manifest. */
@@ -40,7 +49,7 @@ const CRD = /^kind:[ \t]*["']?CustomResourceDefinition["']?[ \t]*$/m;
 const SOURCE = /^# Source: (.+)$/m;
 const PARSE_OPTIONS = { maxAliasCount: 100, uniqueKeys: false } as const;
 
-export function objectId(o: Record<string, any>): ObjectId {
+export function objectId(o: Doc): ObjectId {
     const meta = o.metadata ?? {};
     return {
         apiVersion: String(o.apiVersion ?? ""),
@@ -56,12 +65,12 @@ export function describeId(id: ObjectId): string {
     return `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name || (id.generateName ? `${id.generateName}<generated>` : "(no name)")}`;
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+export function isDoc(v: unknown): v is Doc {
     return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 function toObjects(data: unknown, text: string, source: string | undefined, out: RenderedObject[]): void {
-    if (!isObject(data)) return;
+    if (!isDoc(data)) return;
     if (typeof data.kind === "string" && data.kind.endsWith("List") && Array.isArray(data.items)) {
         // Each item stands on its own (JSON is YAML), so re-streaming the objects never repeats the list.
         for (const item of data.items) toObjects(item, JSON.stringify(item), source, out);

@@ -8,7 +8,7 @@ import { jsonPointer } from "../../gitops/render/plan";
 import { tryParseImage } from "../../gitops/reference";
 import { scanValues } from "../../gitops/values";
 import { cloudFacts, instanceTypeOffering } from "../../stacks/facts";
-import { ingressRules, fromWorld, opensPort, resourceIsChina, Rule, sideConfig, stackIsChina, strings } from "./common";
+import { ingressRules, fromWorld, opensPort, Props, resourceIsChina, Rule, sideConfig, stackIsChina, strings } from "./common";
 
 export const chinaArnPartition: Rule = {
     name: "china-arn-partition",
@@ -63,7 +63,7 @@ export const chinaPublicHttpNeedsIcp: Rule = {
     },
 };
 
-const INSTANCE_TYPE_PROPS: Record<string, (props: Record<string, any>) => string[]> = {
+const INSTANCE_TYPE_PROPS: Record<string, (props: Props) => string[]> = {
     "aws:ec2/instance:Instance": (p) => (p.instanceType ? [String(p.instanceType)] : []),
     "aws:ec2/launchTemplate:LaunchTemplate": (p) => (p.instanceType ? [String(p.instanceType)] : []),
     "aws:eks/nodeGroup:NodeGroup": (p) => (Array.isArray(p.instanceTypes) ? p.instanceTypes.map(String) : []),
@@ -86,7 +86,7 @@ export const instanceTypeOffered: Rule = {
 };
 
 /** Kubernetes resource types whose manifests can carry images, as `apiVersion/kind` from a Pulumi type. */
-function k8sDocument(type: string, props: Record<string, any>): Record<string, any> | undefined {
+function k8sDocument(type: string, props: Props): Props | undefined {
     const m = /^kubernetes:([^:]+):(\w+)$/.exec(type);
     if (!m) return undefined;
     const group = m[1].replace(/^core\//, "");

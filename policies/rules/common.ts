@@ -14,12 +14,15 @@ export const sideConfig = {
     side: { type: "string" as const, enum: ["auto", "china", "global"], default: "auto", description: "Which side this stack is; auto: china when an AWS provider is in a cn-* region." },
 };
 
+/** A resource's inputs as the analyzer hands them over (the provider's schema, unchecked). */
+export type Props = PolicyResource["props"];
+
 function isChinaRegion(region: unknown): boolean {
     return typeof region === "string" && region.startsWith("cn-");
 }
 
 /** Whether a stack is the china side: its config says so, or an AWS provider is in a China region. */
-export function stackIsChina(resources: readonly { type: string; props: Record<string, any> }[], side: string | undefined): boolean {
+export function stackIsChina(resources: readonly { type: string; props: Props }[], side: string | undefined): boolean {
     if (side === "china") return true;
     if (side === "global") return false;
     return resources.some((r) => r.type === "pulumi:providers:aws" && isChinaRegion(r.props.region));
@@ -40,7 +43,7 @@ export function* strings(value: unknown, path = ""): Generator<[string, string]>
 }
 
 /** A JSON policy document given as a string or an object. */
-export function policyDocument(value: unknown): { Statement?: any[] } | undefined {
+export function policyDocument(value: unknown): { Statement?: Props[] } | undefined {
     if (value === undefined || value === null || value === SECRET_MASK) return undefined;
     if (typeof value === "string") {
         try {
@@ -49,7 +52,7 @@ export function policyDocument(value: unknown): { Statement?: any[] } | undefine
             return undefined;
         }
     }
-    return value as { Statement?: any[] };
+    return value as { Statement?: Props[] };
 }
 
 export function asArray<T>(v: T | T[] | undefined): T[] {
@@ -64,8 +67,8 @@ export interface Ingress {
 }
 
 /** Ingress rules of a security group, a security group rule, or a VPC ingress rule resource. */
-export function ingressRules(type: string, props: Record<string, any>): Ingress[] {
-    const norm = (r: any): Ingress => ({
+export function ingressRules(type: string, props: Props): Ingress[] {
+    const norm = (r: Props): Ingress => ({
         fromPort: Number(r.fromPort ?? 0),
         toPort: Number(r.toPort ?? r.fromPort ?? 65535),
         protocol: String(r.protocol ?? r.ipProtocol ?? "-1"),

@@ -1,5 +1,5 @@
 /** The security baseline: EKS, admin ports, S3, ECR, VPN keys and Kubernetes workloads. */
-import { asArray, bucketCompanion, fromWorld, ingressRules, opensPort, policyDocument, Rule, SECRET_MASK, WORLD } from "./common";
+import { asArray, bucketCompanion, fromWorld, ingressRules, opensPort, policyDocument, Props, Rule, SECRET_MASK, WORLD } from "./common";
 
 const EKS = "aws:eks/cluster:Cluster";
 const ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -65,7 +65,7 @@ export const s3BlockPublicAccess: Rule = {
         const buckets = args.resources.filter((r) => r.type === "aws:s3/bucket:Bucket");
         for (const b of buckets) {
             const doc = policyDocument(bucketCompanion(args.resources, b, "aws:s3/bucketPolicy:BucketPolicy")?.props.policy);
-            const publicGrants = asArray(doc?.Statement).filter((s: any) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*"));
+            const publicGrants = asArray(doc?.Statement).filter((s: Props) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*"));
             for (const s of publicGrants) {
                 const actions = asArray(s.Action).map(String);
                 const resources = asArray(s.Resource).map(String);
@@ -91,7 +91,7 @@ export const s3TlsOnly: Rule = {
         for (const b of args.resources.filter((r) => r.type === "aws:s3/bucket:Bucket")) {
             const policy = bucketCompanion(args.resources, b, "aws:s3/bucketPolicy:BucketPolicy");
             const doc = policyDocument(policy?.props.policy);
-            const tls = asArray(doc?.Statement).some((s: any) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+            const tls = asArray(doc?.Statement).some((s: Props) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
             if (!tls) report(`${b.name}: ${policy ? "its bucket policy does not deny" : "no bucket policy denies"} requests without TLS; add a Deny on aws:SecureTransport = false`, b.urn);
         }
     },
@@ -139,7 +139,7 @@ export const k8sWorkloadHardening: Rule = {
         const kind = m[1];
         const pod = kind === "Pod" ? args.props.spec : kind === "CronJob" ? args.props.spec?.jobTemplate?.spec?.template?.spec : args.props.spec?.template?.spec;
         const batch = kind === "Job" || kind === "CronJob";
-        for (const c of [...asArray<any>(pod?.initContainers), ...asArray<any>(pod?.containers)]) {
+        for (const c of [...asArray<Props>(pod?.initContainers), ...asArray<Props>(pod?.containers)]) {
             const name = `${args.name} container ${c?.name ?? "?"}`;
             for (const k of ["requests", "limits"]) for (const r of ["cpu", "memory"]) if (!c?.resources?.[k]?.[r]) report(`${name}: resources.${k}.${r} is not set`);
             if (!c?.resources?.limits?.["ephemeral-storage"]) report(`${name}: resources.limits.ephemeral-storage is not set, so its logs and scratch files can fill the node's disk`);
@@ -148,7 +148,7 @@ export const k8sWorkloadHardening: Rule = {
             if (c?.securityContext?.allowPrivilegeEscalation !== false) report(`${name}: allowPrivilegeEscalation is not false`);
         }
         if (!batch) {
-            for (const c of asArray<any>(pod?.containers)) if (!c?.livenessProbe || !c?.readinessProbe) report(`${args.name} container ${c?.name ?? "?"}: liveness and readiness probes are required`);
+            for (const c of asArray<Props>(pod?.containers)) if (!c?.livenessProbe || !c?.readinessProbe) report(`${args.name} container ${c?.name ?? "?"}: liveness and readiness probes are required`);
         }
     },
 };

@@ -152,7 +152,6 @@ describe("bad input, every command (subprocess)", function () {
 /** Byte- and line-level mutations of a valid input: what a mangled file looks like. */
 function mutations(seed: string): fc.Arbitrary<string> {
     const tokens = ["&a ", "*a", "*b", "{", "}", "[", "]", ": ", "- ", "!!binary ", "!!map ", "---\n", "\t", "\u0000", "? ", "|", ">", "'", '"', "#", "%YAML 1.1\n", "1e999", "-0", "null", "~", "<<: *a\n", "\\u", "@", "`", ",", "0x", "9".repeat(40)];
-    const lines = seed.split("\n");
     const op = fc.oneof(
         fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 8 })) }),
         fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
@@ -162,10 +161,9 @@ function mutations(seed: string): fc.Arbitrary<string> {
     );
     return fc.array(op, { minLength: 1, maxLength: 4 }).map((ops) => {
         let text = seed;
-        let ls = [...lines];
         for (const o of ops) {
             if (o.kind === "dupline" || o.kind === "dropline") {
-                ls = text.split("\n");
+                const ls = text.split("\n");
                 const i = o.at % Math.max(1, ls.length);
                 if (o.kind === "dupline") ls.splice(i, 0, ls[i] ?? "");
                 else ls.splice(i, 1);

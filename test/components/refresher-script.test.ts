@@ -75,7 +75,7 @@ describe("the ECR refresher script", () => {
         for (const c of calls) {
             assert.strictEqual(c.args, "apply --server-side --force-conflicts --field-manager=ecr-refresher -f -");
             assert.match(c.stdin, /^type: kubernetes\.io\/dockerconfigjson$/m);
-            assert.match(c.stdin, /^  name: ecr-pull$/m);
+            assert.match(c.stdin, /^ {2}name: ecr-pull$/m);
             assert.ok(c.stdin.includes(`  .dockerconfigjson: ${expected}`));
         }
         assert.ok(!r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN), "the token is never printed");

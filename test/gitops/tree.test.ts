@@ -526,7 +526,7 @@ describe("the Flux tree", () => {
         it("exits 2 with file and line for a broken catalog, writing nothing", () => {
             const dir = tempDir("badcat");
             const catalog = path.join(dir, "catalog.yaml");
-            fs.writeFileSync(catalog, exampleText.replace("version: 4.15.1", "version: latest").replace(/\n  # A chart kept in this repository[\s\S]*?path: charts\/crossborder-demo\n/, "\n"));
+            fs.writeFileSync(catalog, exampleText.replace("version: 4.15.1", "version: latest").replace(/\n {2}# A chart kept in this repository[\s\S]*?path: charts\/crossborder-demo\n/, "\n"));
             const r = runCli(["render", "--catalog", catalog, "--out", path.join(dir, "out")]);
             assert.strictEqual(r.status, 2);
             assert.match(r.stderr, /catalog\.yaml:\d+: releases\[1\]\.chart\.version: "latest" is not an exact chart version/);

@@ -46,8 +46,7 @@ describe("the registry client", () => {
     });
 
     it("follows a Bearer challenge to the token service, with Basic credentials when given", async () => {
-        let s: Awaited<ReturnType<typeof serve>>;
-        s = await serve((req, res) => {
+        const s: Awaited<ReturnType<typeof serve>> = await serve((req, res) => {
             if (req.url?.startsWith("/token")) {
                 const url = new URL(req.url, "http://x");
                 assert.strictEqual(url.searchParams.get("scope"), "repository:team/app:pull");
@@ -158,8 +157,7 @@ describe("the registry client", () => {
         ];
         for (const [name, handler, expected] of cases) {
             it(name, async () => {
-                let s: Awaited<ReturnType<typeof serve>>;
-                s = await serve((req, res) => handler(s)(req, res));
+                const s: Awaited<ReturnType<typeof serve>> = await serve((req, res) => handler(s)(req, res));
                 try {
                     await assert.rejects(client({ timeoutMs: 300, retries: 0 }).checkManifest(s.host, "a", "1"), (e: Error) => e instanceof RegistryError && expected.test(e.message) && e.message.includes(s.host));
                 } finally {
@@ -174,8 +172,7 @@ describe("the registry client", () => {
                 seen.push(String(req.headers.authorization ?? ""));
                 res.writeHead(200).end(JSON.stringify({ token: "T" }));
             });
-            let s: Awaited<ReturnType<typeof serve>>;
-            s = await serve((req, res) => (req.headers.authorization === "Bearer T" ? res.writeHead(200, { "docker-content-digest": DIGEST }).end() : challenge(`Bearer realm="http://${elsewhere.host}/token"`)(req, res)));
+            const s: Awaited<ReturnType<typeof serve>> = await serve((req, res) => (req.headers.authorization === "Bearer T" ? res.writeHead(200, { "docker-content-digest": DIGEST }).end() : challenge(`Bearer realm="http://${elsewhere.host}/token"`)(req, res)));
             const upstream = await serve((req, res) => {
                 seen.push(String(req.headers.authorization ?? ""));
                 res.writeHead(401, { "www-authenticate": 'Basic realm="r"' }).end();
