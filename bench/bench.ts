@@ -48,24 +48,34 @@ const sections: Record<string, () => void | Promise<void>> = {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-"));
         const sdks = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/alicloud", "@pulumi/kubernetes", "@pulumi/random"];
         const load = timeCommand(NODE, ["-e", sdks.map((m) => `require(${JSON.stringify(m)})`).join(";")], 5);
-        const plan = timeCommand(NODE, [path.join(ROOT, "bin", "crossborder.js"), "plan", "--stack", "all", "--out", out], 5);
+        const plan = timeCommand(
+            NODE,
+            [path.join(ROOT, "bin", "crossborder.js"), "plan", "--stack", "all", "--out", out],
+            5,
+        );
         fs.rmSync(out, { recursive: true, force: true });
         console.log("offline plan (both stacks, one process) vs. loading the Pulumi SDKs");
         console.log(`  require ${sdks.join(", ")}: ${fmt(load)}`);
         console.log(`  crossborder plan --stack all:  ${fmt(plan)}`);
-        console.log(`  ratio plan / SDK load:         ${(plan / load).toFixed(2)}${target("offline plan / SDK load", plan / load, 1.5)}`);
+        console.log(
+            `  ratio plan / SDK load:         ${(plan / load).toFixed(2)}${target("offline plan / SDK load", plan / load, 1.5)}`,
+        );
     },
     images() {
         // In-process: scanning and rewriting is library code, so the SDK load is not part of it.
         const { parse } = require("yaml") as typeof import("yaml");
         const { scanValues, rewriteValues } = require("../gitops/values") as typeof import("../gitops/values");
-        const { loadMirrors, DEFAULT_MIRRORS_FILE } = require("../gitops/mirrors") as typeof import("../gitops/mirrors");
+        const { loadMirrors, DEFAULT_MIRRORS_FILE } =
+            require("../gitops/mirrors") as typeof import("../gitops/mirrors");
         const chartsDir = path.resolve(ROOT, "..", "shared", "corpus", "charts");
         if (!fs.existsSync(chartsDir)) {
             console.log(`values scanning + rewriting: SKIPPED (no corpus at ${chartsDir})`);
             return;
         }
-        const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, { chinaRegistry: "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com", registryNamespace: "platform" });
+        const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, {
+            chinaRegistry: "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com",
+            registryNamespace: "platform",
+        });
         console.log("values scanning + rewriting per corpus chart (parse excluded; median of 51 runs)");
         let total = 0;
         for (const chart of fs.readdirSync(chartsDir).sort()) {
@@ -84,15 +94,28 @@ const sections: Record<string, () => void | Promise<void>> = {
             }
             const ms = median(times);
             total += ms;
-            console.log(`  ${chart.padEnd(30)} ${String(text.length).padStart(7)} bytes  ${String(count).padStart(3)} images  ${ms.toFixed(3)} ms`);
+            console.log(
+                `  ${chart.padEnd(30)} ${String(text.length).padStart(7)} bytes  ${String(count).padStart(3)} images  ${ms.toFixed(3)} ms`,
+            );
         }
         console.log(`  all charts: ${total.toFixed(2)} ms`);
     },
     render() {
         const run = (n: number) => {
-            const r = spawnSync(NODE, ["-r", path.join(ROOT, "bin", "register.js"), path.join(ROOT, "bench", "render-once.ts"), String(n)], { cwd: ROOT, encoding: "utf8" });
+            const r = spawnSync(
+                NODE,
+                ["-r", path.join(ROOT, "bin", "register.js"), path.join(ROOT, "bench", "render-once.ts"), String(n)],
+                { cwd: ROOT, encoding: "utf8" },
+            );
             if (r.status !== 0) throw new Error(`render-once ${n} failed:\n${r.stderr}`);
-            return JSON.parse(r.stdout) as { releases: number; files: number; renderMs: number; auditMs: number; peakRssMiB: number; chinaCrossBorder: number };
+            return JSON.parse(r.stdout) as {
+                releases: number;
+                files: number;
+                renderMs: number;
+                auditMs: number;
+                peakRssMiB: number;
+                chinaCrossBorder: number;
+            };
         };
         console.log("render + write + audit of a synthetic catalog (both clusters; one process per run, median of 3)");
         const results: Record<number, { total: number; rss: number }> = {};
@@ -102,10 +125,14 @@ const sections: Record<string, () => void | Promise<void>> = {
             const rss = median(runs.map((r) => r.peakRssMiB));
             const one = runs[0];
             results[n] = { total, rss };
-            console.log(`  ${String(n).padStart(5)} releases: ${one.files} files, render+write ${fmt(median(runs.map((r) => r.renderMs)))}, audit ${fmt(median(runs.map((r) => r.auditMs)))}, peak RSS ${rss.toFixed(0)} MiB, china cross-border ${one.chinaCrossBorder}`);
+            console.log(
+                `  ${String(n).padStart(5)} releases: ${one.files} files, render+write ${fmt(median(runs.map((r) => r.renderMs)))}, audit ${fmt(median(runs.map((r) => r.auditMs)))}, peak RSS ${rss.toFixed(0)} MiB, china cross-border ${one.chinaCrossBorder}`,
+            );
         }
         const growth = results[4000].total / results[1000].total;
-        console.log(`  growth 1,000 -> 4,000 releases: ${growth.toFixed(2)}x time${target("render growth 1,000 -> 4,000", growth, 4.4, "x")}, ${(results[4000].rss / results[1000].rss).toFixed(2)}x memory`);
+        console.log(
+            `  growth 1,000 -> 4,000 releases: ${growth.toFixed(2)}x time${target("render growth 1,000 -> 4,000", growth, 4.4, "x")}, ${(results[4000].rss / results[1000].rss).toFixed(2)}x memory`,
+        );
     },
     engine() {
         // The Helm engine against the floor it competes with: bare `helm template` of the same charts.
@@ -115,34 +142,83 @@ const sections: Record<string, () => void | Promise<void>> = {
             return;
         }
         const helm = path.join(ROOT, ".tools", "bin", "helm");
-        const { archivePath, lockText, sha256File } = require("../gitops/engine/charts") as typeof import("../gitops/engine/charts");
+        const { archivePath, lockText, sha256File } =
+            require("../gitops/engine/charts") as typeof import("../gitops/engine/charts");
         const { stringify } = require("yaml") as typeof import("yaml");
         const work = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-engine-"));
         try {
             const cache = path.join(work, "charts");
-            const needs: Record<string, string[]> = { "aws-load-balancer-controller": ["--set", "clusterName=test"], "external-dns": ["--set", "policy=upsert-only"] };
-            const charts = fs.readdirSync(chartsDir).sort().map((name) => {
-                const tgz = fs.readdirSync(path.join(chartsDir, name)).find((f) => f.endsWith(".tgz"))!;
-                const ref = { repository: `https://charts.example.com/${name}`, name, version: tgz.slice(name.length + 1, -4) };
-                const file = archivePath(cache, ref);
-                fs.mkdirSync(path.dirname(file), { recursive: true });
-                fs.copyFileSync(path.join(chartsDir, name, tgz), file);
-                return { name, ref, file };
-            });
-            const values = (n: string) => (n === "aws-load-balancer-controller" ? { clusterName: "test" } : n === "external-dns" ? { policy: "upsert-only" } : {});
+            const needs: Record<string, string[]> = {
+                "aws-load-balancer-controller": ["--set", "clusterName=test"],
+                "external-dns": ["--set", "policy=upsert-only"],
+            };
+            const charts = fs
+                .readdirSync(chartsDir)
+                .sort()
+                .map((name) => {
+                    const tgz = fs.readdirSync(path.join(chartsDir, name)).find((f) => f.endsWith(".tgz"))!;
+                    const ref = {
+                        repository: `https://charts.example.com/${name}`,
+                        name,
+                        version: tgz.slice(name.length + 1, -4),
+                    };
+                    const file = archivePath(cache, ref);
+                    fs.mkdirSync(path.dirname(file), { recursive: true });
+                    fs.copyFileSync(path.join(chartsDir, name, tgz), file);
+                    return { name, ref, file };
+                });
+            const values = (n: string) =>
+                n === "aws-load-balancer-controller"
+                    ? { clusterName: "test" }
+                    : n === "external-dns"
+                      ? { policy: "upsert-only" }
+                      : {};
             const flux = charts.find((c) => c.name === "flux2")!.ref;
-            fs.writeFileSync(path.join(work, "catalog.yaml"), stringify({ version: 1, flux: { chart: flux }, releases: charts.map((c) => ({ name: c.name, namespace: c.name, chart: c.ref, values: values(c.name) })) }));
-            fs.writeFileSync(path.join(work, "catalog.lock"), lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.file) }))));
+            fs.writeFileSync(
+                path.join(work, "catalog.yaml"),
+                stringify({
+                    version: 1,
+                    flux: { chart: flux },
+                    releases: charts.map((c) => ({
+                        name: c.name,
+                        namespace: c.name,
+                        chart: c.ref,
+                        values: values(c.name),
+                    })),
+                }),
+            );
+            fs.writeFileSync(
+                path.join(work, "catalog.lock"),
+                lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.file) }))),
+            );
             const bare = median(
                 [1, 2, 3].map(() => {
                     let sum = 0;
-                    for (const c of charts) sum += timeCommand(helm, ["template", c.name, c.file, "--namespace", c.name, ...(needs[c.name] ?? [])], 1);
+                    for (const c of charts)
+                        sum += timeCommand(
+                            helm,
+                            ["template", c.name, c.file, "--namespace", c.name, ...(needs[c.name] ?? [])],
+                            1,
+                        );
                     return sum;
                 }),
             );
             const render = (env: Record<string, string>) => {
                 const t0 = process.hrtime.bigint();
-                const r = spawnSync(NODE, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", path.join(work, "catalog.yaml"), "--charts", cache, "--out", path.join(work, "out")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+                const r = spawnSync(
+                    NODE,
+                    [
+                        path.join(ROOT, "bin", "crossborder.js"),
+                        "render",
+                        "--catalog",
+                        path.join(work, "catalog.yaml"),
+                        "--charts",
+                        cache,
+                        "--out",
+                        path.join(work, "out"),
+                    ],
+                    { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } },
+                );
                 if (r.status !== 0) throw new Error(`render failed:\n${r.stderr}`);
                 return Number(process.hrtime.bigint() - t0) / 1e6;
             };
@@ -152,8 +228,12 @@ const sections: Record<string, () => void | Promise<void>> = {
             const start = timeCommand(NODE, [path.join(ROOT, "bin", "crossborder.js"), "--version"], 5);
             console.log("render on the Helm engine: the 10 corpus charts on both clusters (median of runs)");
             console.log(`  bare helm template, one run per chart, summed: ${fmt(bare)}`);
-            console.log(`  crossborder render, cold cache:                ${fmt(cold)}   ratio ${(cold / bare).toFixed(2)}${target("cold render / bare helm template", cold / bare, 1.3)}`);
-            console.log(`  crossborder render, warm, nothing changed:     ${fmt(warm)}   ${((warm - start) / 1000).toFixed(2)} s beyond process start (${fmt(start)})${target("warm render beyond process start", (warm - start) / 1000, 0.3, " s")}`);
+            console.log(
+                `  crossborder render, cold cache:                ${fmt(cold)}   ratio ${(cold / bare).toFixed(2)}${target("cold render / bare helm template", cold / bare, 1.3)}`,
+            );
+            console.log(
+                `  crossborder render, warm, nothing changed:     ${fmt(warm)}   ${((warm - start) / 1000).toFixed(2)} s beyond process start (${fmt(start)})${target("warm render beyond process start", (warm - start) / 1000, 0.3, " s")}`,
+            );
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }
@@ -166,11 +246,37 @@ const sections: Record<string, () => void | Promise<void>> = {
             const catalog = (tag: string) =>
                 stringify({
                     version: 1,
-                    releases: Array.from({ length: 1000 }, (_, i) => ({ name: `app-${String(i).padStart(4, "0")}`, namespace: `ns-${i % 50}`, chart: { repository: "https://charts.example.com/stable", name: `chart-${i % 40}`, version: "1.0.0" }, values: { image: { repository: `ghcr.io/example/app-${i}`, tag: i === 500 ? tag : "1.0.0" } } })),
+                    releases: Array.from({ length: 1000 }, (_, i) => ({
+                        name: `app-${String(i).padStart(4, "0")}`,
+                        namespace: `ns-${i % 50}`,
+                        chart: {
+                            repository: "https://charts.example.com/stable",
+                            name: `chart-${i % 40}`,
+                            version: "1.0.0",
+                        },
+                        values: { image: { repository: `ghcr.io/example/app-${i}`, tag: i === 500 ? tag : "1.0.0" } },
+                    })),
                 });
             const file = path.join(work, "catalog.yaml");
             const run = () => {
-                const r = spawnSync(NODE, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", file, "--charts", path.join(work, "charts"), "--out", path.join(work, "out")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CROSSBORDER_CACHE: path.join(work, "cache") } });
+                const r = spawnSync(
+                    NODE,
+                    [
+                        path.join(ROOT, "bin", "crossborder.js"),
+                        "render",
+                        "--catalog",
+                        file,
+                        "--charts",
+                        path.join(work, "charts"),
+                        "--out",
+                        path.join(work, "out"),
+                    ],
+                    {
+                        cwd: ROOT,
+                        encoding: "utf8",
+                        env: { ...process.env, CROSSBORDER_CACHE: path.join(work, "cache") },
+                    },
+                );
                 if (r.status !== 0) throw new Error(`render failed:\n${r.stderr}`);
                 return r.stdout;
             };
@@ -182,7 +288,9 @@ const sections: Record<string, () => void | Promise<void>> = {
             const ms = Number(process.hrtime.bigint() - t0) / 1e6;
             console.log("re-render of a 1,000-release catalog after one release changed (chart archives not at hand)");
             // One release changed: its HelmRelease on each cluster, and the inventory's three image files.
-            console.log(`  first render: ${first[1]} files written; re-render: ${again[2]} written, ${again[3]} removed of ${again[1]} in ${fmt(ms)}${target("files written after one release changed", Number(again[2]) + Number(again[3]), 5)}`);
+            console.log(
+                `  first render: ${first[1]} files written; re-render: ${again[2]} written, ${again[3]} removed of ${again[1]} in ${fmt(ms)}${target("files written after one release changed", Number(again[2]) + Number(again[3]), 5)}`,
+            );
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }
@@ -191,7 +299,8 @@ const sections: Record<string, () => void | Promise<void>> = {
         // verify-mirror throughput against a local docker-registry, directly and through the fault proxy.
         // Loaded here: only this section needs docker-registry and skopeo.
         const h = require("../test/registry/harness") as typeof import("../test/registry/harness");
-        const { startFaultProxy } = require("../test/registry/fault-proxy") as typeof import("../test/registry/fault-proxy");
+        const { startFaultProxy } =
+            require("../test/registry/fault-proxy") as typeof import("../test/registry/fault-proxy");
         const { RegistryClient } = require("../gitops/registry") as typeof import("../gitops/registry");
         const { verifyMirror } = require("../gitops/verify") as typeof import("../gitops/verify");
         const { parseNormalizedNamed } = require("../gitops/reference") as typeof import("../gitops/reference");
@@ -214,16 +323,30 @@ const sections: Record<string, () => void | Promise<void>> = {
             }));
             const [host, port] = registry.host.split(":");
             const measure = async (target: string, label: string) => {
-                const client = new RegistryClient({ plainHttp: () => true, timeoutMs: 500, retries: 10, backoffMs: 20, maxBackoffMs: 200 });
+                const client = new RegistryClient({
+                    plainHttp: () => true,
+                    timeoutMs: 500,
+                    retries: 10,
+                    backoffMs: 20,
+                    maxBackoffMs: 200,
+                });
                 const t0 = process.hrtime.bigint();
                 const results = await verifyMirror(entries, { client, registry: target, concurrency: 8 });
                 const s = Number(process.hrtime.bigint() - t0) / 1e9;
                 const ok = results.filter((r) => r.status === "ok").length;
-                console.log(`  ${label.padEnd(44)} ${(entries.length / s).toFixed(0).padStart(5)} manifests/s  (${ok}/${entries.length} ok, ${client.requests} requests)`);
+                console.log(
+                    `  ${label.padEnd(44)} ${(entries.length / s).toFixed(0).padStart(5)} manifests/s  (${ok}/${entries.length} ok, ${client.requests} requests)`,
+                );
             };
             console.log(`verify-mirror throughput (${entries.length} manifest checks, concurrency 8)`);
             await measure(registry.host, "direct");
-            const proxy = await startFaultProxy({ target: { host, port: Number(port) }, resetRate: 0.2, stallRate: 0.1, stallMs: 300, seed: 3 });
+            const proxy = await startFaultProxy({
+                target: { host, port: Number(port) },
+                resetRate: 0.2,
+                stallRate: 0.1,
+                stallMs: 300,
+                seed: 3,
+            });
             await measure(proxy.host, "through the fault proxy (20% reset, 10% stall)");
             await proxy.close();
         } finally {

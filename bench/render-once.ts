@@ -21,19 +21,38 @@ async function main(): Promise<void> {
         name: `app-${String(i).padStart(5, "0")}`,
         namespace: `ns-${i % 50}`,
         group: i % 10 === 0 ? "controllers" : "apps",
-        chart: { repository: i % 2 ? "https://charts.example.com/stable" : "oci://ghcr.io/example/charts", name: `chart-${i % 40}`, version: "1.0.0" },
-        values: { image: { repository: `ghcr.io/example/app-${i}`, tag: "1.0.0" }, sidecar: { image: `quay.io/example/sidecar:1.${i % 7}` } },
+        chart: {
+            repository: i % 2 ? "https://charts.example.com/stable" : "oci://ghcr.io/example/charts",
+            name: `chart-${i % 40}`,
+            version: "1.0.0",
+        },
+        values: {
+            image: { repository: `ghcr.io/example/app-${i}`, tag: "1.0.0" },
+            sidecar: { image: `quay.io/example/sidecar:1.${i % 7}` },
+        },
         clusterValues: { china: { replicas: 2 } },
     }));
-    const text = stringify({ version: 1, flux: { images: ["ghcr.io/fluxcd/source-controller:v1.8.2"] }, releases }, { lineWidth: 0 });
+    const text = stringify(
+        { version: 1, flux: { images: ["ghcr.io/fluxcd/source-controller:v1.8.2"] }, releases },
+        { lineWidth: 0 },
+    );
     const context = renderContext({ stacksDir: path.join(root, "stacks") });
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-render-"));
     try {
         const t0 = process.hrtime.bigint();
-        const result = await renderTree({ catalog: parseCatalog(text, "catalog.yaml"), ...context, charts: { cacheDir: path.join(out, "charts") }, engine: { cache: new RenderCache(path.join(out, "renders")) } });
+        const result = await renderTree({
+            catalog: parseCatalog(text, "catalog.yaml"),
+            ...context,
+            charts: { cacheDir: path.join(out, "charts") },
+            engine: { cache: new RenderCache(path.join(out, "renders")) },
+        });
         writeTree(path.join(out, "gitops"), result.files);
         const t1 = process.hrtime.bigint();
-        const report = await auditTree(path.join(out, "gitops"), { mirrors: context.mirrors, chartCache: path.join(out, "charts"), engine: { cache: new RenderCache(path.join(out, "renders")) } });
+        const report = await auditTree(path.join(out, "gitops"), {
+            mirrors: context.mirrors,
+            chartCache: path.join(out, "charts"),
+            engine: { cache: new RenderCache(path.join(out, "renders")) },
+        });
         const t2 = process.hrtime.bigint();
         console.log(
             JSON.stringify({

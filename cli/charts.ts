@@ -11,9 +11,17 @@ export interface ChartsPullOptions {
 
 export async function runChartsPull(opts: ChartsPullOptions): Promise<string> {
     const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
-    const refs: ChartRef[] = [...catalog.releases.flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])), catalog.fluxChart];
+    const refs: ChartRef[] = [
+        ...catalog.releases.flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])),
+        catalog.fluxChart,
+    ];
     const cacheDir = opts.charts ?? defaultChartCache();
-    const result = await pullCharts(refs, { cacheDir, lockFile: lockFileFor(catalog.file), update: opts.update, plainHttp: opts.plainHttp });
+    const result = await pullCharts(refs, {
+        cacheDir,
+        lockFile: lockFileFor(catalog.file),
+        update: opts.update,
+        plainHttp: opts.plainHttp,
+    });
     return [
         ...result.pulled.map((e) => `pulled  ${chartLabel(e)}  sha256:${e.sha256}`),
         ...result.cached.map((e) => `cached  ${chartLabel(e)}  sha256:${e.sha256}`),

@@ -7,20 +7,31 @@ import * as path from "path";
 import { runPlan } from "./plan";
 import { renderSummary, runAudit } from "./render";
 
-export async function runExample(out = "out", write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function runExample(
+    out = "out",
+    write: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
     const PLAN_DIR = path.join(out, "plan");
     const TREE_DIR = path.join(out, "gitops");
     write("crossborder example: the embedded example, offline (no cloud account, no Pulumi CLI)\n\n");
 
     const plan = await runPlan({ stacks: ["global", "china"], stacksDir: "stacks", outDir: PLAN_DIR });
     const violations = [...plan.violations.values()].flat();
-    write(`1. plan    ${plan.runs.map((r) => `${r.stack}: ${r.resources.length} resources`).join(", ")}; policy pack: ${violations.length ? `${violations.length} violation(s)` : "no violations"}\n`);
-    write(`          -> ${plan.files.join(", ")} (an offline plan: Pulumi's mock runtime, cloud facts from stacks/cloud-facts.yaml)\n`);
+    write(
+        `1. plan    ${plan.runs.map((r) => `${r.stack}: ${r.resources.length} resources`).join(", ")}; policy pack: ${violations.length ? `${violations.length} violation(s)` : "no violations"}\n`,
+    );
+    write(
+        `          -> ${plan.files.join(", ")} (an offline plan: Pulumi's mock runtime, cloud facts from stacks/cloud-facts.yaml)\n`,
+    );
     for (const v of violations) write(`          POLICY VIOLATION [${v.policy}] ${v.message}\n`);
 
     const render = await renderSummary({ out: TREE_DIR });
-    write(`2. render  ${render.files} files -> ${TREE_DIR}; ${render.rendered.length} release(s) rendered on ${render.engine}${render.unrendered.length ? `, ${render.unrendered.length} not rendered (their chart archives are not at hand)` : ""}\n`);
-    write(`          inventory: ${render.images} images and ${render.charts} charts for the global side to copy into the origin registry\n`);
+    write(
+        `2. render  ${render.files} files -> ${TREE_DIR}; ${render.rendered.length} release(s) rendered on ${render.engine}${render.unrendered.length ? `, ${render.unrendered.length} not rendered (their chart archives are not at hand)` : ""}\n`,
+    );
+    write(
+        `          inventory: ${render.images} images and ${render.charts} charts for the global side to copy into the origin registry\n`,
+    );
 
     const audit = await runAudit({ dir: TREE_DIR });
     for (const c of audit.report.clusters) {
@@ -31,7 +42,9 @@ export async function runExample(out = "out", write: (s: string) => void = (s) =
                 : `          ${c.name}: ${c.images.length} images from upstream registries, as expected outside China\n`,
         );
     }
-    const unproven = audit.report.clusters.filter((c) => c.china).flatMap((c) => c.releases.filter((r) => !r.rendered)).length;
+    const unproven = audit.report.clusters
+        .filter((c) => c.china)
+        .flatMap((c) => c.releases.filter((r) => !r.rendered)).length;
     const verdictLine =
         audit.code !== 0
             ? `FAIL: the china cluster would pull from outside China, or a part could not be read; see crossborder audit ${TREE_DIR}`
@@ -41,7 +54,14 @@ export async function runExample(out = "out", write: (s: string) => void = (s) =
     write(`          ${verdictLine}\n\n`);
 
     const next: [string, string][] = [
-        ...(render.unrendered.length ? ([["npx crossborder charts pull && npm start", "fetch the chart archives (needs the internet), so that every release renders on the engine"]] as [string, string][]) : []),
+        ...(render.unrendered.length
+            ? ([
+                  [
+                      "npx crossborder charts pull && npm start",
+                      "fetch the chart archives (needs the internet), so that every release renders on the engine",
+                  ],
+              ] as [string, string][])
+            : []),
         [`npx crossborder audit ${TREE_DIR} --verbose`, "every image and source of both clusters"],
         ['README "Use it for real"', "pulumi up per stack, the policy pack in pull requests, Flux"],
     ];

@@ -19,7 +19,17 @@ function isUserError(e: unknown): e is Error {
         e instanceof UsageError ||
         e instanceof StackFileError ||
         e instanceof SourceError ||
-        (e instanceof Error && ["PlanConfigError", "ConfigError", "MirrorError", "WriterError", "ToolError", "HelmError", "ChartCacheError", "ManifestError"].includes(e.name))
+        (e instanceof Error &&
+            [
+                "PlanConfigError",
+                "ConfigError",
+                "MirrorError",
+                "WriterError",
+                "ToolError",
+                "HelmError",
+                "ChartCacheError",
+                "ManifestError",
+            ].includes(e.name))
     );
 }
 
@@ -43,7 +53,8 @@ const FS_CODES: Record<string, string> = {
 
 function fsProblem(e: unknown): string | undefined {
     const err = e as NodeJS.ErrnoException;
-    if (!err || typeof err.code !== "string" || !(err.code in FS_CODES) || typeof err.path !== "string") return undefined;
+    if (!err || typeof err.code !== "string" || !(err.code in FS_CODES) || typeof err.path !== "string")
+        return undefined;
     return `${err.path}: ${FS_CODES[err.code]} (${err.code}${err.syscall ? ` in ${err.syscall}` : ""}); check the path and its permissions`;
 }
 
@@ -54,20 +65,27 @@ function isFinding(e: unknown): e is Error {
 
 export function buildCli(): Command {
     const program = new Command("crossborder")
-        .description("Paired global and china Kubernetes stacks, and a Flux GitOps tree that never pulls across the border")
+        .description(
+            "Paired global and china Kubernetes stacks, and a Flux GitOps tree that never pulls across the border",
+        )
         .version(require("../package.json").version, "--version", "print crossborder's version")
         .exitOverride()
         .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
     program
         .command("plan")
-        .description("offline plan of the stacks: runs the program under Pulumi's mock runtime and records every resource")
-        .addOption(new Option("--stack <stack>", "which stack to plan").choices(["global", "china", "all"]).default("all"))
+        .description(
+            "offline plan of the stacks: runs the program under Pulumi's mock runtime and records every resource",
+        )
+        .addOption(
+            new Option("--stack <stack>", "which stack to plan").choices(["global", "china", "all"]).default("all"),
+        )
         .option("--out <dir>", "where to write <stack>.json", path.join("out", "plan"))
         .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
         .action(async (opts: { stack: string; out: string; stacksDir: string }) => {
             const { runPlan } = require("./plan") as typeof import("./plan");
-            const stacks = opts.stack === "all" ? (["global", "china"] as const) : ([opts.stack] as ["global" | "china"]);
+            const stacks =
+                opts.stack === "all" ? (["global", "china"] as const) : ([opts.stack] as ["global" | "china"]);
             const result = await runPlan({ stacks, stacksDir: opts.stacksDir, outDir: opts.out });
             process.stdout.write(result.summary + "\n");
             if (result.failed) process.exitCode = EXIT_FINDINGS;
@@ -75,7 +93,9 @@ export function buildCli(): Command {
 
     program
         .command("example")
-        .description("the embedded example end to end, offline: plan both stacks, render the tree, audit it, and say what to do next (npm start)")
+        .description(
+            "the embedded example end to end, offline: plan both stacks, render the tree, audit it, and say what to do next (npm start)",
+        )
         .option("--out <dir>", "where out/plan and out/gitops go", "out")
         .action(async (opts: { out: string }) => {
             const { runExample } = require("./example") as typeof import("./example");
@@ -84,10 +104,15 @@ export function buildCli(): Command {
 
     program
         .command("verify-mirror")
-        .description("check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)")
+        .description(
+            "check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)",
+        )
         .requiredOption("--inventory <file>", "inventory/images.txt of a rendered tree")
         .option("--charts <file>", "the chart inventory (default: charts.txt beside --inventory, when present)")
-        .option("--registry <host>", "check on this registry host (e.g. the China instance) instead of the inventory's destination host; the only host credentials are sent to")
+        .option(
+            "--registry <host>",
+            "check on this registry host (e.g. the China instance) instead of the inventory's destination host; the only host credentials are sent to",
+        )
         .option("--plain-http", "talk plain HTTP (loopback test registries)")
         .option("--concurrency <n>", "requests in flight", "8")
         .option("--timeout <ms>", "timeout per request", "10000")
@@ -118,34 +143,81 @@ export function buildCli(): Command {
         .option("--stacks-dir <dir>", "where Pulumi.china.yaml is, when no stack outputs are given", "stacks")
         .option("--json", "machine-readable output")
         .option("--rewrite", "print the override values that rewrite every image")
-        .action((opts: { values?: string; chart?: string; mirrors: string; stackOutputs?: string; stacksDir: string; json?: boolean; rewrite?: boolean }) => {
-            const { runImages } = require("./images") as typeof import("./images");
-            process.stdout.write(runImages({ ...opts, mirrorsFile: opts.mirrors }) + "\n");
-        });
+        .action(
+            (opts: {
+                values?: string;
+                chart?: string;
+                mirrors: string;
+                stackOutputs?: string;
+                stacksDir: string;
+                json?: boolean;
+                rewrite?: boolean;
+            }) => {
+                const { runImages } = require("./images") as typeof import("./images");
+                process.stdout.write(runImages({ ...opts, mirrorsFile: opts.mirrors }) + "\n");
+            },
+        );
 
     program
         .command("render")
-        .description("render the Flux tree for both clusters from the catalog, each release proven on the Helm engine (china side rewritten to registries inside China)")
+        .description(
+            "render the Flux tree for both clusters from the catalog, each release proven on the Helm engine (china side rewritten to registries inside China)",
+        )
         .option("--catalog <file>", "catalog file", "gitops/catalog.yaml")
         .option("--mirrors <file>", "mirrors file", "gitops/mirrors.yaml")
-        .option("--stack-outputs <file>", 'stack outputs: one stack\'s `pulumi stack output --json`, or {"global": ..., "china": ...}')
+        .option(
+            "--stack-outputs <file>",
+            'stack outputs: one stack\'s `pulumi stack output --json`, or {"global": ..., "china": ...}',
+        )
         .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
         .option("--out <dir>", "output directory", path.join("out", "gitops"))
-        .option("--charts <dir>", "the chart cache that crossborder charts pull fills (default: ~/.cache/crossborder/charts)")
+        .option(
+            "--charts <dir>",
+            "the chart cache that crossborder charts pull fills (default: ~/.cache/crossborder/charts)",
+        )
         .option("--strict", "refuse to render when a release's chart archive is not in the cache")
         .option("--no-cache", "neither read nor write the render cache")
-        .option("--force", "overwrite generated files edited by hand and user files in the way; write into /, home or a folder holding another repository")
+        .option(
+            "--force",
+            "overwrite generated files edited by hand and user files in the way; write into /, home or a folder holding another repository",
+        )
         .option("--no-rewrite", "leave the china cluster pulling from upstream (to audit the difference)")
-        .action(async (opts: { catalog: string; mirrors: string; stackOutputs?: string; stacksDir: string; out: string; charts?: string; strict?: boolean; cache: boolean; force?: boolean; rewrite: boolean }) => {
-            const { runRender } = require("./render") as typeof import("./render");
-            process.stdout.write((await runRender({ ...opts, mirrorsFile: opts.mirrors, noRewrite: !opts.rewrite, noCache: !opts.cache })) + "\n");
-        });
+        .action(
+            async (opts: {
+                catalog: string;
+                mirrors: string;
+                stackOutputs?: string;
+                stacksDir: string;
+                out: string;
+                charts?: string;
+                strict?: boolean;
+                cache: boolean;
+                force?: boolean;
+                rewrite: boolean;
+            }) => {
+                const { runRender } = require("./render") as typeof import("./render");
+                process.stdout.write(
+                    (await runRender({
+                        ...opts,
+                        mirrorsFile: opts.mirrors,
+                        noRewrite: !opts.rewrite,
+                        noCache: !opts.cache,
+                    })) + "\n",
+                );
+            },
+        );
 
     const charts = program.command("charts").description("the chart archives the catalog uses");
     charts
         .command("pull")
-        .description("fetch every catalog chart at its exact version into the chart cache, and lock its sha256 beside the catalog")
-        .option("--catalog <file>", "catalog file (the lock is written beside it: catalog.yaml -> catalog.lock)", "gitops/catalog.yaml")
+        .description(
+            "fetch every catalog chart at its exact version into the chart cache, and lock its sha256 beside the catalog",
+        )
+        .option(
+            "--catalog <file>",
+            "catalog file (the lock is written beside it: catalog.yaml -> catalog.lock)",
+            "gitops/catalog.yaml",
+        )
         .option("--charts <dir>", "the chart cache (default: ~/.cache/crossborder/charts)")
         .option("--update", "accept archives whose bytes differ from the lock, and record the new sha256")
         .option("--plain-http", "talk plain HTTP to OCI registries (loopback test registries)")
@@ -156,11 +228,16 @@ export function buildCli(): Command {
 
     program
         .command("audit")
-        .description("follow a Flux tree as Flux does, render its HelmReleases on the Helm engine, and fail (exit 1) when a china cluster pulls from outside China or a part cannot be read")
+        .description(
+            "follow a Flux tree as Flux does, render its HelmReleases on the Helm engine, and fail (exit 1) when a china cluster pulls from outside China or a part cannot be read",
+        )
         .argument("<dir>", "the root of a Flux tree (clusters/<name>/ per cluster)")
         .option("--json", "machine-readable output")
         .option("--verbose", "list every image and source, not only what is wrong")
-        .option("--charts <dir>", "the chart cache HelmReleases are rendered from (default: ~/.cache/crossborder/charts)")
+        .option(
+            "--charts <dir>",
+            "the chart cache HelmReleases are rendered from (default: ~/.cache/crossborder/charts)",
+        )
         .option("--strict", "a china HelmRelease that cannot be rendered is a failure too (use in pull requests)")
         .option("--no-render", "judge HelmReleases on their values only (never OK under --strict)")
         .option("--mirrors <file>", "mirrors file (its chinaHosts decide what is inside China)", "gitops/mirrors.yaml")
@@ -168,12 +245,34 @@ export function buildCli(): Command {
         .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
         .option("--china-cluster <name...>", "clusters that must pull only from inside China", ["china"])
         .option("--assume-cluster <name>", "attribute files that no cluster's Kustomizations reach to this cluster")
-        .action(async (dir: string, opts: { json?: boolean; verbose?: boolean; charts?: string; strict?: boolean; render: boolean; mirrors: string; stackOutputs?: string; stacksDir: string; chinaCluster: string[]; assumeCluster?: string }) => {
-            const { runAudit } = require("./render") as typeof import("./render");
-            const { text, code } = await runAudit({ ...opts, dir, mirrorsFile: opts.mirrors, chinaClusters: opts.chinaCluster, noRender: !opts.render });
-            process.stdout.write(text + "\n");
-            process.exitCode = code;
-        });
+        .action(
+            async (
+                dir: string,
+                opts: {
+                    json?: boolean;
+                    verbose?: boolean;
+                    charts?: string;
+                    strict?: boolean;
+                    render: boolean;
+                    mirrors: string;
+                    stackOutputs?: string;
+                    stacksDir: string;
+                    chinaCluster: string[];
+                    assumeCluster?: string;
+                },
+            ) => {
+                const { runAudit } = require("./render") as typeof import("./render");
+                const { text, code } = await runAudit({
+                    ...opts,
+                    dir,
+                    mirrorsFile: opts.mirrors,
+                    chinaClusters: opts.chinaCluster,
+                    noRender: !opts.render,
+                });
+                process.stdout.write(text + "\n");
+                process.exitCode = code;
+            },
+        );
 
     return program;
 }

@@ -78,7 +78,11 @@ function peerView(value: unknown): unknown {
     if (value && typeof value === "object") {
         const o = value as Record<string, unknown>;
         if (o[SIG_KEY] === SECRET_SIG) return peerView(o.value);
-        return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== UNKNOWN).map(([k, v]) => [k, peerView(v)]));
+        return Object.fromEntries(
+            Object.entries(o)
+                .filter(([, v]) => v !== UNKNOWN)
+                .map(([k, v]) => [k, peerView(v)]),
+        );
     }
     return value;
 }
@@ -95,7 +99,13 @@ function stableNumber(name: string, modulo: number): number {
 }
 
 /** What AWS would compute for the few outputs the program reads from other resources. */
-function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, partition: Partition, region: string): Record<string, unknown> {
+function computedOutputs(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    partition: Partition,
+    region: string,
+): Record<string, unknown> {
     const suffix = dnsSuffix(partition);
     switch (type) {
         case "aws:eks/cluster:Cluster":
@@ -123,7 +133,11 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
 /** A deterministic stand-in for a generated password (letters and digits, from the resource name). */
 export function offlinePassword(name: string, length: number): string {
     let out = "";
-    for (let i = 0; out.length < length; i++) out += createHash("sha256").update(`${name}/${i}`).digest("base64").replace(/[^A-Za-z0-9]/g, "");
+    for (let i = 0; out.length < length; i++)
+        out += createHash("sha256")
+            .update(`${name}/${i}`)
+            .digest("base64")
+            .replace(/[^A-Za-z0-9]/g, "");
     return out.slice(0, length);
 }
 
@@ -141,18 +155,29 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         if (args.type === "pulumi:pulumi:StackReference") {
             const name = String(args.inputs.name);
             const peer = this.opts.peers.get(name.split("/").pop()!);
-            return { id: name, state: { name, outputs: peer?.outputs ?? {}, secretOutputNames: peer?.secretOutputNames ?? [] } };
+            return {
+                id: name,
+                state: { name, outputs: peer?.outputs ?? {}, secretOutputNames: peer?.secretOutputNames ?? [] },
+            };
         }
         if (args.type === "pulumi:providers:aws" || args.type === "pulumi:providers:alicloud") {
             this.regions.set(id, String(args.inputs.region ?? ""));
         }
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "random:index/randomPassword:RandomPassword") state.result = offlinePassword(args.name, Number(args.inputs.length ?? 16));
+        if (args.type === "random:index/randomPassword:RandomPassword")
+            state.result = offlinePassword(args.name, Number(args.inputs.length ?? 16));
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         if (args.type.startsWith("aws:") && region) {
             const partition = partitionOfRegion(region) as Partition;
             const service = args.type.split(":")[1].split("/")[0];
-            if (state.arn === undefined) state.arn = arn({ partition, service, region: service === "iam" || service === "s3" ? "" : region, account: service === "s3" ? "" : OFFLINE_ACCOUNT, resource: `${args.name}` });
+            if (state.arn === undefined)
+                state.arn = arn({
+                    partition,
+                    service,
+                    region: service === "iam" || service === "s3" ? "" : region,
+                    account: service === "s3" ? "" : OFFLINE_ACCOUNT,
+                    resource: `${args.name}`,
+                });
             Object.assign(state, computedOutputs(args.type, args.name, state, partition, region));
         }
         return { id, state };
@@ -161,21 +186,38 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         const need = () => {
-            if (!region) throw new Error(`offline plan: invoke ${args.token} was made without an explicit regional provider`);
+            if (!region)
+                throw new Error(`offline plan: invoke ${args.token} was made without an explicit regional provider`);
             const facts = this.opts.facts.aws.get(region);
-            if (!facts) throw new Error(`offline plan: region ${region} is not in stacks/cloud-facts.yaml; add it there to plan offline`);
+            if (!facts)
+                throw new Error(
+                    `offline plan: region ${region} is not in stacks/cloud-facts.yaml; add it there to plan offline`,
+                );
             return facts;
         };
         switch (args.token) {
             case "aws:index/getPartition:getPartition": {
                 const partition = partitionOfRegion(need().name) as Partition;
                 const suffix = dnsSuffix(partition);
-                return { id: partition, partition, dnsSuffix: suffix, reverseDnsPrefix: suffix.split(".").reverse().join(".") };
+                return {
+                    id: partition,
+                    partition,
+                    dnsSuffix: suffix,
+                    reverseDnsPrefix: suffix.split(".").reverse().join("."),
+                };
             }
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const facts = need();
-                if (!facts.zones) throw new Error(`offline plan: stacks/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`);
-                return { id: facts.name, names: facts.zones, zoneIds: facts.zones.map((z, i) => `${facts.name}-az${i + 1}`), groupNames: [facts.name] };
+                if (!facts.zones)
+                    throw new Error(
+                        `offline plan: stacks/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`,
+                    );
+                return {
+                    id: facts.name,
+                    names: facts.zones,
+                    zoneIds: facts.zones.map((z, i) => `${facts.name}-az${i + 1}`),
+                    groupNames: [facts.name],
+                };
             }
             case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
                 const facts = need();
@@ -184,20 +226,54 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                 const offered = wanted.filter((t) => {
                     const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
                     if (verdict === "unknown") {
-                        this.warnings.push(`stacks/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`);
+                        this.warnings.push(
+                            `stacks/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`,
+                        );
                     }
                     return verdict !== "not-offered";
                 });
-                return { id: facts.name, instanceTypes: offered, locationTypes: offered.map(() => "region"), locations: offered.map(() => facts.name) };
+                return {
+                    id: facts.name,
+                    instanceTypes: offered,
+                    locationTypes: offered.map(() => "region"),
+                    locations: offered.map(() => facts.name),
+                };
             }
             case "aws:ssm/getParameter:getParameter":
-                return { id: String(args.inputs.name), name: String(args.inputs.name), type: "String", value: `ami-offline-${need().name}`, arn: "", version: 1, insecureValue: "", withDecryption: true };
+                return {
+                    id: String(args.inputs.name),
+                    name: String(args.inputs.name),
+                    type: "String",
+                    value: `ami-offline-${need().name}`,
+                    arn: "",
+                    version: 1,
+                    insecureValue: "",
+                    withDecryption: true,
+                };
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { id: OFFLINE_ACCOUNT, accountId: OFFLINE_ACCOUNT, arn: arn({ partition: partitionOfRegion(need().name) as Partition, service: "iam", account: OFFLINE_ACCOUNT, resource: "user/offline-plan" }), userId: "OFFLINE" };
+                return {
+                    id: OFFLINE_ACCOUNT,
+                    accountId: OFFLINE_ACCOUNT,
+                    arn: arn({
+                        partition: partitionOfRegion(need().name) as Partition,
+                        service: "iam",
+                        account: OFFLINE_ACCOUNT,
+                        resource: "user/offline-plan",
+                    }),
+                    userId: "OFFLINE",
+                };
             case "aws:index/getRegion:getRegion":
-                return { id: need().name, name: need().name, region: need().name, endpoint: `ec2.${need().name}`, description: need().displayName };
+                return {
+                    id: need().name,
+                    name: need().name,
+                    region: need().name,
+                    endpoint: `ec2.${need().name}`,
+                    description: need().displayName,
+                };
             default:
-                throw new Error(`offline plan: no offline answer for invoke ${args.token}; teach cli/offline.ts to answer it from the facts table`);
+                throw new Error(
+                    `offline plan: no offline answer for invoke ${args.token}; teach cli/offline.ts to answer it from the facts table`,
+                );
         }
     }
 }
@@ -235,7 +311,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
 
     await pulumi.runtime.setMocks(new OfflineMocks(opts, warnings), opts.project, opts.stack, true);
     pulumi.runtime.setAllConfig(
-        Object.fromEntries(Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+        Object.fromEntries(
+            Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+        ),
         [...opts.secretKeys],
     );
     const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorHooks;
@@ -264,7 +342,8 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     }
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req: OutputsRequest, callback: unknown) => {
-        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack")
+            stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
         return registerOutputs(req, callback);
     };
 
@@ -280,7 +359,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
         Error.stackTraceLimit = stackTraceLimit;
         setNoticeSink(undefined);
     }
-    const secretOutputNames = Object.keys(stackOutputs).filter((k) => (stackOutputs[k] as Record<string, unknown> | undefined)?.[SIG_KEY] === SECRET_SIG);
+    const secretOutputNames = Object.keys(stackOutputs).filter(
+        (k) => (stackOutputs[k] as Record<string, unknown> | undefined)?.[SIG_KEY] === SECRET_SIG,
+    );
     return {
         stack: opts.stack,
         resources: resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)),

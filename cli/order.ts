@@ -18,7 +18,11 @@ export function bringUpOrder(stacksDir: string): string {
             [
                 `network ${c.network.vpcCidr}, EKS cluster ${c.cluster.name}, ECR${c.ecrRefresher.enabled ? " + token refresher" : ""}, private data bucket`,
                 `ACR EE China instance ${c.registry.instanceName} (${acrEndpoints(c.registry.instanceName, c.alicloud.region).public}), namespace ${c.registry.namespace}`,
-                ...(vpn ? ["VPN: Elastic IP and network interface (exported as vpnPublicIp); the strongSwan instance waits for the tunnels"] : []),
+                ...(vpn
+                    ? [
+                          "VPN: Elastic IP and network interface (exported as vpnPublicIp); the strongSwan instance waits for the tunnels",
+                      ]
+                    : []),
                 `Flux from the China registry, reconciling ${c.gitops.url} ${c.gitops.path}`,
             ],
         ],
@@ -27,20 +31,48 @@ export function bringUpOrder(stacksDir: string): string {
             [
                 `network ${g.network.vpcCidr}, EKS cluster ${g.cluster.name}, ECR, downloads bucket (public under ${g.s3.publicPrefix})`,
                 `ACR EE origin instance ${g.registry.instanceName} (${acrEndpoints(g.registry.instanceName, g.alicloud.region).public}) and the sync rule to China (reads china's registryInstanceId)`,
-                ...(vpn ? [`VPN hub ${g.vpn.hubVpcCidr}: VPN gateway, customer gateway for china's vpnPublicIp, connection with two tunnels (keys are secrets)`] : []),
+                ...(vpn
+                    ? [
+                          `VPN hub ${g.vpn.hubVpcCidr}: VPN gateway, customer gateway for china's vpnPublicIp, connection with two tunnels (keys are secrets)`,
+                      ]
+                    : []),
                 `Flux, reconciling ${g.gitops.url} ${g.gitops.path}`,
             ],
         ],
-        ...(vpn ? ([[`pulumi up -s china      (again)`, [`the strongSwan endpoint: an auto-scaling group of one, configured from global's tunnel outputs (keys via SSM)`, `routes to ${c.vpn.hubVpcCidr} and ${c.peer.vpcCidr} through it`]]] as [string, string[]][]) : []),
-        [`npx crossborder render --stack-outputs outputs.json --out <fleet repo>`, [`the Flux tree for both clusters; inventory/ lists every image and chart the china cluster needs`]],
-        [`sh <fleet repo>/inventory/copy.sh   (and push the charts of inventory/charts.txt)`, [`copies them into the origin instance; ACR EE replicates the namespace to China with the same digests`]],
-        [`git commit and push the tree`, [`Flux on each cluster reconciles clusters/<cluster>; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`]],
+        ...(vpn
+            ? ([
+                  [
+                      `pulumi up -s china      (again)`,
+                      [
+                          `the strongSwan endpoint: an auto-scaling group of one, configured from global's tunnel outputs (keys via SSM)`,
+                          `routes to ${c.vpn.hubVpcCidr} and ${c.peer.vpcCidr} through it`,
+                      ],
+                  ],
+              ] as [string, string[]][])
+            : []),
+        [
+            `npx crossborder render --stack-outputs outputs.json --out <fleet repo>`,
+            [`the Flux tree for both clusters; inventory/ lists every image and chart the china cluster needs`],
+        ],
+        [
+            `sh <fleet repo>/inventory/copy.sh   (and push the charts of inventory/charts.txt)`,
+            [`copies them into the origin instance; ACR EE replicates the namespace to China with the same digests`],
+        ],
+        [
+            `git commit and push the tree`,
+            [
+                `Flux on each cluster reconciles clusters/<cluster>; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
+            ],
+        ],
     ];
     const lines = ["First bring-up of the pair (afterwards each stack can be updated on its own):", ""];
     steps.forEach(([cmd, what], i) => {
         lines.push(`${i + 1}. ${cmd}`);
         for (const w of what) lines.push(`     ${w}`);
     });
-    lines.push("", `Cross-border links from mainland China must run over a licensed carrier${c.vpn.licensedCarrier ? `: ${c.vpn.licensedCarrier}` : ""}.`);
+    lines.push(
+        "",
+        `Cross-border links from mainland China must run over a licensed carrier${c.vpn.licensedCarrier ? `: ${c.vpn.licensedCarrier}` : ""}.`,
+    );
     return lines.join("\n");
 }

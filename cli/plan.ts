@@ -11,7 +11,8 @@ import { writeFilesAtomically } from "./util";
 import type { StackRun } from "./offline";
 import { runPolicies, stackPolicyConfig, Violation } from "../policies/offline";
 
-export const PLAN_LABEL = "OFFLINE PLAN: Pulumi mock runtime, cloud facts from stacks/cloud-facts.yaml; nothing was deployed and no cloud was called";
+export const PLAN_LABEL =
+    "OFFLINE PLAN: Pulumi mock runtime, cloud facts from stacks/cloud-facts.yaml; nothing was deployed and no cloud was called";
 
 export interface PlanOptions {
     /** Which stacks to write. */
@@ -55,7 +56,16 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
         try {
             const cfg = loadStackConfig(file.config, { stack: file.stack });
             if (cfg.side !== side) {
-                problems.push(locateIssue({ key: "crossborder:side", problem: `"${cfg.side}" in the ${side} stack's file`, fix: `set it to ${side}` }, file));
+                problems.push(
+                    locateIssue(
+                        {
+                            key: "crossborder:side",
+                            problem: `"${cfg.side}" in the ${side} stack's file`,
+                            fix: `set it to ${side}`,
+                        },
+                        file,
+                    ),
+                );
             }
             configs.set(side, cfg);
         } catch (e) {
@@ -84,7 +94,14 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
         const file = files.get(side)!;
         let run: StackRun;
         try {
-            run = await runStack({ project: "crossborder", stack: file.stack, config: { ...file.config }, secretKeys: file.secretKeys, facts, peers });
+            run = await runStack({
+                project: "crossborder",
+                stack: file.stack,
+                config: { ...file.config },
+                secretKeys: file.secretKeys,
+                facts,
+                peers,
+            });
         } catch (e) {
             if (e instanceof ConfigError) throw new PlanConfigError(describeConfigError(e, file));
             throw e;
@@ -96,7 +113,8 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
 
     // 3. The policy pack over what each stack would create.
     const violations = new Map<string, Violation[]>();
-    for (const run of runs) violations.set(run.stack, runPolicies(run.resources, stackPolicyConfig(configs.get(run.stack as Side)!)));
+    for (const run of runs)
+        violations.set(run.stack, runPolicies(run.resources, stackPolicyConfig(configs.get(run.stack as Side)!)));
     const failed = [...violations.values()].some((vs) => vs.some((v) => v.enforcementLevel === "mandatory"));
 
     // 4. Write the plan files together, only now that every stack planned.
@@ -116,21 +134,37 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
         outputs.set(path.join(opts.outDir, `${run.stack}.json`), JSON.stringify(doc, null, 2) + "\n");
     }
     writeFilesAtomically(outputs);
-    return { runs, violations, failed, files: [...outputs.keys()], summary: summarize(runs, [...outputs.keys()], violations) };
+    return {
+        runs,
+        violations,
+        failed,
+        files: [...outputs.keys()],
+        summary: summarize(runs, [...outputs.keys()], violations),
+    };
 }
 
-export function summarize(runs: readonly StackRun[], written: readonly string[], violations: ReadonlyMap<string, Violation[]> = new Map()): string {
+export function summarize(
+    runs: readonly StackRun[],
+    written: readonly string[],
+    violations: ReadonlyMap<string, Violation[]> = new Map(),
+): string {
     const lines = [PLAN_LABEL, ""];
     for (const run of runs) {
         const byType = new Map<string, number>();
         for (const r of run.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
         const out = run.outputs as Record<string, unknown>;
-        lines.push(`stack ${run.stack} (${out.partition ?? "?"}, ${out.awsRegion ?? "?"}): ${run.resources.length} resources`);
-        for (const [type, n] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) lines.push(`  ${String(n).padStart(4)}  ${type}`);
+        lines.push(
+            `stack ${run.stack} (${out.partition ?? "?"}, ${out.awsRegion ?? "?"}): ${run.resources.length} resources`,
+        );
+        for (const [type, n] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1)))
+            lines.push(`  ${String(n).padStart(4)}  ${type}`);
         for (const w of run.warnings) lines.push(`  warning: ${w}`);
         const vs = violations.get(run.stack) ?? [];
         lines.push(`  policy pack: ${vs.length === 0 ? "no violations" : `${vs.length} violation(s)`}`);
-        for (const v of vs) lines.push(`  ${v.enforcementLevel === "mandatory" ? "POLICY VIOLATION" : "policy advisory"} [${v.policy}] ${v.message}${v.urn ? `\n      resource: ${v.urn}` : ""}`);
+        for (const v of vs)
+            lines.push(
+                `  ${v.enforcementLevel === "mandatory" ? "POLICY VIOLATION" : "policy advisory"} [${v.policy}] ${v.message}${v.urn ? `\n      resource: ${v.urn}` : ""}`,
+            );
         lines.push("");
     }
     for (const f of written) lines.push(`wrote ${f}`);

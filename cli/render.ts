@@ -5,7 +5,14 @@ import * as fs from "fs";
 import { AuditReport, auditTree, verdict, Verdict } from "../gitops/audit";
 import { DEFAULT_CATALOG_FILE, isLocalChart, loadCatalog } from "../gitops/catalog";
 import { ContextOptions, loadMirrorsFor, renderContext, StackSources } from "../gitops/context";
-import { archivePath, ChartCacheError, chartLabel, defaultChartCache, lockFileFor, readLock } from "../gitops/engine/charts";
+import {
+    archivePath,
+    ChartCacheError,
+    chartLabel,
+    defaultChartCache,
+    lockFileFor,
+    readLock,
+} from "../gitops/engine/charts";
 import { helm } from "../gitops/engine/helm";
 import { RenderCache } from "../gitops/engine/cache";
 import { renderTree } from "../gitops/render";
@@ -51,19 +58,40 @@ export async function renderSummary(opts: RenderOptions): Promise<RenderSummary>
         const resolved = resolveCharts(catalog, charts);
         const missing = catalog.releases.filter((r) => resolved.get(r.name)?.kind === "missing");
         if (missing.length) {
-            throw new ChartCacheError(`--strict: no chart archive for ${missing.map((r) => `${r.name} (${isLocalChart(r.chart) ? r.chart.path : `${chartLabel(r.chart)}, expected at ${archivePath(charts.cacheDir, r.chart)}`})`).join("; ")}; fetch them with: crossborder charts pull --catalog ${catalog.file}${opts.charts ? ` --charts ${opts.charts}` : ""}`);
+            throw new ChartCacheError(
+                `--strict: no chart archive for ${missing.map((r) => `${r.name} (${isLocalChart(r.chart) ? r.chart.path : `${chartLabel(r.chart)}, expected at ${archivePath(charts.cacheDir, r.chart)}`})`).join("; ")}; fetch them with: crossborder charts pull --catalog ${catalog.file}${opts.charts ? ` --charts ${opts.charts}` : ""}`,
+            );
         }
     }
-    const result = await renderTree({ catalog, ...renderContext(opts), rewrite: !opts.noRewrite, charts, engine: { cache: new RenderCache(undefined, !opts.noCache) } });
+    const result = await renderTree({
+        catalog,
+        ...renderContext(opts),
+        rewrite: !opts.noRewrite,
+        charts,
+        engine: { cache: new RenderCache(undefined, !opts.noCache) },
+    });
     const written = writeTree(opts.out, result.files, { force: opts.force });
     const engine = result.rendered.length ? `helm ${(await helm()).version}` : "helm";
     const lines = [
-        written.unchanged ? `${opts.out}: already up to date (${result.files.size} files)` : `${opts.out}: ${result.files.size} files (${written.written.length} written, ${written.removed.length} removed)`,
+        written.unchanged
+            ? `${opts.out}: already up to date (${result.files.size} files)`
+            : `${opts.out}: ${result.files.size} files (${written.written.length} written, ${written.removed.length} removed)`,
         `engine: ${result.rendered.length} release(s) rendered on ${engine}, ${result.unrendered.length} not rendered (render cache: ${result.cache.hits} hits, ${result.cache.misses} misses)`,
         `inventory: ${result.inventory.images.length} images, ${result.inventory.charts.length} charts to copy into the origin registry (inventory/)`,
         ...result.warnings.map((w) => `warning: ${w}`),
     ];
-    return { files: result.files.size, written: written.written.length, removed: written.removed.length, unchanged: written.unchanged, rendered: result.rendered, unrendered: result.unrendered, images: result.inventory.images.length, charts: result.inventory.charts.length, engine, lines };
+    return {
+        files: result.files.size,
+        written: written.written.length,
+        removed: written.removed.length,
+        unchanged: written.unchanged,
+        rendered: result.rendered,
+        unrendered: result.unrendered,
+        images: result.inventory.images.length,
+        charts: result.inventory.charts.length,
+        engine,
+        lines,
+    };
 }
 
 export interface AuditOptions extends ContextOptions {
@@ -97,23 +125,50 @@ function kubeVersions(opts: ContextOptions): Record<string, string> {
     return out;
 }
 
-export async function runAudit(opts: AuditOptions): Promise<{ text: string; code: number; report: AuditReport; verdict: Verdict }> {
-    if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory()) throw new SourceError(`${opts.dir}: not a directory; pass the root of a Kubernetes/Flux tree`);
+export async function runAudit(
+    opts: AuditOptions,
+): Promise<{ text: string; code: number; report: AuditReport; verdict: Verdict }> {
+    if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory())
+        throw new SourceError(`${opts.dir}: not a directory; pass the root of a Kubernetes/Flux tree`);
     const mirrors = loadMirrorsFor(opts);
-    const report = await auditTree(opts.dir, { mirrors, chinaClusters: opts.chinaClusters, assumeCluster: opts.assumeCluster, chartCache: opts.charts, render: !opts.noRender, kubeVersions: kubeVersions(opts) });
+    const report = await auditTree(opts.dir, {
+        mirrors,
+        chinaClusters: opts.chinaClusters,
+        assumeCluster: opts.assumeCluster,
+        chartCache: opts.charts,
+        render: !opts.noRender,
+        kubeVersions: kubeVersions(opts),
+    });
     const v = verdict(report, Boolean(opts.strict));
-    return { text: opts.json ? JSON.stringify({ ...report, verdict: v }, null, 2) : auditText(report, v, Boolean(opts.verbose)), code: v.code, report, verdict: v };
+    return {
+        text: opts.json
+            ? JSON.stringify({ ...report, verdict: v }, null, 2)
+            : auditText(report, v, Boolean(opts.verbose)),
+        code: v.code,
+        report,
+        verdict: v,
+    };
 }
 
 function auditText(report: AuditReport, v: Verdict, verbose: boolean): string {
     const lines: string[] = [`border audit of ${report.root}`];
     for (const c of report.clusters) {
         const rendered = c.releases.filter((r) => r.rendered).length;
-        lines.push(`cluster ${c.name}${c.china ? " (must pull only from inside China)" : ""}: ${c.files} files, ${c.objects} objects, ${c.images.length} image references, ${c.sources.length} sources, ${rendered}/${c.releases.length} HelmReleases rendered; ${c.china ? `${c.crossBorder} cross-border or unreadable` : `${c.crossBorder} pulled from outside China, as a cluster outside China does`}`);
-        const mark = (inChina: boolean) => (inChina ? "  in-China     " : c.china ? "  CROSS-BORDER " : "  outside      ");
-        for (const i of c.images) if (verbose || (c.china && !i.inChina)) lines.push(`${mark(i.inChina)} image  ${i.reference}   (${i.file}: ${i.where})`);
-        for (const s of c.sources) if (verbose || (c.china && !s.inChina)) lines.push(`${mark(s.inChina)} ${s.kind}  ${s.url}   (${s.file}: ${s.name})${s.problem ? `: ${s.problem}` : ""}`);
-        for (const r of c.releases) if (!r.rendered && (verbose || c.china)) lines.push(`  not rendered  ${r.name}: ${r.reason}`);
+        lines.push(
+            `cluster ${c.name}${c.china ? " (must pull only from inside China)" : ""}: ${c.files} files, ${c.objects} objects, ${c.images.length} image references, ${c.sources.length} sources, ${rendered}/${c.releases.length} HelmReleases rendered; ${c.china ? `${c.crossBorder} cross-border or unreadable` : `${c.crossBorder} pulled from outside China, as a cluster outside China does`}`,
+        );
+        const mark = (inChina: boolean) =>
+            inChina ? "  in-China     " : c.china ? "  CROSS-BORDER " : "  outside      ";
+        for (const i of c.images)
+            if (verbose || (c.china && !i.inChina))
+                lines.push(`${mark(i.inChina)} image  ${i.reference}   (${i.file}: ${i.where})`);
+        for (const s of c.sources)
+            if (verbose || (c.china && !s.inChina))
+                lines.push(
+                    `${mark(s.inChina)} ${s.kind}  ${s.url}   (${s.file}: ${s.name})${s.problem ? `: ${s.problem}` : ""}`,
+                );
+        for (const r of c.releases)
+            if (!r.rendered && (verbose || c.china)) lines.push(`  not rendered  ${r.name}: ${r.reason}`);
         for (const p of c.problems) lines.push(`  ${c.china ? "UNREADABLE   " : "not followed "} ${p}`);
     }
     for (const p of report.problems) lines.push(`  PROBLEM       ${p}`);

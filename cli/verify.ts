@@ -6,7 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { format } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
-import { ChartResult, parseChartInventory, parseInventory, verifyCharts, verifyMirror, VerifyResult } from "../gitops/verify";
+import {
+    ChartResult,
+    parseChartInventory,
+    parseInventory,
+    verifyCharts,
+    verifyMirror,
+    VerifyResult,
+} from "../gitops/verify";
 import { readText } from "../gitops/yaml-source";
 import { UsageError } from "./util";
 
@@ -24,37 +31,58 @@ export interface VerifyCliOptions {
 
 function bounded(name: string, value: string, min: number, max: number): number {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`verify-mirror: --${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < min || n > max)
+        throw new UsageError(`verify-mirror: --${name} must be a whole number from ${min} to ${max}, got "${value}"`);
     return n;
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+const HOST =
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
 
 function imageLine(r: VerifyResult, inventory: string): string {
-    if (r.status === "missing") return `MISSING   ${r.checked}   (from ${format(r.entry.source)}, ${inventory}:${r.entry.line})`;
-    if (r.status === "mismatch") return `MISMATCH  ${r.checked}   has ${r.actual}, expected ${r.expected} (from ${format(r.entry.source)})`;
+    if (r.status === "missing")
+        return `MISSING   ${r.checked}   (from ${format(r.entry.source)}, ${inventory}:${r.entry.line})`;
+    if (r.status === "mismatch")
+        return `MISMATCH  ${r.checked}   has ${r.actual}, expected ${r.expected} (from ${format(r.entry.source)})`;
     return `ERROR     ${r.checked}   ${r.note}`;
 }
 
 function chartLine(r: ChartResult, file: string): string {
     const from = `chart ${r.entry.repository} ${r.entry.chart} ${r.entry.version}, ${file}:${r.entry.line}`;
     if (r.status === "missing") return `MISSING   ${r.checked}   (${from})`;
-    if (r.status === "mismatch") return `MISMATCH  ${r.checked}   its chart layer is ${r.actual}, not the locked archive ${r.expected} (${from})`;
+    if (r.status === "mismatch")
+        return `MISMATCH  ${r.checked}   its chart layer is ${r.actual}, not the locked archive ${r.expected} (${from})`;
     return `ERROR     ${r.checked}   ${r.note} (${from})`;
 }
 
-export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Promise<number> {
-    if (opts.registry !== undefined && !HOST.test(opts.registry)) throw new UsageError(`verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`);
+export async function runVerify(
+    opts: VerifyCliOptions,
+    out: NodeJS.WriteStream = process.stdout,
+    err: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
+    if (opts.registry !== undefined && !HOST.test(opts.registry))
+        throw new UsageError(
+            `verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`,
+        );
     const timeoutMs = bounded("timeout", opts.timeout, 1, 600_000);
     const retries = bounded("retries", opts.retries, 0, 50);
     const concurrency = bounded("concurrency", opts.concurrency, 1, 256);
     const entries = parseInventory(readText(opts.inventory, "inventory"), opts.inventory);
     const chartsFile = opts.charts ?? path.join(path.dirname(opts.inventory), "charts.txt");
-    const charts = opts.charts || fs.existsSync(chartsFile) ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile) : [];
-    if (entries.length === 0 && charts.length === 0) throw new UsageError(`verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`);
+    const charts =
+        opts.charts || fs.existsSync(chartsFile)
+            ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile)
+            : [];
+    if (entries.length === 0 && charts.length === 0)
+        throw new UsageError(
+            `verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`,
+        );
     const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
     const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
-    if ((user || password) && !opts.registry) err.write("verify-mirror: CROSSBORDER_REGISTRY_USERNAME/PASSWORD are set but no --registry names the host they belong to: no credentials are sent anywhere\n");
+    if ((user || password) && !opts.registry)
+        err.write(
+            "verify-mirror: CROSSBORDER_REGISTRY_USERNAME/PASSWORD are set but no --registry names the host they belong to: no credentials are sent anywhere\n",
+        );
     const client = new RegistryClient({
         timeoutMs,
         retries,
@@ -83,8 +111,22 @@ export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream 
                 {
                     complete: bad.length + badCharts.length === 0,
                     requests: client.requests,
-                    results: results.map((r) => ({ source: format(r.entry.source), checked: r.checked, status: r.status, expected: r.expected, actual: r.actual, note: r.note })),
-                    charts: chartResults.map((r) => ({ chart: `${r.entry.repository} ${r.entry.chart} ${r.entry.version}`, checked: r.checked, status: r.status, expected: r.expected, actual: r.actual, note: r.note })),
+                    results: results.map((r) => ({
+                        source: format(r.entry.source),
+                        checked: r.checked,
+                        status: r.status,
+                        expected: r.expected,
+                        actual: r.actual,
+                        note: r.note,
+                    })),
+                    charts: chartResults.map((r) => ({
+                        chart: `${r.entry.repository} ${r.entry.chart} ${r.entry.version}`,
+                        checked: r.checked,
+                        status: r.status,
+                        expected: r.expected,
+                        actual: r.actual,
+                        note: r.note,
+                    })),
                 },
                 null,
                 2,
@@ -93,7 +135,8 @@ export async function runVerify(opts: VerifyCliOptions, out: NodeJS.WriteStream 
     } else {
         for (const r of bad) out.write(imageLine(r, opts.inventory) + "\n");
         for (const r of badCharts) out.write(chartLine(r, chartsFile) + "\n");
-        for (const r of results.filter((x) => x.status === "ok" && x.note)) out.write(`note      ${r.checked}   ${r.note}\n`);
+        for (const r of results.filter((x) => x.status === "ok" && x.note))
+            out.write(`note      ${r.checked}   ${r.note}\n`);
         const count = (xs: { status: string }[], s: string) => xs.filter((r) => r.status === s).length;
         const all = [...bad, ...badCharts];
         out.write(

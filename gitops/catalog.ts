@@ -22,7 +22,11 @@ export type Group = (typeof GROUPS)[number];
 export const DEFAULT_CATALOG_FILE = path.join(__dirname, "catalog.yaml");
 
 /** The fluxcd-community chart the Pulumi bootstrap installs when the catalog names none. */
-export const DEFAULT_FLUX_CHART: ChartRef = { repository: "https://fluxcd-community.github.io/helm-charts", name: "flux2", version: "2.18.3" };
+export const DEFAULT_FLUX_CHART: ChartRef = {
+    repository: "https://fluxcd-community.github.io/helm-charts",
+    name: "flux2",
+    version: "2.18.3",
+};
 
 /** Runs the ECR token refresher: needs sh, aws and kubectl. */
 export const DEFAULT_ECR_REFRESHER_IMAGE = "docker.io/alpine/k8s:1.33.4";
@@ -99,12 +103,24 @@ export interface Catalog {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CHART_NAME = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 const EXACT_VERSION = /^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$/;
-const RELEASE_KEYS = ["name", "namespace", "group", "chart", "clusters", "dependsOn", "values", "clusterValues", "extraImages", "chartValues"];
+const RELEASE_KEYS = [
+    "name",
+    "namespace",
+    "group",
+    "chart",
+    "clusters",
+    "dependsOn",
+    "values",
+    "clusterValues",
+    "extraImages",
+    "chartValues",
+];
 /**
  * Value keys that hold credentials. Copied into a HelmRelease they would be pushed to Git in clear; such
  * values belong in a Secret the HelmRelease reads with valuesFrom.
  */
-const SECRET_KEY = /(password|passwd|token|secret|api[_-]?key|private[_-]?key|secret[_-]?key|access[_-]?key|client[_-]?secret)$/i;
+const SECRET_KEY =
+    /(password|passwd|token|secret|api[_-]?key|private[_-]?key|secret[_-]?key|access[_-]?key|client[_-]?secret)$/i;
 
 function isObj(v: unknown): v is Record<string, unknown> {
     return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -131,16 +147,26 @@ class CatalogReader {
     }
 
     known(p: YamlPath, obj: Record<string, unknown>, keys: readonly string[]): void {
-        for (const k of Object.keys(obj)) if (!keys.includes(k)) this.fail([...p, k], "is not a known setting", `remove it; settings are ${keys.join(", ")}`);
+        for (const k of Object.keys(obj))
+            if (!keys.includes(k))
+                this.fail([...p, k], "is not a known setting", `remove it; settings are ${keys.join(", ")}`);
     }
 
     name(p: YamlPath, v: unknown, max: number, what: string): string {
         if (typeof v !== "string" || !DNS_LABEL.test(v)) {
-            this.fail(p, `${JSON.stringify(v)} is not a valid ${what}`, "use lowercase letters, digits or -, starting and ending with a letter or digit");
+            this.fail(
+                p,
+                `${JSON.stringify(v)} is not a valid ${what}`,
+                "use lowercase letters, digits or -, starting and ending with a letter or digit",
+            );
             return "";
         }
         if (v.length > max) {
-            this.fail(p, `"${v}" is ${v.length} characters, longer than a ${what} may be (${max})`, `shorten it to at most ${max} characters`);
+            this.fail(
+                p,
+                `"${v}" is ${v.length} characters, longer than a ${what} may be (${max})`,
+                `shorten it to at most ${max} characters`,
+            );
             return "";
         }
         return v;
@@ -149,7 +175,11 @@ class CatalogReader {
     clusters(p: YamlPath, v: unknown): ClusterName[] {
         if (v === undefined) return [...CLUSTERS];
         if (!Array.isArray(v) || v.length === 0 || v.some((c) => !(CLUSTERS as readonly unknown[]).includes(c))) {
-            this.fail(p, `${JSON.stringify(v)} is not a list of clusters`, `list one or both of: ${CLUSTERS.join(", ")}`);
+            this.fail(
+                p,
+                `${JSON.stringify(v)} is not a list of clusters`,
+                `list one or both of: ${CLUSTERS.join(", ")}`,
+            );
             return [];
         }
         return [...new Set(v as ClusterName[])].sort();
@@ -172,7 +202,11 @@ class CatalogReader {
         }
         return v.flatMap((s, i) => {
             if (typeof s !== "string" || !tryParseImage(s)) {
-                this.fail([...p, i], `${JSON.stringify(s)} is not an image reference`, "write registry/repository:tag, e.g. ghcr.io/fluxcd/source-controller:v1.8.2");
+                this.fail(
+                    [...p, i],
+                    `${JSON.stringify(s)} is not an image reference`,
+                    "write registry/repository:tag, e.g. ghcr.io/fluxcd/source-controller:v1.8.2",
+                );
                 return [];
             }
             return [s];
@@ -184,11 +218,19 @@ class CatalogReader {
         const scalar = this.src.scalar(p);
         if (typeof raw === "number") {
             const text = scalar?.text ?? String(raw);
-            this.fail(p, `${text} is a YAML number (it reads as ${raw}), not a version`, `quote it: version: "${text}"`);
+            this.fail(
+                p,
+                `${text} is a YAML number (it reads as ${raw}), not a version`,
+                `quote it: version: "${text}"`,
+            );
             return "";
         }
         if (typeof raw !== "string" || !EXACT_VERSION.test(raw)) {
-            this.fail(p, `${JSON.stringify(raw)} is not an exact chart version`, "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored");
+            this.fail(
+                p,
+                `${JSON.stringify(raw)} is not an exact chart version`,
+                "pin an exact version such as 4.15.1: the China registry must hold the chart before Flux asks for it, so ranges cannot be mirrored",
+            );
             return "";
         }
         return raw;
@@ -205,12 +247,20 @@ class CatalogReader {
         try {
             real = fs.realpathSync(resolved);
         } catch {
-            this.fail(p, `${raw} does not exist (looked for ${resolved})`, `give the path of the ${what}, relative to the catalog's folder ${this.dir}`);
+            this.fail(
+                p,
+                `${raw} does not exist (looked for ${resolved})`,
+                `give the path of the ${what}, relative to the catalog's folder ${this.dir}`,
+            );
             return undefined;
         }
         const root = fs.realpathSync(this.dir);
         if (path.isAbsolute(raw) || (real !== root && !real.startsWith(root + path.sep))) {
-            this.fail(p, `${raw} is outside the catalog's folder ${this.dir}`, `keep the ${what} inside that folder: what it holds is copied into the generated tree`);
+            this.fail(
+                p,
+                `${raw} is outside the catalog's folder ${this.dir}`,
+                `keep the ${what} inside that folder: what it holds is copied into the generated tree`,
+            );
             return undefined;
         }
         return real;
@@ -224,7 +274,11 @@ class CatalogReader {
 function readChart(r: CatalogReader, p: YamlPath, raw: unknown): ChartSpec {
     const empty = { repository: "", name: "", version: "" };
     if (!isObj(raw)) {
-        r.fail(p, "is required", "give chart: {repository, name, version}, or chart: {path} for a chart directory beside the catalog");
+        r.fail(
+            p,
+            "is required",
+            "give chart: {repository, name, version}, or chart: {path} for a chart directory beside the catalog",
+        );
         return empty;
     }
     if (raw.path !== undefined) {
@@ -234,10 +288,19 @@ function readChart(r: CatalogReader, p: YamlPath, raw: unknown): ChartSpec {
     r.known(p, raw, ["repository", "name", "version", "path"]);
     const repository = raw.repository;
     if (typeof repository !== "string" || !/^(https|oci):\/\/[^\s/@?#]+(\/[^\s?#]*)?$/.test(repository)) {
-        r.fail([...p, "repository"], `${JSON.stringify(repository)} is not a chart repository`, "use an https:// Helm repository URL or an oci:// registry path, without credentials, query or fragment");
+        r.fail(
+            [...p, "repository"],
+            `${JSON.stringify(repository)} is not a chart repository`,
+            "use an https:// Helm repository URL or an oci:// registry path, without credentials, query or fragment",
+        );
     }
     const name = typeof raw.name === "string" && CHART_NAME.test(raw.name) ? raw.name : "";
-    if (!name) r.fail([...p, "name"], `${JSON.stringify(raw.name)} is not a chart name`, "use the chart's name, e.g. ingress-nginx");
+    if (!name)
+        r.fail(
+            [...p, "name"],
+            `${JSON.stringify(raw.name)} is not a chart name`,
+            "use the chart's name, e.g. ingress-nginx",
+        );
     const version = r.version([...p, "version"], raw.version);
     return { repository: typeof repository === "string" ? repository.replace(/\/+$/, "") : "", name, version };
 }
@@ -249,11 +312,24 @@ function readLocalChart(r: CatalogReader, p: YamlPath, raw: unknown): LocalChart
     try {
         meta = parseYamlText(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8"));
     } catch (e) {
-        r.fail(p, `${raw}/Chart.yaml cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split("\n")[0]})`, "point it at a chart directory: one holding Chart.yaml, values.yaml and templates/");
+        r.fail(
+            p,
+            `${raw}/Chart.yaml cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split("\n")[0]})`,
+            "point it at a chart directory: one holding Chart.yaml, values.yaml and templates/",
+        );
         return undefined;
     }
-    if (typeof meta?.name !== "string" || !CHART_NAME.test(meta.name) || typeof meta?.version !== "string" || !EXACT_VERSION.test(meta.version)) {
-        r.fail(p, `${raw}/Chart.yaml lacks a valid name and exact version`, "give the chart a name such as my-app and a version such as 0.1.0");
+    if (
+        typeof meta?.name !== "string" ||
+        !CHART_NAME.test(meta.name) ||
+        typeof meta?.version !== "string" ||
+        !EXACT_VERSION.test(meta.version)
+    ) {
+        r.fail(
+            p,
+            `${raw}/Chart.yaml lacks a valid name and exact version`,
+            "give the chart a name such as my-app and a version such as 0.1.0",
+        );
         return undefined;
     }
     return { path: String(raw), dir, name: meta.name, version: meta.version };
@@ -264,8 +340,18 @@ function findLiteralSecrets(r: CatalogReader, p: YamlPath, values: unknown): voi
     if (Array.isArray(values)) values.forEach((v, i) => findLiteralSecrets(r, [...p, i], v));
     else if (isObj(values)) {
         for (const [k, v] of Object.entries(values)) {
-            if (typeof v === "string" && v.trim() !== "" && SECRET_KEY.test(k) && !/^existing/i.test(k) && !v.includes("{{")) {
-                r.fail([...p, k], "is a literal credential, which would be pushed to Git in clear in both clusters' HelmReleases", "keep it in a Kubernetes Secret managed outside Git and read it with the HelmRelease's valuesFrom (or point the chart at an existing Secret)");
+            if (
+                typeof v === "string" &&
+                v.trim() !== "" &&
+                SECRET_KEY.test(k) &&
+                !/^existing/i.test(k) &&
+                !v.includes("{{")
+            ) {
+                r.fail(
+                    [...p, k],
+                    "is a literal credential, which would be pushed to Git in clear in both clusters' HelmReleases",
+                    "keep it in a Kubernetes Secret managed outside Git and read it with the HelmRelease's valuesFrom (or point the chart at an existing Secret)",
+                );
             } else findLiteralSecrets(r, [...p, k], v);
         }
     }
@@ -291,21 +377,32 @@ function readRelease(r: CatalogReader, p: YamlPath, raw: unknown): Release | und
     const clusters = r.clusters([...p, "clusters"], raw.clusters);
     const clusterValues: Partial<Record<ClusterName, Record<string, unknown>>> = {};
     if (raw.clusterValues !== undefined) {
-        if (!isObj(raw.clusterValues)) r.fail([...p, "clusterValues"], "must be a mapping of cluster: values", `use keys ${CLUSTERS.join(", ")}`);
+        if (!isObj(raw.clusterValues))
+            r.fail([...p, "clusterValues"], "must be a mapping of cluster: values", `use keys ${CLUSTERS.join(", ")}`);
         else
             for (const [c, v] of Object.entries(raw.clusterValues)) {
                 const at = [...p, "clusterValues", c];
-                if (!(CLUSTERS as readonly string[]).includes(c)) r.fail(at, "is not a cluster", `use ${CLUSTERS.join(" or ")}`);
-                else if (!clusters.includes(c as ClusterName)) r.fail(at, `has values for ${c}, but the release is not deployed there`, `add ${c} to clusters or remove these values`);
+                if (!(CLUSTERS as readonly string[]).includes(c))
+                    r.fail(at, "is not a cluster", `use ${CLUSTERS.join(" or ")}`);
+                else if (!clusters.includes(c as ClusterName))
+                    r.fail(
+                        at,
+                        `has values for ${c}, but the release is not deployed there`,
+                        `add ${c} to clusters or remove these values`,
+                    );
                 else clusterValues[c as ClusterName] = readValues(r, at, v);
             }
     }
     let dependsOn: string[] = [];
     if (raw.dependsOn !== undefined) {
-        if (!Array.isArray(raw.dependsOn) || raw.dependsOn.some((d) => typeof d !== "string")) r.fail([...p, "dependsOn"], "must be a list of release names", "write dependsOn: [cert-manager]");
+        if (!Array.isArray(raw.dependsOn) || raw.dependsOn.some((d) => typeof d !== "string"))
+            r.fail([...p, "dependsOn"], "must be a list of release names", "write dependsOn: [cert-manager]");
         else dependsOn = [...new Set(raw.dependsOn as string[])].sort();
     }
-    const chartValues = raw.chartValues === undefined ? undefined : r.insideCatalog([...p, "chartValues"], raw.chartValues, "chart's values.yaml");
+    const chartValues =
+        raw.chartValues === undefined
+            ? undefined
+            : r.insideCatalog([...p, "chartValues"], raw.chartValues, "chart's values.yaml");
     return {
         kind: "release",
         name,
@@ -330,18 +427,47 @@ function readManifestSet(r: CatalogReader, p: YamlPath, raw: unknown): Manifests
     }
     r.known(p, raw, ["name", "group", "clusters", "objects"]);
     const objects: Record<string, unknown>[] = [];
-    if (!Array.isArray(raw.objects) || raw.objects.length === 0) r.fail([...p, "objects"], "must be a non-empty list of Kubernetes objects", "list objects with apiVersion, kind and metadata.name");
+    if (!Array.isArray(raw.objects) || raw.objects.length === 0)
+        r.fail(
+            [...p, "objects"],
+            "must be a non-empty list of Kubernetes objects",
+            "list objects with apiVersion, kind and metadata.name",
+        );
     else
         raw.objects.forEach((o: unknown, j: number) => {
             const meta = isObj(o) && isObj(o.metadata) ? o.metadata : undefined;
-            if (!isObj(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || !meta || typeof meta.name !== "string" || !meta.name) {
-                r.fail([...p, "objects", j], "is not a Kubernetes object", "give it apiVersion, kind and metadata.name");
+            if (
+                !isObj(o) ||
+                typeof o.apiVersion !== "string" ||
+                typeof o.kind !== "string" ||
+                !meta ||
+                typeof meta.name !== "string" ||
+                !meta.name
+            ) {
+                r.fail(
+                    [...p, "objects", j],
+                    "is not a Kubernetes object",
+                    "give it apiVersion, kind and metadata.name",
+                );
             } else objects.push(o);
         });
-    return { kind: "manifests", name: r.name([...p, "name"], raw.name, 63, "manifest set name"), group: r.group([...p, "group"], raw.group, "configs"), clusters: r.clusters([...p, "clusters"], raw.clusters), objects, at: r.src.at([...p, "name"]), key: pathString(p) };
+    return {
+        kind: "manifests",
+        name: r.name([...p, "name"], raw.name, 63, "manifest set name"),
+        group: r.group([...p, "group"], raw.group, "configs"),
+        clusters: r.clusters([...p, "clusters"], raw.clusters),
+        objects,
+        at: r.src.at([...p, "name"]),
+        key: pathString(p),
+    };
 }
 
-function readList<T>(r: CatalogReader, key: "releases" | "manifests", raw: unknown, read: (p: YamlPath, item: unknown) => T | undefined): T[] {
+function readList<T>(
+    r: CatalogReader,
+    key: "releases" | "manifests",
+    raw: unknown,
+    read: (p: YamlPath, item: unknown) => T | undefined,
+): T[] {
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) {
         r.fail([key], "must be a list", `write ${key}: as a YAML list`);
@@ -359,7 +485,10 @@ function checkUniqueNames(r: CatalogReader, releases: readonly Release[], manife
     for (const item of [...releases, ...manifests]) {
         if (!item.name) continue;
         const first = seen.get(item.name);
-        if (first) r.problems.push(`${item.at}: ${item.key}.name: "${item.name}" is already used at ${first}; give every release and manifest set its own name`);
+        if (first)
+            r.problems.push(
+                `${item.at}: ${item.key}.name: "${item.name}" is already used at ${first}; give every release and manifest set its own name`,
+            );
         else seen.set(item.name, item.at);
     }
 }
@@ -371,10 +500,25 @@ function checkDependencies(r: CatalogReader, releases: readonly Release[], index
         const p: YamlPath = ["releases", indexOf(rel), "dependsOn"];
         for (const d of rel.dependsOn) {
             const dep = byName.get(d);
-            if (!dep) r.fail(p, `names the unknown release "${d}"`, `use one of: ${[...byName.keys()].filter((k) => k !== rel.name).join(", ") || "(no other releases)"}`);
+            if (!dep)
+                r.fail(
+                    p,
+                    `names the unknown release "${d}"`,
+                    `use one of: ${[...byName.keys()].filter((k) => k !== rel.name).join(", ") || "(no other releases)"}`,
+                );
             else if (dep === rel) r.fail(p, "names the release itself", "remove it");
-            else if (rel.clusters.some((c) => !dep.clusters.includes(c))) r.fail(p, `"${d}" is not deployed on every cluster "${rel.name}" is on`, `add ${rel.clusters.filter((c) => !dep.clusters.includes(c)).join(", ")} to ${d}'s clusters`);
-            else if (GROUPS.indexOf(dep.group) > GROUPS.indexOf(rel.group)) r.fail(p, `"${d}" is in ${dep.group}, which Flux applies after ${rel.group}`, `move ${d} to ${rel.group} or an earlier group, or drop the dependency`);
+            else if (rel.clusters.some((c) => !dep.clusters.includes(c)))
+                r.fail(
+                    p,
+                    `"${d}" is not deployed on every cluster "${rel.name}" is on`,
+                    `add ${rel.clusters.filter((c) => !dep.clusters.includes(c)).join(", ")} to ${d}'s clusters`,
+                );
+            else if (GROUPS.indexOf(dep.group) > GROUPS.indexOf(rel.group))
+                r.fail(
+                    p,
+                    `"${d}" is in ${dep.group}, which Flux applies after ${rel.group}`,
+                    `move ${d} to ${rel.group} or an earlier group, or drop the dependency`,
+                );
         }
     }
     const visiting = new Set<string>();
@@ -394,7 +538,11 @@ function checkDependencies(r: CatalogReader, releases: readonly Release[], index
     for (const rel of releases) {
         const c = cycle(rel.name, []);
         if (c) {
-            r.fail(["releases", indexOf(rel), "dependsOn"], `forms a cycle: ${c.join(" -> ")}`, "remove one of these dependencies");
+            r.fail(
+                ["releases", indexOf(rel), "dependsOn"],
+                `forms a cycle: ${c.join(" -> ")}`,
+                "remove one of these dependencies",
+            );
             break;
         }
     }
@@ -410,7 +558,12 @@ function readFlux(r: CatalogReader, raw: unknown): { images: string[]; chart: Ch
     let chart: ChartRef = DEFAULT_FLUX_CHART;
     if (raw.chart !== undefined) {
         const c = readChart(r, ["flux", "chart"], raw.chart);
-        if (isLocalChart(c)) r.fail(["flux", "chart", "path"], "must be a remote chart", "give repository, name and version: the Pulumi bootstrap installs it before any Git source exists");
+        if (isLocalChart(c))
+            r.fail(
+                ["flux", "chart", "path"],
+                "must be a remote chart",
+                "give repository, name and version: the Pulumi bootstrap installs it before any Git source exists",
+            );
         else chart = c;
     }
     return { images: r.images(["flux", "images"], raw.images), chart };
@@ -423,13 +576,20 @@ function readPlatform(r: CatalogReader, raw: unknown): { ecrRefresherImage: stri
         return { ecrRefresherImage: DEFAULT_ECR_REFRESHER_IMAGE };
     }
     r.known(["platform"], raw, ["ecrRefresherImage"]);
-    return { ecrRefresherImage: raw.ecrRefresherImage === undefined ? DEFAULT_ECR_REFRESHER_IMAGE : (r.images(["platform", "ecrRefresherImage"], [raw.ecrRefresherImage])[0] ?? DEFAULT_ECR_REFRESHER_IMAGE) };
+    return {
+        ecrRefresherImage:
+            raw.ecrRefresherImage === undefined
+                ? DEFAULT_ECR_REFRESHER_IMAGE
+                : (r.images(["platform", "ecrRefresherImage"], [raw.ecrRefresherImage])[0] ??
+                  DEFAULT_ECR_REFRESHER_IMAGE),
+    };
 }
 
 export function parseCatalog(text: string, file: string): Catalog {
     const src = parseYaml(text, file);
     const data = src.data;
-    if (!isObj(data)) throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
+    if (!isObj(data))
+        throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
     const r = new CatalogReader(src, file);
     r.known([], data, ["version", "flux", "platform", "releases", "manifests"]);
     if (data.version !== 1) r.fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");

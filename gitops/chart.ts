@@ -45,9 +45,13 @@ function gunzipBounded(buffer: Buffer, what: string, budget: Budget): Buffer {
     } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
-            throw new SourceError(`${what}: expands to more than ${limit} bytes from ${buffer.length} (at most ${MAX_EXPANSION} times its size, and ${MAX_CHART_BYTES} in all): a decompression bomb, not a chart; pass a .tgz made by helm package`);
+            throw new SourceError(
+                `${what}: expands to more than ${limit} bytes from ${buffer.length} (at most ${MAX_EXPANSION} times its size, and ${MAX_CHART_BYTES} in all): a decompression bomb, not a chart; pass a .tgz made by helm package`,
+            );
         }
-        throw new SourceError(`${what}: not a gzip-compressed chart archive (${err.message}); pass a .tgz made by helm package`);
+        throw new SourceError(
+            `${what}: not a gzip-compressed chart archive (${err.message}); pass a .tgz made by helm package`,
+        );
     }
     budget.left -= out.length;
     return out;
@@ -62,14 +66,18 @@ function untar(buffer: Buffer, what: string, budget: Budget): Files {
             const chunks: Buffer[] = [];
             entry.on("data", (c: Buffer) => chunks.push(c));
             entry.on("end", () => {
-                if (entry.type === "File" || entry.type === "OldFile") files.set(entry.path.replace(/^\.\//, ""), Buffer.concat(chunks));
+                if (entry.type === "File" || entry.type === "OldFile")
+                    files.set(entry.path.replace(/^\.\//, ""), Buffer.concat(chunks));
             });
         },
     });
     parser.on("warn", (_code: string, message: string) => (failure = message));
     parser.on("error", (e: Error) => (failure = e.message));
     parser.end(tarBytes);
-    if (failure || files.size === 0) throw new SourceError(`${what}: not a readable chart archive${failure ? ` (${String(failure)})` : ""}; pass a .tgz made by helm package`);
+    if (failure || files.size === 0)
+        throw new SourceError(
+            `${what}: not a readable chart archive${failure ? ` (${String(failure)})` : ""}; pass a .tgz made by helm package`,
+        );
     return files;
 }
 
@@ -82,9 +90,12 @@ function yamlOf(files: Files, file: string, what: string): Doc | undefined {
 /** Build a chart from the files under `root/` (the archive's top directory). */
 function chartFrom(files: Files, root: string, what: string, budget: Budget): Chart {
     const meta = yamlOf(files, `${root}/Chart.yaml`, what);
-    if (!meta || typeof meta.name !== "string") throw new SourceError(`${what}: ${root}/Chart.yaml is missing or has no name`);
+    if (!meta || typeof meta.name !== "string")
+        throw new SourceError(`${what}: ${root}/Chart.yaml is missing or has no name`);
     const values = yamlOf(files, `${root}/values.yaml`, what) ?? {};
-    const declared: Doc[] = Array.isArray(meta.dependencies) ? meta.dependencies : (yamlOf(files, `${root}/requirements.yaml`, what)?.dependencies ?? []);
+    const declared: Doc[] = Array.isArray(meta.dependencies)
+        ? meta.dependencies
+        : (yamlOf(files, `${root}/requirements.yaml`, what)?.dependencies ?? []);
     const subcharts = new Map<string, Chart>();
     const prefix = `${root}/charts/`;
     const seen = new Set<string>();
@@ -110,17 +121,28 @@ function chartFrom(files: Files, root: string, what: string, budget: Budget): Ch
         const decl = declared.find((d) => d?.name === name);
         dependencies.set(typeof decl?.alias === "string" ? decl.alias : name, sub);
     }
-    return { name: meta.name, version: String(meta.version ?? ""), appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion), values, dependencies };
+    return {
+        name: meta.name,
+        version: String(meta.version ?? ""),
+        appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion),
+        values,
+        dependencies,
+    };
 }
 
 export function readChartArchive(file: string): Chart {
     let buffer: Buffer;
     try {
-        if (fs.statSync(file).size > MAX_CHART_BYTES) throw new SourceError(`${file}: more than ${MAX_CHART_BYTES} bytes, larger than any chart archive crossborder reads`);
+        if (fs.statSync(file).size > MAX_CHART_BYTES)
+            throw new SourceError(
+                `${file}: more than ${MAX_CHART_BYTES} bytes, larger than any chart archive crossborder reads`,
+            );
         buffer = fs.readFileSync(file);
     } catch (e) {
         if (e instanceof SourceError) throw e;
-        throw new SourceError(`${file}: cannot read the chart archive (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path`);
+        throw new SourceError(
+            `${file}: cannot read the chart archive (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path`,
+        );
     }
     const budget: Budget = { left: MAX_CHART_BYTES };
     const files = untar(buffer, file, budget);
@@ -143,7 +165,10 @@ function effectiveValues(chart: Chart, values: unknown): Doc {
     const merged = helmMerge(chart.values ?? {}, values ?? {}) as Doc;
     for (const [key, sub] of chart.dependencies) {
         const own: Doc = merged[key] ?? {};
-        const withGlobal = { ...own, global: helmMerge((sub.values as Doc | undefined)?.global ?? {}, merged.global ?? {}) };
+        const withGlobal = {
+            ...own,
+            global: helmMerge((sub.values as Doc | undefined)?.global ?? {}, merged.global ?? {}),
+        };
         merged[key] = effectiveValues(sub, withGlobal);
     }
     return merged;

@@ -44,7 +44,9 @@ export class StackSources {
                 this.outputsData = JSON.parse(readText(file, "stack outputs file"));
             } catch (e) {
                 if (e instanceof SourceError) throw e;
-                throw new SourceError(`${file}: not JSON (${(e as Error).message}); save it with: pulumi stack output --json -s <stack> > ${file}`);
+                throw new SourceError(
+                    `${file}: not JSON (${(e as Error).message}); save it with: pulumi stack output --json -s <stack> > ${file}`,
+                );
             }
         }
         return this.outputsData as Doc;
@@ -61,10 +63,17 @@ export class StackSources {
     outputs(side: "global" | "china"): Record<string, unknown> {
         const file = this.opts.stackOutputs!;
         const data = this.outputsFile();
-        const outputs = data?.global || data?.china ? data[side] : data?.side === side || data?.side === undefined ? data : undefined;
+        const outputs =
+            data?.global || data?.china
+                ? data[side]
+                : data?.side === side || data?.side === undefined
+                  ? data
+                  : undefined;
         const missing = Object.values(OUTPUT_KEYS).filter((k) => typeof outputs?.[k] !== "string" || !outputs[k]);
         if (missing.length > 0) {
-            throw new SourceError(`${file}: the ${side} stack's outputs lack ${missing.join(", ")}; write pulumi stack output --json -s ${side} there (or {"global": ..., "china": ...}), after pulumi up -s ${side}`);
+            throw new SourceError(
+                `${file}: the ${side} stack's outputs lack ${missing.join(", ")}; write pulumi stack output --json -s ${side} there (or {"global": ..., "china": ...}), after pulumi up -s ${side}`,
+            );
         }
         return outputs;
     }
@@ -97,13 +106,21 @@ export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opt
         const endpoint = String(out.registryEndpoint).toLowerCase();
         const region = acrRegionOf(endpoint);
         if (!region || !cloudFacts().alicloud.get(region)?.mainland) {
-            throw new SourceError(`${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack). Save the china stack's outputs there: pulumi stack output --json -s china`);
+            throw new SourceError(
+                `${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack). Save the china stack's outputs there: pulumi stack output --json -s china`,
+            );
         }
-        if (!/^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/.test(String(out.registryNamespace))) throw new SourceError(`${opts.stackOutputs}: the china stack's registryNamespace "${out.registryNamespace}" is not an ACR EE namespace`);
+        if (!/^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/.test(String(out.registryNamespace)))
+            throw new SourceError(
+                `${opts.stackOutputs}: the china stack's registryNamespace "${out.registryNamespace}" is not an ACR EE namespace`,
+            );
         return { chinaRegistry: endpoint, registryNamespace: String(out.registryNamespace) };
     }
     const cfg = src.config("china");
-    return { chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public, registryNamespace: cfg.registry.namespace };
+    return {
+        chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
+        registryNamespace: cfg.registry.namespace,
+    };
 }
 
 /** The ACR EE origin instance (global side): where the inventory copies to. */
@@ -117,15 +134,31 @@ export function originRegistry(opts: ContextOptions = {}, src = new StackSources
 export function clusterSettings(opts: ContextOptions = {}, src = new StackSources(opts)): ClusterSettings[] {
     return (["global", "china"] as const).map((side) => {
         const cfg = src.config(side);
-        return { name: side, china: side === "china", profile: SLOW_LINK[side], git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path }, kubernetesVersion: cfg.cluster.kubernetesVersion };
+        return {
+            name: side,
+            china: side === "china",
+            profile: SLOW_LINK[side],
+            git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
+            kubernetesVersion: cfg.cluster.kubernetesVersion,
+        };
     });
 }
 
 /** Everything `crossborder render` needs from the stacks and the mirrors, each source read once. */
-export function renderContext(opts: ContextOptions = {}): { vars: MirrorVars; mirrors: Mirrors; originRegistry: string; clusters: ClusterSettings[] } {
+export function renderContext(opts: ContextOptions = {}): {
+    vars: MirrorVars;
+    mirrors: Mirrors;
+    originRegistry: string;
+    clusters: ClusterSettings[];
+} {
     const src = new StackSources(opts);
     const vars = mirrorVars(opts, src);
-    return { vars, mirrors: loadMirrors(opts.mirrorsFile ?? DEFAULT_MIRRORS_FILE, vars), originRegistry: originRegistry(opts, src), clusters: clusterSettings(opts, src) };
+    return {
+        vars,
+        mirrors: loadMirrors(opts.mirrorsFile ?? DEFAULT_MIRRORS_FILE, vars),
+        originRegistry: originRegistry(opts, src),
+        clusters: clusterSettings(opts, src),
+    };
 }
 
 export function loadMirrorsFor(opts: ContextOptions = {}): Mirrors {

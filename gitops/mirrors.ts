@@ -85,11 +85,20 @@ export function loadMirrors(file: string, vars: MirrorVars): Mirrors {
 export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirrors {
     const src = parseYaml(text, file);
     const problems: string[] = [];
-    const fail = (p: YamlPath, problem: string, fix: string) => problems.push(`${src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
+    const fail = (p: YamlPath, problem: string, fix: string) =>
+        problems.push(`${src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
     const data = src.data as Doc | null;
-    if (!data || typeof data !== "object" || Array.isArray(data)) throw new SourceError(`${file}:1: a mirrors file must be a mapping with chinaHosts, targets, upstreams and charts`);
+    if (!data || typeof data !== "object" || Array.isArray(data))
+        throw new SourceError(
+            `${file}:1: a mirrors file must be a mapping with chinaHosts, targets, upstreams and charts`,
+        );
     for (const key of Object.keys(data)) {
-        if (!["version", "chinaHosts", "targets", "upstreams", "charts"].includes(key)) fail([key], "is not a mirrors setting", "remove it; settings are version, chinaHosts, targets, upstreams, charts");
+        if (!["version", "chinaHosts", "targets", "upstreams", "charts"].includes(key))
+            fail(
+                [key],
+                "is not a mirrors setting",
+                "remove it; settings are version, chinaHosts, targets, upstreams, charts",
+            );
     }
     if (data.version !== 1) fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
 
@@ -110,13 +119,29 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
     const checkHost = (p: YamlPath, host: string, allowWildcard: boolean) => {
         if (!host) return;
         const bare = allowWildcard && host.startsWith("*.") ? host.slice(2) : host;
-        if (!DOMAIN_AND_PORT.test(bare)) fail(p, `"${host}" is not a registry host`, allowWildcard ? 'write a host such as "registry.example.cn" or "*.example.cn"' : 'write a host such as "registry.example.cn"');
-        if (DEAD_MIRRORS.some((re) => re.test(bare))) fail(p, `"${host}" is a dead mirror (the Azure China mirrors no longer serve the public)`, "remove it and use the ACR EE China instance or another mirror");
+        if (!DOMAIN_AND_PORT.test(bare))
+            fail(
+                p,
+                `"${host}" is not a registry host`,
+                allowWildcard
+                    ? 'write a host such as "registry.example.cn" or "*.example.cn"'
+                    : 'write a host such as "registry.example.cn"',
+            );
+        if (DEAD_MIRRORS.some((re) => re.test(bare)))
+            fail(
+                p,
+                `"${host}" is a dead mirror (the Azure China mirrors no longer serve the public)`,
+                "remove it and use the ACR EE China instance or another mirror",
+            );
     };
 
     const chinaHosts: string[] = [];
     if (!Array.isArray(data.chinaHosts) || data.chinaHosts.length === 0) {
-        fail(["chinaHosts"], "must be a non-empty list of hosts", 'list the registry hosts inside mainland China, e.g. "*.cn-hangzhou.cr.aliyuncs.com"');
+        fail(
+            ["chinaHosts"],
+            "must be a non-empty list of hosts",
+            'list the registry hosts inside mainland China, e.g. "*.cn-hangzhou.cr.aliyuncs.com"',
+        );
     } else {
         data.chinaHosts.forEach((h: unknown, i: number) => {
             const host = fill(["chinaHosts", i], h).toLowerCase();
@@ -127,8 +152,17 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
 
     const targets = new Map<string, Target>();
     const targetData = data.targets;
-    if (!targetData || typeof targetData !== "object" || Array.isArray(targetData) || Object.keys(targetData).length === 0) {
-        fail(["targets"], "must be a mapping of named targets", "define at least one target, e.g. china-acr with kind: registry");
+    if (
+        !targetData ||
+        typeof targetData !== "object" ||
+        Array.isArray(targetData) ||
+        Object.keys(targetData).length === 0
+    ) {
+        fail(
+            ["targets"],
+            "must be a mapping of named targets",
+            "define at least one target, e.g. china-acr with kind: registry",
+        );
     } else {
         for (const [name, raw] of Object.entries<Doc>(targetData)) {
             const p = ["targets", name];
@@ -136,26 +170,67 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
                 fail(p, "must be a mapping", "give it kind and host");
                 continue;
             }
-            const known: Record<string, string[]> = { registry: ["kind", "host", "namespace", "layout", "maxRepositoryLength"], prefix: ["kind", "host"], hostSwap: ["kind", "host"], helmMirror: ["kind", "host", "urlPrefix"] };
+            const known: Record<string, string[]> = {
+                registry: ["kind", "host", "namespace", "layout", "maxRepositoryLength"],
+                prefix: ["kind", "host"],
+                hostSwap: ["kind", "host"],
+                helmMirror: ["kind", "host", "urlPrefix"],
+            };
             if (!Object.keys(known).includes(raw.kind)) {
-                fail([...p, "kind"], `"${raw.kind}" is not a target kind`, "use registry, prefix, hostSwap or helmMirror");
+                fail(
+                    [...p, "kind"],
+                    `"${raw.kind}" is not a target kind`,
+                    "use registry, prefix, hostSwap or helmMirror",
+                );
                 continue;
             }
-            for (const key of Object.keys(raw)) if (!known[raw.kind].includes(key)) fail([...p, key], `is not a setting of a ${raw.kind} target`, `remove it; settings are ${known[raw.kind].join(", ")}`);
+            for (const key of Object.keys(raw))
+                if (!known[raw.kind].includes(key))
+                    fail(
+                        [...p, key],
+                        `is not a setting of a ${raw.kind} target`,
+                        `remove it; settings are ${known[raw.kind].join(", ")}`,
+                    );
             const host = fill([...p, "host"], raw.host).toLowerCase();
             checkHost([...p, "host"], host, false);
-            if (host && !matchesAny(chinaHosts, host)) fail([...p, "host"], `"${host}" is not inside China according to chinaHosts, so pulls through it would cross the border`, "add the host to chinaHosts if it really is served from mainland China, or choose another target");
+            if (host && !matchesAny(chinaHosts, host))
+                fail(
+                    [...p, "host"],
+                    `"${host}" is not inside China according to chinaHosts, so pulls through it would cross the border`,
+                    "add the host to chinaHosts if it really is served from mainland China, or choose another target",
+                );
             if (raw.kind === "registry") {
                 const namespace = fill([...p, "namespace"], raw.namespace);
-                if (namespace && !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(namespace)) fail([...p, "namespace"], `"${namespace}" is not a repository namespace`, "use lowercase letters, digits and single separators");
+                if (
+                    namespace &&
+                    !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
+                        namespace,
+                    )
+                )
+                    fail(
+                        [...p, "namespace"],
+                        `"${namespace}" is not a repository namespace`,
+                        "use lowercase letters, digits and single separators",
+                    );
                 const layout = raw.layout ?? "flat";
-                if (layout !== "flat" && layout !== "nested") fail([...p, "layout"], `"${layout}" is not a layout`, "use flat (ACR EE) or nested (ECR, Harbor)");
+                if (layout !== "flat" && layout !== "nested")
+                    fail([...p, "layout"], `"${layout}" is not a layout`, "use flat (ACR EE) or nested (ECR, Harbor)");
                 const max = raw.maxRepositoryLength ?? (layout === "flat" ? 64 : 255);
-                if (!Number.isInteger(max) || max < 24 || max > 255) fail([...p, "maxRepositoryLength"], `${JSON.stringify(max)} is out of range`, "use a whole number from 24 to 255 (ACR EE allows 64)");
+                if (!Number.isInteger(max) || max < 24 || max > 255)
+                    fail(
+                        [...p, "maxRepositoryLength"],
+                        `${JSON.stringify(max)} is out of range`,
+                        "use a whole number from 24 to 255 (ACR EE allows 64)",
+                    );
                 targets.set(name, { name, kind: "registry", host, namespace, layout, maxRepositoryLength: max });
             } else if (raw.kind === "helmMirror") {
                 const urlPrefix = fill([...p, "urlPrefix"], raw.urlPrefix).replace(/\/+$/, "");
-                if (!urlPrefix.startsWith(`https://${host}/`) && urlPrefix !== `https://${host}`) fail([...p, "urlPrefix"], `"${urlPrefix}" is not an https URL on ${host}`, `write https://${host}/<path>`);
+                if (!urlPrefix.startsWith(`https://${host}/`) && urlPrefix !== `https://${host}`)
+                    fail(
+                        [...p, "urlPrefix"],
+                        `"${urlPrefix}" is not an https URL on ${host}`,
+                        `write https://${host}/<path>`,
+                    );
                 targets.set(name, { name, kind: "helmMirror", host, urlPrefix });
             } else {
                 targets.set(name, { name, kind: raw.kind, host });
@@ -176,11 +251,19 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
             if (host !== "default") checkHost(p, host, false);
             const t = typeof target === "string" ? targets.get(target) : undefined;
             if (!t) {
-                fail(p, `names the unknown target ${JSON.stringify(target)}`, `use one of: ${[...targets.keys()].join(", ") || "(define targets first)"}`);
+                fail(
+                    p,
+                    `names the unknown target ${JSON.stringify(target)}`,
+                    `use one of: ${[...targets.keys()].join(", ") || "(define targets first)"}`,
+                );
                 continue;
             }
             if (!allowed.includes(t.kind)) {
-                fail(p, `target "${target}" is a ${t.kind} target, which cannot serve ${section === "charts" ? "charts" : "images"}`, `use a ${allowed.join(" or ")} target`);
+                fail(
+                    p,
+                    `target "${target}" is a ${t.kind} target, which cannot serve ${section === "charts" ? "charts" : "images"}`,
+                    `use a ${allowed.join(" or ")} target`,
+                );
                 continue;
             }
             if (host === "default") dflt = target as string;
@@ -198,7 +281,11 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
         if (t.kind !== "hostSwap") continue;
         const users = [...upstreams].filter(([, n]) => n === t.name).map(([h]) => h);
         if (defaultTarget === t.name || users.length > 1) {
-            fail(["targets", t.name], `the hostSwap target serves ${defaultTarget === t.name ? "the default (every unlisted host)" : users.join(" and ")}, so different upstream repositories with the same path would land on the same image`, "use it for exactly one upstream host, or use a prefix or registry target");
+            fail(
+                ["targets", t.name],
+                `the hostSwap target serves ${defaultTarget === t.name ? "the default (every unlisted host)" : users.join(" and ")}, so different upstream repositories with the same path would land on the same image`,
+                "use it for exactly one upstream host, or use a prefix or registry target",
+            );
         }
     }
 
@@ -218,20 +305,37 @@ function matchesAny(patterns: readonly string[], host: string): boolean {
  * host outside China, or an upstream the file itself mirrors; a wildcard must lie under a suffix operated
  * only inside mainland China (gitops/hosts.ts).
  */
-function checkChinaHosts(chinaHosts: readonly string[], upstreams: readonly string[], fail: (p: YamlPath, problem: string, fix: string) => void): void {
+function checkChinaHosts(
+    chinaHosts: readonly string[],
+    upstreams: readonly string[],
+    fail: (p: YamlPath, problem: string, fix: string) => void,
+): void {
     chinaHosts.forEach((h, i) => {
         const p: YamlPath = ["chinaHosts", i];
         if (h.startsWith("*.") && !isChinaOperatedWildcard(h)) {
-            fail(p, `"${h}" is a wildcard over ${h.slice(2)}, which is not operated only inside mainland China`, `list exact hosts, or a wildcard under one of ${chinaOperatedSuffixes().slice(0, 3).join(", ")}, …, amazonaws.com.cn`);
+            fail(
+                p,
+                `"${h}" is a wildcard over ${h.slice(2)}, which is not operated only inside mainland China`,
+                `list exact hosts, or a wildcard under one of ${chinaOperatedSuffixes().slice(0, 3).join(", ")}, …, amazonaws.com.cn`,
+            );
             return;
         }
         const outside = KNOWN_OUTSIDE.find((k) => patternsOverlap(h, k));
         if (outside) {
-            fail(p, `"${h}" covers ${outside}, which is outside China`, "remove it: a host outside China cannot be declared inside it, and whatever is pulled from it would cross the border");
+            fail(
+                p,
+                `"${h}" covers ${outside}, which is outside China`,
+                "remove it: a host outside China cannot be declared inside it, and whatever is pulled from it would cross the border",
+            );
             return;
         }
         const upstream = upstreams.find((u) => u !== "default" && patternsOverlap(h, u));
-        if (upstream) fail(p, `"${h}" covers ${upstream}, an upstream this file mirrors into China`, `remove it, or remove ${upstream} from upstreams/charts if it really is served from inside China`);
+        if (upstream)
+            fail(
+                p,
+                `"${h}" covers ${upstream}, an upstream this file mirrors into China`,
+                `remove it, or remove ${upstream} from upstreams/charts if it really is served from inside China`,
+            );
     });
 }
 
@@ -315,7 +419,10 @@ function mapName(target: Target, domain: string, repoPath: string, what: string)
             };
             break;
         case "prefix":
-            if (hostComponent(domain) !== domain) throw new MirrorError(`${what}: the prefix mirror ${target.host} cannot address the upstream host "${domain}" (a port or uppercase); map that host to a registry target in mirrors.yaml`);
+            if (hostComponent(domain) !== domain)
+                throw new MirrorError(
+                    `${what}: the prefix mirror ${target.host} cannot address the upstream host "${domain}" (a port or uppercase); map that host to a registry target in mirrors.yaml`,
+                );
             mapped = { domain: target.host, path: `${domain}/${repoPath}` };
             break;
         case "hostSwap":
@@ -327,7 +434,9 @@ function mapName(target: Target, domain: string, repoPath: string, what: string)
     try {
         withName(`${mapped.domain}/${mapped.path}`);
     } catch {
-        throw new MirrorError(`${what}: mirroring through ${target.name} gives "${mapped.domain}/${mapped.path}", which is not a valid repository name`);
+        throw new MirrorError(
+            `${what}: mirroring through ${target.name} gives "${mapped.domain}/${mapped.path}", which is not a valid repository name`,
+        );
     }
     return mapped;
 }
@@ -367,16 +476,23 @@ export type ChinaChartSource =
 
 function splitChartUrl(source: ChartSource): { scheme: "https" | "oci"; host: string; repoPath: string } {
     const m = /^(https|oci):\/\/([^/]+)(\/[^?#]*)?$/.exec(source.url.trim());
-    if (!m) throw new MirrorError(`chart source "${source.url}": must be an https:// Helm repository URL or an oci:// reference`);
+    if (!m)
+        throw new MirrorError(
+            `chart source "${source.url}": must be an https:// Helm repository URL or an oci:// reference`,
+        );
     const base = (m[3] ?? "").replace(/^\/+|\/+$/g, "");
-    const chartPath = m[1] === "oci" && base.split("/").pop() === source.chart ? base : [base, source.chart].filter(Boolean).join("/");
+    const chartPath =
+        m[1] === "oci" && base.split("/").pop() === source.chart
+            ? base
+            : [base, source.chart].filter(Boolean).join("/");
     return { scheme: m[1] as "https" | "oci", host: m[2].toLowerCase(), repoPath: chartPath };
 }
 
 /** The China source of a chart: its OCI repository in the China registry, or a China Helm mirror URL. */
 export function rewriteChartSource(mirrors: Mirrors, source: ChartSource): ChinaChartSource {
     const { scheme, host, repoPath } = splitChartUrl(source);
-    if (!/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(source.chart)) throw new MirrorError(`chart name "${source.chart}": must be lowercase letters, digits, ".", "_" or "-"`);
+    if (!/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(source.chart))
+        throw new MirrorError(`chart name "${source.chart}": must be lowercase letters, digits, ".", "_" or "-"`);
     if (isChinaHost(mirrors, host)) {
         return scheme === "oci"
             ? { type: "oci", url: `oci://${host}/${repoPath}`, chart: source.chart, version: source.version }
@@ -385,7 +501,12 @@ export function rewriteChartSource(mirrors: Mirrors, source: ChartSource): China
     const target = mirrors.targets.get(mirrors.charts.get(host) ?? mirrors.defaultChartTarget)!;
     if (target.kind === "helmMirror") {
         const dir = repoPath.split("/").slice(0, -1).join("/");
-        return { type: "https", url: [target.urlPrefix, host, dir].filter(Boolean).join("/"), chart: source.chart, version: source.version };
+        return {
+            type: "https",
+            url: [target.urlPrefix, host, dir].filter(Boolean).join("/"),
+            chart: source.chart,
+            version: source.version,
+        };
     }
     if (target.kind === "registry" && target.layout === "flat") {
         // `helm push` names the repository after the chart (<namespace>/<chart>), and a flat registry has
@@ -396,7 +517,9 @@ export function rewriteChartSource(mirrors: Mirrors, source: ChartSource): China
         try {
             withName(url);
         } catch {
-            throw new MirrorError(`chart ${source.url} ${source.chart}: mirroring through ${target.name} gives "${url}", which is not a valid repository name`);
+            throw new MirrorError(
+                `chart ${source.url} ${source.chart}: mirroring through ${target.name} gives "${url}", which is not a valid repository name`,
+            );
         }
         return { type: "oci", url: `oci://${url}`, chart: source.chart, version: source.version };
     }

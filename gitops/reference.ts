@@ -96,7 +96,9 @@ export function nameOf(ref: Reference): string {
 
 /** `name[:tag][@digest]`: the reference's String(). */
 export function format(ref: Reference): string {
-    return nameOf(ref) + (ref.tag !== undefined ? `:${ref.tag}` : "") + (ref.digest !== undefined ? `@${ref.digest}` : "");
+    return (
+        nameOf(ref) + (ref.tag !== undefined ? `:${ref.tag}` : "") + (ref.digest !== undefined ? `@${ref.digest}` : "")
+    );
 }
 
 /** go-digest's Digest.Validate. */
@@ -127,7 +129,12 @@ export function parse(s: string): Reference {
     const path = nameMatch ? nameMatch[2] : m[1];
     if (path.length > NAME_TOTAL_LENGTH_MAX) throw new ReferenceError("ErrNameTooLong", s);
     if (m[3] !== undefined) validateDigest(m[3]);
-    return { domain, path, ...(m[2] !== undefined ? { tag: m[2] } : {}), ...(m[3] !== undefined ? { digest: m[3] } : {}) };
+    return {
+        domain,
+        path,
+        ...(m[2] !== undefined ? { tag: m[2] } : {}),
+        ...(m[3] !== undefined ? { digest: m[3] } : {}),
+    };
 }
 
 /** `WithName`: a bare repository name (no tag or digest allowed). */
@@ -204,7 +211,11 @@ export function familiarName(ref: Reference): string {
 
 /** `FamiliarString`: familiar name with tag and digest. */
 export function familiarString(ref: Reference): string {
-    return familiarName(ref) + (ref.tag !== undefined ? `:${ref.tag}` : "") + (ref.digest !== undefined ? `@${ref.digest}` : "");
+    return (
+        familiarName(ref) +
+        (ref.tag !== undefined ? `:${ref.tag}` : "") +
+        (ref.digest !== undefined ? `@${ref.digest}` : "")
+    );
 }
 
 export function isValidTag(tag: string): boolean {

@@ -45,7 +45,8 @@ export interface RegistryClientOptions {
     readonly fetch?: typeof fetch;
 }
 
-export type ManifestCheck = { readonly found: true; readonly digest: string; readonly mediaType: string } | { readonly found: false };
+export type ManifestCheck =
+    { readonly found: true; readonly digest: string; readonly mediaType: string } | { readonly found: false };
 
 /** The registry could not be asked: unreachable after every retry, or it answered in a way retrying cannot fix. */
 export class RegistryError extends Error {
@@ -105,14 +106,18 @@ async function readBody(res: Response, max: number, what: string, timeoutMs: num
         }
     } catch (e) {
         if (e instanceof RegistryError) throw e;
-        throw new RegistryError(`${what}: the answer stopped arriving (${cause(e) || `no data within ${timeoutMs} ms`})`, 1);
+        throw new RegistryError(
+            `${what}: the answer stopped arriving (${cause(e) || `no data within ${timeoutMs} ms`})`,
+            1,
+        );
     }
     return Buffer.concat(chunks);
 }
 
 export class RegistryClient {
     private readonly tokens = new Map<string, string>();
-    private readonly opts: Required<Omit<RegistryClientOptions, "credentials">> & Pick<RegistryClientOptions, "credentials">;
+    private readonly opts: Required<Omit<RegistryClientOptions, "credentials">> &
+        Pick<RegistryClientOptions, "credentials">;
     /** Requests made, retried attempts included (for reports and benchmarks). */
     requests = 0;
 
@@ -148,11 +153,16 @@ export class RegistryClient {
             }
             this.requests++;
             try {
-                const res = await this.opts.fetch(url, { ...init, redirect: "error", signal: AbortSignal.timeout(this.opts.timeoutMs) });
+                const res = await this.opts.fetch(url, {
+                    ...init,
+                    redirect: "error",
+                    signal: AbortSignal.timeout(this.opts.timeoutMs),
+                });
                 if (res.status === 429 || res.status >= 500) {
                     lastError = `HTTP ${res.status}`;
                     const retryAfter = Number(res.headers.get("retry-after"));
-                    if (res.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) delay = Math.min(retryAfter * 1000, this.opts.maxBackoffMs);
+                    if (res.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0)
+                        delay = Math.min(retryAfter * 1000, this.opts.maxBackoffMs);
                     await res.body?.cancel().catch(() => undefined);
                     continue;
                 }
@@ -169,10 +179,18 @@ export class RegistryClient {
         const { scheme, params } = parseChallenge(challenge);
         const creds = this.credentialsFor(host);
         if (scheme === "basic") {
-            if (!creds) throw new RegistryError(`${host}: asks for Basic credentials; name it with --registry and set CROSSBORDER_REGISTRY_USERNAME and CROSSBORDER_REGISTRY_PASSWORD`, 1);
+            if (!creds)
+                throw new RegistryError(
+                    `${host}: asks for Basic credentials; name it with --registry and set CROSSBORDER_REGISTRY_USERNAME and CROSSBORDER_REGISTRY_PASSWORD`,
+                    1,
+                );
             return basic(creds);
         }
-        if (scheme !== "bearer" || !params.realm) throw new RegistryError(`${host}: answered 401 with the challenge "${challenge.slice(0, 200)}", which is neither Basic nor Bearer with a realm`, 1);
+        if (scheme !== "bearer" || !params.realm)
+            throw new RegistryError(
+                `${host}: answered 401 with the challenge "${challenge.slice(0, 200)}", which is neither Basic nor Bearer with a realm`,
+                1,
+            );
         const scope = params.scope ?? `repository:${repository}:pull`;
         const key = tokenKey(host, scope);
         const cached = this.tokens.get(key);
@@ -183,7 +201,8 @@ export class RegistryClient {
         } catch {
             throw new RegistryError(`${host}: its token service realm "${params.realm.slice(0, 200)}" is not a URL`, 1);
         }
-        if (url.protocol !== "https:" && !(url.protocol === "http:" && this.opts.plainHttp(url.host))) throw new RegistryError(`${host}: its token service ${url.origin} is not https`, 1);
+        if (url.protocol !== "https:" && !(url.protocol === "http:" && this.opts.plainHttp(url.host)))
+            throw new RegistryError(`${host}: its token service ${url.origin} is not https`, 1);
         if (params.service) url.searchParams.set("service", params.service);
         url.searchParams.set("scope", scope);
         // Credentials go to the token service only when it is the registry's own host.
@@ -191,23 +210,43 @@ export class RegistryClient {
         const res = await this.send(url.toString(), { headers: sendCreds ? { authorization: basic(creds) } : {} });
         if (!res.ok) {
             await res.body?.cancel().catch(() => undefined);
-            throw new RegistryError(`${host}: the token service ${url.origin} answered HTTP ${res.status} for ${scope}${creds && !sendCreds ? " (credentials are only sent to the registry's own host)" : ""}`, 1);
+            throw new RegistryError(
+                `${host}: the token service ${url.origin} answered HTTP ${res.status} for ${scope}${creds && !sendCreds ? " (credentials are only sent to the registry's own host)" : ""}`,
+                1,
+            );
         }
-        const text = (await readBody(res, MAX_TOKEN_BYTES, `${host}: the token service ${url.origin}`, this.opts.timeoutMs)).toString("utf8");
+        const text = (
+            await readBody(res, MAX_TOKEN_BYTES, `${host}: the token service ${url.origin}`, this.opts.timeoutMs)
+        ).toString("utf8");
         let body: unknown;
         try {
             body = JSON.parse(text);
         } catch {
-            throw new RegistryError(`${host}: the token service ${url.origin} answered something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`, 1);
+            throw new RegistryError(
+                `${host}: the token service ${url.origin} answered something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+                1,
+            );
         }
-        const token = body && typeof body === "object" ? ((body as Record<string, unknown>).token ?? (body as Record<string, unknown>).access_token) : undefined;
-        if (typeof token !== "string" || !token) throw new RegistryError(`${host}: the token service ${url.origin} gave no token (answered ${JSON.stringify(text.slice(0, 80))})`, 1);
+        const token =
+            body && typeof body === "object"
+                ? ((body as Record<string, unknown>).token ?? (body as Record<string, unknown>).access_token)
+                : undefined;
+        if (typeof token !== "string" || !token)
+            throw new RegistryError(
+                `${host}: the token service ${url.origin} gave no token (answered ${JSON.stringify(text.slice(0, 80))})`,
+                1,
+            );
         const value = `Bearer ${token}`;
         this.tokens.set(key, value);
         return value;
     }
 
-    private async request(host: string, repository: string, reference: string, method: "HEAD" | "GET"): Promise<Response> {
+    private async request(
+        host: string,
+        repository: string,
+        reference: string,
+        method: "HEAD" | "GET",
+    ): Promise<Response> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const headers: Record<string, string> = { accept: MANIFEST_TYPES.join(", ") };
         const known = this.tokens.get(tokenKey(host, `repository:${repository}:pull`));
@@ -226,7 +265,8 @@ export class RegistryClient {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const res = await this.request(host, repository, reference, "HEAD");
         if (res.status === 404) return { found: false };
-        if (res.status === 401 || res.status === 403) throw new RegistryError(`${url}: access denied (HTTP ${res.status}); check the registry credentials`, 1);
+        if (res.status === 401 || res.status === 403)
+            throw new RegistryError(`${url}: access denied (HTTP ${res.status}); check the registry credentials`, 1);
         if (!res.ok) throw new RegistryError(`${url}: HTTP ${res.status}`, 1);
         const mediaType = res.headers.get("content-type") ?? "";
         const digest = res.headers.get("docker-content-digest");
@@ -237,7 +277,11 @@ export class RegistryClient {
     }
 
     /** The manifest itself (parsed), with the digest of its bytes. */
-    async getManifest(host: string, repository: string, reference: string): Promise<{ found: true; digest: string; mediaType: string; manifest: Doc } | { found: false }> {
+    async getManifest(
+        host: string,
+        repository: string,
+        reference: string,
+    ): Promise<{ found: true; digest: string; mediaType: string; manifest: Doc } | { found: false }> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
         const res = await this.request(host, repository, reference, "GET");
         if (res.status === 404) {
@@ -255,7 +299,13 @@ export class RegistryClient {
         } catch {
             throw new RegistryError(`${url}: the manifest is not JSON`, 1);
         }
-        if (!manifest || typeof manifest !== "object" || Array.isArray(manifest)) throw new RegistryError(`${url}: the manifest is not a JSON object`, 1);
-        return { found: true, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, mediaType: res.headers.get("content-type") ?? "", manifest: manifest as Doc };
+        if (!manifest || typeof manifest !== "object" || Array.isArray(manifest))
+            throw new RegistryError(`${url}: the manifest is not a JSON object`, 1);
+        return {
+            found: true,
+            digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+            mediaType: res.headers.get("content-type") ?? "",
+            manifest: manifest as Doc,
+        };
     }
 }

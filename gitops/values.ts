@@ -24,7 +24,8 @@ import { Doc } from "./objects/manifests";
 
 export type ValuesPath = readonly (string | number)[];
 
-export type ImageShape = "registry+repository" | "repository" | "image+tag" | "registry+image" | "name" | "string" | "argument";
+export type ImageShape =
+    "registry+repository" | "repository" | "image+tag" | "registry+image" | "name" | "string" | "argument";
 
 export interface FoundImage {
     /** Where the image is set: the block (or string) in the values tree. */
@@ -60,7 +61,11 @@ function hasExplicitHost(s: string): boolean {
     return s.includes("/") && (/[.:]/.test(first) || first === "localhost");
 }
 
-function withTagDigest(name: string, tag: string | undefined, digest: string | undefined): { ref: Reference; tagFrom: "values" | "chart" } | undefined {
+function withTagDigest(
+    name: string,
+    tag: string | undefined,
+    digest: string | undefined,
+): { ref: Reference; tagFrom: "values" | "chart" } | undefined {
     let t = tag;
     let d = digest;
     // flux2's helper renders "image@tag" when the tag is a digest.
@@ -90,10 +95,19 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
     const certManagerRegistry = str(root.imageRegistry);
     const certManagerNamespace = str(root.imageNamespace);
 
-    const add = (p: ValuesPath, shape: ImageShape, name: string, tag: string | undefined, digest: string | undefined, edits: FoundImage["edits"]) => {
+    const add = (
+        p: ValuesPath,
+        shape: ImageShape,
+        name: string,
+        tag: string | undefined,
+        digest: string | undefined,
+        edits: FoundImage["edits"],
+    ) => {
         const parsed = withTagDigest(name, tag, digest);
         if (!parsed) {
-            warnings.push(`${pathString([...prefix, ...p])}: "${name}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}" looks like an image but is not a valid reference`);
+            warnings.push(
+                `${pathString([...prefix, ...p])}: "${name}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}" looks like an image but is not a valid reference`,
+            );
             return;
         }
         images.push({ path: [...prefix, ...p], shape, reference: parsed.ref, tagFrom: parsed.tagFrom, edits });
@@ -124,11 +138,15 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
             ]);
             ["registry", "repository", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
         } else if (repository) {
-            add(p, "repository", repository, tag, digest, (m) => [{ path: at(p, "repository"), value: `${m.domain}/${m.path}` }]);
+            add(p, "repository", repository, tag, digest, (m) => [
+                { path: at(p, "repository"), value: `${m.domain}/${m.path}` },
+            ]);
             ["repository", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
         } else if (image && ("tag" in node || "digest" in node || "registry" in node)) {
             if (hasExplicitHost(image)) {
-                add(p, "image+tag", image, tag, digest, (m) => [{ path: at(p, "image"), value: `${m.domain}/${m.path}` }]);
+                add(p, "image+tag", image, tag, digest, (m) => [
+                    { path: at(p, "image"), value: `${m.domain}/${m.path}` },
+                ]);
             } else {
                 const reg = registry ?? str(globalImage.registry) ?? "docker.io";
                 const edits = (m: { domain: string; path: string }): ValueEdit[] => [
@@ -154,7 +172,9 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
         if (keyed && typeof key === "string" && /image$/i.test(key) && !/\s/.test(s)) {
             const ref = tryParseImage(s);
             if (ref) {
-                add([...p, key], "string", s, undefined, undefined, (m) => [{ path: at(p, key), value: format({ ...ref, ...m }) }]);
+                add([...p, key], "string", s, undefined, undefined, (m) => [
+                    { path: at(p, key), value: format({ ...ref, ...m }) },
+                ]);
                 return;
             }
         }
@@ -165,12 +185,16 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
         const ref = tryParseImage(candidate);
         if (!ref || (ref.tag === undefined && ref.digest === undefined)) return;
         const prefixText = eq > 0 ? s.slice(0, eq + 1) : "";
-        add([...p, key], "argument", candidate, undefined, undefined, (m) => [{ path: at(p, key), value: prefixText + format({ ...ref, ...m }) }]);
+        add([...p, key], "argument", candidate, undefined, undefined, (m) => [
+            { path: at(p, key), value: prefixText + format({ ...ref, ...m }) },
+        ]);
     };
 
     const walk = (node: Json, p: ValuesPath) => {
         if (Array.isArray(node)) {
-            node.forEach((item, i) => (typeof item === "string" ? visitString(item, p, i, false) : walk(item, [...p, i])));
+            node.forEach((item, i) =>
+                typeof item === "string" ? visitString(item, p, i, false) : walk(item, [...p, i]),
+            );
         } else if (isObj(node)) {
             const consumed = visitObject(node, p);
             for (const [k, v] of Object.entries(node)) {
@@ -228,7 +252,8 @@ export function rewriteValues(values: Json, found: readonly FoundImage[], mirror
         const rewritten = rewriteReference(mirrors, image.reference);
         images.push({ image, original: format(image.reference), rewritten: format(rewritten) });
         if (nameOf(rewritten) === nameOf(image.reference)) continue; // already inside China
-        for (const edit of image.edits({ domain: rewritten.domain, path: rewritten.path })) setPath(overrides, values, edit.path, edit.value);
+        for (const edit of image.edits({ domain: rewritten.domain, path: rewritten.path }))
+            setPath(overrides, values, edit.path, edit.value);
     }
     return { images, overrides };
 }

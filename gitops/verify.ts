@@ -40,8 +40,12 @@ export function parseInventory(text: string, file: string): InventoryEntry[] {
         const parts = line.split(/\s+/);
         const source = parts.length === 2 ? tryParseImage(strip(parts[0])) : undefined;
         const destination = parts.length === 2 ? tryParseImage(strip(parts[1])) : undefined;
-        if (!source || !destination) throw new SourceError(`${file}:${i + 1}: expected "docker://SOURCE docker://DESTINATION" with two image references, got "${line}"; regenerate it with crossborder render`);
-        if (destination.tag === undefined && destination.digest === undefined) throw new SourceError(`${file}:${i + 1}: the destination ${strip(parts[1])} has no tag or digest to check`);
+        if (!source || !destination)
+            throw new SourceError(
+                `${file}:${i + 1}: expected "docker://SOURCE docker://DESTINATION" with two image references, got "${line}"; regenerate it with crossborder render`,
+            );
+        if (destination.tag === undefined && destination.digest === undefined)
+            throw new SourceError(`${file}:${i + 1}: the destination ${strip(parts[1])} has no tag or digest to check`);
         entries.push({ line: i + 1, source, destination });
     });
     return entries;
@@ -73,7 +77,11 @@ export async function verifyMirror(entries: readonly InventoryEntry[], opts: Ver
             if (!found.found) return { entry, checked, status: "missing", expected };
             if (!expected && opts.compareUpstream !== false) {
                 try {
-                    const upstream = await opts.client.checkManifest(entry.source.domain, entry.source.path, entry.source.tag ?? "latest");
+                    const upstream = await opts.client.checkManifest(
+                        entry.source.domain,
+                        entry.source.path,
+                        entry.source.tag ?? "latest",
+                    );
                     if (upstream.found) expected = upstream.digest;
                     else note = "the upstream no longer has this tag; digest not compared";
                 } catch (e) {
@@ -82,7 +90,8 @@ export async function verifyMirror(entries: readonly InventoryEntry[], opts: Ver
             } else if (!expected) {
                 note = "no digest pinned; not compared";
             }
-            if (expected && expected !== found.digest) return { entry, checked, status: "mismatch", expected, actual: found.digest };
+            if (expected && expected !== found.digest)
+                return { entry, checked, status: "mismatch", expected, actual: found.digest };
             return { entry, checked, status: "ok", expected, actual: found.digest, note };
         } catch (e) {
             if (!(e instanceof RegistryError)) throw e;
@@ -126,8 +135,19 @@ export function parseChartInventory(text: string, file: string): ChartEntry[] {
         if (!line || line.startsWith("#")) return;
         const f = line.split(/\s+/);
         const m = f.length === 6 ? /^oci:\/\/([^/]+)\/(.+)$/.exec(f[3]) : null;
-        if (!m || !(f[4] === "-" || /^[a-f0-9]{64}$/.test(f[4]))) throw new SourceError(`${file}:${i + 1}: expected "REPOSITORY CHART VERSION oci://DESTINATION SHA256 ARCHIVE", got "${line}"; regenerate it with crossborder render`);
-        entries.push({ line: i + 1, repository: f[0], chart: f[1], version: f[2], host: m[1], path: m[2], sha256: f[4] === "-" ? undefined : f[4] });
+        if (!m || !(f[4] === "-" || /^[a-f0-9]{64}$/.test(f[4])))
+            throw new SourceError(
+                `${file}:${i + 1}: expected "REPOSITORY CHART VERSION oci://DESTINATION SHA256 ARCHIVE", got "${line}"; regenerate it with crossborder render`,
+            );
+        entries.push({
+            line: i + 1,
+            repository: f[0],
+            chart: f[1],
+            version: f[2],
+            host: m[1],
+            path: m[2],
+            sha256: f[4] === "-" ? undefined : f[4],
+        });
     });
     return entries;
 }
@@ -142,21 +162,34 @@ export interface ChartResult {
 }
 
 /** Every chart of the inventory on the target registry, its layer the locked archive's bytes. */
-export async function verifyCharts(entries: readonly ChartEntry[], opts: Omit<VerifyOptions, "compareUpstream" | "onResult">): Promise<ChartResult[]> {
+export async function verifyCharts(
+    entries: readonly ChartEntry[],
+    opts: Omit<VerifyOptions, "compareUpstream" | "onResult">,
+): Promise<ChartResult[]> {
     return Promise.all(
         entries.map(async (entry): Promise<ChartResult> => {
             const host = opts.registry ?? entry.host;
             // helm push tags a chart with its version, "+" written "_" (OCI tags cannot hold "+").
             const tag = entry.version.replace(/\+/g, "_");
             const checked = `${host}/${entry.path}:${tag}`;
-            if (!entry.sha256) return { entry, checked, status: "error", note: "never pulled, so there is no locked archive to compare; run crossborder charts pull and render again" };
+            if (!entry.sha256)
+                return {
+                    entry,
+                    checked,
+                    status: "error",
+                    note: "never pulled, so there is no locked archive to compare; run crossborder charts pull and render again",
+                };
             const expected = `sha256:${entry.sha256}`;
             try {
                 const got = await opts.client.getManifest(host, entry.path, tag);
                 if (!got.found) return { entry, checked, status: "missing", expected };
-                const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find((l: Doc) => l?.mediaType === HELM_CHART_LAYER);
+                const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find(
+                    (l: Doc) => l?.mediaType === HELM_CHART_LAYER,
+                );
                 if (!layer) return { entry, checked, status: "mismatch", expected, actual: "(no Helm chart layer)" };
-                return layer.digest === expected ? { entry, checked, status: "ok", expected, actual: layer.digest } : { entry, checked, status: "mismatch", expected, actual: String(layer.digest) };
+                return layer.digest === expected
+                    ? { entry, checked, status: "ok", expected, actual: layer.digest }
+                    : { entry, checked, status: "mismatch", expected, actual: String(layer.digest) };
             } catch (e) {
                 if (!(e instanceof RegistryError)) throw e;
                 return { entry, checked, status: "error", expected, note: e.message };
@@ -164,4 +197,3 @@ export async function verifyCharts(entries: readonly ChartEntry[], opts: Omit<Ve
         }),
     );
 }
-

@@ -83,8 +83,15 @@ function lstat(p: string): fs.Stats | undefined {
 
 /** Refuse any generated path that could leave the output folder or touch the writer's own records. */
 export function checkPath(p: string): void {
-    if (!SAFE_PATH.test(p) || p.split("/").some((s) => s === "." || s === "..") || p === OWNER_DIR || p.startsWith(`${OWNER_DIR}/`)) {
-        throw new WriterError(`refusing to write "${p}": generated paths must be relative, inside the output directory, and made of letters, digits, ".", "_" and "-"`);
+    if (
+        !SAFE_PATH.test(p) ||
+        p.split("/").some((s) => s === "." || s === "..") ||
+        p === OWNER_DIR ||
+        p.startsWith(`${OWNER_DIR}/`)
+    ) {
+        throw new WriterError(
+            `refusing to write "${p}": generated paths must be relative, inside the output directory, and made of letters, digits, ".", "_" and "-"`,
+        );
     }
 }
 
@@ -134,7 +141,12 @@ function readHolder(file: string): Holder | undefined {
 /** Hold `.crossborder/lock` of `out`; returns the release function. */
 function acquireLock(out: string, waitMs: number): () => void {
     const file = path.join(out, LOCK_FILE);
-    const me: Holder = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(" ").slice(0, 200) };
+    const me: Holder = {
+        pid: process.pid,
+        host: os.hostname(),
+        started: new Date().toISOString(),
+        command: process.argv.slice(2).join(" ").slice(0, 200),
+    };
     const deadline = Date.now() + waitMs;
     for (;;) {
         try {
@@ -169,8 +181,12 @@ function acquireLock(out: string, waitMs: number): () => void {
             continue;
         }
         if (Date.now() >= deadline) {
-            const who = holder ? `pid ${holder.pid} on ${holder.host}, started ${holder.started}${holder.command ? ` (crossborder ${holder.command})` : ""}` : "an unreadable lock";
-            throw new WriterError(`${out} is being written by another crossborder: ${who}. Wait for it to finish, or delete ${file} if that process is gone`);
+            const who = holder
+                ? `pid ${holder.pid} on ${holder.host}, started ${holder.started}${holder.command ? ` (crossborder ${holder.command})` : ""}`
+                : "an unreadable lock";
+            throw new WriterError(
+                `${out} is being written by another crossborder: ${who}. Wait for it to finish, or delete ${file} if that process is gone`,
+            );
         }
         sleep(100);
     }
@@ -184,12 +200,21 @@ function readJournal(out: string): Journal | undefined {
     if (!lstat(file)) return undefined;
     try {
         const j = JSON.parse(fs.readFileSync(file, "utf8"));
-        if (j?.version !== 1 || !Array.isArray(j.install) || !Array.isArray(j.remove) || !Array.isArray(j.created) || !j.manifest) throw new Error("not a crossborder journal");
+        if (
+            j?.version !== 1 ||
+            !Array.isArray(j.install) ||
+            !Array.isArray(j.remove) ||
+            !Array.isArray(j.created) ||
+            !j.manifest
+        )
+            throw new Error("not a crossborder journal");
         for (const x of j.install) checkPath(x.path);
         for (const p of [...j.remove, ...j.created]) checkPath(p);
         return j as Journal;
     } catch (e) {
-        throw new WriterError(`${file}: unreadable journal of an interrupted write (${(e as Error).message}); move the folder aside and render into a fresh one`);
+        throw new WriterError(
+            `${file}: unreadable journal of an interrupted write (${(e as Error).message}); move the folder aside and render into a fresh one`,
+        );
     }
 }
 
@@ -222,7 +247,10 @@ export function recoverTree(outDir: string): "nothing" | "rolled-forward" | "rol
         if (lstat(path.join(out, x.temp))) fs.renameSync(path.join(out, x.temp), path.join(out, x.path));
     }
     for (const p of journal.remove) fs.rmSync(path.join(out, p), { force: true });
-    pruneEmpty(out, journal.remove.map((p) => path.posix.dirname(p)));
+    pruneEmpty(
+        out,
+        journal.remove.map((p) => path.posix.dirname(p)),
+    );
     writeAtomically(path.join(out, MANIFEST_FILE), JSON.stringify(journal.manifest, null, 2) + "\n");
     fs.rmSync(path.join(out, JOURNAL_FILE), { force: true });
     return "rolled-forward";
@@ -236,11 +264,14 @@ function readManifest(out: string): Manifest | undefined {
     if (!lstat(file)) return undefined;
     try {
         const m = JSON.parse(fs.readFileSync(file, "utf8"));
-        if (m?.generator !== "crossborder" || typeof m.files !== "object" || m.files === null) throw new Error("not a crossborder manifest");
+        if (m?.generator !== "crossborder" || typeof m.files !== "object" || m.files === null)
+            throw new Error("not a crossborder manifest");
         for (const p of Object.keys(m.files)) checkPath(p);
         return m as Manifest;
     } catch (e) {
-        throw new WriterError(`${file}: unreadable ownership manifest (${(e as Error).message}); without it crossborder cannot tell its files from yours. Restore it from version control, or move the directory aside and render into a fresh one`);
+        throw new WriterError(
+            `${file}: unreadable ownership manifest (${(e as Error).message}); without it crossborder cannot tell its files from yours. Restore it from version control, or move the directory aside and render into a fresh one`,
+        );
     }
 }
 
@@ -248,20 +279,34 @@ function readManifest(out: string): Manifest | undefined {
 function checkOutput(outDir: string, force: boolean): string {
     const out = path.resolve(outDir);
     const st = fs.statSync(out, { throwIfNoEntry: false });
-    if (st && !st.isDirectory()) throw new WriterError(`${outDir}: exists and is not a directory; choose another --out`);
+    if (st && !st.isDirectory())
+        throw new WriterError(`${outDir}: exists and is not a directory; choose another --out`);
     const real = st ? fs.realpathSync(out) : out;
     if (force) return out;
-    if (real === path.parse(real).root) throw new WriterError(`${outDir}: refusing to write a tree into the root folder; choose another --out (or pass --force)`);
+    if (real === path.parse(real).root)
+        throw new WriterError(
+            `${outDir}: refusing to write a tree into the root folder; choose another --out (or pass --force)`,
+        );
     const home = os.homedir();
-    if (home && fs.existsSync(home) && real === fs.realpathSync(home)) throw new WriterError(`${outDir}: refusing to write a tree into the home folder; choose another --out (or pass --force)`);
+    if (home && fs.existsSync(home) && real === fs.realpathSync(home))
+        throw new WriterError(
+            `${outDir}: refusing to write a tree into the home folder; choose another --out (or pass --force)`,
+        );
     if (st && lstat(path.join(out, ".git")) && !lstat(path.join(out, MANIFEST_FILE))) {
-        throw new WriterError(`${outDir}: holds another repository's .git and no crossborder tree; render into a folder of its own, or pass --force to add the tree to that repository`);
+        throw new WriterError(
+            `${outDir}: holds another repository's .git and no crossborder tree; render into a folder of its own, or pass --force to add the tree to that repository`,
+        );
     }
     return out;
 }
 
 /** Where the new tree differs from what is on disk, and what would be overwritten that is not ours. */
-function plan(out: string, files: ReadonlyMap<string, string | Buffer>, owned: ReadonlyMap<string, string>, outDir: string) {
+function plan(
+    out: string,
+    files: ReadonlyMap<string, string | Buffer>,
+    owned: ReadonlyMap<string, string>,
+    outDir: string,
+) {
     const conflicts: string[] = [];
     const current = (p: string): Buffer | undefined => {
         const st = lstat(path.join(out, p));
@@ -274,7 +319,9 @@ function plan(out: string, files: ReadonlyMap<string, string | Buffer>, owned: R
         if (now === undefined || sha256(now) === hash) continue;
         const next = files.get(p);
         if (next !== undefined && Buffer.from(next).equals(now)) continue;
-        conflicts.push(`${path.join(outDir, p)} was edited by hand and would be ${next === undefined ? "removed" : "overwritten"}`);
+        conflicts.push(
+            `${path.join(outDir, p)} was edited by hand and would be ${next === undefined ? "removed" : "overwritten"}`,
+        );
     }
     const install: string[] = [];
     for (const [p, content] of files) {
@@ -282,20 +329,34 @@ function plan(out: string, files: ReadonlyMap<string, string | Buffer>, owned: R
         for (let i = 1; i < parts.length; i++) {
             const st = lstat(path.join(out, ...parts.slice(0, i)));
             if (!st) break;
-            if (st.isSymbolicLink()) conflicts.push(`${path.join(outDir, ...parts.slice(0, i))} is a symbolic link, and ${p} must not be written through it`);
-            else if (!st.isDirectory()) conflicts.push(`${path.join(outDir, ...parts.slice(0, i))} is not crossborder's and is not a directory, but ${p} must go below it`);
+            if (st.isSymbolicLink())
+                conflicts.push(
+                    `${path.join(outDir, ...parts.slice(0, i))} is a symbolic link, and ${p} must not be written through it`,
+                );
+            else if (!st.isDirectory())
+                conflicts.push(
+                    `${path.join(outDir, ...parts.slice(0, i))} is not crossborder's and is not a directory, but ${p} must go below it`,
+                );
         }
         const st = lstat(path.join(out, p));
-        if (st && !st.isFile()) conflicts.push(`${path.join(outDir, p)} is ${st.isSymbolicLink() ? "a symbolic link" : "not a file"} and would be replaced`);
+        if (st && !st.isFile())
+            conflicts.push(
+                `${path.join(outDir, p)} is ${st.isSymbolicLink() ? "a symbolic link" : "not a file"} and would be replaced`,
+            );
         const now = current(p);
-        if (now !== undefined && !owned.has(p) && !Buffer.from(content).equals(now)) conflicts.push(`${path.join(outDir, p)} is not crossborder's and would be overwritten`);
+        if (now !== undefined && !owned.has(p) && !Buffer.from(content).equals(now))
+            conflicts.push(`${path.join(outDir, p)} is not crossborder's and would be overwritten`);
         if (now === undefined || !Buffer.from(content).equals(now)) install.push(p);
     }
     const remove = [...owned.keys()].filter((p) => !files.has(p) && current(p) !== undefined).sort();
     return { conflicts: [...new Set(conflicts)], install: install.sort(), remove };
 }
 
-export function writeTree(outDir: string, files: ReadonlyMap<string, string | Buffer>, opts: WriteOptions = {}): WriteResult {
+export function writeTree(
+    outDir: string,
+    files: ReadonlyMap<string, string | Buffer>,
+    opts: WriteOptions = {},
+): WriteResult {
     for (const p of files.keys()) checkPath(p);
     const out = checkOutput(outDir, Boolean(opts.force));
     const existed = new Set([out, path.join(out, OWNER_DIR)].filter((d) => lstat(d)));
@@ -307,13 +368,23 @@ export function writeTree(outDir: string, files: ReadonlyMap<string, string | Bu
         const owned = new Map(Object.entries(readManifest(out)?.files ?? {}));
         const { conflicts, install, remove } = plan(out, files, owned, outDir);
         if (conflicts.length > 0 && !opts.force) {
-            throw new WriterError(`nothing was written:\n${conflicts.map((c) => `  ${c}`).join("\n")}\nmove your changes to gitops/catalog.yaml (or out of the way) and render again, or pass --force to let the generated files win`);
+            throw new WriterError(
+                `nothing was written:\n${conflicts.map((c) => `  ${c}`).join("\n")}\nmove your changes to gitops/catalog.yaml (or out of the way) and render again, or pass --force to let the generated files win`,
+            );
         }
-        const manifest: Manifest = { generator: "crossborder", version: 1, files: Object.fromEntries([...files.keys()].sort().map((p) => [p, sha256(files.get(p)!)])) };
+        const manifest: Manifest = {
+            generator: "crossborder",
+            version: 1,
+            files: Object.fromEntries([...files.keys()].sort().map((p) => [p, sha256(files.get(p)!)])),
+        };
         const manifestText = JSON.stringify(manifest, null, 2) + "\n";
         if (install.length === 0 && remove.length === 0) {
             done = true;
-            if (lstat(path.join(out, MANIFEST_FILE)) && fs.readFileSync(path.join(out, MANIFEST_FILE), "utf8") === manifestText) return { written: [], removed: [], unchanged: true };
+            if (
+                lstat(path.join(out, MANIFEST_FILE)) &&
+                fs.readFileSync(path.join(out, MANIFEST_FILE), "utf8") === manifestText
+            )
+                return { written: [], removed: [], unchanged: true };
             writeAtomically(path.join(out, MANIFEST_FILE), manifestText);
             return { written: [], removed: [], unchanged: false };
         }
@@ -323,12 +394,21 @@ export function writeTree(outDir: string, files: ReadonlyMap<string, string | Bu
     } finally {
         release();
         // A refused first write leaves nothing behind, not even the folders it made for its records.
-        if (!done) for (const d of [path.join(out, OWNER_DIR), out]) if (!existed.has(d) && lstat(d) && fs.readdirSync(d).length === 0) fs.rmdirSync(d);
+        if (!done)
+            for (const d of [path.join(out, OWNER_DIR), out])
+                if (!existed.has(d) && lstat(d) && fs.readdirSync(d).length === 0) fs.rmdirSync(d);
     }
 }
 
 /** Temporaries, commit, renames, removals, manifest: each step recorded so that a crash can be recovered. */
-function applyWrite(out: string, files: ReadonlyMap<string, string | Buffer>, install: readonly string[], remove: readonly string[], manifest: Manifest, force: boolean): void {
+function applyWrite(
+    out: string,
+    files: ReadonlyMap<string, string | Buffer>,
+    install: readonly string[],
+    remove: readonly string[],
+    manifest: Manifest,
+    force: boolean,
+): void {
     const created: string[] = [];
     for (const p of install) {
         const parts = p.split("/").slice(0, -1);
@@ -337,8 +417,19 @@ function applyWrite(out: string, files: ReadonlyMap<string, string | Buffer>, in
             if (!created.includes(d) && !lstat(path.join(out, d))) created.push(d);
         }
     }
-    const entries = install.map((p) => ({ path: p, temp: path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.crossborder-tmp`), mode: modeOf(p) }));
-    const journal = (state: Journal["state"]): Journal => ({ version: 1, state, install: entries, remove: [...remove], created, manifest });
+    const entries = install.map((p) => ({
+        path: p,
+        temp: path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.crossborder-tmp`),
+        mode: modeOf(p),
+    }));
+    const journal = (state: Journal["state"]): Journal => ({
+        version: 1,
+        state,
+        install: entries,
+        remove: [...remove],
+        created,
+        manifest,
+    });
     const journalFile = path.join(out, JOURNAL_FILE);
     writeAtomically(journalFile, JSON.stringify(journal("preparing")));
     for (const d of created) fs.mkdirSync(path.join(out, d));

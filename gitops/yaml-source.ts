@@ -37,9 +37,13 @@ export function readText(file: string, what: string, maxBytes = MAX_INPUT_BYTES)
     try {
         const st = fs.statSync(file);
         if (st.isDirectory()) throw new SourceError(`${file}: is a folder, not the ${what}; give the file's path`);
-        if (st.size > maxBytes) throw new SourceError(`${file}: ${st.size} bytes, more than the ${maxBytes} bytes crossborder reads for the ${what}; is this the right file?`);
+        if (st.size > maxBytes)
+            throw new SourceError(
+                `${file}: ${st.size} bytes, more than the ${maxBytes} bytes crossborder reads for the ${what}; is this the right file?`,
+            );
         const buf = fs.readFileSync(file);
-        if (buf.includes(0)) throw new SourceError(`${file}: holds binary data (a NUL byte), not the ${what}; give the text file`);
+        if (buf.includes(0))
+            throw new SourceError(`${file}: holds binary data (a NUL byte), not the ${what}; give the text file`);
         return buf.toString("utf8");
     } catch (e) {
         if (e instanceof SourceError) throw e;
@@ -79,7 +83,8 @@ function locate(doc: Document, lines: LineCounter, path: YamlPath): number | und
     return line;
 }
 
-const lineAt = (lines: LineCounter, node: unknown) => lines.linePos(((node as { range?: [number, number, number] }).range ?? [0])[0]).line;
+const lineAt = (lines: LineCounter, node: unknown) =>
+    lines.linePos(((node as { range?: [number, number, number] }).range ?? [0])[0]).line;
 
 /** The document as plain data; a bad alias is a SourceError at its line, never an exception. */
 function toData(file: string, doc: Document, lines: LineCounter): unknown {
@@ -94,11 +99,18 @@ function toData(file: string, doc: Document, lines: LineCounter): unknown {
             if (anchor) anchors.add(anchor);
             if (isAlias(node)) {
                 firstAlias ??= lineAt(lines, node);
-                if (!anchors.has(node.source) && !unresolved) unresolved = { name: node.source, line: lineAt(lines, node) };
+                if (!anchors.has(node.source) && !unresolved)
+                    unresolved = { name: node.source, line: lineAt(lines, node) };
             }
         });
-        if (unresolved) throw new SourceError(`${file}:${unresolved.line}: the alias *${unresolved.name} is used before its anchor &${unresolved.name} is defined; define the anchor first`);
-        if (/alias/i.test((e as Error).message)) throw new SourceError(`${file}:${firstAlias ?? 1}: aliases expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`);
+        if (unresolved)
+            throw new SourceError(
+                `${file}:${unresolved.line}: the alias *${unresolved.name} is used before its anchor &${unresolved.name} is defined; define the anchor first`,
+            );
+        if (/alias/i.test((e as Error).message))
+            throw new SourceError(
+                `${file}:${firstAlias ?? 1}: aliases expand to more than ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`,
+            );
         throw new SourceError(`${file}:1: cannot be read as YAML (${(e as Error).message.split("\n")[0]})`);
     }
 }
@@ -109,10 +121,16 @@ function checkDuplicateKeys(file: string, doc: Document, lines: LineCounter): vo
         Map(_key, map) {
             const seen = new Set<unknown>();
             for (const pair of map.items) {
-                if (pair.key !== null && !isScalar(pair.key)) throw new SourceError(`${file}:${lineAt(lines, pair.key)}: a mapping key is itself a mapping or a list; keys must be plain words`);
+                if (pair.key !== null && !isScalar(pair.key))
+                    throw new SourceError(
+                        `${file}:${lineAt(lines, pair.key)}: a mapping key is itself a mapping or a list; keys must be plain words`,
+                    );
                 if (!isScalar(pair.key)) continue;
                 const k = pair.key.value;
-                if (seen.has(k)) throw new SourceError(`${file}:${lineAt(lines, pair.key)}: the key ${JSON.stringify(k)} appears twice in one mapping, and only the last would count; remove one of them`);
+                if (seen.has(k))
+                    throw new SourceError(
+                        `${file}:${lineAt(lines, pair.key)}: the key ${JSON.stringify(k)} appears twice in one mapping, and only the last would count; remove one of them`,
+                    );
                 seen.add(k);
             }
         },
@@ -133,7 +151,14 @@ function source(file: string, doc: Document, lines: LineCounter): YamlSource {
             const node = nodeAt(doc, path);
             if (!isScalar(node)) return undefined;
             const text = typeof node.source === "string" ? node.source : String(node.value);
-            return { text, quoted: node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" || node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED" };
+            return {
+                text,
+                quoted:
+                    node.type === "QUOTE_DOUBLE" ||
+                    node.type === "QUOTE_SINGLE" ||
+                    node.type === "BLOCK_LITERAL" ||
+                    node.type === "BLOCK_FOLDED",
+            };
         },
     };
 }

@@ -3,7 +3,14 @@
  * them during `pulumi preview --policy-pack policies`: resource rules per resource (with its provider and
  * parent), stack rules over all of them, each rule's config taken from its schema defaults and the stack.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import type { ResourceRecord } from "../cli/offline";
 import type { StackConfig } from "../stacks/config";
 import { rules as allRules, Rule } from "./rules";
@@ -29,55 +36,98 @@ export function stackPolicyConfig(cfg: StackConfig): Record<string, Record<strin
 class NotApplicable extends Error {}
 
 function configOf(rule: Rule, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    const defaults = Object.fromEntries(Object.entries(rule.configSchema?.properties ?? {}).map(([k, v]) => [k, (v as { default?: unknown }).default]));
+    const defaults = Object.fromEntries(
+        Object.entries(rule.configSchema?.properties ?? {}).map(([k, v]) => [k, (v as { default?: unknown }).default]),
+    );
     return { ...defaults, ...overrides };
 }
 
 export function toPolicyResources(records: readonly ResourceRecord[]): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     const resources = records.map((r) => {
-        const res = { type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: { protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: {}, additionalSecretOutputs: [] } } as unknown as PolicyResource & { provider?: unknown; parent?: PolicyResource };
+        const res = {
+            type: r.type,
+            props: r.inputs,
+            urn: r.urn,
+            name: r.name,
+            opts: {
+                protect: r.protect,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: {},
+                additionalSecretOutputs: [],
+            },
+        } as unknown as PolicyResource & { provider?: unknown; parent?: PolicyResource };
         byUrn.set(r.urn, res);
         return { res, record: r };
     });
     for (const { res, record } of resources) {
         const provider = byUrn.get(record.provider);
-        if (provider) res.provider = { type: provider.type, props: provider.props, urn: provider.urn, name: provider.name };
+        if (provider)
+            res.provider = { type: provider.type, props: provider.props, urn: provider.urn, name: provider.name };
         const parent = byUrn.get(record.parent);
         if (parent) res.parent = parent;
     }
     return resources.map((x) => x.res);
 }
 
-export function runPolicies(records: readonly ResourceRecord[], config: Record<string, Record<string, unknown>> = {}, rules: readonly Rule[] = allRules): Violation[] {
+export function runPolicies(
+    records: readonly ResourceRecord[],
+    config: Record<string, Record<string, unknown>> = {},
+    rules: readonly Rule[] = allRules,
+): Violation[] {
     const resources = toPolicyResources(records);
     const violations: Violation[] = [];
     for (const rule of rules) {
         const level = rule.enforcementLevel ?? "advisory";
         if (level === "disabled") continue;
         const cfg = configOf(rule, config[rule.name]);
-        const report = (urnDefault?: string): ReportViolation => (message, urn) => violations.push({ policy: rule.name, enforcementLevel: level, message, urn: urn ?? urnDefault });
+        const report =
+            (urnDefault?: string): ReportViolation =>
+            (message, urn) =>
+                violations.push({ policy: rule.name, enforcementLevel: level, message, urn: urn ?? urnDefault });
         const notApplicable = (): never => {
             throw new NotApplicable();
         };
         const run = (fn: () => void | Promise<void>) => {
             try {
                 const result = fn();
-                if (result instanceof Promise) throw new Error(`policy ${rule.name}: asynchronous rules are not supported offline`);
+                if (result instanceof Promise)
+                    throw new Error(`policy ${rule.name}: asynchronous rules are not supported offline`);
             } catch (e) {
                 if (!(e instanceof NotApplicable)) throw e;
             }
         };
         const resourceRule = rule as ResourceValidationPolicy;
         if (resourceRule.validateResource) {
-            const validators = Array.isArray(resourceRule.validateResource) ? resourceRule.validateResource : [resourceRule.validateResource];
+            const validators = Array.isArray(resourceRule.validateResource)
+                ? resourceRule.validateResource
+                : [resourceRule.validateResource];
             for (const r of resources) {
-                const args = { ...r, stackTags: new Map(), getConfig: () => cfg, notApplicable, isType: () => false, asType: () => undefined } as unknown as ResourceValidationArgs;
+                const args = {
+                    ...r,
+                    stackTags: new Map(),
+                    getConfig: () => cfg,
+                    notApplicable,
+                    isType: () => false,
+                    asType: () => undefined,
+                } as unknown as ResourceValidationArgs;
                 for (const v of validators) run(() => v(args, report(r.urn)));
             }
         }
         const stackRule = rule as StackValidationPolicy;
-        if (stackRule.validateStack) run(() => stackRule.validateStack!({ resources, stackTags: new Map(), getConfig: () => cfg, notApplicable } as unknown as StackValidationArgs, report()));
+        if (stackRule.validateStack)
+            run(() =>
+                stackRule.validateStack!(
+                    {
+                        resources,
+                        stackTags: new Map(),
+                        getConfig: () => cfg,
+                        notApplicable,
+                    } as unknown as StackValidationArgs,
+                    report(),
+                ),
+            );
     }
     return violations;
 }

@@ -18,23 +18,45 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
     const { cfg, facts, providers } = ctx;
     const registry = new RegistryInstance(
         "china-registry",
-        { instanceName: cfg.registry.instanceName, region: cfg.alicloud.region, instanceSpec: cfg.registry.instanceSpec, periodMonths: cfg.registry.periodMonths, namespace: cfg.registry.namespace },
+        {
+            instanceName: cfg.registry.instanceName,
+            region: cfg.alicloud.region,
+            instanceSpec: cfg.registry.instanceSpec,
+            periodMonths: cfg.registry.periodMonths,
+            namespace: cfg.registry.namespace,
+        },
         { providers: { alicloud: providers.alicloud } },
     );
     // The endpoint follows from the instance's name and region, so the mirrors can be read before it exists.
-    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, { chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public, registryNamespace: cfg.registry.namespace });
+    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, {
+        chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
+        registryNamespace: cfg.registry.namespace,
+    });
     const catalog = loadCatalog(DEFAULT_CATALOG_FILE);
-    const foundation = buildFoundation(ctx, { containerdHosts: containerdHosts(mirrors), refresherImage: rewriteImage(mirrors, catalog.platform.ecrRefresherImage) });
+    const foundation = buildFoundation(ctx, {
+        containerdHosts: containerdHosts(mirrors),
+        refresherImage: rewriteImage(mirrors, catalog.platform.ecrRefresherImage),
+    });
     const data = new ServingBucket(
         "china-data",
-        { kind: "private-irsa", partition: facts.partition, bucketName: `${cfg.cluster.name}-data-${facts.accountId}`, oidcProviderArn: foundation.cluster.oidcProviderArn, issuerUrl: foundation.cluster.oidcIssuer },
+        {
+            kind: "private-irsa",
+            partition: facts.partition,
+            bucketName: `${cfg.cluster.name}-data-${facts.accountId}`,
+            oidcProviderArn: foundation.cluster.oidcProviderArn,
+            issuerUrl: foundation.cluster.oidcIssuer,
+        },
         { providers: { aws: providers.aws } },
     );
 
     // The China end of the border VPN: its public IP first; the tunnels once the global stack has them.
     let vpn: IpsecEndpoint | undefined;
     if (runsIpsecEndpoint(cfg)) {
-        const hub = await peerOutputs(ctx, ["vpnTunnel1Address", "vpnTunnel2Address", "vpnTunnel1Psk", "vpnTunnel2Psk"], "the strongSwan endpoint's tunnels");
+        const hub = await peerOutputs(
+            ctx,
+            ["vpnTunnel1Address", "vpnTunnel2Address", "vpnTunnel1Psk", "vpnTunnel2Psk"],
+            "the strongSwan endpoint's tunnels",
+        );
         const { network } = foundation;
         vpn = new IpsecEndpoint(
             "china-vpn",
@@ -51,7 +73,12 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
                 instanceType: cfg.vpn.instanceType,
                 amiParameter: cfg.vpn.amiParameter,
                 licensedCarrier: cfg.vpn.licensedCarrier ?? "",
-                tunnels: hub ? [{ address: hub.vpnTunnel1Address, psk: hub.vpnTunnel1Psk }, { address: hub.vpnTunnel2Address, psk: hub.vpnTunnel2Psk }] : undefined,
+                tunnels: hub
+                    ? [
+                          { address: hub.vpnTunnel1Address, psk: hub.vpnTunnel1Psk },
+                          { address: hub.vpnTunnel2Address, psk: hub.vpnTunnel2Psk },
+                      ]
+                    : undefined,
             },
             { providers: { aws: providers.aws } },
         );
@@ -67,6 +94,12 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
         registryEndpoint: registry.publicEndpoint,
         registryVpcEndpoint: registry.vpcEndpoint,
         registryNamespace: registry.namespace,
-        ...(vpn ? { vpnPublicIp: vpn.publicIp, vpnLicensedCarrier: cfg.vpn.licensedCarrier, vpnEndpointRunning: vpn.running } : {}),
+        ...(vpn
+            ? {
+                  vpnPublicIp: vpn.publicIp,
+                  vpnLicensedCarrier: cfg.vpn.licensedCarrier,
+                  vpnEndpointRunning: vpn.running,
+              }
+            : {}),
     };
 }

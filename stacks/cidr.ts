@@ -51,7 +51,7 @@ export function cidrSize(c: Cidr): number {
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
     const p = Math.min(a.prefix, b.prefix);
-    return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0);
+    return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
 export function contains(outer: Cidr, inner: Cidr): boolean {
@@ -69,7 +69,8 @@ export function isPrivate(c: Cidr): boolean {
 
 /** The `index`-th subnet of `newPrefix` inside `parent` (like Terraform's cidrsubnet). */
 export function subnet(parent: Cidr, newPrefix: number, index: number): Cidr {
-    if (newPrefix < parent.prefix || newPrefix > 32) throw new Error(`subnet: /${newPrefix} does not fit in ${parent.text}`);
+    if (newPrefix < parent.prefix || newPrefix > 32)
+        throw new Error(`subnet: /${newPrefix} does not fit in ${parent.text}`);
     const count = 2 ** (newPrefix - parent.prefix);
     if (!Number.isInteger(index) || index < 0 || index >= count) {
         throw new Error(`subnet: ${parent.text} has ${count} subnets of /${newPrefix}, not ${index + 1}`);

@@ -21,7 +21,8 @@ export const SIDE_PARTITION: Record<Side, Partition> = { global: "aws", china: "
 export const VPN_HUB_REGIONS = ["ap-east-1", "ap-southeast-1"] as const;
 
 /** Canonical's public SSM parameter for the current Ubuntu 24.04 LTS AMI (strongSwan is in its archive). */
-export const DEFAULT_VPN_AMI_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id";
+export const DEFAULT_VPN_AMI_PARAMETER =
+    "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id";
 
 /** ECR authorization tokens are valid for 12 hours (ECR GetAuthorizationToken API reference). */
 export const ECR_TOKEN_LIFETIME_HOURS = 12;
@@ -191,7 +192,11 @@ class Reader {
         try {
             return JSON.parse(value);
         } catch {
-            this.issue(key, `must be ${what}, got the string ${JSON.stringify(value)}`, `write it as a YAML ${what === "a mapping" ? "mapping (key: value lines)" : "list"}`);
+            this.issue(
+                key,
+                `must be ${what}, got the string ${JSON.stringify(value)}`,
+                `write it as a YAML ${what === "a mapping" ? "mapping (key: value lines)" : "list"}`,
+            );
             return undefined;
         }
     }
@@ -206,7 +211,13 @@ class Reader {
         for (const k of Object.keys(v)) {
             if (!known.includes(k)) {
                 const near = closest(k, known);
-                this.issue(`${key}.${k}`, "is not a known setting", near ? `did you mean "${near}"? Known: ${known.join(", ")}` : `remove it; known settings: ${known.join(", ")}`);
+                this.issue(
+                    `${key}.${k}`,
+                    "is not a known setting",
+                    near
+                        ? `did you mean "${near}"? Known: ${known.join(", ")}`
+                        : `remove it; known settings: ${known.join(", ")}`,
+                );
             }
         }
         return v as Record<string, Json>;
@@ -232,7 +243,10 @@ class Reader {
     oneOf<T extends string>(key: string, value: Json, choices: readonly T[], dflt?: T): T {
         if ((value === undefined || value === null || value === "") && dflt !== undefined) return dflt;
         if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
-        const shown = value === undefined || value === null || value === "" ? "is required" : `${JSON.stringify(value)} is not allowed`;
+        const shown =
+            value === undefined || value === null || value === ""
+                ? "is required"
+                : `${JSON.stringify(value)} is not allowed`;
         const near = typeof value === "string" ? closest(value, choices) : undefined;
         this.issue(key, shown, `use one of: ${choices.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
         return dflt ?? choices[0];
@@ -254,11 +268,19 @@ class Reader {
         }
         const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
         if (typeof n !== "number" || !Number.isInteger(n)) {
-            this.issue(key, `must be a whole number, got ${describe(value)}`, `set a whole number from ${opts.min} to ${opts.max}`);
+            this.issue(
+                key,
+                `must be a whole number, got ${describe(value)}`,
+                `set a whole number from ${opts.min} to ${opts.max}`,
+            );
             return opts.default ?? opts.min;
         }
         if (n < opts.min || n > opts.max) {
-            this.issue(key, `${n} is out of range${opts.why ? ` (${opts.why})` : ""}`, `set a whole number from ${opts.min} to ${opts.max}`);
+            this.issue(
+                key,
+                `${n} is out of range${opts.why ? ` (${opts.why})` : ""}`,
+                `set a whole number from ${opts.min} to ${opts.max}`,
+            );
             return opts.default ?? opts.min;
         }
         return n;
@@ -284,7 +306,11 @@ class Reader {
         if (!text) return undefined;
         const parsed = parseCidr(text);
         if (!parsed.ok) {
-            this.issue(key, `${JSON.stringify(text)} ${parsed.reason}`, parsed.canonical ? `use ${parsed.canonical}` : `write ${what} such as 10.10.0.0/16`);
+            this.issue(
+                key,
+                `${JSON.stringify(text)} ${parsed.reason}`,
+                parsed.canonical ? `use ${parsed.canonical}` : `write ${what} such as 10.10.0.0/16`,
+            );
             return undefined;
         }
         return parsed.cidr;
@@ -335,7 +361,21 @@ function closestRegion(region: string, regions: readonly string[]): string | und
     return closest(region, same.length ? same : regions) ?? (same.length ? [...same].sort()[0] : undefined);
 }
 
-const TOP_KEYS = ["side", "peer", "aws", "alicloud", "network", "cluster", "registry", "ecr", "ecrRefresher", "ingress", "vpn", "s3", "gitops"] as const;
+const TOP_KEYS = [
+    "side",
+    "peer",
+    "aws",
+    "alicloud",
+    "network",
+    "cluster",
+    "registry",
+    "ecr",
+    "ecrRefresher",
+    "ingress",
+    "vpn",
+    "s3",
+    "gitops",
+] as const;
 
 /**
  * Read and validate every `crossborder:*` key of `raw` (other namespaces are ignored). Throws ConfigError
@@ -353,7 +393,13 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
             top[key] = value;
         } else {
             const near = closest(key, TOP_KEYS);
-            r.issue(fullKey, "is not a crossborder setting", near ? `did you mean "${NS}:${near}"?` : `remove it; settings are ${TOP_KEYS.map((k) => `${NS}:${k}`).join(", ")}`);
+            r.issue(
+                fullKey,
+                "is not a crossborder setting",
+                near
+                    ? `did you mean "${NS}:${near}"?`
+                    : `remove it; settings are ${TOP_KEYS.map((k) => `${NS}:${k}`).join(", ")}`,
+            );
         }
     }
     const k = (path: string) => `${NS}:${path}`;
@@ -363,16 +409,30 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     const named = ctx.stack?.split("/").pop();
     const inferred = (SIDES as readonly string[]).includes(named ?? "") ? (named as Side) : undefined;
     if ((top.side === undefined || top.side === null || top.side === "") && !inferred) {
-        throw new ConfigError([{ key: k("side"), problem: "is required", fix: `set it to global or china (the stack file's name, Pulumi.${named ?? "<stack>"}.yaml, does not say which)` }]);
+        throw new ConfigError([
+            {
+                key: k("side"),
+                problem: "is required",
+                fix: `set it to global or china (the stack file's name, Pulumi.${named ?? "<stack>"}.yaml, does not say which)`,
+            },
+        ]);
     }
-    const side = top.side === undefined || top.side === null || top.side === "" ? inferred! : r.oneOf<Side>(k("side"), top.side, SIDES);
+    const side =
+        top.side === undefined || top.side === null || top.side === ""
+            ? inferred!
+            : r.oneOf<Side>(k("side"), top.side, SIDES);
     const partition = SIDE_PARTITION[side];
     const china = side === "china";
     const other: Side = china ? "global" : "china";
 
     // peer
     const peerRaw = r.object(k("peer"), top.peer, ["stack", "vpcCidr"]);
-    if (top.peer === undefined) r.issue(k("peer"), "is missing", `add crossborder:peer with the ${other} stack's name (stack) and VPC range (vpcCidr)`);
+    if (top.peer === undefined)
+        r.issue(
+            k("peer"),
+            "is missing",
+            `add crossborder:peer with the ${other} stack's name (stack) and VPC range (vpcCidr)`,
+        );
     const peerStack = r.string(k("peer.stack"), peerRaw.stack, {
         pattern: /^([A-Za-z0-9][-A-Za-z0-9_.]*\/){0,2}[A-Za-z0-9][-A-Za-z0-9_.]*$/,
         hint: `the ${other} stack's name, e.g. "acme/crossborder/${other}" or "${other}"`,
@@ -380,7 +440,10 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     if (peerStack && ctx.stack && peerStack.split("/").pop() === ctx.stack.split("/").pop()) {
         r.issue(k("peer.stack"), `"${peerStack}" names this stack itself`, `name the ${other} stack, e.g. "${other}"`);
     }
-    const peerCidr = top.peer === undefined ? undefined : r.cidr(k("peer.vpcCidr"), peerRaw.vpcCidr, `the ${other} stack's VPC range`);
+    const peerCidr =
+        top.peer === undefined
+            ? undefined
+            : r.cidr(k("peer.vpcCidr"), peerRaw.vpcCidr, `the ${other} stack's VPC range`);
 
     // aws
     const awsRaw = r.object(k("aws"), top.aws, ["region"]);
@@ -390,87 +453,193 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         const regionPartition = partitionOfRegion(awsRegion);
         if (!facts.aws.has(awsRegion)) {
             const near = closestRegion(awsRegion, [...facts.aws.keys()]);
-            r.issue(k("aws.region"), `"${awsRegion}" is not an AWS region`, near ? `did you mean "${near}"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)` : `use ${expectedRegions}`);
+            r.issue(
+                k("aws.region"),
+                `"${awsRegion}" is not an AWS region`,
+                near
+                    ? `did you mean "${near}"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)`
+                    : `use ${expectedRegions}`,
+            );
         } else if (regionPartition !== partition) {
-            r.issue(k("aws.region"), `"${awsRegion}" is in partition ${regionPartition}, but the ${side} side deploys to ${partition}`, china ? `use cn-north-1 or cn-northwest-1, or set crossborder:side to global` : `use a region outside China such as eu-central-1, or set crossborder:side to china`);
+            r.issue(
+                k("aws.region"),
+                `"${awsRegion}" is in partition ${regionPartition}, but the ${side} side deploys to ${partition}`,
+                china
+                    ? `use cn-north-1 or cn-northwest-1, or set crossborder:side to global`
+                    : `use a region outside China such as eu-central-1, or set crossborder:side to china`,
+            );
         }
     }
 
     // alicloud
     const aliRaw = r.object(k("alicloud"), top.alicloud, ["region"]);
-    const aliHint = china ? "a mainland China region such as cn-hangzhou or cn-beijing" : "a region outside mainland China such as eu-central-1";
+    const aliHint = china
+        ? "a mainland China region such as cn-hangzhou or cn-beijing"
+        : "a region outside mainland China such as eu-central-1";
     const aliRegion = r.string(k("alicloud.region"), aliRaw.region, { hint: aliHint });
     const aliFacts = aliRegion ? facts.alicloud.get(aliRegion) : undefined;
     if (aliRegion && !aliFacts) {
         const near = closestRegion(aliRegion, [...facts.alicloud.keys()]);
-        r.issue(k("alicloud.region"), `"${aliRegion}" is not an Alibaba Cloud region`, near ? `did you mean "${near}"?` : `use ${aliHint}`);
+        r.issue(
+            k("alicloud.region"),
+            `"${aliRegion}" is not an Alibaba Cloud region`,
+            near ? `did you mean "${near}"?` : `use ${aliHint}`,
+        );
     } else if (aliFacts && aliFacts.mainland !== china) {
-        r.issue(k("alicloud.region"), china ? `"${aliRegion}" is outside mainland China, so the china registry would pull across the border` : `"${aliRegion}" is inside mainland China, but the global side's registry is the origin outside it`, `use ${aliHint}`);
+        r.issue(
+            k("alicloud.region"),
+            china
+                ? `"${aliRegion}" is outside mainland China, so the china registry would pull across the border`
+                : `"${aliRegion}" is inside mainland China, but the global side's registry is the origin outside it`,
+            `use ${aliHint}`,
+        );
     }
 
     // network
     const netRaw = r.object(k("network"), top.network, ["vpcCidr", "zoneCount", "natGateways"]);
     let vpcCidr = r.cidr(k("network.vpcCidr"), netRaw.vpcCidr, "a private IPv4 range");
     if (vpcCidr && (vpcCidr.prefix < 16 || vpcCidr.prefix > 24)) {
-        r.issue(k("network.vpcCidr"), `${vpcCidr.text} has prefix /${vpcCidr.prefix}, outside /16-/24`, "AWS allows /16 at most and the subnets of three zones need /24 at least: use a /16 to /24 range");
+        r.issue(
+            k("network.vpcCidr"),
+            `${vpcCidr.text} has prefix /${vpcCidr.prefix}, outside /16-/24`,
+            "AWS allows /16 at most and the subnets of three zones need /24 at least: use a /16 to /24 range",
+        );
         vpcCidr = undefined; // one message per mistake: no overlap reports about a range already rejected
     } else if (vpcCidr && !isPrivate(vpcCidr)) {
-        r.issue(k("network.vpcCidr"), `${vpcCidr.text} is not a private range`, "use a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10");
+        r.issue(
+            k("network.vpcCidr"),
+            `${vpcCidr.text} is not a private range`,
+            "use a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10",
+        );
         vpcCidr = undefined;
     }
     const zoneCountRaw = netRaw.zoneCount;
-    const zoneCount = zoneCountRaw === undefined ? undefined : (r.int(k("network.zoneCount"), zoneCountRaw, { min: 2, max: 3, why: "EKS needs two zones; crossborder spreads over at most three" }) as 2 | 3);
-    const natGateways = r.oneOf(k("network.natGateways"), netRaw.natGateways, ["perZone", "single"] as const, "perZone");
+    const zoneCount =
+        zoneCountRaw === undefined
+            ? undefined
+            : (r.int(k("network.zoneCount"), zoneCountRaw, {
+                  min: 2,
+                  max: 3,
+                  why: "EKS needs two zones; crossborder spreads over at most three",
+              }) as 2 | 3);
+    const natGateways = r.oneOf(
+        k("network.natGateways"),
+        netRaw.natGateways,
+        ["perZone", "single"] as const,
+        "perZone",
+    );
 
     if (vpcCidr && peerCidr && overlaps(vpcCidr, peerCidr)) {
-        r.issue(k("network.vpcCidr"), `${vpcCidr.text} overlaps the ${other} stack's ${peerCidr.text} (crossborder:peer.vpcCidr)`, `the VPN routes between the two VPCs, so give this stack a range that does not overlap, e.g. ${suggestFree([peerCidr], vpcCidr.prefix)}`);
+        r.issue(
+            k("network.vpcCidr"),
+            `${vpcCidr.text} overlaps the ${other} stack's ${peerCidr.text} (crossborder:peer.vpcCidr)`,
+            `the VPN routes between the two VPCs, so give this stack a range that does not overlap, e.g. ${suggestFree([peerCidr], vpcCidr.prefix)}`,
+        );
     }
 
     // cluster
-    const clRaw = r.object(k("cluster"), top.cluster, ["name", "kubernetesVersion", "endpointPublicAccess", "publicAccessCidrs", "nodeGroups"]);
-    const clusterName = r.string(k("cluster.name"), clRaw.name, { default: `crossborder-${side}`, pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, hint: "1-100 letters, digits, - or _, starting with a letter or digit" });
-    const kubernetesVersion = r.string(k("cluster.kubernetesVersion"), typeof clRaw.kubernetesVersion === "number" ? String(clRaw.kubernetesVersion) : clRaw.kubernetesVersion, {
-        default: "1.33",
-        pattern: /^1\.\d{2}$/,
-        hint: 'a quoted EKS minor version such as "1.33" (unquoted 1.30 reads as 1.3)',
+    const clRaw = r.object(k("cluster"), top.cluster, [
+        "name",
+        "kubernetesVersion",
+        "endpointPublicAccess",
+        "publicAccessCidrs",
+        "nodeGroups",
+    ]);
+    const clusterName = r.string(k("cluster.name"), clRaw.name, {
+        default: `crossborder-${side}`,
+        pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/,
+        hint: "1-100 letters, digits, - or _, starting with a letter or digit",
     });
+    const kubernetesVersion = r.string(
+        k("cluster.kubernetesVersion"),
+        typeof clRaw.kubernetesVersion === "number" ? String(clRaw.kubernetesVersion) : clRaw.kubernetesVersion,
+        {
+            default: "1.33",
+            pattern: /^1\.\d{2}$/,
+            hint: 'a quoted EKS minor version such as "1.33" (unquoted 1.30 reads as 1.3)',
+        },
+    );
     const endpointPublicAccess = r.bool(k("cluster.endpointPublicAccess"), clRaw.endpointPublicAccess, false);
-    const publicAccessCidrs = r.list(k("cluster.publicAccessCidrs"), clRaw.publicAccessCidrs, []).map((c, i) => r.cidr(k(`cluster.publicAccessCidrs[${i}]`), c, "an IPv4 range")?.text ?? "");
+    const publicAccessCidrs = r
+        .list(k("cluster.publicAccessCidrs"), clRaw.publicAccessCidrs, [])
+        .map((c, i) => r.cidr(k(`cluster.publicAccessCidrs[${i}]`), c, "an IPv4 range")?.text ?? "");
     if (endpointPublicAccess && publicAccessCidrs.length === 0) {
-        r.issue(k("cluster.publicAccessCidrs"), "is empty while endpointPublicAccess is true", "list the ranges allowed to reach the API (e.g. your office's egress /32), or set endpointPublicAccess: false");
+        r.issue(
+            k("cluster.publicAccessCidrs"),
+            "is empty while endpointPublicAccess is true",
+            "list the ranges allowed to reach the API (e.g. your office's egress /32), or set endpointPublicAccess: false",
+        );
     }
     if (!endpointPublicAccess && publicAccessCidrs.length > 0) {
-        r.issue(k("cluster.publicAccessCidrs"), "is set while endpointPublicAccess is false", "set endpointPublicAccess: true to use the allow-list, or remove it");
+        r.issue(
+            k("cluster.publicAccessCidrs"),
+            "is set while endpointPublicAccess is false",
+            "set endpointPublicAccess: true to use the allow-list, or remove it",
+        );
     }
     const nodeGroups = readNodeGroups(r, k("cluster.nodeGroups"), clRaw.nodeGroups);
 
     // registry
     const regRaw = r.object(k("registry"), top.registry, ["instanceName", "namespace", "instanceSpec", "periodMonths"]);
     const registry = {
-        instanceName: r.string(k("registry.instanceName"), regRaw.instanceName, { default: `crossborder-${side}`, pattern: /^[a-z0-9][a-z0-9-]{1,28}[a-z0-9]$/, hint: "3-30 lowercase letters, digits or -, not starting or ending with - (ACR EE instance name rules)" }),
-        namespace: r.string(k("registry.namespace"), regRaw.namespace, { default: "crossborder", pattern: /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/, hint: "2-120 lowercase letters, digits, - or _ (ACR EE namespace rules)" }),
-        instanceSpec: r.oneOf(k("registry.instanceSpec"), regRaw.instanceSpec, ["Basic", "Standard", "Advanced"] as const, "Advanced"),
+        instanceName: r.string(k("registry.instanceName"), regRaw.instanceName, {
+            default: `crossborder-${side}`,
+            pattern: /^[a-z0-9][a-z0-9-]{1,28}[a-z0-9]$/,
+            hint: "3-30 lowercase letters, digits or -, not starting or ending with - (ACR EE instance name rules)",
+        }),
+        namespace: r.string(k("registry.namespace"), regRaw.namespace, {
+            default: "crossborder",
+            pattern: /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/,
+            hint: "2-120 lowercase letters, digits, - or _ (ACR EE namespace rules)",
+        }),
+        instanceSpec: r.oneOf(
+            k("registry.instanceSpec"),
+            regRaw.instanceSpec,
+            ["Basic", "Standard", "Advanced"] as const,
+            "Advanced",
+        ),
         periodMonths: r.int(k("registry.periodMonths"), regRaw.periodMonths, { default: 1, min: 1, max: 36 }),
     };
 
     // ecr
     const ecrReposRaw = r.object(k("ecr"), top.ecr, ["repositories", "keepImages"]);
     const ecr = {
-        repositories: r.list(k("ecr.repositories"), ecrReposRaw.repositories, ["platform/app"]).map((x, i) =>
-            r.string(k(`ecr.repositories[${i}]`), x, { pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, hint: "an ECR repository name such as platform/app" }),
-        ),
+        repositories: r
+            .list(k("ecr.repositories"), ecrReposRaw.repositories, ["platform/app"])
+            .map((x, i) =>
+                r.string(k(`ecr.repositories[${i}]`), x, {
+                    pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
+                    hint: "an ECR repository name such as platform/app",
+                }),
+            ),
         keepImages: r.int(k("ecr.keepImages"), ecrReposRaw.keepImages, { default: 30, min: 1, max: 1000 }),
     };
 
     // ecrRefresher
-    const ecrRaw = r.object(k("ecrRefresher"), top.ecrRefresher, ["enabled", "refreshHours", "namespaces", "credentialsSecret"]);
+    const ecrRaw = r.object(k("ecrRefresher"), top.ecrRefresher, [
+        "enabled",
+        "refreshHours",
+        "namespaces",
+        "credentialsSecret",
+    ]);
     let refreshHours = 6;
     if (ecrRaw.refreshHours !== undefined) {
-        const n = typeof ecrRaw.refreshHours === "string" && /^\d+$/.test(ecrRaw.refreshHours) ? Number(ecrRaw.refreshHours) : ecrRaw.refreshHours;
+        const n =
+            typeof ecrRaw.refreshHours === "string" && /^\d+$/.test(ecrRaw.refreshHours)
+                ? Number(ecrRaw.refreshHours)
+                : ecrRaw.refreshHours;
         if (typeof n === "number" && Number.isInteger(n) && n >= ECR_TOKEN_LIFETIME_HOURS) {
-            r.issue(k("ecrRefresher.refreshHours"), `${n} is not shorter than ${ECR_TOKEN_LIFETIME_HOURS} hours, so pull secrets would expire before they are refreshed`, `ECR tokens live ${ECR_TOKEN_LIFETIME_HOURS} hours: use 6 (the default) or any whole number from 1 to 11`);
+            r.issue(
+                k("ecrRefresher.refreshHours"),
+                `${n} is not shorter than ${ECR_TOKEN_LIFETIME_HOURS} hours, so pull secrets would expire before they are refreshed`,
+                `ECR tokens live ${ECR_TOKEN_LIFETIME_HOURS} hours: use 6 (the default) or any whole number from 1 to 11`,
+            );
         } else {
-            refreshHours = r.int(k("ecrRefresher.refreshHours"), ecrRaw.refreshHours, { default: 6, min: 1, max: ECR_TOKEN_LIFETIME_HOURS - 1 });
+            refreshHours = r.int(k("ecrRefresher.refreshHours"), ecrRaw.refreshHours, {
+                default: 6,
+                min: 1,
+                max: ECR_TOKEN_LIFETIME_HOURS - 1,
+            });
         }
     }
     const ecrRefresher = {
@@ -478,14 +647,26 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         credentialsSecret:
             ecrRaw.credentialsSecret === undefined
                 ? undefined
-                : r.string(k("ecrRefresher.credentialsSecret"), ecrRaw.credentialsSecret, { pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, hint: "namespace/name of a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" }),
+                : r.string(k("ecrRefresher.credentialsSecret"), ecrRaw.credentialsSecret, {
+                      pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+                      hint: "namespace/name of a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                  }),
         refreshHours,
-        namespaces: r.list(k("ecrRefresher.namespaces"), ecrRaw.namespaces, ["default"]).map((n, i) =>
-            r.string(k(`ecrRefresher.namespaces[${i}]`), n, { pattern: DNS_LABEL, hint: "a Kubernetes namespace name (lowercase letters, digits and -)" }),
-        ),
+        namespaces: r
+            .list(k("ecrRefresher.namespaces"), ecrRaw.namespaces, ["default"])
+            .map((n, i) =>
+                r.string(k(`ecrRefresher.namespaces[${i}]`), n, {
+                    pattern: DNS_LABEL,
+                    hint: "a Kubernetes namespace name (lowercase letters, digits and -)",
+                }),
+            ),
     };
     if (ecrRefresher.enabled && ecrRefresher.namespaces.length === 0) {
-        r.issue(k("ecrRefresher.namespaces"), "is empty while the refresher is enabled", "list the namespaces that need the ECR pull secret, or set enabled: false");
+        r.issue(
+            k("ecrRefresher.namespaces"),
+            "is empty while the refresher is enabled",
+            "list the namespaces that need the ECR pull secret, or set enabled: false",
+        );
     }
 
     // ingress
@@ -495,26 +676,65 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         icpLicensed: r.bool(k("ingress.icpLicensed"), ingRaw.icpLicensed, false),
     };
     if (china && ingress.publicHttp && !ingress.icpLicensed) {
-        r.issue(k("ingress.publicHttp"), "opens ports 80/443 to the internet in mainland China without an ICP licence", "serving HTTP(S) publicly in China requires an ICP licence: set crossborder:ingress.icpLicensed: true once the licence is filed, or keep publicHttp: false (NodePort or an approved endpoint)");
+        r.issue(
+            k("ingress.publicHttp"),
+            "opens ports 80/443 to the internet in mainland China without an ICP licence",
+            "serving HTTP(S) publicly in China requires an ICP licence: set crossborder:ingress.icpLicensed: true once the licence is filed, or keep publicHttp: false (NodePort or an approved endpoint)",
+        );
     }
 
     // vpn
-    const vpnRaw = r.object(k("vpn"), top.vpn, ["enabled", "mode", "hubRegion", "hubVpcCidr", "licensedCarrier", "instanceType", "amiParameter"]);
-    const vpnInstanceType = r.string(k("vpn.instanceType"), vpnRaw.instanceType, { default: "t3.medium", pattern: /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, hint: "an EC2 instance type such as t3.medium" });
-    const amiParameter = r.string(k("vpn.amiParameter"), vpnRaw.amiParameter, { default: DEFAULT_VPN_AMI_PARAMETER, pattern: /^\/[A-Za-z0-9_.\-/]+$/, hint: "an SSM parameter path such as /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id" });
+    const vpnRaw = r.object(k("vpn"), top.vpn, [
+        "enabled",
+        "mode",
+        "hubRegion",
+        "hubVpcCidr",
+        "licensedCarrier",
+        "instanceType",
+        "amiParameter",
+    ]);
+    const vpnInstanceType = r.string(k("vpn.instanceType"), vpnRaw.instanceType, {
+        default: "t3.medium",
+        pattern: /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/,
+        hint: "an EC2 instance type such as t3.medium",
+    });
+    const amiParameter = r.string(k("vpn.amiParameter"), vpnRaw.amiParameter, {
+        default: DEFAULT_VPN_AMI_PARAMETER,
+        pattern: /^\/[A-Za-z0-9_.\-/]+$/,
+        hint: "an SSM parameter path such as /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
+    });
     const vpnEnabled = r.bool(k("vpn.enabled"), vpnRaw.enabled, true);
     const vpnMode = r.oneOf(k("vpn.mode"), vpnRaw.mode, ["strongswan-ec2", "alibaba-cen"] as const, "strongswan-ec2");
     const hubRegion = r.oneOf(k("vpn.hubRegion"), vpnRaw.hubRegion, VPN_HUB_REGIONS, "ap-east-1");
-    const hubCidr = vpnEnabled ? r.cidr(k("vpn.hubVpcCidr"), vpnRaw.hubVpcCidr, "the hub VPC's private range") : undefined;
-    const licensedCarrier = vpnRaw.licensedCarrier === undefined ? undefined : r.string(k("vpn.licensedCarrier"), vpnRaw.licensedCarrier, { hint: "the carrier or contract that provides the licensed cross-border line" });
+    const hubCidr = vpnEnabled
+        ? r.cidr(k("vpn.hubVpcCidr"), vpnRaw.hubVpcCidr, "the hub VPC's private range")
+        : undefined;
+    const licensedCarrier =
+        vpnRaw.licensedCarrier === undefined
+            ? undefined
+            : r.string(k("vpn.licensedCarrier"), vpnRaw.licensedCarrier, {
+                  hint: "the carrier or contract that provides the licensed cross-border line",
+              });
     if (china && vpnEnabled && vpnMode === "strongswan-ec2" && !licensedCarrier) {
-        r.issue(k("vpn.licensedCarrier"), "is required for a cross-border IPsec link from mainland China", "name the licensed carrier (or contract) whose cross-border line carries the tunnel, or use mode: alibaba-cen (Alibaba's licensed CEN cross-border bandwidth), or set enabled: false");
+        r.issue(
+            k("vpn.licensedCarrier"),
+            "is required for a cross-border IPsec link from mainland China",
+            "name the licensed carrier (or contract) whose cross-border line carries the tunnel, or use mode: alibaba-cen (Alibaba's licensed CEN cross-border bandwidth), or set enabled: false",
+        );
     }
     if (hubCidr) {
         if (vpcCidr && overlaps(hubCidr, vpcCidr)) {
-            r.issue(k("vpn.hubVpcCidr"), `${hubCidr.text} overlaps this stack's ${vpcCidr.text} (crossborder:network.vpcCidr)`, `use a range that overlaps neither VPC, e.g. ${suggestFree([vpcCidr, ...(peerCidr ? [peerCidr] : [])], hubCidr.prefix)}`);
+            r.issue(
+                k("vpn.hubVpcCidr"),
+                `${hubCidr.text} overlaps this stack's ${vpcCidr.text} (crossborder:network.vpcCidr)`,
+                `use a range that overlaps neither VPC, e.g. ${suggestFree([vpcCidr, ...(peerCidr ? [peerCidr] : [])], hubCidr.prefix)}`,
+            );
         } else if (peerCidr && overlaps(hubCidr, peerCidr)) {
-            r.issue(k("vpn.hubVpcCidr"), `${hubCidr.text} overlaps the ${other} stack's ${peerCidr.text} (crossborder:peer.vpcCidr)`, `use a range that overlaps neither VPC, e.g. ${suggestFree([peerCidr, ...(vpcCidr ? [vpcCidr] : [])], hubCidr.prefix)}`);
+            r.issue(
+                k("vpn.hubVpcCidr"),
+                `${hubCidr.text} overlaps the ${other} stack's ${peerCidr.text} (crossborder:peer.vpcCidr)`,
+                `use a range that overlaps neither VPC, e.g. ${suggestFree([peerCidr, ...(vpcCidr ? [vpcCidr] : [])], hubCidr.prefix)}`,
+            );
         }
     }
 
@@ -523,10 +743,18 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     let publicPrefix: string | undefined;
     if (china) {
         if (s3Raw.publicPrefix !== undefined) {
-            r.issue(k("s3.publicPrefix"), "is set on the china side, whose bucket is private", "remove it: workloads in China read the bucket through their IRSA role; public downloads are served from the global side");
+            r.issue(
+                k("s3.publicPrefix"),
+                "is set on the china side, whose bucket is private",
+                "remove it: workloads in China read the bucket through their IRSA role; public downloads are served from the global side",
+            );
         }
     } else {
-        publicPrefix = r.string(k("s3.publicPrefix"), s3Raw.publicPrefix, { default: "downloads/", pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*\/$/, hint: 'a key prefix ending in "/", such as "downloads/"' });
+        publicPrefix = r.string(k("s3.publicPrefix"), s3Raw.publicPrefix, {
+            default: "downloads/",
+            pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*\/$/,
+            hint: 'a key prefix ending in "/", such as "downloads/"',
+        });
     }
 
     // gitops
@@ -534,16 +762,34 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     const gitops = {
         url: r.string(k("gitops.url"), gitRaw.url, {
             pattern: /^(https:\/\/|ssh:\/\/)[^\s]+$/,
-            hint: china ? "an https:// or ssh:// Git URL reachable from inside China (e.g. a Codeup or self-hosted repository)" : "an https:// or ssh:// Git URL",
+            hint: china
+                ? "an https:// or ssh:// Git URL reachable from inside China (e.g. a Codeup or self-hosted repository)"
+                : "an https:// or ssh:// Git URL",
         }),
-        branch: r.string(k("gitops.branch"), gitRaw.branch, { default: "main", pattern: /^[A-Za-z0-9._/-]+$/, hint: "a branch name" }),
-        path: r.string(k("gitops.path"), gitRaw.path, { default: `clusters/${side}`, pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, hint: `a relative path such as clusters/${side}` }),
+        branch: r.string(k("gitops.branch"), gitRaw.branch, {
+            default: "main",
+            pattern: /^[A-Za-z0-9._/-]+$/,
+            hint: "a branch name",
+        }),
+        path: r.string(k("gitops.path"), gitRaw.path, {
+            default: `clusters/${side}`,
+            pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+            hint: `a relative path such as clusters/${side}`,
+        }),
     };
 
     // Judged against the China host list only when the registry it fills in is itself valid (else that is the issue).
     if (china && gitops.url && registry.instanceName && registry.namespace && aliFacts?.mainland) {
-        const problem = chinaGitProblem(gitops.url, { chinaRegistry: acrEndpoints(registry.instanceName, aliRegion).public, registryNamespace: registry.namespace });
-        if (problem) r.issue(k("gitops.url"), problem, "the china cluster's Flux pulls its tree from this URL on every reconcile: use a Git host inside mainland China (listed in gitops/mirrors.yaml chinaHosts), such as a Codeup or self-hosted repository");
+        const problem = chinaGitProblem(gitops.url, {
+            chinaRegistry: acrEndpoints(registry.instanceName, aliRegion).public,
+            registryNamespace: registry.namespace,
+        });
+        if (problem)
+            r.issue(
+                k("gitops.url"),
+                problem,
+                "the china cluster's Flux pulls its tree from this URL on every reconcile: use a Git host inside mainland China (listed in gitops/mirrors.yaml chinaHosts), such as a Codeup or self-hosted repository",
+            );
     }
 
     if (r.issues.length > 0) throw new ConfigError(r.issues);
@@ -559,7 +805,15 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
         ecr,
         ecrRefresher,
         ingress,
-        vpn: { enabled: vpnEnabled, mode: vpnMode, hubRegion, hubVpcCidr: hubCidr?.text ?? "", licensedCarrier, instanceType: vpnInstanceType, amiParameter },
+        vpn: {
+            enabled: vpnEnabled,
+            mode: vpnMode,
+            hubRegion,
+            hubVpcCidr: hubCidr?.text ?? "",
+            licensedCarrier,
+            instanceType: vpnInstanceType,
+            amiParameter,
+        },
         s3: { publicPrefix },
         gitops,
     };
@@ -567,24 +821,49 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
 
 function readNodeGroups(r: Reader, key: string, value: Json): NodeGroupConfig[] {
     const items = r.list(key, value);
-    if (value !== undefined && items.length === 0) r.issue(key, "is empty", "define at least one node group with a name and instanceTypes");
+    if (value !== undefined && items.length === 0)
+        r.issue(key, "is empty", "define at least one node group with a name and instanceTypes");
     const seen = new Set<string>();
     return items.map((item, i) => {
         const at = `${key}[${i}]`;
-        const g = r.object(at, item, ["name", "instanceTypes", "minSize", "desiredSize", "maxSize", "diskSizeGiB", "capacityType"]);
-        const name = r.string(`${at}.name`, g.name, { pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, hint: "a short lowercase name such as system" });
-        if (name && seen.has(name)) r.issue(`${at}.name`, `"${name}" is used by another node group`, "give each node group its own name");
+        const g = r.object(at, item, [
+            "name",
+            "instanceTypes",
+            "minSize",
+            "desiredSize",
+            "maxSize",
+            "diskSizeGiB",
+            "capacityType",
+        ]);
+        const name = r.string(`${at}.name`, g.name, {
+            pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+            hint: "a short lowercase name such as system",
+        });
+        if (name && seen.has(name))
+            r.issue(`${at}.name`, `"${name}" is used by another node group`, "give each node group its own name");
         seen.add(name);
         const types = r.list(`${at}.instanceTypes`, g.instanceTypes);
-        if (g.instanceTypes !== undefined && types.length === 0) r.issue(`${at}.instanceTypes`, "is empty", "list at least one instance type such as m6i.large");
+        if (g.instanceTypes !== undefined && types.length === 0)
+            r.issue(`${at}.instanceTypes`, "is empty", "list at least one instance type such as m6i.large");
         const instanceTypes = types.map((t, j) =>
-            r.string(`${at}.instanceTypes[${j}]`, t, { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, hint: "an EC2 instance type such as m6i.large" }),
+            r.string(`${at}.instanceTypes[${j}]`, t, {
+                pattern: /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/,
+                hint: "an EC2 instance type such as m6i.large",
+            }),
         );
         const minSize = r.int(`${at}.minSize`, g.minSize, { default: 2, min: 0, max: 100 });
         const desiredSize = r.int(`${at}.desiredSize`, g.desiredSize, { default: minSize, min: 0, max: 100 });
-        const maxSize = r.int(`${at}.maxSize`, g.maxSize, { default: Math.max(minSize, desiredSize, 3), min: 1, max: 100 });
+        const maxSize = r.int(`${at}.maxSize`, g.maxSize, {
+            default: Math.max(minSize, desiredSize, 3),
+            min: 1,
+            max: 100,
+        });
         if (minSize > desiredSize || desiredSize > maxSize) {
-            r.issue(at, `sizes must satisfy minSize <= desiredSize <= maxSize, got ${minSize} <= ${desiredSize} <= ${maxSize}`, "adjust minSize, desiredSize or maxSize");
+            r.issue(
+                at,
+                `sizes must satisfy minSize <= desiredSize <= maxSize, got ${minSize} <= ${desiredSize} <= ${maxSize}`,
+                "adjust minSize, desiredSize or maxSize",
+            );
         }
         return {
             name,
@@ -619,9 +898,11 @@ function chinaGitProblem(url: string, vars: MirrorVars): string | undefined {
     } catch {
         return `${JSON.stringify(url)} is not a URL`;
     }
-    if (parsed.password || (parsed.username && parsed.protocol !== "ssh:")) return `${JSON.stringify(url)} carries credentials or a user before the host`;
+    if (parsed.password || (parsed.username && parsed.protocol !== "ssh:"))
+        return `${JSON.stringify(url)} carries credentials or a user before the host`;
     const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
-    if (!isChinaHost(mirrors, parsed.host) && !isChinaHost(mirrors, parsed.hostname)) return `${parsed.host} is not a host inside China`;
+    if (!isChinaHost(mirrors, parsed.host) && !isChinaHost(mirrors, parsed.hostname))
+        return `${parsed.host} is not a host inside China`;
     return undefined;
 }
 
@@ -635,7 +916,10 @@ export function checkInstanceTypes(cfg: StackConfig, offered: ReadonlySet<string
         if (offered.has(type)) continue;
         const family = splitInstanceType(type)?.family;
         const alternatives = [...offered].filter((o) => family && o.startsWith(`${family}.`)).sort();
-        const fix = alternatives.length > 0 ? `sizes of ${family} offered there: ${alternatives.join(", ")}` : `pick a family the region offers, e.g. ${pickExamples(offered)}`;
+        const fix =
+            alternatives.length > 0
+                ? `sizes of ${family} offered there: ${alternatives.join(", ")}`
+                : `pick a family the region offers, e.g. ${pickExamples(offered)}`;
         issues.push({ key, problem: `${type} is not offered in ${cfg.aws.region}`, fix });
     }
     return issues;
@@ -648,14 +932,21 @@ export function runsIpsecEndpoint(cfg: StackConfig): boolean {
 
 /** Every instance type the config names, with the key that names it. */
 function instanceTypeKeys(cfg: StackConfig): { key: string; type: string }[] {
-    const keys = cfg.cluster.nodeGroups.flatMap((g, i) => g.instanceTypes.map((type, j) => ({ key: `${NS}:cluster.nodeGroups[${i}].instanceTypes[${j}]`, type })));
+    const keys = cfg.cluster.nodeGroups.flatMap((g, i) =>
+        g.instanceTypes.map((type, j) => ({ key: `${NS}:cluster.nodeGroups[${i}].instanceTypes[${j}]`, type })),
+    );
     if (runsIpsecEndpoint(cfg)) keys.push({ key: `${NS}:vpn.instanceType`, type: cfg.vpn.instanceType });
     return keys;
 }
 
 function pickExamples(offered: ReadonlySet<string>): string {
     const list = [...offered].sort();
-    return list.length ? list.filter((t) => t.endsWith(".large")).slice(0, 3).join(", ") || list.slice(0, 3).join(", ") : "m6i.large";
+    return list.length
+        ? list
+              .filter((t) => t.endsWith(".large"))
+              .slice(0, 3)
+              .join(", ") || list.slice(0, 3).join(", ")
+        : "m6i.large";
 }
 
 /** Every instance type named by the config, for the offerings invoke. */
@@ -678,21 +969,56 @@ export function checkPair(
     ];
     for (const [self, peer] of pairs) {
         if (self.cfg.side === peer.cfg.side) {
-            out.push({ stack: self.stack, issue: { key: `${NS}:side`, problem: `both stacks say side: ${self.cfg.side}`, fix: `set crossborder:side to ${self.cfg.side === "global" ? "china" : "global"} in one of them` } });
+            out.push({
+                stack: self.stack,
+                issue: {
+                    key: `${NS}:side`,
+                    problem: `both stacks say side: ${self.cfg.side}`,
+                    fix: `set crossborder:side to ${self.cfg.side === "global" ? "china" : "global"} in one of them`,
+                },
+            });
             break;
         }
         if (self.cfg.peer.vpcCidr !== peer.cfg.network.vpcCidr) {
-            out.push({ stack: self.stack, issue: { key: `${NS}:peer.vpcCidr`, problem: `${self.cfg.peer.vpcCidr} differs from the ${peer.stack} stack's crossborder:network.vpcCidr ${peer.cfg.network.vpcCidr}`, fix: `set it to ${peer.cfg.network.vpcCidr}` } });
+            out.push({
+                stack: self.stack,
+                issue: {
+                    key: `${NS}:peer.vpcCidr`,
+                    problem: `${self.cfg.peer.vpcCidr} differs from the ${peer.stack} stack's crossborder:network.vpcCidr ${peer.cfg.network.vpcCidr}`,
+                    fix: `set it to ${peer.cfg.network.vpcCidr}`,
+                },
+            });
         }
         if (self.cfg.peer.stack.split("/").pop() !== peer.stack) {
-            out.push({ stack: self.stack, issue: { key: `${NS}:peer.stack`, problem: `"${self.cfg.peer.stack}" does not name the ${peer.stack} stack`, fix: `use "organization/crossborder/${peer.stack}" (or your org's fully qualified name)` } });
+            out.push({
+                stack: self.stack,
+                issue: {
+                    key: `${NS}:peer.stack`,
+                    problem: `"${self.cfg.peer.stack}" does not name the ${peer.stack} stack`,
+                    fix: `use "organization/crossborder/${peer.stack}" (or your org's fully qualified name)`,
+                },
+            });
         }
     }
     if (global.cfg.registry.namespace !== china.cfg.registry.namespace) {
-        out.push({ stack: china.stack, issue: { key: `${NS}:registry.namespace`, problem: `"${china.cfg.registry.namespace}" differs from the ${global.stack} stack's "${global.cfg.registry.namespace}"; the replication rule maps one namespace to the same name`, fix: `set it to "${global.cfg.registry.namespace}"` } });
+        out.push({
+            stack: china.stack,
+            issue: {
+                key: `${NS}:registry.namespace`,
+                problem: `"${china.cfg.registry.namespace}" differs from the ${global.stack} stack's "${global.cfg.registry.namespace}"; the replication rule maps one namespace to the same name`,
+                fix: `set it to "${global.cfg.registry.namespace}"`,
+            },
+        });
     }
     if (global.cfg.vpn.enabled && china.cfg.vpn.enabled && global.cfg.vpn.hubVpcCidr !== china.cfg.vpn.hubVpcCidr) {
-        out.push({ stack: china.stack, issue: { key: `${NS}:vpn.hubVpcCidr`, problem: `${china.cfg.vpn.hubVpcCidr} differs from the ${global.stack} stack's hub ${global.cfg.vpn.hubVpcCidr}`, fix: `set it to ${global.cfg.vpn.hubVpcCidr}` } });
+        out.push({
+            stack: china.stack,
+            issue: {
+                key: `${NS}:vpn.hubVpcCidr`,
+                problem: `${china.cfg.vpn.hubVpcCidr} differs from the ${global.stack} stack's hub ${global.cfg.vpn.hubVpcCidr}`,
+                fix: `set it to ${global.cfg.vpn.hubVpcCidr}`,
+            },
+        });
     }
     return out;
 }

@@ -47,7 +47,11 @@ export function cloudFacts(): CloudFacts {
 
 export function parseFacts(text: string, file: string): CloudFacts {
     type Node = Record<string, unknown> | null | undefined;
-    const doc = parse(text) as { checked?: unknown; aws?: { regions?: Record<string, Node> }; alicloud?: { regions?: Record<string, Node> } } | null;
+    const doc = parse(text) as {
+        checked?: unknown;
+        aws?: { regions?: Record<string, Node> };
+        alicloud?: { regions?: Record<string, Node> };
+    } | null;
     function fail(what: string): never {
         throw new Error(`${file}: ${what}`);
     }
@@ -56,7 +60,10 @@ export function parseFacts(text: string, file: string): CloudFacts {
     for (const [name, raw] of Object.entries<Node>(doc.aws?.regions ?? fail("aws.regions is missing"))) {
         if (!raw || typeof raw.name !== "string") fail(`aws.regions.${name}.name must be a string`);
         const zones = raw.zones as unknown;
-        if (zones !== undefined && (!Array.isArray(zones) || zones.some((z) => typeof z !== "string" || !z.startsWith(name)))) {
+        if (
+            zones !== undefined &&
+            (!Array.isArray(zones) || zones.some((z) => typeof z !== "string" || !z.startsWith(name)))
+        ) {
             fail(`aws.regions.${name}.zones must list zone names that start with "${name}"`);
         }
         const types = raw.instanceTypes as Record<string, unknown> | undefined;

@@ -16,19 +16,43 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
     const foundation = buildFoundation(ctx, { refresherImage: catalog.platform.ecrRefresherImage });
     const downloads = new ServingBucket(
         "global-downloads",
-        { kind: "public-prefix", partition: facts.partition, bucketName: `${cfg.cluster.name}-downloads-${facts.accountId}`, publicPrefix: cfg.s3.publicPrefix ?? "downloads/" },
+        {
+            kind: "public-prefix",
+            partition: facts.partition,
+            bucketName: `${cfg.cluster.name}-downloads-${facts.accountId}`,
+            publicPrefix: cfg.s3.publicPrefix ?? "downloads/",
+        },
         { providers: { aws: providers.aws } },
     );
 
     // The ACR EE origin instance, and the rule that replicates its namespace to the China instance.
     const origin = new RegistryInstance(
         "global-registry",
-        { instanceName: cfg.registry.instanceName, region: cfg.alicloud.region, instanceSpec: cfg.registry.instanceSpec, periodMonths: cfg.registry.periodMonths, namespace: cfg.registry.namespace },
+        {
+            instanceName: cfg.registry.instanceName,
+            region: cfg.alicloud.region,
+            instanceSpec: cfg.registry.instanceSpec,
+            periodMonths: cfg.registry.periodMonths,
+            namespace: cfg.registry.namespace,
+        },
         { providers: { alicloud: providers.alicloud } },
     );
-    const china = await peerOutputs(ctx, ["registryInstanceId", "alicloudRegion"], "the ACR EE sync rule origin -> China");
+    const china = await peerOutputs(
+        ctx,
+        ["registryInstanceId", "alicloudRegion"],
+        "the ACR EE sync rule origin -> China",
+    );
     if (china) {
-        new RegistrySyncRule("global-registry", { originInstanceId: origin.instanceId, namespace: origin.namespace, chinaInstanceId: china.registryInstanceId, chinaRegion: china.alicloudRegion }, { providers: { alicloud: providers.alicloud } });
+        new RegistrySyncRule(
+            "global-registry",
+            {
+                originInstanceId: origin.instanceId,
+                namespace: origin.namespace,
+                chinaInstanceId: china.registryInstanceId,
+                chinaRegion: china.alicloudRegion,
+            },
+            { providers: { alicloud: providers.alicloud } },
+        );
     }
 
     // The VPN hub in Hong Kong or Singapore; the connection once the china stack has its public IP.
@@ -36,7 +60,16 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
     if (cfg.vpn.enabled && providers.awsHub) {
         const chinaVpn = await peerOutputs(ctx, ["vpnPublicIp"], "the VPN customer gateway and connection");
         const hubZones = await aws.getAvailabilityZones({ state: "available" }, { provider: providers.awsHub });
-        vpn = new VpnHub("global-vpn", { hubVpcCidr: cfg.vpn.hubVpcCidr, hubZone: [...hubZones.names].sort()[0], chinaPublicIp: chinaVpn?.vpnPublicIp, chinaCidrs: [cfg.peer.vpcCidr] }, { providers: { aws: providers.awsHub, random: providers.random } });
+        vpn = new VpnHub(
+            "global-vpn",
+            {
+                hubVpcCidr: cfg.vpn.hubVpcCidr,
+                hubZone: [...hubZones.names].sort()[0],
+                chinaPublicIp: chinaVpn?.vpnPublicIp,
+                chinaCidrs: [cfg.peer.vpcCidr],
+            },
+            { providers: { aws: providers.awsHub, random: providers.random } },
+        );
     }
 
     bootstrapFlux(ctx, foundation, catalog);

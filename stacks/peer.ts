@@ -9,7 +9,11 @@ import type { SideContext } from "./program";
 type PeerOutput = ReturnType<pulumi.StackReference["getOutput"]>;
 
 /** All of `names` from the peer stack, or undefined (with a notice naming `what` was skipped). */
-export async function peerOutputs<K extends string>(ctx: SideContext, names: readonly K[], what: string): Promise<Record<K, PeerOutput> | undefined> {
+export async function peerOutputs<K extends string>(
+    ctx: SideContext,
+    names: readonly K[],
+    what: string,
+): Promise<Record<K, PeerOutput> | undefined> {
     const missing: string[] = [];
     for (const name of names) {
         const details = await ctx.peer.getOutputDetails(name);
@@ -17,7 +21,9 @@ export async function peerOutputs<K extends string>(ctx: SideContext, names: rea
     }
     if (missing.length > 0) {
         const other = ctx.cfg.side === "global" ? "china" : "global";
-        notice(`${what}: skipped, because the ${other} stack (${ctx.cfg.peer.stack}) has no output ${missing.join(", ")} yet. Run pulumi up -s ${other}, then pulumi up -s ${ctx.cfg.side} again.`);
+        notice(
+            `${what}: skipped, because the ${other} stack (${ctx.cfg.peer.stack}) has no output ${missing.join(", ")} yet. Run pulumi up -s ${other}, then pulumi up -s ${ctx.cfg.side} again.`,
+        );
         return undefined;
     }
     return Object.fromEntries(names.map((n) => [n, ctx.peer.getOutput(n)])) as Record<K, PeerOutput>;

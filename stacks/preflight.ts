@@ -49,9 +49,17 @@ export async function preflight(cfg: StackConfig, provider: aws.Provider): Promi
         issues.push({
             key: "crossborder:network.zoneCount",
             problem: `${cfg.aws.region} has ${available.length} available zone(s), fewer than ${wanted}`,
-            fix: available.length >= 2 ? `set zoneCount: ${Math.min(available.length, 3)}` : "choose a region with at least two zones",
+            fix:
+                available.length >= 2
+                    ? `set zoneCount: ${Math.min(available.length, 3)}`
+                    : "choose a region with at least two zones",
         });
     }
     if (issues.length > 0) throw new ConfigError(issues);
-    return { partition: partition.partition as Partition, dnsSuffix: partition.dnsSuffix, zones: available.slice(0, wanted), accountId: identity.accountId };
+    return {
+        partition: partition.partition as Partition,
+        dnsSuffix: partition.dnsSuffix,
+        zones: available.slice(0, wanted),
+        accountId: identity.accountId,
+    };
 }

@@ -28,7 +28,9 @@ export function createProviders(cfg: StackConfig): SideProviders {
     return {
         aws: new aws.Provider(`aws-${cfg.aws.region}`, awsArgs(cfg.aws.region)),
         awsHub:
-            cfg.side === "global" && cfg.vpn.enabled ? new aws.Provider(`aws-hub-${cfg.vpn.hubRegion}`, awsArgs(cfg.vpn.hubRegion)) : undefined,
+            cfg.side === "global" && cfg.vpn.enabled
+                ? new aws.Provider(`aws-hub-${cfg.vpn.hubRegion}`, awsArgs(cfg.vpn.hubRegion))
+                : undefined,
         alicloud: new alicloud.Provider(`alicloud-${cfg.alicloud.region}`, {
             region: cfg.alicloud.region,
             clientConnectTimeout: profile.alicloudConnectTimeoutMs,

@@ -22,10 +22,22 @@ export interface Foundation {
     readonly outputs: Record<string, unknown>;
 }
 
-export function buildFoundation(ctx: SideContext, extra: { containerdHosts?: ReadonlyMap<string, string>; refresherImage: string }): Foundation {
+export function buildFoundation(
+    ctx: SideContext,
+    extra: { containerdHosts?: ReadonlyMap<string, string>; refresherImage: string },
+): Foundation {
     const { cfg, facts, providers } = ctx;
     const awsOpts = { providers: { aws: providers.aws } };
-    const network = new Network(cfg.side, { vpcCidr: cfg.network.vpcCidr, zones: facts.zones, natGateways: cfg.network.natGateways, clusterName: cfg.cluster.name }, awsOpts);
+    const network = new Network(
+        cfg.side,
+        {
+            vpcCidr: cfg.network.vpcCidr,
+            zones: facts.zones,
+            natGateways: cfg.network.natGateways,
+            clusterName: cfg.cluster.name,
+        },
+        awsOpts,
+    );
     const cluster = new Cluster(
         cfg.side,
         {
@@ -42,8 +54,15 @@ export function buildFoundation(ctx: SideContext, extra: { containerdHosts?: Rea
         },
         awsOpts,
     );
-    const ecr = new EcrRepositories(cfg.side, { repositories: cfg.ecr.repositories, keepImages: cfg.ecr.keepImages }, awsOpts);
-    const k8sProvider = new k8s.Provider(`${cfg.side}-k8s`, { kubeconfig: cluster.kubeconfig, enableServerSideApply: true });
+    const ecr = new EcrRepositories(
+        cfg.side,
+        { repositories: cfg.ecr.repositories, keepImages: cfg.ecr.keepImages },
+        awsOpts,
+    );
+    const k8sProvider = new k8s.Provider(`${cfg.side}-k8s`, {
+        kubeconfig: cluster.kubeconfig,
+        enableServerSideApply: true,
+    });
     const registry = ecrRegistry(facts.partition, facts.accountId, cfg.aws.region);
     let refresher: EcrTokenRefresher | undefined;
     if (cfg.ecrRefresher.enabled) {
@@ -57,7 +76,9 @@ export function buildFoundation(ctx: SideContext, extra: { containerdHosts?: Rea
                 refreshHours: cfg.ecrRefresher.refreshHours,
                 image: extra.refresherImage,
                 profile: SLOW_LINK[cfg.side],
-                credentials: cfg.ecrRefresher.credentialsSecret ? { secret: cfg.ecrRefresher.credentialsSecret } : { irsa: { oidcProviderArn: cluster.oidcProviderArn, issuerUrl: cluster.oidcIssuer } },
+                credentials: cfg.ecrRefresher.credentialsSecret
+                    ? { secret: cfg.ecrRefresher.credentialsSecret }
+                    : { irsa: { oidcProviderArn: cluster.oidcProviderArn, issuerUrl: cluster.oidcIssuer } },
             },
             { providers: { aws: providers.aws, kubernetes: k8sProvider } },
         );
@@ -88,7 +109,12 @@ export function buildFoundation(ctx: SideContext, extra: { containerdHosts?: Rea
  * Flux on this side's cluster, reconciling clusters/<side> of the generated tree. With `mirrors` (the
  * china side) the chart and every image come from the China registry.
  */
-export function bootstrapFlux(ctx: SideContext, foundation: Foundation, catalog: Catalog, mirrors?: Mirrors): FluxBootstrap {
+export function bootstrapFlux(
+    ctx: SideContext,
+    foundation: Foundation,
+    catalog: Catalog,
+    mirrors?: Mirrors,
+): FluxBootstrap {
     const { cfg } = ctx;
     const images = new Map<string, FluxImage>();
     for (const image of catalog.fluxImages) {
@@ -97,7 +123,9 @@ export function bootstrapFlux(ctx: SideContext, foundation: Foundation, catalog:
         images.set(upstream.path.split("/").pop()!, { repository: nameOf(ref), tag: ref.tag ?? "" });
     }
     const chart = catalog.fluxChart;
-    const chartUrl = mirrors ? rewriteChartSource(mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url : chart.repository;
+    const chartUrl = mirrors
+        ? rewriteChartSource(mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url
+        : chart.repository;
     return new FluxBootstrap(
         `${cfg.side}-flux`,
         { chartUrl, chartVersion: chart.version, images, git: cfg.gitops, profile: SLOW_LINK[cfg.side] },

@@ -41,7 +41,9 @@ export function readStackFile(file: string): StackFile {
     try {
         text = readText(file, "stack file");
     } catch (e) {
-        throw new StackFileError((e as Error).message.replace("; check the path", "; check the path, or run from the project root"));
+        throw new StackFileError(
+            (e as Error).message.replace("; check the path", "; check the path, or run from the project root"),
+        );
     }
     return parseStackFile(text, file);
 }
@@ -60,13 +62,23 @@ export function parseStackFile(text: string, file: string): StackFile {
         throw new StackFileError(`${file}:1: a stack file must be a mapping with a "config:" key`);
     }
     const configNode = root?.config;
-    if (configNode !== undefined && configNode !== null && (typeof configNode !== "object" || Array.isArray(configNode))) {
+    if (
+        configNode !== undefined &&
+        configNode !== null &&
+        (typeof configNode !== "object" || Array.isArray(configNode))
+    ) {
         throw new StackFileError(`${src.at(["config"])}: "config:" must be a mapping of namespace:key entries`);
     }
     const config: Record<string, unknown> = {};
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries((configNode ?? {}) as Record<string, unknown>)) {
-        if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+        if (
+            value &&
+            typeof value === "object" &&
+            !Array.isArray(value) &&
+            Object.keys(value).length === 1 &&
+            "secure" in value
+        ) {
             config[key] = SECRET_PLACEHOLDER;
             secretKeys.push(key);
         } else {

@@ -18,7 +18,9 @@ export function requireCorpus(ctx: Mocha.Context): void {
     if (corpusAvailable()) return;
     const message = `test corpus not found at ${CORPUS}`;
     if (process.env.CI === "true") throw new Error(`${message}: corpus tests cannot be skipped under CI=true`);
-    console.warn(`  SKIPPED (corpus missing): ${message}; place ../shared/corpus beside the checkout to run these tests`);
+    console.warn(
+        `  SKIPPED (corpus missing): ${message}; place ../shared/corpus beside the checkout to run these tests`,
+    );
     ctx.skip();
 }
 

@@ -24,7 +24,10 @@ export const clusters = clusterSettings({ stacksDir: STACKS });
 export const origin = originRegistry({ stacksDir: STACKS });
 
 /** A render on the engine with its own caches. */
-export async function renderCatalog(catalog: Catalog, opts: { chartCache?: string; rewrite?: boolean; cache?: RenderCache } = {}): Promise<RenderOutput> {
+export async function renderCatalog(
+    catalog: Catalog,
+    opts: { chartCache?: string; rewrite?: boolean; cache?: RenderCache } = {},
+): Promise<RenderOutput> {
     const chartCache = opts.chartCache ?? tempDir("charts");
     return renderTree({
         catalog,
@@ -33,17 +36,29 @@ export async function renderCatalog(catalog: Catalog, opts: { chartCache?: strin
         originRegistry: origin,
         clusters,
         rewrite: opts.rewrite ?? true,
-        charts: { cacheDir: chartCache, lock: readLock(path.join(path.dirname(catalog.file), `${path.basename(catalog.file).replace(/\.ya?ml$/, "")}.lock`)) },
+        charts: {
+            cacheDir: chartCache,
+            lock: readLock(
+                path.join(path.dirname(catalog.file), `${path.basename(catalog.file).replace(/\.ya?ml$/, "")}.lock`),
+            ),
+        },
         engine: { cache: opts.cache ?? new RenderCache(path.join(tempDir("renders"), "r")) },
     });
 }
 
-export function renderText(text: string, file: string, opts: Parameters<typeof renderCatalog>[1] = {}): Promise<RenderOutput> {
+export function renderText(
+    text: string,
+    file: string,
+    opts: Parameters<typeof renderCatalog>[1] = {},
+): Promise<RenderOutput> {
     return renderCatalog(parseCatalog(text, file), opts);
 }
 
 /** Values the corpus charts need to render at all (they have no default for these). */
-export const CORPUS_VALUES: Record<string, Record<string, unknown>> = { "aws-load-balancer-controller": { clusterName: "test" }, "external-dns": { policy: "upsert-only" } };
+export const CORPUS_VALUES: Record<string, Record<string, unknown>> = {
+    "aws-load-balancer-controller": { clusterName: "test" },
+    "external-dns": { policy: "upsert-only" },
+};
 
 export interface CorpusSetup {
     readonly dir: string;
@@ -56,24 +71,45 @@ export interface CorpusSetup {
  * The corpus chart archives as a catalog: each chart on both clusters, its archive in a chart cache and
  * its sha256 in the lock beside the catalog, as `crossborder charts pull` leaves them.
  */
-export function corpusSetup(opts: { releases?: (name: string, ref: ChartRef) => Record<string, unknown> } = {}): CorpusSetup {
+export function corpusSetup(
+    opts: { releases?: (name: string, ref: ChartRef) => Record<string, unknown> } = {},
+): CorpusSetup {
     const dir = tempDir("corpus");
     const chartCache = path.join(dir, "charts");
     const chartsDir = corpusFile("charts");
-    const charts = fs.readdirSync(chartsDir).sort().map((name) => {
-        const tgz = fs.readdirSync(path.join(chartsDir, name)).find((f) => f.endsWith(".tgz"))!;
-        const ref: ChartRef = { repository: `https://charts.example.com/${name}`, name, version: tgz.slice(name.length + 1, -".tgz".length) };
-        const archive = archivePath(chartCache, ref);
-        fs.mkdirSync(path.dirname(archive), { recursive: true });
-        fs.copyFileSync(path.join(chartsDir, name, tgz), archive);
-        return { name, ref, archive };
-    });
-    const releases = charts.map(({ name, ref }) => opts.releases?.(name, ref) ?? { name, namespace: name, group: "apps", chart: ref, values: CORPUS_VALUES[name] ?? {} });
+    const charts = fs
+        .readdirSync(chartsDir)
+        .sort()
+        .map((name) => {
+            const tgz = fs.readdirSync(path.join(chartsDir, name)).find((f) => f.endsWith(".tgz"))!;
+            const ref: ChartRef = {
+                repository: `https://charts.example.com/${name}`,
+                name,
+                version: tgz.slice(name.length + 1, -".tgz".length),
+            };
+            const archive = archivePath(chartCache, ref);
+            fs.mkdirSync(path.dirname(archive), { recursive: true });
+            fs.copyFileSync(path.join(chartsDir, name, tgz), archive);
+            return { name, ref, archive };
+        });
+    const releases = charts.map(
+        ({ name, ref }) =>
+            opts.releases?.(name, ref) ?? {
+                name,
+                namespace: name,
+                group: "apps",
+                chart: ref,
+                values: CORPUS_VALUES[name] ?? {},
+            },
+    );
     const catalogFile = path.join(dir, "catalog.yaml");
     // The flux2 chart the bootstrap installs is the corpus one too: two flux2 charts would share a repository.
     const flux = charts.find((c) => c.name === "flux2")!.ref;
     fs.writeFileSync(catalogFile, stringify({ version: 1, flux: { chart: flux }, releases }, { lineWidth: 0 }));
-    fs.writeFileSync(path.join(dir, "catalog.lock"), lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.archive) }))));
+    fs.writeFileSync(
+        path.join(dir, "catalog.lock"),
+        lockText(charts.map((c) => ({ ...c.ref, sha256: sha256File(c.archive) }))),
+    );
     return { dir, catalogFile, chartCache, charts };
 }
 
@@ -81,7 +117,10 @@ export function corpusSetup(opts: { releases?: (name: string, ref: ChartRef) => 
 export function writeChart(dir: string, name: string, files: Record<string, string>, version = "0.1.0"): string {
     const chart = path.join(dir, name);
     fs.mkdirSync(path.join(chart, "templates"), { recursive: true });
-    fs.writeFileSync(path.join(chart, "Chart.yaml"), `apiVersion: v2\nname: ${name}\nversion: ${version}\nappVersion: "1.0.0"\n`);
+    fs.writeFileSync(
+        path.join(chart, "Chart.yaml"),
+        `apiVersion: v2\nname: ${name}\nversion: ${version}\nappVersion: "1.0.0"\n`,
+    );
     if (!files["values.yaml"]) fs.writeFileSync(path.join(chart, "values.yaml"), "{}\n");
     for (const [p, text] of Object.entries(files)) {
         fs.mkdirSync(path.dirname(path.join(chart, p)), { recursive: true });
@@ -99,9 +138,28 @@ export function packageChart(chartDir: string, dest: string): string {
 }
 
 /** Plain `helm template` of an archive with values (the baseline global must equal). */
-export function helmTemplate(archive: string, release: string, namespace: string, values: unknown, kubeVersion?: string): string {
-    const args = ["template", release, archive, "--namespace", namespace, "--values", "-", ...(kubeVersion ? ["--kube-version", kubeVersion] : [])];
-    const r = spawnSync(locateTool("helm"), args, { encoding: "utf8", input: JSON.stringify(values), maxBuffer: 256 * 1024 * 1024 });
+export function helmTemplate(
+    archive: string,
+    release: string,
+    namespace: string,
+    values: unknown,
+    kubeVersion?: string,
+): string {
+    const args = [
+        "template",
+        release,
+        archive,
+        "--namespace",
+        namespace,
+        "--values",
+        "-",
+        ...(kubeVersion ? ["--kube-version", kubeVersion] : []),
+    ];
+    const r = spawnSync(locateTool("helm"), args, {
+        encoding: "utf8",
+        input: JSON.stringify(values),
+        maxBuffer: 256 * 1024 * 1024,
+    });
     if (r.status !== 0) throw new Error(`helm template ${archive}: ${r.stderr}`);
     return r.stdout;
 }

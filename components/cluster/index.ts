@@ -36,12 +36,19 @@ export interface ClusterArgs {
 }
 
 function assumeRole(partition: Partition, service: string): string {
-    return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: servicePrincipal(partition, service) }, Action: "sts:AssumeRole" }] });
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Principal: { Service: servicePrincipal(partition, service) }, Action: "sts:AssumeRole" },
+        ],
+    });
 }
 
 /** Graviton families (m6g, c7g, t4g, …) need the ARM AMI. */
 export function amiTypeFor(instanceTypes: readonly string[]): string {
-    return instanceTypes.every((t) => /^[a-z]+\d+g[a-z]*\./.test(t)) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD";
+    return instanceTypes.every((t) => /^[a-z]+\d+g[a-z]*\./.test(t))
+        ? "AL2023_ARM_64_STANDARD"
+        : "AL2023_x86_64_STANDARD";
 }
 
 export class Cluster extends pulumi.ComponentResource {
@@ -62,11 +69,23 @@ export class Cluster extends pulumi.ComponentResource {
             throw new Error(`${name}: a public API endpoint needs an explicit publicAccessCidrs allow-list`);
         }
 
-        const key = new aws.kms.Key(`${name}-secrets`, { description: `EKS secrets encryption for ${args.name}`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
+        const key = new aws.kms.Key(
+            `${name}-secrets`,
+            {
+                description: `EKS secrets encryption for ${args.name}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+            },
+            child,
+        );
         new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${args.name}`, targetKeyId: key.keyId }, child);
 
         const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRole(p, "eks") }, child);
-        new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: managedPolicyArn(p, "AmazonEKSClusterPolicy") }, child);
+        new aws.iam.RolePolicyAttachment(
+            `${name}-cluster`,
+            { role: clusterRole.name, policyArn: managedPolicyArn(p, "AmazonEKSClusterPolicy") },
+            child,
+        );
 
         const cluster = new aws.eks.Cluster(
             `${name}-eks`,
@@ -88,18 +107,42 @@ export class Cluster extends pulumi.ComponentResource {
         );
 
         const issuer = cluster.identities.apply((ids) => ids?.[0]?.oidcs?.[0]?.issuer ?? "");
-        const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuer, clientIdLists: stsClientIds(p) }, child);
+        const oidc = new aws.iam.OpenIdConnectProvider(
+            `${name}-oidc`,
+            { url: issuer, clientIdLists: stsClientIds(p) },
+            child,
+        );
 
         const nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumeRole(p, "ec2") }, child);
-        const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"];
-        const attachments = nodePolicies.map((policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: nodeRole.name, policyArn: managedPolicyArn(p, policy) }, child));
+        const nodePolicies = [
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEKS_CNI_Policy",
+            "AmazonEC2ContainerRegistryReadOnly",
+            "AmazonSSMManagedInstanceCore",
+        ];
+        const attachments = nodePolicies.map(
+            (policy) =>
+                new aws.iam.RolePolicyAttachment(
+                    `${name}-node-${policy}`,
+                    { role: nodeRole.name, policyArn: managedPolicyArn(p, policy) },
+                    child,
+                ),
+        );
 
-        const userData = args.containerdHosts && args.containerdHosts.size > 0 ? Buffer.from(containerdUserData(args.containerdHosts)).toString("base64") : undefined;
+        const userData =
+            args.containerdHosts && args.containerdHosts.size > 0
+                ? Buffer.from(containerdUserData(args.containerdHosts)).toString("base64")
+                : undefined;
         const groups = args.nodeGroups.map((g) => {
             const template = new aws.ec2.LaunchTemplate(
                 `${name}-${g.name}`,
                 {
-                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: g.diskSizeGiB, volumeType: "gp3", encrypted: "true" } }],
+                    blockDeviceMappings: [
+                        {
+                            deviceName: "/dev/xvda",
+                            ebs: { volumeSize: g.diskSizeGiB, volumeType: "gp3", encrypted: "true" },
+                        },
+                    ],
                     metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2, httpEndpoint: "enabled" },
                     ...(userData ? { userData } : {}),
                 },
@@ -121,7 +164,14 @@ export class Cluster extends pulumi.ComponentResource {
                 { ...child, dependsOn: attachments },
             );
         });
-        ADDONS.forEach((addon) => new aws.eks.Addon(`${name}-${addon}`, { clusterName: cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE" }, { ...child, dependsOn: groups }));
+        ADDONS.forEach(
+            (addon) =>
+                new aws.eks.Addon(
+                    `${name}-${addon}`,
+                    { clusterName: cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE" },
+                    { ...child, dependsOn: groups },
+                ),
+        );
 
         this.name = cluster.name;
         this.endpoint = cluster.endpoint;
@@ -130,17 +180,47 @@ export class Cluster extends pulumi.ComponentResource {
         this.nodeRoleArn = nodeRole.arn;
         this.addonRegistry = pulumi.output(args.addonAccount ? ecrRegistry(p, args.addonAccount, args.region) : "");
         this.kubeconfig = pulumi.secret(
-            pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([clusterName, endpoint, ca]) =>
-                JSON.stringify({
-                    apiVersion: "v1",
-                    kind: "Config",
-                    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": ca?.data ?? "" } }],
-                    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-                    "current-context": clusterName,
-                    users: [{ name: clusterName, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", args.region] } } }],
-                }),
-            ),
+            pulumi
+                .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
+                .apply(([clusterName, endpoint, ca]) =>
+                    JSON.stringify({
+                        apiVersion: "v1",
+                        kind: "Config",
+                        clusters: [
+                            {
+                                name: clusterName,
+                                cluster: { server: endpoint, "certificate-authority-data": ca?.data ?? "" },
+                            },
+                        ],
+                        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+                        "current-context": clusterName,
+                        users: [
+                            {
+                                name: clusterName,
+                                user: {
+                                    exec: {
+                                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                                        command: "aws",
+                                        args: [
+                                            "eks",
+                                            "get-token",
+                                            "--cluster-name",
+                                            clusterName,
+                                            "--region",
+                                            args.region,
+                                        ],
+                                    },
+                                },
+                            },
+                        ],
+                    }),
+                ),
         );
-        this.registerOutputs({ name: this.name, endpoint: this.endpoint, oidcIssuer: this.oidcIssuer, kubeconfig: this.kubeconfig });
+        this.registerOutputs({
+            name: this.name,
+            endpoint: this.endpoint,
+            oidcIssuer: this.oidcIssuer,
+            kubeconfig: this.kubeconfig,
+        });
     }
 }

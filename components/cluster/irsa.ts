@@ -18,7 +18,13 @@ export interface IrsaArgs {
  * The trust policy of an IRSA role: only that service account, only with an STS audience of the
  * partition (both `sts.amazonaws.com` and `sts.amazonaws.com.cn` in aws-cn, matching the OIDC client ids).
  */
-export function irsaTrustPolicy(partition: Partition, oidcProviderArn: string, issuerUrl: string, namespace: string, serviceAccount: string): string {
+export function irsaTrustPolicy(
+    partition: Partition,
+    oidcProviderArn: string,
+    issuerUrl: string,
+    namespace: string,
+    serviceAccount: string,
+): string {
     const audiences = stsClientIds(partition);
     const issuer = issuerUrl.replace(/^https:\/\//, "");
     return JSON.stringify({
@@ -28,14 +34,27 @@ export function irsaTrustPolicy(partition: Partition, oidcProviderArn: string, i
                 Effect: "Allow",
                 Principal: { Federated: oidcProviderArn },
                 Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`, [`${issuer}:aud`]: audiences.length === 1 ? audiences[0] : audiences } },
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
+                        [`${issuer}:aud`]: audiences.length === 1 ? audiences[0] : audiences,
+                    },
+                },
             },
         ],
     });
 }
 
 export function irsaRole(name: string, args: IrsaArgs, opts: pulumi.CustomResourceOptions): aws.iam.Role {
-    const role = new aws.iam.Role(name, { assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.issuerUrl]).apply(([arn, url]) => irsaTrustPolicy(args.partition, arn, url, args.namespace, args.serviceAccount)) }, opts);
+    const role = new aws.iam.Role(
+        name,
+        {
+            assumeRolePolicy: pulumi
+                .all([args.oidcProviderArn, args.issuerUrl])
+                .apply(([arn, url]) => irsaTrustPolicy(args.partition, arn, url, args.namespace, args.serviceAccount)),
+        },
+        opts,
+    );
     new aws.iam.RolePolicy(name, { role: role.id, policy: args.policy }, opts);
     return role;
 }

@@ -26,8 +26,18 @@ export interface EcrRepositoriesArgs {
 export function lifecyclePolicy(keep: number): string {
     return JSON.stringify({
         rules: [
-            { rulePriority: 1, description: "expire untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
-            { rulePriority: 2, description: `keep the newest ${keep} images`, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep }, action: { type: "expire" } },
+            {
+                rulePriority: 1,
+                description: "expire untagged images after 7 days",
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
+                description: `keep the newest ${keep} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
         ],
     });
 }
@@ -41,10 +51,19 @@ export class EcrRepositories extends pulumi.ComponentResource {
         const repos = args.repositories.map((repo) => {
             const r = new aws.ecr.Repository(
                 `${name}-${repo.replace(/\//g, "-")}`,
-                { name: repo, imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, encryptionConfigurations: [{ encryptionType: "AES256" }] },
+                {
+                    name: repo,
+                    imageTagMutability: "IMMUTABLE",
+                    imageScanningConfiguration: { scanOnPush: true },
+                    encryptionConfigurations: [{ encryptionType: "AES256" }],
+                },
                 { parent: this },
             );
-            new aws.ecr.LifecyclePolicy(`${name}-${repo.replace(/\//g, "-")}`, { repository: r.name, policy: lifecyclePolicy(args.keepImages ?? 30) }, { parent: this });
+            new aws.ecr.LifecyclePolicy(
+                `${name}-${repo.replace(/\//g, "-")}`,
+                { repository: r.name, policy: lifecyclePolicy(args.keepImages ?? 30) },
+                { parent: this },
+            );
             return r;
         });
         this.repositoryUrls = pulumi.all(repos.map((r) => r.repositoryUrl));
@@ -65,14 +84,22 @@ export interface EcrTokenRefresherArgs {
     readonly image: string;
     readonly profile: SlowLinkProfile;
     /** Credentials: IRSA on EKS, or a Secret (namespace/name) with AWS access keys. Never inline keys. */
-    readonly credentials: { readonly irsa: { readonly oidcProviderArn: pulumi.Input<string>; readonly issuerUrl: pulumi.Input<string> } } | { readonly secret: string };
+    readonly credentials:
+        | {
+              readonly irsa: {
+                  readonly oidcProviderArn: pulumi.Input<string>;
+                  readonly issuerUrl: pulumi.Input<string>;
+              };
+          }
+        | { readonly secret: string };
     /** Name of the pull Secret in each namespace. @default "ecr-pull" */
     readonly secretName?: string;
 }
 
 /** Every N hours ("0 *" + "/N * * *"); refused at 12 or more, since tokens would expire first. */
 export function refreshSchedule(hours: number): string {
-    if (!Number.isInteger(hours) || hours < 1 || hours >= ECR_TOKEN_LIFETIME_HOURS) throw new Error(`refreshSchedule: ${hours} hours is not between 1 and ${ECR_TOKEN_LIFETIME_HOURS - 1}`);
+    if (!Number.isInteger(hours) || hours < 1 || hours >= ECR_TOKEN_LIFETIME_HOURS)
+        throw new Error(`refreshSchedule: ${hours} hours is not between 1 and ${ECR_TOKEN_LIFETIME_HOURS - 1}`);
     return `0 */${hours} * * *`;
 }
 
@@ -99,7 +126,10 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                     issuerUrl: args.credentials.irsa.issuerUrl,
                     namespace: ns,
                     serviceAccount: name,
-                    policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }] }),
+                    policy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }],
+                    }),
                 },
                 child,
             );
@@ -107,23 +137,64 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
             saAnnotations = { "eks.amazonaws.com/role-arn": role.arn };
         }
 
-        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }, child);
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name, namespace: ns, annotations: saAnnotations } }, { ...child, dependsOn: [namespace] });
-        const script = new k8s.core.v1.ConfigMap(`${name}-script`, { metadata: { name: `${name}-script`, namespace: ns }, data: { "refresh.sh": fs.readFileSync(REFRESH_SCRIPT, "utf8") } }, { ...child, dependsOn: [namespace] });
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            { metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+            child,
+        );
+        const sa = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            { metadata: { name, namespace: ns, annotations: saAnnotations } },
+            { ...child, dependsOn: [namespace] },
+        );
+        const script = new k8s.core.v1.ConfigMap(
+            `${name}-script`,
+            {
+                metadata: { name: `${name}-script`, namespace: ns },
+                data: { "refresh.sh": fs.readFileSync(REFRESH_SCRIPT, "utf8") },
+            },
+            { ...child, dependsOn: [namespace] },
+        );
 
         // RBAC reaches only the pull Secret, by name, in the listed namespaces. Kubernetes cannot limit
         // `create` by name, so the Secrets are created here (empty) and the job only updates them.
         for (const target of args.namespaces) {
-            const targetNs = new k8s.core.v1.Namespace(`${name}-target-${target}`, { metadata: { name: target } }, { ...child, retainOnDelete: true });
+            const targetNs = new k8s.core.v1.Namespace(
+                `${name}-target-${target}`,
+                { metadata: { name: target } },
+                { ...child, retainOnDelete: true },
+            );
             new k8s.core.v1.Secret(
                 `${name}-pull-${target}`,
-                { metadata: { name: secretName, namespace: target }, type: "kubernetes.io/dockerconfigjson", stringData: { ".dockerconfigjson": '{"auths":{}}' } },
+                {
+                    metadata: { name: secretName, namespace: target },
+                    type: "kubernetes.io/dockerconfigjson",
+                    stringData: { ".dockerconfigjson": '{"auths":{}}' },
+                },
                 { ...child, dependsOn: [targetNs], ignoreChanges: ["data", "stringData"] },
             );
-            const role = new k8s.rbac.v1.Role(`${name}-${target}`, { metadata: { name: `${name}-pull-secret`, namespace: target }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [secretName], verbs: ["get", "patch"] }] }, { ...child, dependsOn: [targetNs] });
+            const role = new k8s.rbac.v1.Role(
+                `${name}-${target}`,
+                {
+                    metadata: { name: `${name}-pull-secret`, namespace: target },
+                    rules: [
+                        {
+                            apiGroups: [""],
+                            resources: ["secrets"],
+                            resourceNames: [secretName],
+                            verbs: ["get", "patch"],
+                        },
+                    ],
+                },
+                { ...child, dependsOn: [targetNs] },
+            );
             new k8s.rbac.v1.RoleBinding(
                 `${name}-${target}`,
-                { metadata: { name: `${name}-pull-secret`, namespace: target }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects: [{ kind: "ServiceAccount", name, namespace: ns }] },
+                {
+                    metadata: { name: `${name}-pull-secret`, namespace: target },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                    subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
+                },
                 child,
             );
         }
@@ -139,7 +210,8 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
             { name: "MAX_BACKOFF_SECONDS", value: String(p.refresherMaxBackoffSeconds) },
             { name: "HOME", value: "/tmp" },
         ];
-        const envFrom = "secret" in args.credentials ? [{ secretRef: { name: args.credentials.secret.split("/")[1] } }] : undefined;
+        const envFrom =
+            "secret" in args.credentials ? [{ secretRef: { name: args.credentials.secret.split("/")[1] } }] : undefined;
         new k8s.batch.v1.CronJob(
             `${name}-cronjob`,
             {
@@ -159,7 +231,12 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                                     serviceAccountName: name,
                                     restartPolicy: "Never",
                                     automountServiceAccountToken: true,
-                                    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+                                    securityContext: {
+                                        runAsNonRoot: true,
+                                        runAsUser: 65532,
+                                        runAsGroup: 65532,
+                                        seccompProfile: { type: "RuntimeDefault" },
+                                    },
                                     containers: [
                                         {
                                             name: "refresh",
@@ -167,7 +244,12 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                                             command: ["/bin/sh", "/scripts/refresh.sh"],
                                             env,
                                             ...(envFrom ? { envFrom } : {}),
-                                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+                                            securityContext: {
+                                                allowPrivilegeEscalation: false,
+                                                readOnlyRootFilesystem: true,
+                                                runAsNonRoot: true,
+                                                capabilities: { drop: ["ALL"] },
+                                            },
                                             resources: {
                                                 requests: { cpu: "10m", memory: "64Mi", "ephemeral-storage": "64Mi" },
                                                 limits: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "128Mi" },
@@ -179,7 +261,10 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                                         },
                                     ],
                                     volumes: [
-                                        { name: "scripts", configMap: { name: script.metadata.name, defaultMode: 0o555 } },
+                                        {
+                                            name: "scripts",
+                                            configMap: { name: script.metadata.name, defaultMode: 0o555 },
+                                        },
                                         { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
                                     ],
                                 },

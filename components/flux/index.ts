@@ -38,7 +38,8 @@ export interface FluxBootstrapArgs {
 /** "15m" → 900 (helm.v3.Release takes seconds). */
 export function durationSeconds(d: string): number {
     let total = 0;
-    for (const [, n, unit] of d.matchAll(/(\d+)(h|m|s)/g)) total += Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"];
+    for (const [, n, unit] of d.matchAll(/(\d+)(h|m|s)/g))
+        total += Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"];
     return total;
 }
 
@@ -52,7 +53,12 @@ export function fluxValues(images: ReadonlyMap<string, FluxImage>): Record<strin
     for (const [component, image] of images) {
         const key = FLUX_IMAGE_KEYS[component];
         if (!key) throw new Error(`fluxValues: no flux2 chart value for the image ${component}`);
-        values[key] = { ...(values[key] as object), image: image.repository, tag: image.tag, ...(key === "imageAutomationController" || key === "imageReflectionController" ? { create: true } : {}) };
+        values[key] = {
+            ...(values[key] as object),
+            image: image.repository,
+            tag: image.tag,
+            ...(key === "imageAutomationController" || key === "imageReflectionController" ? { create: true } : {}),
+        };
     }
     return values;
 }
@@ -80,7 +86,18 @@ export class FluxBootstrap extends pulumi.ComponentResource {
         const meta = { name: "flux-system", namespace: "flux-system" };
         const git = new k8s.apiextensions.CustomResource(
             `${name}-git`,
-            { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: meta, spec: { interval: args.profile.sourceInterval, timeout: args.profile.sourceTimeout, url: args.git.url, ref: { branch: args.git.branch }, secretRef: { name: "flux-system" } } },
+            {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "GitRepository",
+                metadata: meta,
+                spec: {
+                    interval: args.profile.sourceInterval,
+                    timeout: args.profile.sourceTimeout,
+                    url: args.git.url,
+                    ref: { branch: args.git.branch },
+                    secretRef: { name: "flux-system" },
+                },
+            },
             { ...child, dependsOn: [release] },
         );
         new k8s.apiextensions.CustomResource(
@@ -89,7 +106,14 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                 apiVersion: "kustomize.toolkit.fluxcd.io/v1",
                 kind: "Kustomization",
                 metadata: meta,
-                spec: { interval: args.profile.kustomizationInterval, retryInterval: args.profile.kustomizationRetryInterval, timeout: args.profile.kustomizationTimeout, path: `./${args.git.path}`, prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+                spec: {
+                    interval: args.profile.kustomizationInterval,
+                    retryInterval: args.profile.kustomizationRetryInterval,
+                    timeout: args.profile.kustomizationTimeout,
+                    path: `./${args.git.path}`,
+                    prune: true,
+                    sourceRef: { kind: "GitRepository", name: "flux-system" },
+                },
             },
             { ...child, dependsOn: [git] },
         );

@@ -32,7 +32,11 @@ export function planSubnets(vpcCidr: string, zones: readonly string[]): SubnetPl
     if (!parsed.ok) throw new Error(`planSubnets: ${vpcCidr} ${parsed.reason}`);
     if (zones.length < 2 || zones.length > 3) throw new Error(`planSubnets: ${zones.length} zones; use two or three`);
     const vpc: Cidr = parsed.cidr;
-    return zones.map((zone, i) => ({ zone, private: subnet(vpc, vpc.prefix + 3, i).text, public: subnet(vpc, vpc.prefix + 3, 4 + i).text }));
+    return zones.map((zone, i) => ({
+        zone,
+        private: subnet(vpc, vpc.prefix + 3, i).text,
+        public: subnet(vpc, vpc.prefix + 3, 4 + i).text,
+    }));
 }
 
 export class Network extends pulumi.ComponentResource {
@@ -50,37 +54,96 @@ export class Network extends pulumi.ComponentResource {
         const plan = planSubnets(args.vpcCidr, args.zones);
         const clusterTag = { [`kubernetes.io/cluster/${args.clusterName}`]: "shared" };
 
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, child);
+        const vpc = new aws.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: args.vpcCidr,
+                enableDnsHostnames: true,
+                enableDnsSupport: true,
+                tags: { Name: `${name}-vpc` },
+            },
+            child,
+        );
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, child);
-        const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { Name: `${name}-public` } }, child);
+        const publicRt = new aws.ec2.RouteTable(
+            `${name}-public`,
+            {
+                vpcId: vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+                tags: { Name: `${name}-public` },
+            },
+            child,
+        );
 
         const publicSubnets = plan.map(
             (p) =>
                 new aws.ec2.Subnet(
                     `${name}-public-${p.zone}`,
-                    { vpcId: vpc.id, cidrBlock: p.public, availabilityZone: p.zone, mapPublicIpOnLaunch: false, tags: { Name: `${name}-public-${p.zone}`, "kubernetes.io/role/elb": "1", ...clusterTag } },
+                    {
+                        vpcId: vpc.id,
+                        cidrBlock: p.public,
+                        availabilityZone: p.zone,
+                        mapPublicIpOnLaunch: false,
+                        tags: { Name: `${name}-public-${p.zone}`, "kubernetes.io/role/elb": "1", ...clusterTag },
+                    },
                     child,
                 ),
         );
-        publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${plan[i].zone}`, { subnetId: s.id, routeTableId: publicRt.id }, child));
+        publicSubnets.forEach(
+            (s, i) =>
+                new aws.ec2.RouteTableAssociation(
+                    `${name}-public-${plan[i].zone}`,
+                    { subnetId: s.id, routeTableId: publicRt.id },
+                    child,
+                ),
+        );
 
         const natZones = args.natGateways === "single" ? [plan[0]] : plan;
         const nats = natZones.map((p, i) => {
-            const eip = new aws.ec2.Eip(`${name}-nat-${p.zone}`, { domain: "vpc", tags: { Name: `${name}-nat-${p.zone}` } }, child);
-            return new aws.ec2.NatGateway(`${name}-nat-${p.zone}`, { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: { Name: `${name}-nat-${p.zone}` } }, { ...child, dependsOn: [igw] });
+            const eip = new aws.ec2.Eip(
+                `${name}-nat-${p.zone}`,
+                { domain: "vpc", tags: { Name: `${name}-nat-${p.zone}` } },
+                child,
+            );
+            return new aws.ec2.NatGateway(
+                `${name}-nat-${p.zone}`,
+                { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: { Name: `${name}-nat-${p.zone}` } },
+                { ...child, dependsOn: [igw] },
+            );
         });
 
         const privateSubnets = plan.map(
             (p) =>
                 new aws.ec2.Subnet(
                     `${name}-private-${p.zone}`,
-                    { vpcId: vpc.id, cidrBlock: p.private, availabilityZone: p.zone, tags: { Name: `${name}-private-${p.zone}`, "kubernetes.io/role/internal-elb": "1", ...clusterTag } },
+                    {
+                        vpcId: vpc.id,
+                        cidrBlock: p.private,
+                        availabilityZone: p.zone,
+                        tags: {
+                            Name: `${name}-private-${p.zone}`,
+                            "kubernetes.io/role/internal-elb": "1",
+                            ...clusterTag,
+                        },
+                    },
                     child,
                 ),
         );
         const privateRts = plan.map((p, i) => {
-            const rt = new aws.ec2.RouteTable(`${name}-private-${p.zone}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, nats.length - 1)].id }], tags: { Name: `${name}-private-${p.zone}` } }, child);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${p.zone}`, { subnetId: privateSubnets[i].id, routeTableId: rt.id }, child);
+            const rt = new aws.ec2.RouteTable(
+                `${name}-private-${p.zone}`,
+                {
+                    vpcId: vpc.id,
+                    routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, nats.length - 1)].id }],
+                    tags: { Name: `${name}-private-${p.zone}` },
+                },
+                child,
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${name}-private-${p.zone}`,
+                { subnetId: privateSubnets[i].id, routeTableId: rt.id },
+                child,
+            );
             return rt;
         });
 
@@ -91,6 +154,10 @@ export class Network extends pulumi.ComponentResource {
         this.privateSubnetCidrs = pulumi.output(plan.map((p) => p.private));
         this.publicRouteTableId = publicRt.id;
         this.privateRouteTableIds = pulumi.all(privateRts.map((r) => r.id));
-        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+        });
     }
 }

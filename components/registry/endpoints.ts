@@ -5,5 +5,8 @@
  * offline paths (plan, render without stack outputs) assume.
  */
 export function acrEndpoints(instanceName: string, region: string): { readonly public: string; readonly vpc: string } {
-    return { public: `${instanceName}-registry.${region}.cr.aliyuncs.com`, vpc: `${instanceName}-registry-vpc.${region}.cr.aliyuncs.com` };
+    return {
+        public: `${instanceName}-registry.${region}.cr.aliyuncs.com`,
+        vpc: `${instanceName}-registry-vpc.${region}.cr.aliyuncs.com`,
+    };
 }

@@ -50,13 +50,21 @@ export class RegistryInstance extends pulumi.ComponentResource {
         );
         // Mirrored upstream images are public anyway: anonymous pulls keep every node and job free of
         // registry credentials.
-        const ns = new alicloud.cs.RegistryEnterpriseNamespace(`${name}-namespace`, { instanceId: instance.id, name: args.namespace, autoCreate: true, defaultVisibility: "PUBLIC" }, { parent: this });
+        const ns = new alicloud.cs.RegistryEnterpriseNamespace(
+            `${name}-namespace`,
+            { instanceId: instance.id, name: args.namespace, autoCreate: true, defaultVisibility: "PUBLIC" },
+            { parent: this },
+        );
         const endpoints = acrEndpoints(args.instanceName, args.region);
         this.instanceId = instance.id;
         this.namespace = ns.name;
         this.publicEndpoint = pulumi.output(endpoints.public);
         this.vpcEndpoint = pulumi.output(endpoints.vpc);
-        this.registerOutputs({ instanceId: this.instanceId, namespace: this.namespace, publicEndpoint: this.publicEndpoint });
+        this.registerOutputs({
+            instanceId: this.instanceId,
+            namespace: this.namespace,
+            publicEndpoint: this.publicEndpoint,
+        });
     }
 }
 

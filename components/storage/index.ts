@@ -33,9 +33,23 @@ export type ServingBucketArgs = PublicDownloadsArgs | PrivateReaderArgs;
 export function bucketPolicy(partition: Partition, bucket: string, publicPrefix?: string): string {
     const bucketArn = arn({ partition, service: "s3", resource: bucket });
     const statements: object[] = [
-        { Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        {
+            Sid: "TlsOnly",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [bucketArn, `${bucketArn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
     ];
-    if (publicPrefix) statements.push({ Sid: "PublicDownloads", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `${bucketArn}/${publicPrefix}*` });
+    if (publicPrefix)
+        statements.push({
+            Sid: "PublicDownloads",
+            Effect: "Allow",
+            Principal: "*",
+            Action: "s3:GetObject",
+            Resource: `${bucketArn}/${publicPrefix}*`,
+        });
     return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
@@ -54,13 +68,41 @@ export class ServingBucket extends pulumi.ComponentResource {
         const block = new aws.s3.BucketPublicAccessBlock(
             `${name}-bpa`,
             // The public-prefix policy is the only public grant: ACLs stay blocked, the policy must be allowed.
-            { bucket: bucket.id, blockPublicAcls: true, ignorePublicAcls: true, blockPublicPolicy: !isPublic, restrictPublicBuckets: !isPublic },
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                ignorePublicAcls: true,
+                blockPublicPolicy: !isPublic,
+                restrictPublicBuckets: !isPublic,
+            },
             child,
         );
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }, child);
-        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, child);
-        new aws.s3.BucketPolicy(`${name}-policy`, { bucket: bucket.id, policy: bucketPolicy(args.partition, args.bucketName, isPublic ? args.publicPrefix : undefined) }, { ...child, dependsOn: [block] });
+        new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            child,
+        );
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-sse`,
+            {
+                bucket: bucket.id,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+            },
+            child,
+        );
+        new aws.s3.BucketVersioning(
+            `${name}-versioning`,
+            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+            child,
+        );
+        new aws.s3.BucketPolicy(
+            `${name}-policy`,
+            {
+                bucket: bucket.id,
+                policy: bucketPolicy(args.partition, args.bucketName, isPublic ? args.publicPrefix : undefined),
+            },
+            { ...child, dependsOn: [block] },
+        );
 
         this.bucketName = bucket.bucket;
         if (args.kind === "public-prefix") {
@@ -75,12 +117,25 @@ export class ServingBucket extends pulumi.ComponentResource {
                     issuerUrl: args.issuerUrl,
                     namespace: args.readerNamespace ?? "default",
                     serviceAccount: args.readerServiceAccount ?? "s3-reader",
-                    policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: [bucketArn, `${bucketArn}/*`] }] }),
+                    policy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: ["s3:GetObject", "s3:ListBucket"],
+                                Resource: [bucketArn, `${bucketArn}/*`],
+                            },
+                        ],
+                    }),
                 },
                 child,
             );
             this.readerRoleArn = role.arn;
         }
-        this.registerOutputs({ bucketName: this.bucketName, publicBaseUrl: this.publicBaseUrl, readerRoleArn: this.readerRoleArn });
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            publicBaseUrl: this.publicBaseUrl,
+            readerRoleArn: this.readerRoleArn,
+        });
     }
 }

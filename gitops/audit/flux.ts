@@ -67,9 +67,24 @@ function referencedPaths(k: Doc | undefined): string[] {
     const add = (v: unknown) => {
         if (typeof v === "string") out.push(v);
     };
-    for (const key of ["resources", "components", "bases", "crds", "patchesStrategicMerge", "generators", "transformers", "validators"]) if (Array.isArray(k?.[key])) k[key].forEach(add);
-    for (const key of ["patches", "patchesJson6902", "replacements"]) if (Array.isArray(k?.[key])) for (const p of k[key]) add(p?.path);
-    for (const key of ["configMapGenerator", "secretGenerator"]) if (Array.isArray(k?.[key])) for (const g of k[key]) for (const f of [...(g?.files ?? []), ...(g?.envs ?? []), ...(g?.env ? [g.env] : [])]) add(typeof f === "string" ? f.split("=").pop() : f);
+    for (const key of [
+        "resources",
+        "components",
+        "bases",
+        "crds",
+        "patchesStrategicMerge",
+        "generators",
+        "transformers",
+        "validators",
+    ])
+        if (Array.isArray(k?.[key])) k[key].forEach(add);
+    for (const key of ["patches", "patchesJson6902", "replacements"])
+        if (Array.isArray(k?.[key])) for (const p of k[key]) add(p?.path);
+    for (const key of ["configMapGenerator", "secretGenerator"])
+        if (Array.isArray(k?.[key]))
+            for (const g of k[key])
+                for (const f of [...(g?.files ?? []), ...(g?.envs ?? []), ...(g?.env ? [g.env] : [])])
+                    add(typeof f === "string" ? f.split("=").pop() : f);
     if (typeof k?.openapi?.path === "string") out.push(k.openapi.path);
     return out;
 }
@@ -89,10 +104,15 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
         } catch (e) {
             return [`${rel(kfile)}: not readable YAML (${(e as Error).message.split("\n")[0]})`];
         }
-        if (Array.isArray(k?.helmCharts) && k.helmCharts.length) problems.push(`${rel(kfile)}: helmCharts inflates charts kustomize-controller does not render; use a HelmRelease`);
+        if (Array.isArray(k?.helmCharts) && k.helmCharts.length)
+            problems.push(
+                `${rel(kfile)}: helmCharts inflates charts kustomize-controller does not render; use a HelmRelease`,
+            );
         for (const ref of referencedPaths(k)) {
             if (REMOTE.test(ref)) {
-                problems.push(`${rel(kfile)}: the remote resource ${ref} would be fetched at reconcile time from wherever it is hosted; keep every resource in the tree`);
+                problems.push(
+                    `${rel(kfile)}: the remote resource ${ref} would be fetched at reconcile time from wherever it is hosted; keep every resource in the tree`,
+                );
                 continue;
             }
             const target = path.resolve(dir, ref);
@@ -139,7 +159,18 @@ function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text:
     const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
     const k: Doc = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
     if (spec.targetNamespace) k.namespace = spec.targetNamespace;
-    for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const) if (Array.isArray(spec[key]) && spec[key]!.length) k[key] = [...(Array.isArray(k[key]) ? k[key] : []), ...(spec[key] as Doc[]).map((p) => (key === "patchesJson6902" && typeof p?.patch !== "string" ? { ...p, patch: JSON.stringify(p.patch) } : key === "patchesStrategicMerge" ? stringify(p) : p))];
+    for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const)
+        if (Array.isArray(spec[key]) && spec[key]!.length)
+            k[key] = [
+                ...(Array.isArray(k[key]) ? k[key] : []),
+                ...(spec[key] as Doc[]).map((p) =>
+                    key === "patchesJson6902" && typeof p?.patch !== "string"
+                        ? { ...p, patch: JSON.stringify(p.patch) }
+                        : key === "patchesStrategicMerge"
+                          ? stringify(p)
+                          : p,
+                ),
+            ];
     if (Array.isArray(spec.images) && spec.images.length) {
         const images: Doc[] = Array.isArray(k.images) ? [...k.images] : [];
         for (const img of spec.images as Doc[]) {
@@ -156,40 +187,74 @@ function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text:
 
 /** `${var}`, `${var:=default}`, `${var:-default}` as Flux's postBuild substitutes them. */
 export function substitute(text: string, vars: Readonly<Record<string, string>>): string {
-    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}/g, (whole, name: string, dflt: string | undefined) => vars[name] ?? dflt ?? whole);
+    return text.replace(
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}/g,
+        (whole, name: string, dflt: string | undefined) => vars[name] ?? dflt ?? whole,
+    );
 }
 
 function stripOrigin(o: RenderedObject, dir: string, root: string): BuiltObject {
     const annotations = o.object.metadata?.annotations;
-    const origin = typeof annotations?.[ORIGIN] === "string" ? /path:\s*(.+)/.exec(annotations[ORIGIN])?.[1]?.trim() : undefined;
+    const origin =
+        typeof annotations?.[ORIGIN] === "string" ? /path:\s*(.+)/.exec(annotations[ORIGIN])?.[1]?.trim() : undefined;
     if (annotations) {
         delete annotations[ORIGIN];
         if (Object.keys(annotations).length === 0) delete o.object.metadata.annotations;
     }
-    const file = origin ? path.relative(root, path.resolve(dir, origin)).split(path.sep).join("/") : path.relative(root, dir) || ".";
+    const file = origin
+        ? path.relative(root, path.resolve(dir, origin)).split(path.sep).join("/")
+        : path.relative(root, dir) || ".";
     return { ...o, file };
 }
 
 /** Build `spec.path` of a Flux Kustomization in the tree copy at `root`. */
-export async function buildFluxPath(root: string, kpath: string, spec: FluxSpec, vars: Readonly<Record<string, string>>, label: string): Promise<FluxBuild> {
+export async function buildFluxPath(
+    root: string,
+    kpath: string,
+    spec: FluxSpec,
+    vars: Readonly<Record<string, string>>,
+    label: string,
+): Promise<FluxBuild> {
     const rel = sourcePath(kpath);
     if (rel === undefined) return { objects: [], problems: [`${label}: path "${kpath}" leaves the source`] };
     const dir = path.join(root, rel);
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+        return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
     const refused = refusedReferences(root, dir);
     if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
     let merged: ReturnType<typeof mergedKustomization>;
     try {
         merged = mergedKustomization(dir, spec);
     } catch (e) {
-        return { objects: [], problems: [`${label}: the kustomization of ${rel || "."} is not readable YAML (${(e as Error).message.split("\n")[0]})`] };
+        return {
+            objects: [],
+            problems: [
+                `${label}: the kustomization of ${rel || "."} is not readable YAML (${(e as Error).message.split("\n")[0]})`,
+            ],
+        };
     }
     fs.writeFileSync(merged.file, merged.text);
     try {
-        const r = await runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { timeoutMs: 300_000 });
-        if (r.code !== 0) return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`] };
-        const docs = r.stdout.split(/^---[ \t]*$/m).map((d) => (/kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d) ? d : substitute(d, vars)));
-        const objects = parseManifests(docs.join("\n---\n"), `${label}: kustomize output`).map((o) => stripOrigin(o, dir, root));
+        const r = await runTool(
+            locateTool("kubectl"),
+            ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir],
+            { timeoutMs: 300_000 },
+        );
+        if (r.code !== 0)
+            return {
+                objects: [],
+                problems: [
+                    `${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`,
+                ],
+            };
+        const docs = r.stdout
+            .split(/^---[ \t]*$/m)
+            .map((d) =>
+                /kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d) ? d : substitute(d, vars),
+            );
+        const objects = parseManifests(docs.join("\n---\n"), `${label}: kustomize output`).map((o) =>
+            stripOrigin(o, dir, root),
+        );
         return { objects, problems: [] };
     } finally {
         if (merged.original === undefined) fs.rmSync(merged.file, { force: true });

@@ -100,7 +100,21 @@ export interface AuditReport {
  * judges more than Flux applies, never less.
  */
 const SKIP_DIRS = new Set([".git", ".github", ".circleci", ".crossborder"]);
-const SKIP_FILES = new Set([".gitignore", ".gitmodules", ".gitattributes", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml", ".goreleaser.yml", ".sops.yaml", ".flux.yaml"]);
+const SKIP_FILES = new Set([
+    ".gitignore",
+    ".gitmodules",
+    ".gitattributes",
+    ".travis.yml",
+    ".gitlab-ci.yml",
+    "appveyor.yml",
+    ".drone.yml",
+    "cloudbuild.yaml",
+    "codeship-services.yml",
+    "codeship-steps.yml",
+    ".goreleaser.yml",
+    ".sops.yaml",
+    ".flux.yaml",
+]);
 const MAX_FILE = 32 * 1024 * 1024;
 
 interface TreeFile {
@@ -128,7 +142,9 @@ function readTree(root: string, problems: string[]): { files: TreeFile[]; chartD
         for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
             const p = rel ? `${rel}/${e.name}` : e.name;
             if (e.isSymbolicLink()) {
-                problems.push(`${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`);
+                problems.push(
+                    `${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`,
+                );
             } else if (e.isDirectory()) {
                 if (!SKIP_DIRS.has(e.name)) walk(p);
             } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name) && !SKIP_FILES.has(e.name)) {
@@ -148,29 +164,48 @@ function readTree(root: string, problems: string[]): { files: TreeFile[]; chartD
 function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
     const text = fs.readFileSync(path.join(root, rel), "utf8");
     try {
-        for (const doc of parseAllDocuments(text)) if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
+        for (const doc of parseAllDocuments(text))
+            if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
         return parseManifests(text, rel);
     } catch (e) {
-        problems.push(`${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`);
+        problems.push(
+            `${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`,
+        );
         return [];
     }
 }
 
 function copyTree(from: string, to: string): void {
-    fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => src === from || (!SKIP_DIRS.has(path.basename(src)) && !SKIP_FILES.has(path.basename(src)) && !fs.lstatSync(src).isSymbolicLink()) });
+    fs.cpSync(from, to, {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) =>
+            src === from ||
+            (!SKIP_DIRS.has(path.basename(src)) &&
+                !SKIP_FILES.has(path.basename(src)) &&
+                !fs.lstatSync(src).isSymbolicLink()),
+    });
 }
 
-const isFluxKustomization = (o: RenderedObject) => o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
-const isHelmRelease = (o: RenderedObject) => o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
-const isSource = (o: RenderedObject) => /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
+const isFluxKustomization = (o: RenderedObject) =>
+    o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
+const isHelmRelease = (o: RenderedObject) =>
+    o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
+const isSource = (o: RenderedObject) =>
+    /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
 
 /** postBuild variables of a Flux Kustomization: substituteFrom ConfigMaps/Secrets first, then substitute. */
 function postBuildVars(k: RenderedObject, objects: readonly BuiltObject[]): Record<string, string> {
     const vars: Record<string, string> = {};
     const ns = k.id.namespace ?? "flux-system";
-    for (const ref of Array.isArray(k.object.spec?.postBuild?.substituteFrom) ? k.object.spec.postBuild.substituteFrom : []) {
-        const o = objects.find((x) => x.id.kind === ref?.kind && x.id.name === ref?.name && (x.id.namespace ?? ns) === ns);
-        for (const [key, value] of Object.entries<string>(o?.object.data ?? {})) vars[key] = ref.kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
+    for (const ref of Array.isArray(k.object.spec?.postBuild?.substituteFrom)
+        ? k.object.spec.postBuild.substituteFrom
+        : []) {
+        const o = objects.find(
+            (x) => x.id.kind === ref?.kind && x.id.name === ref?.name && (x.id.namespace ?? ns) === ns,
+        );
+        for (const [key, value] of Object.entries<string>(o?.object.data ?? {}))
+            vars[key] = ref.kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
     }
     Object.assign(vars, k.object.spec?.postBuild?.substitute ?? {});
     return vars;
@@ -185,7 +220,9 @@ interface ClusterBuild {
 async function buildCluster(name: string, entry: string, copy: string): Promise<ClusterBuild> {
     const objects: BuiltObject[] = [];
     const problems: string[] = [];
-    const queue: { path: string; spec: FluxSpec; vars: Record<string, string>; label: string }[] = [{ path: entry, spec: {}, vars: {}, label: `cluster ${name} root (${entry})` }];
+    const queue: { path: string; spec: FluxSpec; vars: Record<string, string>; label: string }[] = [
+        { path: entry, spec: {}, vars: {}, label: `cluster ${name} root (${entry})` },
+    ];
     const seen = new Set<string>();
     while (queue.length) {
         const next = queue.shift()!;
@@ -201,16 +238,35 @@ async function buildCluster(name: string, entry: string, copy: string): Promise<
             const src = spec.sourceRef ?? {};
             const label = `${describeId(o.id)} (${o.file})`;
             if (!((src.kind === "GitRepository" || src.kind === "OCIRepository") && src.name === "flux-system")) {
-                problems.push(`${label}: reconciles ${src.kind ?? "?"} ${src.name ?? "?"}, which is not this tree, so what it applies cannot be audited`);
+                problems.push(
+                    `${label}: reconciles ${src.kind ?? "?"} ${src.name ?? "?"}, which is not this tree, so what it applies cannot be audited`,
+                );
                 continue;
             }
-            queue.push({ path: typeof spec.path === "string" ? spec.path : ".", spec: { targetNamespace: spec.targetNamespace, patches: spec.patches, patchesStrategicMerge: spec.patchesStrategicMerge, patchesJson6902: spec.patchesJson6902, images: spec.images }, vars: postBuildVars(o, objects), label });
+            queue.push({
+                path: typeof spec.path === "string" ? spec.path : ".",
+                spec: {
+                    targetNamespace: spec.targetNamespace,
+                    patches: spec.patches,
+                    patchesStrategicMerge: spec.patchesStrategicMerge,
+                    patchesJson6902: spec.patchesJson6902,
+                    images: spec.images,
+                },
+                vars: postBuildVars(o, objects),
+                label,
+            });
         }
     }
     return { objects, problems };
 }
 
-function imageFindings(locations: readonly ImageLocation[], objects: readonly { id: RenderedObject["id"] }[], file: (i: number) => string, mirrors: Mirrors, prefix = ""): ImageFinding[] {
+function imageFindings(
+    locations: readonly ImageLocation[],
+    objects: readonly { id: RenderedObject["id"] }[],
+    file: (i: number) => string,
+    mirrors: Mirrors,
+    prefix = "",
+): ImageFinding[] {
     return locations.map((l) => ({
         reference: l.parsed ? format(l.parsed) : l.reference,
         inChina: Boolean(l.parsed && isChinaHost(mirrors, l.parsed.domain)),
@@ -228,16 +284,33 @@ function valuesImages(hr: BuiltObject, values: unknown, mirrors: Mirrors): Image
     const id = describeId(hr.id);
     const add = (reference: string, where: string) => {
         const parsed = tryParseImage(reference);
-        out.push({ reference: parsed ? format(parsed) : reference, inChina: Boolean(parsed && isChinaHost(mirrors, parsed.domain)), file: hr.file, where: `${id} ${where}` });
+        out.push({
+            reference: parsed ? format(parsed) : reference,
+            inChina: Boolean(parsed && isChinaHost(mirrors, parsed.domain)),
+            file: hr.file,
+            where: `${id} ${where}`,
+        });
     };
     for (const img of scanValues(values ?? {}).images) add(format(img.reference), `values ${img.path.join(".")}`);
-    const patches = (Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []).map((pr: Doc) => ({ patches: pr?.kustomize?.patches ?? [], patchesJson6902: pr?.kustomize?.patchesJson6902 ?? [], patchesStrategicMerge: pr?.kustomize?.patchesStrategicMerge ?? [] }));
-    for (const l of findImages([{ id: hr.id, object: { postRenderers: patches }, text: "" }], { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] })) add(l.reference, `spec.postRenderers patch ${jsonPointer(l.path)}`);
+    const patches = (Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []).map(
+        (pr: Doc) => ({
+            patches: pr?.kustomize?.patches ?? [],
+            patchesJson6902: pr?.kustomize?.patchesJson6902 ?? [],
+            patchesStrategicMerge: pr?.kustomize?.patchesStrategicMerge ?? [],
+        }),
+    );
+    for (const l of findImages([{ id: hr.id, object: { postRenderers: patches }, text: "" }], {
+        registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts],
+    }))
+        add(l.reference, `spec.postRenderers patch ${jsonPointer(l.path)}`);
     for (const pr of Array.isArray(hr.object.spec?.postRenderers) ? hr.object.spec.postRenderers : []) {
         for (const e of Array.isArray(pr?.kustomize?.images) ? pr.kustomize.images : []) {
             if (typeof e?.name !== "string") continue;
             const name = typeof e.newName === "string" ? e.newName : e.name;
-            add(`${name}${typeof e.newTag === "string" ? `:${e.newTag}` : ""}${typeof e.digest === "string" ? `@${e.digest}` : ""}`, `spec.postRenderers images ${e.name}`);
+            add(
+                `${name}${typeof e.newTag === "string" ? `:${e.newTag}` : ""}${typeof e.digest === "string" ? `@${e.digest}` : ""}`,
+                `spec.postRenderers images ${e.name}`,
+            );
         }
     }
     return out;
@@ -261,21 +334,44 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
     const releases: ReleaseFinding[] = [];
     const problems = [...build.problems];
     const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isSource(o));
-    images.push(...imageFindings(findImages(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }), plain, (i) => plain[i].file, mirrors));
+    images.push(
+        ...imageFindings(
+            findImages(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }),
+            plain,
+            (i) => plain[i].file,
+            mirrors,
+        ),
+    );
     for (const s of build.objects.filter(isSource)) {
         const url = sourceUrl(s.id.kind, s.object.spec);
         if (url === undefined) continue;
         const v = judgeUrl(url, mirrors);
-        sources.push({ kind: s.id.kind, name: describeId(s.id), url, inChina: v.inChina && !v.problem, file: s.file, ...(v.problem ? { problem: v.problem } : {}) });
+        sources.push({
+            kind: s.id.kind,
+            name: describeId(s.id),
+            url,
+            inChina: v.inChina && !v.problem,
+            file: s.file,
+            ...(v.problem ? { problem: v.problem } : {}),
+        });
     }
     await Promise.all(
         build.objects.filter(isHelmRelease).map(async (hr) => {
             const label = describeId(hr.id);
             let judged;
             try {
-                judged = ctx.render ? await judgeHelmRelease(hr, build.objects, { engine: ctx.engine, root: ctx.copy, chartCache: ctx.chartCache, recordedSha: ctx.recordedSha, kubeVersion: ctx.kubeVersion }) : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
+                judged = ctx.render
+                    ? await judgeHelmRelease(hr, build.objects, {
+                          engine: ctx.engine,
+                          root: ctx.copy,
+                          chartCache: ctx.chartCache,
+                          recordedSha: ctx.recordedSha,
+                          kubeVersion: ctx.kubeVersion,
+                      })
+                    : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
             } catch (e) {
-                if (!(e instanceof Error) || !["HelmError", "KustomizeError", "ManifestError"].includes(e.name)) throw e;
+                if (!(e instanceof Error) || !["HelmError", "KustomizeError", "ManifestError"].includes(e.name))
+                    throw e;
                 problems.push(`${label} (${hr.file}): ${e.message}`);
                 releases.push({ name: label, rendered: false, reason: "helm or its post-renderer failed" });
                 return;
@@ -309,7 +405,17 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
 /** Files a kustomization uses as patches. */
 function patchFiles(k: Doc | undefined): string[] {
     if (!k) return [];
-    return [...(Array.isArray(k.patchesStrategicMerge) ? k.patchesStrategicMerge.filter((p: unknown) => typeof p === "string" && !p.includes("\n")) : []), ...[...(Array.isArray(k.patches) ? k.patches : []), ...(Array.isArray(k.patchesJson6902) ? k.patchesJson6902 : [])].map((p: Doc) => p?.path).filter((p: unknown) => typeof p === "string")];
+    return [
+        ...(Array.isArray(k.patchesStrategicMerge)
+            ? k.patchesStrategicMerge.filter((p: unknown) => typeof p === "string" && !p.includes("\n"))
+            : []),
+        ...[
+            ...(Array.isArray(k.patches) ? k.patches : []),
+            ...(Array.isArray(k.patchesJson6902) ? k.patchesJson6902 : []),
+        ]
+            .map((p: Doc) => p?.path)
+            .filter((p: unknown) => typeof p === "string"),
+    ];
 }
 
 /** inventory/charts.txt of a generated tree: the sha256 each chart archive was locked with. */
@@ -327,20 +433,35 @@ function recordedChartSha(root: string): Map<string, string> {
 export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
     const root = path.resolve(dir);
     const problems: string[] = [];
-    if (fs.existsSync(path.join(root, ".crossborder", "journal.json"))) problems.push(".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write");
+    if (fs.existsSync(path.join(root, ".crossborder", "journal.json")))
+        problems.push(
+            ".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write",
+        );
     const tree = readTree(root, problems);
     const chinaNames = opts.chinaClusters ?? ["china"];
-    const clusterNames = fs.existsSync(path.join(root, "clusters")) ? fs.readdirSync(path.join(root, "clusters"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+    const clusterNames = fs.existsSync(path.join(root, "clusters"))
+        ? fs
+              .readdirSync(path.join(root, "clusters"), { withFileTypes: true })
+              .filter((e) => e.isDirectory())
+              .map((e) => e.name)
+              .sort()
+        : [];
     const entries = new Map(clusterNames.map((c) => [c, `clusters/${c}`]));
     if (opts.assumeCluster && !entries.has(opts.assumeCluster)) entries.set(opts.assumeCluster, ".");
     if (![...entries.keys()].some((c) => chinaNames.includes(c))) {
-        problems.push(`no china cluster found (looked for clusters/${chinaNames.join(", clusters/")}); nothing was checked for the border. Point the audit at the root of the fleet tree, name the cluster with --china-cluster, or use --assume-cluster`);
+        problems.push(
+            `no china cluster found (looked for clusters/${chinaNames.join(", clusters/")}); nothing was checked for the border. Point the audit at the root of the fleet tree, name the cluster with --china-cluster, or use --assume-cluster`,
+        );
     }
 
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-audit-"));
     try {
         copyTree(root, copy);
-        const engine: EngineContext = { cache: opts.engine?.cache ?? new RenderCache(), limit: limit(opts.engine?.concurrency), registries: [...KNOWN_REGISTRIES, ...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts] };
+        const engine: EngineContext = {
+            cache: opts.engine?.cache ?? new RenderCache(),
+            limit: limit(opts.engine?.concurrency),
+            registries: [...KNOWN_REGISTRIES, ...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
+        };
         const builds = new Map<string, ClusterBuild>();
         for (const [name, entry] of entries) builds.set(name, await buildCluster(name, entry, copy));
 
@@ -349,25 +470,49 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         const reached = new Set([...builds.values()].flatMap((b) => b.objects.map((o) => o.file)));
         for (const f of tree.files) {
             if (!KUSTOMIZATION_FILES.includes(path.posix.basename(f.rel))) continue;
-            for (const p of patchFiles(f.objects[0]?.object)) reached.add(path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), p)));
+            for (const p of patchFiles(f.objects[0]?.object))
+                reached.add(path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), p)));
         }
         const isKustomizationFile = (rel: string) => KUSTOMIZATION_FILES.includes(path.posix.basename(rel));
         for (const f of tree.files) {
             if (reached.has(f.rel) || isKustomizationFile(f.rel)) continue;
             const k8s = f.objects.filter((o) => o.id.kind && o.id.apiVersion);
-            const found = findImages(k8s, { registries: [...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts] });
+            const found = findImages(k8s, {
+                registries: [...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
+            });
             if (found.length === 0) continue;
-            if (opts.assumeCluster) builds.get(opts.assumeCluster)!.objects.push(...k8s.map((o) => ({ ...o, file: f.rel })));
-            else problems.push(`${f.rel}: holds ${found.length} image reference(s) (${[...new Set(found.map((l) => l.reference))].slice(0, 3).join(", ")}) but no cluster's Kustomizations reach it; reference it from a cluster, remove it, or name the cluster with --assume-cluster`);
+            if (opts.assumeCluster)
+                builds.get(opts.assumeCluster)!.objects.push(...k8s.map((o) => ({ ...o, file: f.rel })));
+            else
+                problems.push(
+                    `${f.rel}: holds ${found.length} image reference(s) (${[...new Set(found.map((l) => l.reference))].slice(0, 3).join(", ")}) but no cluster's Kustomizations reach it; reference it from a cluster, remove it, or name the cluster with --assume-cluster`,
+                );
         }
 
         const recordedSha = recordedChartSha(root);
         const clusters: ClusterReport[] = [];
         for (const [name, build] of builds) {
-            clusters.push(await judgeCluster(name, build, { mirrors: opts.mirrors, china: chinaNames.includes(name), render: opts.render ?? true, engine, copy, chartCache: opts.chartCache ?? defaultChartCache(), recordedSha, kubeVersion: opts.kubeVersions?.[name] }));
+            clusters.push(
+                await judgeCluster(name, build, {
+                    mirrors: opts.mirrors,
+                    china: chinaNames.includes(name),
+                    render: opts.render ?? true,
+                    engine,
+                    copy,
+                    chartCache: opts.chartCache ?? defaultChartCache(),
+                    recordedSha,
+                    kubeVersion: opts.kubeVersions?.[name],
+                }),
+            );
         }
         const rendered = clusters.some((c) => c.releases.some((r) => r.rendered));
-        return { root, clusters, problems: [...new Set(problems)], filesRead: tree.files.length, helmVersion: rendered ? (await helm()).version : undefined };
+        return {
+            root,
+            clusters,
+            problems: [...new Set(problems)],
+            filesRead: tree.files.length,
+            helmVersion: rendered ? (await helm()).version : undefined,
+        };
     } finally {
         fs.rmSync(copy, { recursive: true, force: true });
     }
@@ -390,14 +535,25 @@ export function verdict(report: AuditReport, strict: boolean): Verdict {
     const checked = `checked ${report.clusters.length} cluster(s) (${report.clusters.map((c) => c.name).join(", ") || "none"}), ${report.filesRead} files, ${images} image references, ${sources} sources; ${renderedCount} of ${releases} HelmReleases rendered${report.helmVersion ? ` on helm ${report.helmVersion}` : ""}`;
     const bad = china.filter((c) => c.crossBorder > 0);
     if (bad.length || report.problems.length || china.length === 0) {
-        const parts = [...bad.map((c) => `${c.name} has ${c.crossBorder} cross-border reference(s) or unreadable part(s)`), ...(report.problems.length ? [`${report.problems.length} problem(s) with the tree`] : [])];
+        const parts = [
+            ...bad.map((c) => `${c.name} has ${c.crossBorder} cross-border reference(s) or unreadable part(s)`),
+            ...(report.problems.length ? [`${report.problems.length} problem(s) with the tree`] : []),
+        ];
         return { code: 1, summary: `${checked}.\nFAIL: ${parts.join("; ") || "no china cluster was checked"}` };
     }
     if (unrendered.length) {
         const line = `${unrendered.length} china HelmRelease(s) not rendered, judged on their values only (listed above)`;
-        return strict ? { code: 1, summary: `${checked}.\nFAIL (--strict): ${line}` } : { code: 0, summary: `${checked}.\nNOT PROVEN: nothing cross-border in what was read, but ${line}. Run crossborder charts pull, then audit again (--strict makes this a failure)` };
+        return strict
+            ? { code: 1, summary: `${checked}.\nFAIL (--strict): ${line}` }
+            : {
+                  code: 0,
+                  summary: `${checked}.\nNOT PROVEN: nothing cross-border in what was read, but ${line}. Run crossborder charts pull, then audit again (--strict makes this a failure)`,
+              };
     }
-    return { code: 0, summary: `${checked}.\nOK: ${china.map((c) => c.name).join(", ")} pulls nothing from outside China` };
+    return {
+        code: 0,
+        summary: `${checked}.\nOK: ${china.map((c) => c.name).join(", ")} pulls nothing from outside China`,
+    };
 }
 
 export { substitute };

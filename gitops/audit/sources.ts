@@ -6,7 +6,14 @@
 import { isChinaHost, Mirrors } from "../mirrors";
 import { Doc } from "../objects/manifests";
 
-export const SOURCE_KINDS = ["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "HelmChart", "ExternalArtifact"];
+export const SOURCE_KINDS = [
+    "GitRepository",
+    "OCIRepository",
+    "HelmRepository",
+    "Bucket",
+    "HelmChart",
+    "ExternalArtifact",
+];
 
 export interface UrlVerdict {
     /** host[:port] the request goes to. */
@@ -19,7 +26,8 @@ export interface UrlVerdict {
 /** The URL a source object fetches from (Bucket: its endpoint), or undefined for kinds without one. */
 export function sourceUrl(kind: string, spec: Doc | undefined): string | undefined {
     if (!spec) return undefined;
-    if (kind === "Bucket") return typeof spec.endpoint === "string" ? `${spec.insecure ? "http" : "https"}://${spec.endpoint}` : "";
+    if (kind === "Bucket")
+        return typeof spec.endpoint === "string" ? `${spec.insecure ? "http" : "https"}://${spec.endpoint}` : "";
     if (kind === "HelmChart" || kind === "ExternalArtifact") return undefined;
     return typeof spec.url === "string" ? spec.url : "";
 }
@@ -33,11 +41,16 @@ export function judgeUrl(url: string, mirrors: Mirrors): UrlVerdict {
         return { inChina: false, problem: `"${url}" is not a URL` };
     }
     const scheme = parsed.protocol.replace(/:$/, "");
-    if (!["https", "http", "ssh", "oci"].includes(scheme)) return { inChina: false, problem: `"${url}": the scheme ${scheme} is not one Flux fetches with` };
+    if (!["https", "http", "ssh", "oci"].includes(scheme))
+        return { inChina: false, problem: `"${url}": the scheme ${scheme} is not one Flux fetches with` };
     const host = parsed.host.toLowerCase();
     if (!host) return { inChina: false, problem: `"${url}" names no host` };
     if (parsed.password || (parsed.username && scheme !== "ssh")) {
-        return { host, inChina: false, problem: `"${url}" carries credentials or a user name before the host; a source URL must name only its host (credentials belong in the source's secretRef), and text before "@" must never decide where it fetches from` };
+        return {
+            host,
+            inChina: false,
+            problem: `"${url}" carries credentials or a user name before the host; a source URL must name only its host (credentials belong in the source's secretRef), and text before "@" must never decide where it fetches from`,
+        };
     }
     return { host, inChina: isChinaHost(mirrors, host) || isChinaHost(mirrors, parsed.hostname.toLowerCase()) };
 }

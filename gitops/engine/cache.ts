@@ -14,11 +14,21 @@ export const ENGINE_FORMAT = 1;
 
 /** A stable JSON text: object keys sorted at every depth. */
 export function stableJson(value: unknown): string {
-    return JSON.stringify(value, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+    return JSON.stringify(value, (_k, v) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(
+                  Object.keys(v)
+                      .sort()
+                      .map((k) => [k, v[k]]),
+              )
+            : v,
+    );
 }
 
 export function cacheKey(parts: unknown): string {
-    return createHash("sha256").update(stableJson({ format: ENGINE_FORMAT, ...(parts as object) })).digest("hex");
+    return createHash("sha256")
+        .update(stableJson({ format: ENGINE_FORMAT, ...(parts as object) }))
+        .digest("hex");
 }
 
 export class RenderCache {
@@ -26,7 +36,10 @@ export class RenderCache {
     hits = 0;
     misses = 0;
 
-    constructor(dir = path.join(cacheRoot(), "renders"), readonly enabled = true) {
+    constructor(
+        dir = path.join(cacheRoot(), "renders"),
+        readonly enabled = true,
+    ) {
         this.dir = dir;
     }
 

@@ -42,7 +42,9 @@ export function helm(): Promise<Helm> {
         const version = await toolVersion("helm", file);
         const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
         if (major !== HELM_MAJOR) {
-            throw new ToolError(`${file} is helm ${version}; crossborder renders with Helm ${HELM_MAJOR}, the engine of Flux 2.8's helm-controller. Run npm ci (it installs helm v4 into .tools/bin) or set CROSSBORDER_HELM to a Helm ${HELM_MAJOR} binary`);
+            throw new ToolError(
+                `${file} is helm ${version}; crossborder renders with Helm ${HELM_MAJOR}, the engine of Flux 2.8's helm-controller. Run npm ci (it installs helm v4 into .tools/bin) or set CROSSBORDER_HELM to a Helm ${HELM_MAJOR} binary`,
+            );
         }
         return { file, version };
     })();
@@ -60,6 +62,7 @@ export async function helmTemplate(req: HelmTemplateRequest): Promise<string> {
     const args = ["template", req.release, req.chart, "--namespace", req.namespace, "--values", "-"];
     if (req.kubeVersion) args.push("--kube-version", req.kubeVersion);
     const r = await runTool(file, args, { input: JSON.stringify(req.values ?? {}), timeoutMs: 300_000 });
-    if (r.code !== 0) throw new HelmError(`${req.label}: helm template failed:\n${firstLines(r.stderr, 12).replace(/^/gm, "  | ")}`);
+    if (r.code !== 0)
+        throw new HelmError(`${req.label}: helm template failed:\n${firstLines(r.stderr, 12).replace(/^/gm, "  | ")}`);
     return r.stdout;
 }

@@ -50,7 +50,11 @@ export class KustomizeError extends Error {
 let kubectl: string | undefined;
 
 /** Apply one kustomize post-renderer to rendered manifests; returns kustomize's output. */
-export async function applyKustomize(manifests: string, renderer: KustomizePostRenderer, label: string): Promise<string> {
+export async function applyKustomize(
+    manifests: string,
+    renderer: KustomizePostRenderer,
+    label: string,
+): Promise<string> {
     kubectl ??= locateTool("kubectl");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-kustomize-"));
     try {
@@ -63,10 +67,15 @@ export async function applyKustomize(manifests: string, renderer: KustomizePostR
         };
         fs.writeFileSync(path.join(dir, "helm-output.yaml"), manifests);
         fs.writeFileSync(path.join(dir, "kustomization.yaml"), JSON.stringify(kustomization));
-        const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { timeoutMs: 300_000 });
+        const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+            timeoutMs: 300_000,
+        });
         if (r.code !== 0) {
-            if (/unknown command|unknown flag/.test(r.stderr)) throw new ToolError(`${kubectl} has no usable kustomize: ${firstLines(r.stderr)}`);
-            throw new KustomizeError(`${label}: its kustomize post-renderer failed:\n${firstLines(r.stderr, 12).replace(/^/gm, "  | ")}`);
+            if (/unknown command|unknown flag/.test(r.stderr))
+                throw new ToolError(`${kubectl} has no usable kustomize: ${firstLines(r.stderr)}`);
+            throw new KustomizeError(
+                `${label}: its kustomize post-renderer failed:\n${firstLines(r.stderr, 12).replace(/^/gm, "  | ")}`,
+            );
         }
         return r.stdout;
     } finally {

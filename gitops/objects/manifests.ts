@@ -95,7 +95,8 @@ export function parseManifests(text: string, label: string): RenderedObject[] {
     }
     out.length = 0;
     for (const doc of parseAllDocuments(text, PARSE_OPTIONS)) {
-        if (doc.errors.length > 0) throw new ManifestError(`${label}: the output is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+        if (doc.errors.length > 0)
+            throw new ManifestError(`${label}: the output is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
         let data: unknown;
         try {
             data = doc.toJS(PARSE_OPTIONS);

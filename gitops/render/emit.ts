@@ -67,7 +67,11 @@ export function outcomeKey(release: string, cluster: ClusterName): string {
 export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 /** Namespaces that exist on every cluster and are never created by the tree. */
 const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"]);
-const GROUP_DIRS: Record<Group, string> = { controllers: "infrastructure/controllers", configs: "infrastructure/configs", apps: "apps" };
+const GROUP_DIRS: Record<Group, string> = {
+    controllers: "infrastructure/controllers",
+    configs: "infrastructure/configs",
+    apps: "apps",
+};
 
 type Obj = Record<string, unknown>;
 
@@ -98,7 +102,12 @@ class TreeFiles {
 }
 
 function kustomization(resources: string[], extra: Obj = {}): Obj {
-    return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...resources].sort(), ...extra };
+    return {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [...resources].sort(),
+        ...extra,
+    };
 }
 
 function byName<T extends { name: string }>(items: readonly T[]): T[] {
@@ -109,12 +118,17 @@ const ownerOf = (x: Release | Manifests) => `${x.key} "${x.name}" (${x.at})`;
 
 /** How the inventory names an upstream chart: its oci:// reference, or "<https repository> <chart>". */
 export function upstreamChartLabel(chart: { repository: string; name: string }): string {
-    return chart.repository.startsWith("oci://") ? chartKey({ url: chart.repository, chart: chart.name }) : `${chart.repository} ${chart.name}`;
+    return chart.repository.startsWith("oci://")
+        ? chartKey({ url: chart.repository, chart: chart.name })
+        : `${chart.repository} ${chart.name}`;
 }
 
 /** newTag/digest entries that pin a kustomize `images` rewrite to the reference's own tag and digest. */
 export function tagFields(ref: Reference): Obj {
-    return { ...(ref.tag !== undefined ? { newTag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) };
+    return {
+        ...(ref.tag !== undefined ? { newTag: ref.tag } : {}),
+        ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
+    };
 }
 
 /** The tree path of a local chart. */
@@ -138,7 +152,9 @@ class ClusterEmitter {
         this.p = cluster.profile;
         this.moveToChina = cluster.china && input.rewrite;
         for (const group of ["controllers", "configs", "apps"] as Group[]) {
-            for (const r of this.releases(group)) if (!SYSTEM_NAMESPACES.has(r.namespace) && !this.namespaceOwner.has(r.namespace)) this.namespaceOwner.set(r.namespace, r.name);
+            for (const r of this.releases(group))
+                if (!SYSTEM_NAMESPACES.has(r.namespace) && !this.namespaceOwner.has(r.namespace))
+                    this.namespaceOwner.set(r.namespace, r.name);
         }
     }
 
@@ -151,35 +167,85 @@ class ClusterEmitter {
     }
 
     private namespaceObject(r: Release): Obj[] {
-        return this.namespaceOwner.get(r.namespace) === r.name ? [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }] : [];
+        return this.namespaceOwner.get(r.namespace) === r.name
+            ? [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }]
+            : [];
     }
 
     /** The release's source object (none for local charts: they come with the tree) and how its HelmRelease refers to it. */
     private sourceOf(r: Release): { source?: Obj; ref: Obj } {
         const p = this.p;
         if (isLocalChart(r.chart)) {
-            return { ref: { chart: { spec: { chart: `./${localChartPath(r.chart)}`, sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" }, reconcileStrategy: "Revision", interval: p.sourceInterval } } } };
+            return {
+                ref: {
+                    chart: {
+                        spec: {
+                            chart: `./${localChartPath(r.chart)}`,
+                            sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" },
+                            reconcileStrategy: "Revision",
+                            interval: p.sourceInterval,
+                        },
+                    },
+                },
+            };
         }
         const chart = r.chart;
         const meta = { name: r.name, namespace: r.namespace };
         let target: ChinaChartSource = chart.repository.startsWith("oci://")
-            ? { type: "oci", url: chartKey({ url: chart.repository, chart: chart.name }), chart: chart.name, version: chart.version }
+            ? {
+                  type: "oci",
+                  url: chartKey({ url: chart.repository, chart: chart.name }),
+                  chart: chart.name,
+                  version: chart.version,
+              }
             : { type: "https", url: chart.repository, chart: chart.name, version: chart.version };
         let annotated: Obj = meta;
         if (this.moveToChina) {
-            target = rewriteChartSource(this.input.mirrors, { url: chart.repository, chart: chart.name, version: chart.version });
+            target = rewriteChartSource(this.input.mirrors, {
+                url: chart.repository,
+                chart: chart.name,
+                version: chart.version,
+            });
             // The China source names its upstream, so the audit can find the chart's archive.
-            annotated = { ...meta, annotations: { [UPSTREAM_CHART_ANNOTATION]: `${upstreamChartLabel(chart)}@${chart.version}` } };
+            annotated = {
+                ...meta,
+                annotations: { [UPSTREAM_CHART_ANNOTATION]: `${upstreamChartLabel(chart)}@${chart.version}` },
+            };
         }
         if (target.type === "oci") {
             return {
-                source: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "OCIRepository", metadata: annotated, spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: target.url, ref: { tag: target.version }, layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" } } },
+                source: {
+                    apiVersion: "source.toolkit.fluxcd.io/v1",
+                    kind: "OCIRepository",
+                    metadata: annotated,
+                    spec: {
+                        interval: p.sourceInterval,
+                        timeout: p.sourceTimeout,
+                        url: target.url,
+                        ref: { tag: target.version },
+                        layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" },
+                    },
+                },
                 ref: { chartRef: { kind: "OCIRepository", name: r.name } },
             };
         }
         return {
-            source: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: annotated, spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: target.url } },
-            ref: { chart: { spec: { chart: target.chart, version: chart.version, sourceRef: { kind: "HelmRepository", name: r.name }, interval: p.sourceInterval } } },
+            source: {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "HelmRepository",
+                metadata: annotated,
+                spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: target.url },
+            },
+            ref: {
+                chart: {
+                    spec: {
+                        chart: target.chart,
+                        version: chart.version,
+                        sourceRef: { kind: "HelmRepository", name: r.name },
+                        interval: p.sourceInterval,
+                    },
+                },
+            },
         };
     }
 
@@ -190,7 +256,11 @@ class ClusterEmitter {
         let values: Obj = outcome.values;
         let postRenderers: Obj[] | undefined;
         let strategy: Obj = {};
-        if (this.moveToChina && outcome.postRenderer && (outcome.postRenderer.images?.length || outcome.postRenderer.patches?.length)) {
+        if (
+            this.moveToChina &&
+            outcome.postRenderer &&
+            (outcome.postRenderer.images?.length || outcome.postRenderer.patches?.length)
+        ) {
             postRenderers = [{ kustomize: outcome.postRenderer }];
             // Hooks and tests must go through the post-renderer too: say so, so that a controller started
             // with Helm 3 defaults (UseHelm3Defaults) cannot leave their images upstream.
@@ -199,13 +269,22 @@ class ClusterEmitter {
             values = mergeOverrides(values, outcome.guess.overrides);
             if (outcome.guess.images.length) postRenderers = [{ kustomize: { images: outcome.guess.images } }];
         }
-        const dependsOn = r.dependsOn.map((d) => ({ name: d, namespace: this.input.catalog.releases.find((x) => x.name === d)!.namespace }));
+        const dependsOn = r.dependsOn.map((d) => ({
+            name: d,
+            namespace: this.input.catalog.releases.find((x) => x.name === d)!.namespace,
+        }));
         const p = this.p;
         return {
             interval: p.helmInterval,
             timeout: p.helmTimeout,
-            install: { crds: "CreateReplace", strategy: { name: "RetryOnFailure", retryInterval: p.helmRetryInterval } },
-            upgrade: { crds: "CreateReplace", strategy: { name: "RetryOnFailure", retryInterval: p.helmRetryInterval } },
+            install: {
+                crds: "CreateReplace",
+                strategy: { name: "RetryOnFailure", retryInterval: p.helmRetryInterval },
+            },
+            upgrade: {
+                crds: "CreateReplace",
+                strategy: { name: "RetryOnFailure", retryInterval: p.helmRetryInterval },
+            },
             ...ref,
             ...(dependsOn.length ? { dependsOn } : {}),
             ...(Object.keys(values).length ? { values } : {}),
@@ -214,7 +293,12 @@ class ClusterEmitter {
     }
 
     private helmRelease(r: Release, spec: Obj): Obj {
-        return { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: r.name, namespace: r.namespace }, spec };
+        return {
+            apiVersion: "helm.toolkit.fluxcd.io/v2",
+            kind: "HelmRelease",
+            metadata: { name: r.name, namespace: r.namespace },
+            spec,
+        };
     }
 
     /** infrastructure/controllers/<c> and infrastructure/configs/<c>: one complete file per item. */
@@ -224,14 +308,32 @@ class ClusterEmitter {
             const resources: string[] = [];
             for (const r of this.releases(group)) {
                 const { source, ref } = this.sourceOf(r);
-                this.tree.yaml(`${dir}/${r.name}.yaml`, [...this.namespaceObject(r), ...(source ? [source] : []), this.helmRelease(r, { releaseName: r.name, ...this.releaseSpec(r, ref) })], ownerOf(r), `${r.name} for the ${this.c} cluster`);
+                this.tree.yaml(
+                    `${dir}/${r.name}.yaml`,
+                    [
+                        ...this.namespaceObject(r),
+                        ...(source ? [source] : []),
+                        this.helmRelease(r, { releaseName: r.name, ...this.releaseSpec(r, ref) }),
+                    ],
+                    ownerOf(r),
+                    `${r.name} for the ${this.c} cluster`,
+                );
                 resources.push(`${r.name}.yaml`);
             }
             for (const m of this.manifests(group)) {
-                this.tree.yaml(`${dir}/${m.name}.yaml`, m.objects, ownerOf(m), `manifests "${m.name}" for the ${this.c} cluster`);
+                this.tree.yaml(
+                    `${dir}/${m.name}.yaml`,
+                    m.objects,
+                    ownerOf(m),
+                    `manifests "${m.name}" for the ${this.c} cluster`,
+                );
                 resources.push(`${m.name}.yaml`);
             }
-            this.tree.yaml(`${dir}/kustomization.yaml`, [kustomization(resources)], `the ${group} of the ${this.c} cluster`);
+            this.tree.yaml(
+                `${dir}/kustomization.yaml`,
+                [kustomization(resources)],
+                `the ${group} of the ${this.c} cluster`,
+            );
         }
     }
 
@@ -242,26 +344,61 @@ class ClusterEmitter {
         for (const r of this.releases("apps")) {
             const base = `apps/base/${r.name}`;
             if (!this.tree.has(`${base}/kustomization.yaml`)) {
-                const ns = SYSTEM_NAMESPACES.has(r.namespace) ? [] : [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }];
+                const ns = SYSTEM_NAMESPACES.has(r.namespace)
+                    ? []
+                    : [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }];
                 if (ns.length) this.tree.yaml(`${base}/namespace.yaml`, ns, ownerOf(r));
                 // interval is required by the schema; each overlay sets its own cluster's interval anyway.
-                this.tree.yaml(`${base}/release.yaml`, [this.helmRelease(r, { releaseName: r.name, interval: this.p.helmInterval })], ownerOf(r), `${r.name}: the part shared by every cluster; apps/<cluster>/ adds its source, values and timeouts`);
-                this.tree.yaml(`${base}/kustomization.yaml`, [kustomization([...(ns.length ? ["namespace.yaml"] : []), "release.yaml"])], ownerOf(r));
+                this.tree.yaml(
+                    `${base}/release.yaml`,
+                    [this.helmRelease(r, { releaseName: r.name, interval: this.p.helmInterval })],
+                    ownerOf(r),
+                    `${r.name}: the part shared by every cluster; apps/<cluster>/ adds its source, values and timeouts`,
+                );
+                this.tree.yaml(
+                    `${base}/kustomization.yaml`,
+                    [kustomization([...(ns.length ? ["namespace.yaml"] : []), "release.yaml"])],
+                    ownerOf(r),
+                );
             }
             const { source, ref } = this.sourceOf(r);
             if (source) {
                 this.tree.yaml(`apps/${this.c}/${r.name}-source.yaml`, [source], ownerOf(r));
                 resources.push(`${r.name}-source.yaml`);
             }
-            this.tree.yaml(`apps/${this.c}/${r.name}-release.yaml`, [this.helmRelease(r, this.releaseSpec(r, ref))], ownerOf(r), `patch: ${r.name} on the ${this.c} cluster`);
+            this.tree.yaml(
+                `apps/${this.c}/${r.name}-release.yaml`,
+                [this.helmRelease(r, this.releaseSpec(r, ref))],
+                ownerOf(r),
+                `patch: ${r.name} on the ${this.c} cluster`,
+            );
             resources.push(`../base/${r.name}`);
-            patches.push({ path: `${r.name}-release.yaml`, target: { kind: "HelmRelease", name: r.name, namespace: r.namespace } });
+            patches.push({
+                path: `${r.name}-release.yaml`,
+                target: { kind: "HelmRelease", name: r.name, namespace: r.namespace },
+            });
         }
         for (const m of this.manifests("apps")) {
-            this.tree.yaml(`apps/${this.c}/${m.name}.yaml`, m.objects, ownerOf(m), `manifests "${m.name}" for the ${this.c} cluster`);
+            this.tree.yaml(
+                `apps/${this.c}/${m.name}.yaml`,
+                m.objects,
+                ownerOf(m),
+                `manifests "${m.name}" for the ${this.c} cluster`,
+            );
             resources.push(`${m.name}.yaml`);
         }
-        this.tree.yaml(`apps/${this.c}/kustomization.yaml`, [kustomization(resources, patches.length ? { patches: patches.sort((a, b) => String(a.path).localeCompare(String(b.path))) } : {})], `the apps of the ${this.c} cluster`);
+        this.tree.yaml(
+            `apps/${this.c}/kustomization.yaml`,
+            [
+                kustomization(
+                    resources,
+                    patches.length
+                        ? { patches: patches.sort((a, b) => String(a.path).localeCompare(String(b.path))) }
+                        : {},
+                ),
+            ],
+            `the apps of the ${this.c} cluster`,
+        );
     }
 
     /** clusters/<c>: Flux's own sync and the three Kustomizations, controllers → configs → apps. */
@@ -285,26 +422,62 @@ class ClusterEmitter {
             },
         });
         const git = this.cluster.git;
-        this.tree.yaml(`clusters/${this.c}/flux-system/gotk-sync.yaml`, [
-            { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: fluxMeta("flux-system"), spec: { interval: p.sourceInterval, timeout: p.sourceTimeout, url: git.url, ref: { branch: git.branch }, secretRef: { name: "flux-system" } } },
-            fluxKustomization("flux-system", `./${git.path}`),
-        ], owner);
+        this.tree.yaml(
+            `clusters/${this.c}/flux-system/gotk-sync.yaml`,
+            [
+                {
+                    apiVersion: "source.toolkit.fluxcd.io/v1",
+                    kind: "GitRepository",
+                    metadata: fluxMeta("flux-system"),
+                    spec: {
+                        interval: p.sourceInterval,
+                        timeout: p.sourceTimeout,
+                        url: git.url,
+                        ref: { branch: git.branch },
+                        secretRef: { name: "flux-system" },
+                    },
+                },
+                fluxKustomization("flux-system", `./${git.path}`),
+            ],
+            owner,
+        );
         const fluxImages: Obj[] = [];
         if (this.moveToChina) {
             for (const image of [...this.input.catalog.fluxImages].sort()) {
                 const ref = parseNormalizedNamed(image);
-                fluxImages.push({ name: nameOf(ref), newName: nameOf(rewriteReference(this.input.mirrors, ref)), ...tagFields(ref) });
+                fluxImages.push({
+                    name: nameOf(ref),
+                    newName: nameOf(rewriteReference(this.input.mirrors, ref)),
+                    ...tagFields(ref),
+                });
             }
         }
         this.tree.yaml(
             `clusters/${this.c}/flux-system/kustomization.yaml`,
             [kustomization(["gotk-sync.yaml"], fluxImages.length ? { images: fluxImages } : {})],
             owner,
-            fluxImages.length ? "Flux's controllers come from the China registry. The Pulumi bootstrap installs them with these images;\nif you add gotk-components.yaml from `flux install --export`, these entries rewrite it too." : undefined,
+            fluxImages.length
+                ? "Flux's controllers come from the China registry. The Pulumi bootstrap installs them with these images;\nif you add gotk-components.yaml from `flux install --export`, these entries rewrite it too."
+                : undefined,
         );
-        this.tree.yaml(`clusters/${this.c}/infrastructure.yaml`, [fluxKustomization("infra-controllers", `./infrastructure/controllers/${this.c}`), fluxKustomization("infra-configs", `./infrastructure/configs/${this.c}`, "infra-controllers")], owner);
-        this.tree.yaml(`clusters/${this.c}/apps.yaml`, [fluxKustomization("apps", `./apps/${this.c}`, "infra-configs")], owner);
-        this.tree.yaml(`clusters/${this.c}/kustomization.yaml`, [kustomization(["flux-system", "infrastructure.yaml", "apps.yaml"])], owner);
+        this.tree.yaml(
+            `clusters/${this.c}/infrastructure.yaml`,
+            [
+                fluxKustomization("infra-controllers", `./infrastructure/controllers/${this.c}`),
+                fluxKustomization("infra-configs", `./infrastructure/configs/${this.c}`, "infra-controllers"),
+            ],
+            owner,
+        );
+        this.tree.yaml(
+            `clusters/${this.c}/apps.yaml`,
+            [fluxKustomization("apps", `./apps/${this.c}`, "infra-configs")],
+            owner,
+        );
+        this.tree.yaml(
+            `clusters/${this.c}/kustomization.yaml`,
+            [kustomization(["flux-system", "infrastructure.yaml", "apps.yaml"])],
+            owner,
+        );
     }
 }
 
@@ -313,7 +486,10 @@ function mergeOverrides(base: Obj, over: Obj): Obj {
     const out: Obj = structuredClone(base);
     for (const [k, v] of Object.entries(over)) {
         const cur = out[k];
-        out[k] = v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur) ? mergeOverrides(cur as Obj, v as Obj) : structuredClone(v);
+        out[k] =
+            v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)
+                ? mergeOverrides(cur as Obj, v as Obj)
+                : structuredClone(v);
     }
     return out;
 }
@@ -322,7 +498,9 @@ function mergeOverrides(base: Obj, over: Obj): Obj {
 export function localChartFiles(chart: LocalChart): Map<string, Buffer> {
     const out = new Map<string, Buffer>();
     const walk = (rel: string) => {
-        for (const e of fs.readdirSync(path.join(chart.dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        for (const e of fs
+            .readdirSync(path.join(chart.dir, rel), { withFileTypes: true })
+            .sort((a, b) => (a.name < b.name ? -1 : 1))) {
             if (e.name.startsWith(".")) continue;
             const p = rel ? `${rel}/${e.name}` : e.name;
             if (e.isDirectory()) walk(p);
@@ -346,12 +524,16 @@ function emitLocalCharts(input: EmitInput, tree: TreeFiles): void {
     for (const r of byName(input.catalog.releases)) {
         if (!isLocalChart(r.chart)) continue;
         const seen = done.get(r.chart.name);
-        if (seen && seen.dir !== r.chart.dir) throw new SourceError(`${r.at}: chart ${r.chart.path} is named "${r.chart.name}" like ${seen.path}; local charts need distinct names (they share charts/<name> in the tree)`);
+        if (seen && seen.dir !== r.chart.dir)
+            throw new SourceError(
+                `${r.at}: chart ${r.chart.path} is named "${r.chart.name}" like ${seen.path}; local charts need distinct names (they share charts/<name> in the tree)`,
+            );
         if (seen) continue;
         done.set(r.chart.name, r.chart);
         const base = localChartPath(r.chart);
         const from = path.posix.join(path.basename(path.dirname(input.catalog.file)), r.chart.path);
-        for (const [file, content] of localChartFiles(r.chart)) tree.put(`${base}/${file}`, withChartHeader(file, content, `${from}/${file}`), ownerOf(r));
+        for (const [file, content] of localChartFiles(r.chart))
+            tree.put(`${base}/${file}`, withChartHeader(file, content, `${from}/${file}`), ownerOf(r));
     }
 }
 
@@ -374,9 +556,16 @@ export function emitClusters(input: EmitInput): EmitOutput {
 }
 
 /** The inventory files and the tree's README, added to an emitted tree. */
-export function emitInventoryAndReadme(input: EmitInput, out: EmitOutput, inventory: Inventory | undefined, unrendered: readonly string[]): void {
+export function emitInventoryAndReadme(
+    input: EmitInput,
+    out: EmitOutput,
+    inventory: Inventory | undefined,
+    unrendered: readonly string[],
+): void {
     const china = input.clusters.find((c) => c.china);
-    if (china && inventory) for (const [p, text] of renderInventoryFiles(inventory, input.originRegistry, china.profile)) out.files.set(p, text);
+    if (china && inventory)
+        for (const [p, text] of renderInventoryFiles(inventory, input.originRegistry, china.profile))
+            out.files.set(p, text);
     out.files.set("README.md", treeReadme(input, unrendered));
 }
 
@@ -387,7 +576,11 @@ function treeReadme(input: EmitInput, unrendered: readonly string[]): string {
             .map((r) => r.name)
             .sort()
             .join(", ") || "(none)";
-    const clusters = input.clusters.map((c) => `- **${c.name}**: ${rows(c.name)}. Git: \`${c.git.url}\` (${c.git.branch}), path \`${c.git.path}\`.`).join("\n");
+    const clusters = input.clusters
+        .map(
+            (c) => `- **${c.name}**: ${rows(c.name)}. Git: \`${c.git.url}\` (${c.git.branch}), path \`${c.git.path}\`.`,
+        )
+        .join("\n");
     const verdict = !input.rewrite
         ? "**This tree was rendered without rewriting: the china cluster pulls from upstream.**"
         : unrendered.length

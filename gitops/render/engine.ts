@@ -44,12 +44,26 @@ export interface EngineContext {
 }
 
 export function storeObjects(objects: readonly RenderedObject[]): StoredObject[] {
-    return objects.map((o) => ({ id: o.id, ...(o.hook ? { hook: o.hook } : {}), ...(o.source ? { source: o.source } : {}), text: o.text }));
+    return objects.map((o) => ({
+        id: o.id,
+        ...(o.hook ? { hook: o.hook } : {}),
+        ...(o.source ? { source: o.source } : {}),
+        text: o.text,
+    }));
 }
 
 export async function renderKey(job: RenderJob, ctx: EngineContext): Promise<string> {
     const { version } = await helm();
-    return cacheKey({ stage: "helm", helm: version, chart: job.chart.sha256, release: job.release, namespace: job.namespace, values: job.values ?? {}, kubeVersion: job.kubeVersion ?? "", registries: [...ctx.registries].sort() });
+    return cacheKey({
+        stage: "helm",
+        helm: version,
+        chart: job.chart.sha256,
+        release: job.release,
+        namespace: job.namespace,
+        values: job.values ?? {},
+        kubeVersion: job.kubeVersion ?? "",
+        registries: [...ctx.registries].sort(),
+    });
 }
 
 /** Render one release (or read it from the cache). */
@@ -57,9 +71,22 @@ export async function renderRelease(job: RenderJob, ctx: EngineContext): Promise
     const key = await renderKey(job, ctx);
     const cached = ctx.cache.get<ReleaseRender>(key);
     if (cached) return cached;
-    const text = await ctx.limit(() => helmTemplate({ label: job.label, release: job.release, namespace: job.namespace, chart: job.chart.file, values: job.values, kubeVersion: job.kubeVersion }));
+    const text = await ctx.limit(() =>
+        helmTemplate({
+            label: job.label,
+            release: job.release,
+            namespace: job.namespace,
+            chart: job.chart.file,
+            values: job.values,
+            kubeVersion: job.kubeVersion,
+        }),
+    );
     const objects = parseManifests(text, `${job.label}: helm template output`);
-    const result: ReleaseRender = { key, objects: storeObjects(objects), locations: findImages(objects, { registries: ctx.registries }) };
+    const result: ReleaseRender = {
+        key,
+        objects: storeObjects(objects),
+        locations: findImages(objects, { registries: ctx.registries }),
+    };
     ctx.cache.set(key, result);
     return result;
 }

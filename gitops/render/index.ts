@@ -60,7 +60,9 @@ export interface RenderOutput {
 /** The china tree could not be proven: images outside China, or images the inventory cannot copy (exit 1). */
 export class RenderFindings extends Error {
     constructor(readonly findings: readonly string[]) {
-        super(`the china cluster would pull from outside China, or pull what the inventory cannot copy; nothing was written:\n${findings.map((f) => `  ${f}`).join("\n")}`);
+        super(
+            `the china cluster would pull from outside China, or pull what the inventory cannot copy; nothing was written:\n${findings.map((f) => `  ${f}`).join("\n")}`,
+        );
         this.name = "RenderFindings";
     }
 }
@@ -79,12 +81,24 @@ function jobsOf(input: RenderInput, charts: ReadonlyMap<string, ResolvedChart>):
             if (!release.clusters.includes(cluster.name)) continue;
             const values = releaseValues(release, cluster.name);
             const chart = charts.get(release.name)!;
-            const file = chart.kind === "archive" ? { file: chart.archive.file, sha256: chart.archive.sha256 } : chart.kind === "local" ? { file: chart.dir, sha256: chart.sha256 } : undefined;
+            const file =
+                chart.kind === "archive"
+                    ? { file: chart.archive.file, sha256: chart.archive.sha256 }
+                    : chart.kind === "local"
+                      ? { file: chart.dir, sha256: chart.sha256 }
+                      : undefined;
             jobs.push({
                 release,
                 cluster,
                 values,
-                job: file && { label: `release ${release.name} (${cluster.name})`, release: release.name, namespace: release.namespace, chart: file, values, kubeVersion: cluster.kubernetesVersion },
+                job: file && {
+                    label: `release ${release.name} (${cluster.name})`,
+                    release: release.name,
+                    namespace: release.namespace,
+                    chart: file,
+                    values,
+                    kubeVersion: cluster.kubernetesVersion,
+                },
             });
         }
     }
@@ -97,7 +111,12 @@ interface Proven {
 }
 
 /** Stages 3 and 4 for the china releases: plan, post-render (batched), judge. */
-async function prove(jobs: readonly { job: Job; render: ReleaseRender }[], input: RenderInput, ctx: EngineContext, findings: string[]): Promise<Proven[]> {
+async function prove(
+    jobs: readonly { job: Job; render: ReleaseRender }[],
+    input: RenderInput,
+    ctx: EngineContext,
+    findings: string[],
+): Promise<Proven[]> {
     const plans = jobs.map(({ job, render }) => {
         const plan = planRewrites(render, input.mirrors);
         findings.push(...plan.problems.map((p) => `release ${job.release.name}: ${p}`));
@@ -106,7 +125,13 @@ async function prove(jobs: readonly { job: Job; render: ReleaseRender }[], input
     let verified: VerifiedRender[];
     try {
         verified = await postRenderAll(
-            jobs.map(({ job, render }, i) => ({ label: job.job!.label, render, postRenderers: isEmptyPostRenderer(plans[i].postRenderer) ? [] : [plans[i].postRenderer], strategy: "combined", onlyObjectsWithImages: true })),
+            jobs.map(({ job, render }, i) => ({
+                label: job.job!.label,
+                render,
+                postRenderers: isEmptyPostRenderer(plans[i].postRenderer) ? [] : [plans[i].postRenderer],
+                strategy: "combined",
+                onlyObjectsWithImages: true,
+            })),
             ctx,
         );
     } catch (e) {
@@ -116,7 +141,10 @@ async function prove(jobs: readonly { job: Job; render: ReleaseRender }[], input
     }
     return jobs.map(({ job }, i) => {
         for (const x of crossBorder(verified[i], input.mirrors)) {
-            if (x.location.parsed) findings.push(`release ${job.release.name}: ${x.message}; the post-renderer did not reach it (${x.location.via})`);
+            if (x.location.parsed)
+                findings.push(
+                    `release ${job.release.name}: ${x.message}; the post-renderer did not reach it (${x.location.via})`,
+                );
         }
         return { plan: plans[i], verified: verified[i] };
     });
@@ -129,7 +157,13 @@ function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirro
         const where = `release ${job.release.name} ${proven.verified.objects[l.object].id.kind}/${proven.verified.objects[l.object].id.name}`;
         const container = l.via === "container" || l.path.includes("ephemeralContainers");
         const upstream = upstreamOf.get(`${l.parsed.domain}/${l.parsed.path}`);
-        if (upstream) inventory.addImage({ upstream: { ...upstream, tag: l.parsed.tag, digest: l.parsed.digest }, china: l.parsed, where, container });
+        if (upstream)
+            inventory.addImage({
+                upstream: { ...upstream, tag: l.parsed.tag, digest: l.parsed.digest },
+                china: l.parsed,
+                where,
+                container,
+            });
         else inventory.addChinaOnly(l.parsed, where, container);
     }
 }
@@ -138,14 +172,27 @@ function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirro
 function checkChartDestinations(input: RenderInput): void {
     const seen = new Map<string, { chart: ChartRef; owner: string }>();
     const charts = [
-        ...input.catalog.releases.filter((r) => r.clusters.includes("china")).flatMap((r) => (isLocalChart(r.chart) ? [] : [{ chart: r.chart, owner: `release "${r.name}" (${r.at})` }])),
-        { chart: input.catalog.fluxChart, owner: `flux.chart, the chart the Pulumi bootstrap installs (${input.catalog.file})` },
+        ...input.catalog.releases
+            .filter((r) => r.clusters.includes("china"))
+            .flatMap((r) =>
+                isLocalChart(r.chart) ? [] : [{ chart: r.chart, owner: `release "${r.name}" (${r.at})` }],
+            ),
+        {
+            chart: input.catalog.fluxChart,
+            owner: `flux.chart, the chart the Pulumi bootstrap installs (${input.catalog.file})`,
+        },
     ];
     for (const { chart, owner } of charts) {
-        const url = rewriteChartSource(input.mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url;
+        const url = rewriteChartSource(input.mirrors, {
+            url: chart.repository,
+            chart: chart.name,
+            version: chart.version,
+        }).url;
         const other = seen.get(url);
         if (other && normalizeRepository(other.chart.repository) !== normalizeRepository(chart.repository)) {
-            throw new SourceError(`${owner}: chart ${chartLabel(chart)} would be mirrored to ${url}, like ${chartLabel(other.chart)} of ${other.owner}; a flat registry keeps one chart per name. Use one of the two repositories for both, or map one of them to a nested registry target in mirrors.yaml (charts:)`);
+            throw new SourceError(
+                `${owner}: chart ${chartLabel(chart)} would be mirrored to ${url}, like ${chartLabel(other.chart)} of ${other.owner}; a flat registry keeps one chart per name. Use one of the two repositories for both, or map one of them to a nested registry target in mirrors.yaml (charts:)`,
+            );
         }
         seen.set(url, { chart, owner });
     }
@@ -154,7 +201,11 @@ function checkChartDestinations(input: RenderInput): void {
 export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     const rewrite = input.rewrite ?? true;
     const cache = input.engine?.cache ?? new RenderCache();
-    const ctx: EngineContext = { cache, limit: limit(input.engine?.concurrency), registries: [...KNOWN_REGISTRIES, ...input.mirrors.upstreams.keys(), ...input.mirrors.chinaHosts] };
+    const ctx: EngineContext = {
+        cache,
+        limit: limit(input.engine?.concurrency),
+        registries: [...KNOWN_REGISTRIES, ...input.mirrors.upstreams.keys(), ...input.mirrors.chinaHosts],
+    };
     const warnings: string[] = [];
     checkChartDestinations(input);
 
@@ -163,7 +214,12 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     const jobs = jobsOf(input, charts);
     const withJob = jobs.filter((j) => j.job);
     const renders = new Map<Job, ReleaseRender>();
-    (await renderAll(withJob.map((j) => j.job!), ctx)).forEach((r, i) => renders.set(withJob[i], r));
+    (
+        await renderAll(
+            withJob.map((j) => j.job!),
+            ctx,
+        )
+    ).forEach((r, i) => renders.set(withJob[i], r));
 
     // 3-4: plan and prove the china rewrites; the values-level guess where no chart is at hand.
     const findings: string[] = [];
@@ -186,7 +242,13 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     proven.forEach((p, i) => {
         const j = toProve[i].job;
         chinaPairs(j, p, inventory, input.mirrors);
-        outcomes.set(outcomeKey(j.release.name, j.cluster.name), { release: j.release, cluster: j.cluster.name, values: j.values, rendered: true, postRenderer: p.plan.postRenderer });
+        outcomes.set(outcomeKey(j.release.name, j.cluster.name), {
+            release: j.release,
+            cluster: j.cluster.name,
+            values: j.values,
+            rendered: true,
+            postRenderer: p.plan.postRenderer,
+        });
     });
 
     // 5: the inventory: rendered images, the Pulumi program's own images, and the locked charts.
@@ -195,25 +257,53 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     if (chinaCluster && rewrite) {
         for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
             const upstream = parseNormalizedNamed(image);
-            inventory.addImage({ upstream, china: rewriteReference(input.mirrors, upstream), where: "the Pulumi program (catalog flux/platform images)", container: true });
+            inventory.addImage({
+                upstream,
+                china: rewriteReference(input.mirrors, upstream),
+                where: "the Pulumi program (catalog flux/platform images)",
+                container: true,
+            });
         }
-        const chartRefs = [...input.catalog.releases.filter((r) => r.clusters.includes(chinaCluster.name)).flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])), input.catalog.fluxChart];
+        const chartRefs = [
+            ...input.catalog.releases
+                .filter((r) => r.clusters.includes(chinaCluster.name))
+                .flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])),
+            input.catalog.fluxChart,
+        ];
         for (const ref of chartRefs) {
             const locked = input.charts.lock?.entries.find((e) => sameChart(e, ref));
-            inventory.addChart(ref, rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version }).url, input.charts.cacheDir, locked?.sha256);
+            inventory.addChart(
+                ref,
+                rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version }).url,
+                input.charts.cacheDir,
+                locked?.sha256,
+            );
         }
         built = inventory.build();
-        for (const u of built.unresolved) (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? warnings : findings).push(`inventory: ${u}`);
+        for (const u of built.unresolved)
+            (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? warnings : findings).push(
+                `inventory: ${u}`,
+            );
     }
     if (findings.length > 0) throw new RenderFindings([...new Set(findings)].sort());
 
     // 6: the tree.
     const unrendered = [...new Set(jobs.filter((j) => !j.job).map((j) => j.release.name))].sort();
-    const emitInput = { catalog: input.catalog, mirrors: input.mirrors, vars: input.vars, originRegistry: input.originRegistry, clusters: input.clusters, rewrite, outcomes };
+    const emitInput = {
+        catalog: input.catalog,
+        mirrors: input.mirrors,
+        vars: input.vars,
+        originRegistry: input.originRegistry,
+        clusters: input.clusters,
+        rewrite,
+        outcomes,
+    };
     const out = emitClusters(emitInput);
     emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []);
     if (unrendered.length) {
-        warnings.push(`${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${unrendered.join(", ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`);
+        warnings.push(
+            `${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${unrendered.join(", ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`,
+        );
     }
     return {
         files: out.files,

@@ -66,13 +66,18 @@ export class InventoryBuilder {
         let tag = china.tag;
         if (tag === undefined && china.digest === undefined) {
             if (!pair.container) {
-                this.unresolved.add(`${format(china)} (${pair.where}): no tag or digest, so the tag the controller pulls cannot be known; pin the tag in the release's values`);
+                this.unresolved.add(
+                    `${format(china)} (${pair.where}): no tag or digest, so the tag the controller pulls cannot be known; pin the tag in the release's values`,
+                );
                 return;
             }
             tag = "latest";
         }
         const source = `docker://${nameOf(upstream)}${china.digest ? `@${china.digest}` : `:${tag}`}`;
-        this.images.set(source, { source, destination: `docker://${this.originRegistry}/${china.path}:${tag ?? china.digest!.replace(":", "-")}` });
+        this.images.set(source, {
+            source,
+            destination: `docker://${this.originRegistry}/${china.path}:${tag ?? china.digest!.replace(":", "-")}`,
+        });
     }
 
     /** A China reference found with no upstream recorded: traced back by decoding a flat name, if it is one. */
@@ -80,7 +85,9 @@ export class InventoryBuilder {
         if (china.domain !== this.chinaRegistry) return;
         const upstream = decodeUpstream(china);
         if (!upstream) {
-            this.unresolved.add(`${format(china)} (${where}): no upstream recorded for this China name; push it to the origin yourself`);
+            this.unresolved.add(
+                `${format(china)} (${where}): no upstream recorded for this China name; push it to the origin yourself`,
+            );
             return;
         }
         this.addImage({ upstream: { ...upstream, tag: china.tag, digest: china.digest }, china, where, container });
@@ -90,12 +97,24 @@ export class InventoryBuilder {
         if (!chinaUrl.startsWith(`oci://${this.chinaRegistry}/`)) return;
         const destination = chinaUrl.replace(`oci://${this.chinaRegistry}/`, `oci://${this.originRegistry}/`);
         const archive = path.relative(cacheDir, archivePath(cacheDir, ref)).split(path.sep).join("/");
-        this.charts.set(`${destination}@${ref.version}`, { repository: ref.repository, chart: ref.name, version: ref.version, destination, sha256, archive });
+        this.charts.set(`${destination}@${ref.version}`, {
+            repository: ref.repository,
+            chart: ref.name,
+            version: ref.version,
+            destination,
+            sha256,
+            archive,
+        });
     }
 
     build(): Inventory {
-        const sortBy = <T>(xs: T[], key: (x: T) => string) => xs.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-        return { images: sortBy([...this.images.values()], (i) => i.source), charts: sortBy([...this.charts.values()], (c) => `${c.destination}@${c.version}`), unresolved: [...this.unresolved].sort() };
+        const sortBy = <T>(xs: T[], key: (x: T) => string) =>
+            xs.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+        return {
+            images: sortBy([...this.images.values()], (i) => i.source),
+            charts: sortBy([...this.charts.values()], (c) => `${c.destination}@${c.version}`),
+            unresolved: [...this.unresolved].sort(),
+        };
     }
 }
 
@@ -112,7 +131,11 @@ export function pushTarget(destination: string): string {
 }
 
 /** inventory/images.txt, copy.sh, skopeo-sync.yaml and charts.txt. */
-export function renderInventoryFiles(inventory: Inventory, originRegistry: string, profile: SlowLinkProfile): Map<string, string> {
+export function renderInventoryFiles(
+    inventory: Inventory,
+    originRegistry: string,
+    profile: SlowLinkProfile,
+): Map<string, string> {
     const files = new Map<string, string>();
     const { images, charts } = inventory;
     files.set(
@@ -135,7 +158,9 @@ export function renderInventoryFiles(inventory: Inventory, originRegistry: strin
             "# Every chart the china cluster installs, from the locked archive in the chart cache, and the OCI repository",
             "# of the origin instance it is pushed to (helm push appends the chart's name to the parent path).",
             "# One line per chart: REPOSITORY CHART VERSION DESTINATION SHA256 ARCHIVE (SHA256 is - when never pulled).",
-            ...charts.map((c) => `${c.repository} ${c.chart} ${c.version} ${c.destination} ${c.sha256 ?? "-"} ${c.archive}`),
+            ...charts.map(
+                (c) => `${c.repository} ${c.chart} ${c.version} ${c.destination} ${c.sha256 ?? "-"} ${c.archive}`,
+            ),
             "",
         ].join("\n"),
     );
@@ -205,7 +230,8 @@ function skopeoSync(images: readonly InventoryImage[], profile: SlowLinkProfile)
             if (destTag && !destTag.startsWith("sha256-")) list.push(destTag);
         }
     }
-    for (const r of Object.values(byRegistry)) for (const k of Object.keys(r.images)) r.images[k] = [...new Set(r.images[k])].sort();
+    for (const r of Object.values(byRegistry))
+        for (const k of Object.keys(r.images)) r.images[k] = [...new Set(r.images[k])].sort();
     return yamlFile(
         [canonical(byRegistry)],
         `skopeo sync source config of every image the china cluster pulls (tags, or digests where pinned).\nskopeo sync --src yaml --dest docker --scoped --all --retry-times ${profile.syncRetryTimes} skopeo-sync.yaml <registry>/<namespace>\nkeeps upstream paths (nested layout); for ACR EE's flat names use copy.sh.`,

@@ -44,7 +44,13 @@ export function patchTarget(id: ObjectId): PatchTarget {
     const slash = id.apiVersion.lastIndexOf("/");
     const group = slash >= 0 ? id.apiVersion.slice(0, slash) : "";
     const version = slash >= 0 ? id.apiVersion.slice(slash + 1) : id.apiVersion;
-    return { ...(group ? { group } : {}), version, kind: id.kind, name: id.name, ...(id.namespace ? { namespace: id.namespace } : {}) };
+    return {
+        ...(group ? { group } : {}),
+        version,
+        kind: id.kind,
+        name: id.name,
+        ...(id.namespace ? { namespace: id.namespace } : {}),
+    };
 }
 
 interface Op {
@@ -63,11 +69,19 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
     const renames = new Map<string, Rename>();
     const problems: string[] = [];
     // Per object, per string path: the new value (several references in one string are replaced together).
-    const edits = new Map<number, Map<string, { path: JsonPath; original: string; value: string; spans: { start: number; end: number; text: string }[] }>>();
+    const edits = new Map<
+        number,
+        Map<
+            string,
+            { path: JsonPath; original: string; value: string; spans: { start: number; end: number; text: string }[] }
+        >
+    >();
 
     const chinaOf = (l: ImageLocation): Reference | undefined => {
         if (!l.parsed) {
-            problems.push(`${describeLocation(render, l)}: "${l.reference}" is not a valid image reference, so it cannot be rewritten (and no node could pull it); fix the release's values`);
+            problems.push(
+                `${describeLocation(render, l)}: "${l.reference}" is not a valid image reference, so it cannot be rewritten (and no node could pull it); fix the release's values`,
+            );
             return undefined;
         }
         if (isChinaHost(mirrors, l.parsed.domain)) return undefined;
@@ -84,7 +98,9 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
     const edit = (l: ImageLocation, path: JsonPath, original: string, start: number, end: number, text: string) => {
         const obj = render.objects[l.object];
         if (!obj.id.name) {
-            problems.push(`${describeLocation(render, l)}: the object has no name, so no patch can target it; give it a name in the chart's values or templates`);
+            problems.push(
+                `${describeLocation(render, l)}: the object has no name, so no patch can target it; give it a name in the chart's values or templates`,
+            );
             return;
         }
         const byPath = edits.get(l.object) ?? new Map();
@@ -117,14 +133,21 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
         const ops: Op[] = [];
         for (const e of [...byPath.values()].sort((a, b) => jsonPointer(a.path).localeCompare(jsonPointer(b.path)))) {
             let value = e.original;
-            for (const s of [...e.spans].sort((a, b) => b.start - a.start)) value = value.slice(0, s.start) + s.text + value.slice(s.end);
-            ops.push({ op: "test", path: jsonPointer(e.path), value: e.original }, { op: "replace", path: jsonPointer(e.path), value });
+            for (const s of [...e.spans].sort((a, b) => b.start - a.start))
+                value = value.slice(0, s.start) + s.text + value.slice(s.end);
+            ops.push(
+                { op: "test", path: jsonPointer(e.path), value: e.original },
+                { op: "replace", path: jsonPointer(e.path), value },
+            );
         }
         patches.push({ patch: stringify(ops, { lineWidth: 0 }), target: patchTarget(render.objects[object].id) });
     }
     const sortedImages = [...images.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return {
-        postRenderer: { ...(sortedImages.length ? { images: sortedImages } : {}), ...(patches.length ? { patches } : {}) },
+        postRenderer: {
+            ...(sortedImages.length ? { images: sortedImages } : {}),
+            ...(patches.length ? { patches } : {}),
+        },
         renames: [...renames.values()].sort((a, b) => (format(a.upstream) < format(b.upstream) ? -1 : 1)),
         problems: [...new Set(problems)].sort(),
     };

@@ -25,7 +25,10 @@ export interface ChartSettings {
 }
 
 /** The bytes a release's chart renders from: an archive from the cache, or a local chart directory. */
-export type ResolvedChart = { readonly kind: "archive"; readonly archive: LockedArchive } | { readonly kind: "local"; readonly dir: string; readonly sha256: string } | { readonly kind: "missing" };
+export type ResolvedChart =
+    | { readonly kind: "archive"; readonly archive: LockedArchive }
+    | { readonly kind: "local"; readonly dir: string; readonly sha256: string }
+    | { readonly kind: "missing" };
 
 export function releaseValues(r: Release, cluster: ClusterName): Record<string, unknown> {
     return helmMerge(r.values, r.clusterValues[cluster] ?? {}) as Record<string, unknown>;
@@ -34,7 +37,8 @@ export function releaseValues(r: Release, cluster: ClusterName): Record<string, 
 /** The sha256 of a chart directory's files (names and bytes), for cache keys. */
 export function directoryHash(files: ReadonlyMap<string, Buffer>): string {
     const h = createHash("sha256");
-    for (const [name, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) h.update(name).update("\0").update(String(content.length)).update("\0").update(content);
+    for (const [name, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1)))
+        h.update(name).update("\0").update(String(content.length)).update("\0").update(content);
     return h.digest("hex");
 }
 
@@ -76,20 +80,36 @@ function chartDefaults(r: Release): unknown {
     if (!r.chartValues) return {};
     if (!chartValueCache.has(r.chartValues)) {
         try {
-            chartValueCache.set(r.chartValues, parse(readText(r.chartValues, `chart values of release ${r.name}`), { maxAliasCount: 100 }) ?? {});
+            chartValueCache.set(
+                r.chartValues,
+                parse(readText(r.chartValues, `chart values of release ${r.name}`), { maxAliasCount: 100 }) ?? {},
+            );
         } catch (e) {
             if (e instanceof SourceError) throw e;
-            throw new SourceError(`${r.chartValues}: invalid YAML in the chart values of release ${r.name} (${(e as Error).message.split("\n")[0]})`);
+            throw new SourceError(
+                `${r.chartValues}: invalid YAML in the chart values of release ${r.name} (${(e as Error).message.split("\n")[0]})`,
+            );
         }
     }
     return chartValueCache.get(r.chartValues);
 }
 
 /** The values-level rewrite of a release whose chart is not at hand. */
-export function valuesGuess(r: Release, values: Record<string, unknown>, mirrors: Mirrors, cluster: ClusterName): ValuesGuess {
+export function valuesGuess(
+    r: Release,
+    values: Record<string, unknown>,
+    mirrors: Mirrors,
+    cluster: ClusterName,
+): ValuesGuess {
     const scanned = helmMerge(chartDefaults(r), values);
     const scan = scanValues(scanned);
-    const extra: FoundImage[] = r.extraImages.map((s) => ({ path: [], shape: "string", reference: parseNormalizedNamed(s), tagFrom: "values", edits: () => [] }));
+    const extra: FoundImage[] = r.extraImages.map((s) => ({
+        path: [],
+        shape: "string",
+        reference: parseNormalizedNamed(s),
+        tagFrom: "values",
+        edits: () => [],
+    }));
     const { images, overrides } = rewriteValues(scanned, [...scan.images, ...extra], mirrors);
     const entries = new Map<string, KustomizeImage>();
     const pairs: ImagePair[] = [];
@@ -97,11 +117,17 @@ export function valuesGuess(r: Release, values: Record<string, unknown>, mirrors
         const rewritten = parseNormalizedNamed(img.rewritten);
         // A tag the chart supplies (appVersion) is unknown without the chart: the inventory cannot copy it.
         const where = `release ${r.name} values ${img.image.path.join(".") || "extraImages"}${img.image.tagFrom === "chart" ? ", tag from the chart, which is not at hand" : ""}`;
-        pairs.push({ upstream: img.image.reference, china: rewritten, where, container: img.image.tagFrom === "values" });
+        pairs.push({
+            upstream: img.image.reference,
+            china: rewritten,
+            where,
+            container: img.image.tagFrom === "values",
+        });
         if (nameOf(rewritten) === nameOf(img.image.reference)) continue;
         // Images only the templates set carry their tag here: no values hold it.
         const pin = img.image.path.length === 0 ? tagFields(img.image.reference) : {};
-        for (const n of nameVariants(img.image.reference)) entries.set(n, { name: n, newName: nameOf(rewritten), ...pin });
+        for (const n of nameVariants(img.image.reference))
+            entries.set(n, { name: n, newName: nameOf(rewritten), ...pin });
     }
     return {
         overrides,

@@ -42,14 +42,25 @@ export type VerifiedRender = ReleaseRender;
 
 async function keyOf(req: VerifyRequest, ctx: EngineContext): Promise<string> {
     const kubectl = locateTool("kubectl");
-    return cacheKey({ stage: "post-render", render: req.render.key, postRenderers: req.postRenderers, strategy: req.strategy ?? "combined", only: Boolean(req.onlyObjectsWithImages), kubectl: await toolVersion("kubectl", kubectl), registries: [...ctx.registries].sort() });
+    return cacheKey({
+        stage: "post-render",
+        render: req.render.key,
+        postRenderers: req.postRenderers,
+        strategy: req.strategy ?? "combined",
+        only: Boolean(req.onlyObjectsWithImages),
+        kubectl: await toolVersion("kubectl", kubectl),
+        registries: [...ctx.registries].sort(),
+    });
 }
 
 function fedObjects(req: VerifyRequest): { fed: ReleaseRender["objects"]; untouched: ReleaseRender["objects"] } {
     const withImages = new Set(req.render.locations.map((l) => l.object));
     const fed = req.render.objects.filter((_, i) => !req.onlyObjectsWithImages || withImages.has(i));
     const strategy = req.strategy ?? "combined";
-    return { fed: fed.filter((o) => strategy !== "nohooks" || !o.hook), untouched: strategy === "nohooks" ? fed.filter((o) => o.hook) : [] };
+    return {
+        fed: fed.filter((o) => strategy !== "nohooks" || !o.hook),
+        untouched: strategy === "nohooks" ? fed.filter((o) => o.hook) : [],
+    };
 }
 
 const stream = (objects: ReleaseRender["objects"]) => objects.map((o) => o.text.trim()).join("\n---\n") + "\n";
@@ -61,20 +72,32 @@ function result(key: string, objects: RenderedObject[], ctx: EngineContext): Ver
 /** One release, its post-renderers run in order (chained), as helm-controller runs them. */
 async function postRenderOne(req: VerifyRequest, key: string, ctx: EngineContext): Promise<VerifiedRender> {
     const { fed, untouched } = fedObjects(req);
-    const streams = (req.strategy ?? "combined") === "separate" ? [fed.filter((o) => !o.hook), fed.filter((o) => o.hook)] : [fed];
+    const streams =
+        (req.strategy ?? "combined") === "separate" ? [fed.filter((o) => !o.hook), fed.filter((o) => o.hook)] : [fed];
     const outputs: string[] = [];
     for (const s of streams.filter((x) => x.length > 0)) {
         let text = stream(s);
-        for (const renderer of req.postRenderers) text = await ctx.limit(() => applyKustomize(text, renderer, req.label));
+        for (const renderer of req.postRenderers)
+            text = await ctx.limit(() => applyKustomize(text, renderer, req.label));
         outputs.push(text);
     }
-    return result(key, [...parseManifests(outputs.join("\n---\n"), `${req.label}: post-rendered output`), ...parseManifests(stream(untouched), req.label)], ctx);
+    return result(
+        key,
+        [
+            ...parseManifests(outputs.join("\n---\n"), `${req.label}: post-rendered output`),
+            ...parseManifests(stream(untouched), req.label),
+        ],
+        ctx,
+    );
 }
 
 const idKey = (id: ObjectId) => `${id.apiVersion}|${id.kind}|${id.namespace ?? ""}|${id.name}`;
 
 /** Several releases with one post-renderer each, in one kustomize run; undefined if kustomize refused. */
-async function postRenderBatch(batch: { req: VerifyRequest; key: string }[], ctx: EngineContext): Promise<VerifiedRender[] | undefined> {
+async function postRenderBatch(
+    batch: { req: VerifyRequest; key: string }[],
+    ctx: EngineContext,
+): Promise<VerifiedRender[] | undefined> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-kustomize-"));
     try {
         const owner = new Map<string, number>();
@@ -85,10 +108,30 @@ async function postRenderBatch(batch: { req: VerifyRequest; key: string }[], ctx
             for (const o of objects) owner.set(idKey(o.id), i);
             const r = req.postRenderers[0];
             fs.writeFileSync(path.join(sub, "helm-output.yaml"), stream(objects));
-            fs.writeFileSync(path.join(sub, "kustomization.yaml"), JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["helm-output.yaml"], ...(r.images?.length ? { images: r.images } : {}), ...(r.patches?.length ? { patches: r.patches } : {}) }));
+            fs.writeFileSync(
+                path.join(sub, "kustomization.yaml"),
+                JSON.stringify({
+                    apiVersion: "kustomize.config.k8s.io/v1beta1",
+                    kind: "Kustomization",
+                    resources: ["helm-output.yaml"],
+                    ...(r.images?.length ? { images: r.images } : {}),
+                    ...(r.patches?.length ? { patches: r.patches } : {}),
+                }),
+            );
         });
-        fs.writeFileSync(path.join(dir, "kustomization.yaml"), JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: batch.map((_, i) => `r${i}`) }));
-        const r = await ctx.limit(() => runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { timeoutMs: 300_000 }));
+        fs.writeFileSync(
+            path.join(dir, "kustomization.yaml"),
+            JSON.stringify({
+                apiVersion: "kustomize.config.k8s.io/v1beta1",
+                kind: "Kustomization",
+                resources: batch.map((_, i) => `r${i}`),
+            }),
+        );
+        const r = await ctx.limit(() =>
+            runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+                timeoutMs: 300_000,
+            }),
+        );
         if (r.code !== 0) return undefined;
         const per: RenderedObject[][] = batch.map(() => []);
         for (const o of parseManifests(r.stdout, "post-rendered output")) {
@@ -105,7 +148,9 @@ async function postRenderBatch(batch: { req: VerifyRequest; key: string }[], ctx
 /** Split releases into at most `n` batches, no object id in two releases of one batch. */
 function batches(items: { req: VerifyRequest; key: string }[], n: number): { req: VerifyRequest; key: string }[][] {
     const out: { items: { req: VerifyRequest; key: string }[]; ids: Set<string>; size: number }[] = [];
-    const sized = items.map((x) => ({ x, size: fedObjects(x.req).fed.reduce((s, o) => s + o.text.length, 0) })).sort((a, b) => b.size - a.size);
+    const sized = items
+        .map((x) => ({ x, size: fedObjects(x.req).fed.reduce((s, o) => s + o.text.length, 0) }))
+        .sort((a, b) => b.size - a.size);
     for (const { x, size } of sized) {
         const ids = fedObjects(x.req).fed.map((o) => idKey(o.id));
         const fits = out.filter((b) => !ids.some((id) => b.ids.has(id))).sort((a, b) => a.size - b.size)[0];
@@ -124,7 +169,9 @@ function batches(items: { req: VerifyRequest; key: string }[], n: number): { req
  * objects that hold images (crossborder's own) share kustomize runs; the rest run one by one.
  */
 export async function postRenderAll(reqs: readonly VerifyRequest[], ctx: EngineContext): Promise<VerifiedRender[]> {
-    const results: (VerifiedRender | undefined)[] = reqs.map((r) => (r.postRenderers.length === 0 ? r.render : undefined));
+    const results: (VerifiedRender | undefined)[] = reqs.map((r) =>
+        r.postRenderers.length === 0 ? r.render : undefined,
+    );
     const pending: { req: VerifyRequest; key: string; i: number }[] = [];
     for (const [i, req] of reqs.entries()) {
         if (results[i]) continue;
@@ -133,7 +180,10 @@ export async function postRenderAll(reqs: readonly VerifyRequest[], ctx: EngineC
         if (cached) results[i] = cached;
         else pending.push({ req, key, i });
     }
-    const batchable = pending.filter(({ req }) => req.postRenderers.length === 1 && (req.strategy ?? "combined") === "combined" && req.onlyObjectsWithImages);
+    const batchable = pending.filter(
+        ({ req }) =>
+            req.postRenderers.length === 1 && (req.strategy ?? "combined") === "combined" && req.onlyObjectsWithImages,
+    );
     const single = pending.filter((p) => !batchable.includes(p));
     const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
     await Promise.all([
@@ -161,5 +211,8 @@ export async function postRender(req: VerifyRequest, ctx: EngineContext): Promis
 export function crossBorder(render: VerifiedRender, mirrors: Mirrors): { location: ImageLocation; message: string }[] {
     return render.locations
         .filter((l) => !l.parsed || !isChinaHost(mirrors, l.parsed.domain))
-        .map((l) => ({ location: l, message: `${describeLocation(render, l)}: ${l.reference}${l.parsed ? ` is pulled from ${l.parsed.domain}, outside China` : " is not a valid image reference"}` }));
+        .map((l) => ({
+            location: l,
+            message: `${describeLocation(render, l)}: ${l.reference}${l.parsed ? ` is pulled from ${l.parsed.domain}, outside China` : " is not a valid image reference"}`,
+        }));
 }

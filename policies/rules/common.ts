@@ -1,5 +1,12 @@
 /** Helpers shared by the rules. Rules are plain objects: tests call validateResource/validateStack directly. */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 
 export type Rule = ResourceValidationPolicy | StackValidationPolicy;
 export type { PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs };
@@ -11,7 +18,12 @@ export const WORLD = ["0.0.0.0/0", "::/0"];
 
 /** Every China rule can be forced on or off; "auto" decides from the stack's AWS providers. */
 export const sideConfig = {
-    side: { type: "string" as const, enum: ["auto", "china", "global"], default: "auto", description: "Which side this stack is; auto: china when an AWS provider is in a cn-* region." },
+    side: {
+        type: "string" as const,
+        enum: ["auto", "china", "global"],
+        default: "auto",
+        description: "Which side this stack is; auto: china when an AWS provider is in a cn-* region.",
+    },
 };
 
 /** A resource's inputs as the analyzer hands them over (the provider's schema, unchecked). */
@@ -39,7 +51,8 @@ export function resourceIsChina(args: ResourceValidationArgs, side: string | und
 export function* strings(value: unknown, path = ""): Generator<[string, string]> {
     if (typeof value === "string") yield [path, value];
     else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) yield* strings(value[i], `${path}[${i}]`);
-    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) yield* strings(v, path ? `${path}.${k}` : k);
+    else if (value && typeof value === "object")
+        for (const [k, v] of Object.entries(value)) yield* strings(v, path ? `${path}.${k}` : k);
 }
 
 /** A JSON policy document given as a string or an object. */
@@ -72,7 +85,12 @@ export function ingressRules(type: string, props: Props): Ingress[] {
         fromPort: Number(r.fromPort ?? 0),
         toPort: Number(r.toPort ?? r.fromPort ?? 65535),
         protocol: String(r.protocol ?? r.ipProtocol ?? "-1"),
-        cidrs: [...asArray(r.cidrBlocks), ...asArray(r.ipv6CidrBlocks), ...asArray(r.cidrIpv4), ...asArray(r.cidrIpv6)].map(String),
+        cidrs: [
+            ...asArray(r.cidrBlocks),
+            ...asArray(r.ipv6CidrBlocks),
+            ...asArray(r.cidrIpv4),
+            ...asArray(r.cidrIpv6),
+        ].map(String),
     });
     if (type === "aws:ec2/securityGroup:SecurityGroup") return asArray(props.ingress).map(norm);
     if (type === "aws:ec2/securityGroupRule:SecurityGroupRule") return props.type === "ingress" ? [norm(props)] : [];
@@ -94,6 +112,16 @@ export function fromWorld(rule: Ingress): boolean {
  * The resource of `type` that belongs to `bucket`: matched by bucket name or id, or, during a preview when
  * ids are unknown, by sharing the bucket's parent component.
  */
-export function bucketCompanion(resources: readonly PolicyResource[], bucket: PolicyResource, type: string): PolicyResource | undefined {
-    return resources.find((r) => r.type === type && (r.props.bucket === bucket.props.bucket || r.props.bucket === `${bucket.name}-id` || (r.parent !== undefined && r.parent?.urn === bucket.parent?.urn)));
+export function bucketCompanion(
+    resources: readonly PolicyResource[],
+    bucket: PolicyResource,
+    type: string,
+): PolicyResource | undefined {
+    return resources.find(
+        (r) =>
+            r.type === type &&
+            (r.props.bucket === bucket.props.bucket ||
+                r.props.bucket === `${bucket.name}-id` ||
+                (r.parent !== undefined && r.parent?.urn === bucket.parent?.urn)),
+    );
 }

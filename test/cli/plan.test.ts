@@ -39,21 +39,29 @@ describe("crossborder plan (subprocess)", function () {
             assert.strictEqual(plan.resourceCount, plan.resources.length);
             for (const r of plan.resources) {
                 assert.match(r.urn, new RegExp(`^urn:pulumi:${stack}::crossborder::`), r.urn);
-                for (const field of ["type", "name", "parent", "provider", "inputs"]) assert.ok(field in r, `${r.urn} has ${field}`);
+                for (const field of ["type", "name", "parent", "provider", "inputs"])
+                    assert.ok(field in r, `${r.urn} has ${field}`);
             }
             const stackResource = plan.resources.find((r: any) => r.type === "pulumi:pulumi:Stack");
             assert.ok(stackResource, "the root stack is recorded");
             const urns = new Set(plan.resources.map((r: any) => r.urn));
-            for (const r of plan.resources.filter((x: any) => x !== stackResource)) assert.ok(urns.has(r.parent), `${r.urn} has a recorded parent (${r.parent})`);
+            for (const r of plan.resources.filter((x: any) => x !== stackResource))
+                assert.ok(urns.has(r.parent), `${r.urn} has a recorded parent (${r.parent})`);
         }
     });
 
     it("builds the china side with an aws-cn provider and a China Alibaba region", () => {
         const plan = readPlan(out, "china");
         const aws = plan.resources.filter((r: any) => r.type === "pulumi:providers:aws");
-        assert.deepStrictEqual(aws.map((r: any) => r.inputs.region), ["cn-northwest-1"]);
+        assert.deepStrictEqual(
+            aws.map((r: any) => r.inputs.region),
+            ["cn-northwest-1"],
+        );
         const ali = plan.resources.filter((r: any) => r.type === "pulumi:providers:alicloud");
-        assert.deepStrictEqual(ali.map((r: any) => r.inputs.region), ["cn-hangzhou"]);
+        assert.deepStrictEqual(
+            ali.map((r: any) => r.inputs.region),
+            ["cn-hangzhou"],
+        );
         assert.strictEqual(plan.outputs.partition, "aws-cn");
     });
 
@@ -68,7 +76,10 @@ describe("crossborder plan (subprocess)", function () {
         const second = runCli(["plan", "--out", again]);
         assert.strictEqual(second.status, 0, second.stderr);
         for (const f of ["global.json", "china.json"]) {
-            assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(again, f))), `${f} differs between runs`);
+            assert.ok(
+                fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(again, f))),
+                `${f} differs between runs`,
+            );
         }
     });
 
@@ -84,17 +95,28 @@ describe("crossborder plan (subprocess)", function () {
             {
                 name: "a china VPC overlapping the global one",
                 edit: { file: "china", from: "vpcCidr: 10.20.0.0/16", to: "vpcCidr: 10.10.0.0/16" },
-                message: /Pulumi\.china\.yaml:\d+: crossborder:network\.vpcCidr: 10\.10\.0\.0\/16 overlaps the global stack's 10\.10\.0\.0\/16/,
+                message:
+                    /Pulumi\.china\.yaml:\d+: crossborder:network\.vpcCidr: 10\.10\.0\.0\/16 overlaps the global stack's 10\.10\.0\.0\/16/,
             },
             {
                 name: "an instance type the facts say is not offered",
-                edit: { file: "china", from: "instanceTypes: [m6i.large, m5.large]", to: "instanceTypes: [m6i.large, trn1.2xlarge]" },
-                message: /Pulumi\.china\.yaml:\d+: crossborder:cluster\.nodeGroups\[0\]\.instanceTypes\[1\]: trn1\.2xlarge is not offered in cn-northwest-1/,
+                edit: {
+                    file: "china",
+                    from: "instanceTypes: [m6i.large, m5.large]",
+                    to: "instanceTypes: [m6i.large, trn1.2xlarge]",
+                },
+                message:
+                    /Pulumi\.china\.yaml:\d+: crossborder:cluster\.nodeGroups\[0\]\.instanceTypes\[1\]: trn1\.2xlarge is not offered in cn-northwest-1/,
             },
             {
                 name: "an aws-cn region on the global side",
-                edit: { file: "global", from: /crossborder:aws:\n {4}region: eu-central-1/, to: "crossborder:aws:\n    region: cn-north-1" },
-                message: /Pulumi\.global\.yaml:\d+: crossborder:aws\.region: "cn-north-1" is in partition aws-cn, but the global side deploys to aws/,
+                edit: {
+                    file: "global",
+                    from: /crossborder:aws:\n {4}region: eu-central-1/,
+                    to: "crossborder:aws:\n    region: cn-north-1",
+                },
+                message:
+                    /Pulumi\.global\.yaml:\d+: crossborder:aws\.region: "cn-north-1" is in partition aws-cn, but the global side deploys to aws/,
             },
         ];
         for (const c of cases) {
@@ -109,7 +131,11 @@ describe("crossborder plan (subprocess)", function () {
                 assert.match(r.stderr, c.message);
                 assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
                 assert.deepStrictEqual(fs.readdirSync(planDir), ["global.json"], "nothing new written");
-                assert.strictEqual(fs.readFileSync(path.join(planDir, "global.json"), "utf8"), "previous plan\n", "the old plan is untouched");
+                assert.strictEqual(
+                    fs.readFileSync(path.join(planDir, "global.json"), "utf8"),
+                    "previous plan\n",
+                    "the old plan is untouched",
+                );
             });
         }
 

@@ -32,7 +32,8 @@ async function runIn(argv: string[]): Promise<{ code: number; text: string }> {
     }
 }
 
-const ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+const ALIAS_BOMB =
+    'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
 
 /** Ways an input file can be wrong, each written at `file`. */
 const BAD: Record<string, (file: string) => void> = {
@@ -69,14 +70,33 @@ const TARGETS: Target[] = [
             return ["plan", "--stacks-dir", dir, "--out", out];
         },
     },
-    { input: "stack file (order)", name: "Pulumi.global.yaml", argv: (dir) => (fs.copyFileSync(path.join(STACKS, "Pulumi.china.yaml"), path.join(dir, "Pulumi.china.yaml")), ["order", "--stacks-dir", dir]) },
+    {
+        input: "stack file (order)",
+        name: "Pulumi.global.yaml",
+        argv: (dir) => (
+            fs.copyFileSync(path.join(STACKS, "Pulumi.china.yaml"), path.join(dir, "Pulumi.china.yaml")),
+            ["order", "--stacks-dir", dir]
+        ),
+    },
     { input: "catalog (render)", name: "catalog.yaml", argv: (_d, f, out) => ["render", "--catalog", f, "--out", out] },
     { input: "mirrors (render)", name: "mirrors.yaml", argv: (_d, f, out) => ["render", "--mirrors", f, "--out", out] },
-    { input: "stack outputs (render)", name: "outputs.json", argv: (_d, f, out) => ["render", "--stack-outputs", f, "--out", out] },
-    { input: "mirrors (audit)", name: "mirrors.yaml", argv: (_d, f) => ["audit", path.join(ROOT, "gitops"), "--mirrors", f] },
+    {
+        input: "stack outputs (render)",
+        name: "outputs.json",
+        argv: (_d, f, out) => ["render", "--stack-outputs", f, "--out", out],
+    },
+    {
+        input: "mirrors (audit)",
+        name: "mirrors.yaml",
+        argv: (_d, f) => ["audit", path.join(ROOT, "gitops"), "--mirrors", f],
+    },
     { input: "values (images)", name: "values.yaml", argv: (_d, f) => ["images", "--values", f] },
     { input: "chart archive (images)", name: "chart.tgz", argv: (_d, f) => ["images", "--chart", f] },
-    { input: "inventory (verify-mirror)", name: "images.txt", argv: (_d, f) => ["verify-mirror", "--inventory", f, "--registry", "127.0.0.1:9", "--retries", "0"] },
+    {
+        input: "inventory (verify-mirror)",
+        name: "images.txt",
+        argv: (_d, f) => ["verify-mirror", "--inventory", f, "--registry", "127.0.0.1:9", "--retries", "0"],
+    },
     { input: "catalog (charts pull)", name: "catalog.yaml", argv: (_d, f) => ["charts", "pull", "--catalog", f] },
 ];
 
@@ -89,14 +109,17 @@ describe("bad input, every command (subprocess)", function () {
             it(`${t.input}: ${kind} -> exit 2 naming the file, nothing written, the user's file kept`, () => {
                 const dir = tempDir("bad");
                 const file = path.join(dir, t.name);
-            fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.mkdirSync(path.dirname(file), { recursive: true });
                 make(file);
                 const out = path.join(dir, "out");
                 fs.mkdirSync(out);
                 fs.writeFileSync(path.join(out, "mine.txt"), "the user's\n");
                 const r = runCli(t.argv(dir, file, out));
                 assert.strictEqual(r.status, 2, `${r.stdout}\n${r.stderr}`);
-                assert.ok(r.stderr.includes(file) || r.stderr.includes(path.basename(dir)), `names the file: ${r.stderr}`);
+                assert.ok(
+                    r.stderr.includes(file) || r.stderr.includes(path.basename(dir)),
+                    `names the file: ${r.stderr}`,
+                );
                 assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
                 assert.deepStrictEqual(fs.readdirSync(out), ["mine.txt"], "nothing written");
                 assert.strictEqual(fs.readFileSync(path.join(out, "mine.txt"), "utf8"), "the user's\n");
@@ -106,12 +129,37 @@ describe("bad input, every command (subprocess)", function () {
 
     it("catalog names that would generate the same file -> exit 2 naming both", () => {
         const dir = tempDir("collide");
-        const release = (name: string) => ({ name, group: "apps", chart: { repository: "https://charts.example.com", name: "app", version: "1.0.0" } });
+        const release = (name: string) => ({
+            name,
+            group: "apps",
+            chart: { repository: "https://charts.example.com", name: "app", version: "1.0.0" },
+        });
         for (const [manifests, says] of [
-            [[{ name: "web-source", group: "apps", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }], /releases\[0\] "web" .* and manifests\[0\] "web-source" .* would both generate apps\/(china|global)\/web-source\.yaml|manifests\[0\] "web-source" .* and releases\[0\] "web" .* would both generate apps\/(china|global)\/web-source\.yaml/],
-            [[{ name: "kustomization", group: "configs", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }], /would both generate infrastructure\/configs\/(china|global)\/kustomization\.yaml/],
+            [
+                [
+                    {
+                        name: "web-source",
+                        group: "apps",
+                        objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }],
+                    },
+                ],
+                /releases\[0\] "web" .* and manifests\[0\] "web-source" .* would both generate apps\/(china|global)\/web-source\.yaml|manifests\[0\] "web-source" .* and releases\[0\] "web" .* would both generate apps\/(china|global)\/web-source\.yaml/,
+            ],
+            [
+                [
+                    {
+                        name: "kustomization",
+                        group: "configs",
+                        objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }],
+                    },
+                ],
+                /would both generate infrastructure\/configs\/(china|global)\/kustomization\.yaml/,
+            ],
         ] as const) {
-            fs.writeFileSync(path.join(dir, "catalog.yaml"), stringify({ version: 1, releases: [release("web")], manifests }));
+            fs.writeFileSync(
+                path.join(dir, "catalog.yaml"),
+                stringify({ version: 1, releases: [release("web")], manifests }),
+            );
             const r = runCli(["render", "--catalog", path.join(dir, "catalog.yaml"), "--out", path.join(dir, "out")]);
             assert.strictEqual(r.status, 2, r.stderr);
             assert.match(r.stderr, says);
@@ -123,9 +171,18 @@ describe("bad input, every command (subprocess)", function () {
         const dir = tempDir("outpaths");
         fs.writeFileSync(path.join(dir, "a-file"), "x");
         for (const [args, says] of [
-            [["plan", "--stack", "global", "--out", path.join(dir, "a-file")], /a-file: (a part of it is a file, not a folder|already exists)/],
-            [["render", "--out", path.join(dir, "a-file", "below")], /a-file\/below: a part of it is a file, not a folder \(ENOTDIR/],
-            [["render", "--out", path.join(dir, "x".repeat(300))], /the name is too long for the file system \(ENAMETOOLONG/],
+            [
+                ["plan", "--stack", "global", "--out", path.join(dir, "a-file")],
+                /a-file: (a part of it is a file, not a folder|already exists)/,
+            ],
+            [
+                ["render", "--out", path.join(dir, "a-file", "below")],
+                /a-file\/below: a part of it is a file, not a folder \(ENOTDIR/,
+            ],
+            [
+                ["render", "--out", path.join(dir, "x".repeat(300))],
+                /the name is too long for the file system \(ENAMETOOLONG/,
+            ],
         ] as const) {
             const r = runCli([...args]);
             assert.strictEqual(r.status, 2, r.stdout + r.stderr);
@@ -143,7 +200,10 @@ describe("bad input, every command (subprocess)", function () {
         assert.strictEqual(runCli(["render", "--no-such-option"]).status, 2);
         const v = runCli(["--version"]);
         assert.strictEqual(v.status, 0);
-        assert.strictEqual(v.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+        assert.strictEqual(
+            v.stdout.trim(),
+            JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version,
+        );
     });
 });
 
@@ -151,9 +211,46 @@ describe("bad input, every command (subprocess)", function () {
 
 /** Byte- and line-level mutations of a valid input: what a mangled file looks like. */
 function mutations(seed: string): fc.Arbitrary<string> {
-    const tokens = ["&a ", "*a", "*b", "{", "}", "[", "]", ": ", "- ", "!!binary ", "!!map ", "---\n", "\t", "\u0000", "? ", "|", ">", "'", '"', "#", "%YAML 1.1\n", "1e999", "-0", "null", "~", "<<: *a\n", "\\u", "@", "`", ",", "0x", "9".repeat(40)];
+    const tokens = [
+        "&a ",
+        "*a",
+        "*b",
+        "{",
+        "}",
+        "[",
+        "]",
+        ": ",
+        "- ",
+        "!!binary ",
+        "!!map ",
+        "---\n",
+        "\t",
+        "\u0000",
+        "? ",
+        "|",
+        ">",
+        "'",
+        '"',
+        "#",
+        "%YAML 1.1\n",
+        "1e999",
+        "-0",
+        "null",
+        "~",
+        "<<: *a\n",
+        "\\u",
+        "@",
+        "`",
+        ",",
+        "0x",
+        "9".repeat(40),
+    ];
     const op = fc.oneof(
-        fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 8 })) }),
+        fc.record({
+            kind: fc.constant("insert" as const),
+            at: fc.nat(),
+            text: fc.oneof(fc.constantFrom(...tokens), fc.string({ maxLength: 8 })),
+        }),
         fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
         fc.record({ kind: fc.constant("dupline" as const), at: fc.nat() }),
         fc.record({ kind: fc.constant("dropline" as const), at: fc.nat() }),
@@ -189,7 +286,20 @@ interface FuzzTarget {
     readonly binary?: boolean;
 }
 
-const smallCatalog = () => stringify({ version: 1, releases: [{ name: "web", namespace: "web", chart: { repository: "https://charts.example.com/stable", name: "web", version: "1.2.3" }, values: { image: { repository: "ghcr.io/acme/web", tag: "1.0" } }, clusterValues: { china: { replicas: 2 } } }], manifests: [{ name: "cfg", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }] });
+const smallCatalog = () =>
+    stringify({
+        version: 1,
+        releases: [
+            {
+                name: "web",
+                namespace: "web",
+                chart: { repository: "https://charts.example.com/stable", name: "web", version: "1.2.3" },
+                values: { image: { repository: "ghcr.io/acme/web", tag: "1.0" } },
+                clusterValues: { china: { replicas: 2 } },
+            },
+        ],
+        manifests: [{ name: "cfg", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }],
+    });
 
 function chartArchive(): Buffer {
     // A real chart archive (tar.gz with Chart.yaml and values.yaml), made with the tar package.
@@ -203,22 +313,101 @@ function chartArchive(): Buffer {
 }
 
 const FUZZ: FuzzTarget[] = [
-    { input: "stack file", name: "Pulumi.china.yaml", seed: () => fs.readFileSync(path.join(STACKS, "Pulumi.china.yaml"), "utf8"), argv: (dir) => (fs.copyFileSync(path.join(STACKS, "Pulumi.global.yaml"), path.join(dir, "Pulumi.global.yaml")), ["order", "--stacks-dir", dir]) },
-    { input: "catalog", name: "catalog.yaml", seed: smallCatalog, argv: (dir, f) => ["render", "--catalog", f, "--out", path.join(dir, "out"), "--charts", path.join(dir, "charts")] },
-    { input: "mirrors", name: "mirrors.yaml", seed: () => fs.readFileSync(path.join(ROOT, "gitops", "mirrors.yaml"), "utf8"), argv: (_d, f) => ["images", "--values", DEMO_VALUES, "--mirrors", f] },
-    { input: "values", name: "values.yaml", seed: () => "image: {registry: quay.io, repository: acme/app, tag: '1'}\nsidecar:\n  image: ghcr.io/acme/side:2\nargs: ['--image=docker.io/library/busybox:1.37']\n", argv: (_d, f) => ["images", "--values", f] },
-    { input: "stack outputs", name: "outputs.json", seed: () => JSON.stringify({ registryEndpoint: "acme-registry.cn-beijing.cr.aliyuncs.com", registryNamespace: "mirror", side: "china" }), argv: (_d, f) => ["images", "--values", DEMO_VALUES, "--stack-outputs", f] },
-    { input: "inventory", name: "images.txt", seed: () => "# inventory\ndocker://quay.io/acme/app:1 docker://origin.example.com/ns/quay.io_s_acme_s_app:1\n", argv: (dir, f) => (fs.writeFileSync(path.join(dir, "charts.txt"), "# no charts\n"), ["verify-mirror", "--inventory", f, "--registry", "127.0.0.1:9", "--retries", "0", "--timeout", "200"]) },
-    { input: "chart lock", name: "catalog.lock", seed: () => "version: 1\ncharts:\n  - {repository: https://charts.example.com/stable, name: web, version: 1.2.3, sha256: " + "ab".repeat(32) + "}\n", argv: (dir) => (fs.writeFileSync(path.join(dir, "catalog.yaml"), smallCatalog()), ["render", "--catalog", path.join(dir, "catalog.yaml"), "--out", path.join(dir, "out"), "--charts", path.join(dir, "charts")]) },
-    { input: "chart archive", name: "chart.tgz", seed: chartArchive, binary: true, argv: (_d, f) => ["images", "--chart", f] },
+    {
+        input: "stack file",
+        name: "Pulumi.china.yaml",
+        seed: () => fs.readFileSync(path.join(STACKS, "Pulumi.china.yaml"), "utf8"),
+        argv: (dir) => (
+            fs.copyFileSync(path.join(STACKS, "Pulumi.global.yaml"), path.join(dir, "Pulumi.global.yaml")),
+            ["order", "--stacks-dir", dir]
+        ),
+    },
+    {
+        input: "catalog",
+        name: "catalog.yaml",
+        seed: smallCatalog,
+        argv: (dir, f) => [
+            "render",
+            "--catalog",
+            f,
+            "--out",
+            path.join(dir, "out"),
+            "--charts",
+            path.join(dir, "charts"),
+        ],
+    },
+    {
+        input: "mirrors",
+        name: "mirrors.yaml",
+        seed: () => fs.readFileSync(path.join(ROOT, "gitops", "mirrors.yaml"), "utf8"),
+        argv: (_d, f) => ["images", "--values", DEMO_VALUES, "--mirrors", f],
+    },
+    {
+        input: "values",
+        name: "values.yaml",
+        seed: () =>
+            "image: {registry: quay.io, repository: acme/app, tag: '1'}\nsidecar:\n  image: ghcr.io/acme/side:2\nargs: ['--image=docker.io/library/busybox:1.37']\n",
+        argv: (_d, f) => ["images", "--values", f],
+    },
+    {
+        input: "stack outputs",
+        name: "outputs.json",
+        seed: () =>
+            JSON.stringify({
+                registryEndpoint: "acme-registry.cn-beijing.cr.aliyuncs.com",
+                registryNamespace: "mirror",
+                side: "china",
+            }),
+        argv: (_d, f) => ["images", "--values", DEMO_VALUES, "--stack-outputs", f],
+    },
+    {
+        input: "inventory",
+        name: "images.txt",
+        seed: () => "# inventory\ndocker://quay.io/acme/app:1 docker://origin.example.com/ns/quay.io_s_acme_s_app:1\n",
+        argv: (dir, f) => (
+            fs.writeFileSync(path.join(dir, "charts.txt"), "# no charts\n"),
+            ["verify-mirror", "--inventory", f, "--registry", "127.0.0.1:9", "--retries", "0", "--timeout", "200"]
+        ),
+    },
+    {
+        input: "chart lock",
+        name: "catalog.lock",
+        seed: () =>
+            "version: 1\ncharts:\n  - {repository: https://charts.example.com/stable, name: web, version: 1.2.3, sha256: " +
+            "ab".repeat(32) +
+            "}\n",
+        argv: (dir) => (
+            fs.writeFileSync(path.join(dir, "catalog.yaml"), smallCatalog()),
+            [
+                "render",
+                "--catalog",
+                path.join(dir, "catalog.yaml"),
+                "--out",
+                path.join(dir, "out"),
+                "--charts",
+                path.join(dir, "charts"),
+            ]
+        ),
+    },
+    {
+        input: "chart archive",
+        name: "chart.tgz",
+        seed: chartArchive,
+        binary: true,
+        argv: (_d, f) => ["images", "--chart", f],
+    },
     {
         input: "a tree's file (audit)",
         name: "clusters/china/apps.yaml",
         runs: 150,
-        seed: () => "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n  images: [{name: nginx, newName: docker.io/library/nginx}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: 'ghcr.io/acme/app:1'}]}\n",
+        seed: () =>
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n  images: [{name: nginx, newName: docker.io/library/nginx}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: 'ghcr.io/acme/app:1'}]}\n",
         argv: (dir) => {
             fs.mkdirSync(path.join(dir, "apps"), { recursive: true });
-            fs.writeFileSync(path.join(dir, "apps", "pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec: {containers: [{name: c, image: nginx:1.25}]}\n");
+            fs.writeFileSync(
+                path.join(dir, "apps", "pod.yaml"),
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec: {containers: [{name: c, image: nginx:1.25}]}\n",
+            );
             return ["audit", dir, "--no-render"];
         },
     },
@@ -234,22 +423,30 @@ describe("fuzz: no input ends in anything but exit 0, 1 or 2", function () {
             fs.mkdirSync(path.dirname(file), { recursive: true });
             const counts: Record<number, number> = {};
             const arbitrary = t.binary
-                ? fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), cut: fc.boolean() }), { minLength: 1, maxLength: 6 }).map((ops) => {
-                      let b = Buffer.from(seed as Buffer);
-                      for (const o of ops) {
-                          const i = o.at % b.length;
-                          if (o.cut) b = b.subarray(0, Math.max(1, i));
-                          else b[i] = o.byte;
-                      }
-                      return b;
-                  })
+                ? fc
+                      .array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), cut: fc.boolean() }), {
+                          minLength: 1,
+                          maxLength: 6,
+                      })
+                      .map((ops) => {
+                          let b = Buffer.from(seed as Buffer);
+                          for (const o of ops) {
+                              const i = o.at % b.length;
+                              if (o.cut) b = b.subarray(0, Math.max(1, i));
+                              else b[i] = o.byte;
+                          }
+                          return b;
+                      })
                 : mutations(String(seed));
             await fc.assert(
                 fc.asyncProperty(arbitrary, async (content) => {
                     fs.writeFileSync(file, content);
                     const { code, text } = await runIn(t.argv(dir, file));
                     counts[code] = (counts[code] ?? 0) + 1;
-                    assert.ok([0, 1, 2].includes(code), `exit ${code} for ${t.input}:\n${text}\n--- input ---\n${String(content).slice(0, 2000)}`);
+                    assert.ok(
+                        [0, 1, 2].includes(code),
+                        `exit ${code} for ${t.input}:\n${text}\n--- input ---\n${String(content).slice(0, 2000)}`,
+                    );
                     if (code === 2) assert.match(text, /^crossborder: \S/m, "a usage error says what is wrong");
                 }),
                 { numRuns: t.runs ?? 1000 },

@@ -25,14 +25,24 @@ describe("the cross-border pair under the mock runtime", function () {
 
     before(async () => {
         planDir = path.join(tempDir("pair"), "plan");
-        const result = await runPlan({ stacks: ["global", "china"], stacksDir: path.join(ROOT, "stacks"), outDir: planDir });
+        const result = await runPlan({
+            stacks: ["global", "china"],
+            stacksDir: path.join(ROOT, "stacks"),
+            outDir: planDir,
+        });
         runs = new Map(result.runs.map((r) => [r.stack, r]));
     });
 
     describe("ACR EE replication", () => {
         it("syncs the namespace origin -> China under the same name", () => {
-            const [rule] = find(runs.get("global")!, "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule");
-            const origin = find(runs.get("global")!, "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance")[0];
+            const [rule] = find(
+                runs.get("global")!,
+                "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule",
+            );
+            const origin = find(
+                runs.get("global")!,
+                "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance",
+            )[0];
             assert.ok(rule, "the global stack owns the sync rule");
             assert.strictEqual(rule.inputs.instanceId, `${origin.name}-id`);
             assert.strictEqual(rule.inputs.targetInstanceId, "china-registry-instance-id");
@@ -40,21 +50,37 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.strictEqual(rule.inputs.targetNamespaceName, rule.inputs.namespaceName);
             assert.strictEqual(rule.inputs.syncScope, "NAMESPACE");
             assert.strictEqual(rule.inputs.targetRegionId, "cn-hangzhou");
-            assert.strictEqual(find(runs.get("china")!, "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule").length, 0);
+            assert.strictEqual(
+                find(runs.get("china")!, "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule").length,
+                0,
+            );
         });
 
         it("protects both subscription-billed instances from destroy", () => {
             for (const stack of ["global", "china"]) {
-                const [instance] = find(runs.get(stack)!, "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance");
+                const [instance] = find(
+                    runs.get(stack)!,
+                    "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance",
+                );
                 assert.strictEqual(instance.protect, true, stack);
                 assert.strictEqual(instance.inputs.paymentType, "Subscription");
             }
-            assert.strictEqual(find(runs.get("china")!, "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance")[0].inputs.instanceName, "crossborder-china");
+            assert.strictEqual(
+                find(runs.get("china")!, "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance")[0].inputs
+                    .instanceName,
+                "crossborder-china",
+            );
         });
 
         it("creates each instance with its own side's Alibaba region", () => {
-            for (const [stack, region] of [["global", "eu-central-1"], ["china", "cn-hangzhou"]]) {
-                const [instance] = find(runs.get(stack)!, "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance");
+            for (const [stack, region] of [
+                ["global", "eu-central-1"],
+                ["china", "cn-hangzhou"],
+            ]) {
+                const [instance] = find(
+                    runs.get(stack)!,
+                    "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance",
+                );
                 assert.match(instance.provider, new RegExp(`pulumi:providers:alicloud::alicloud-${region}$`));
             }
         });
@@ -69,7 +95,10 @@ describe("the cross-border pair under the mock runtime", function () {
             const [conn] = find(global, "aws:ec2/vpnConnection:VpnConnection");
             assert.strictEqual(conn.inputs.staticRoutesOnly, true);
             assert.deepStrictEqual(conn.inputs.tunnel1IkeVersions, ["ikev2"]);
-            assert.deepStrictEqual(find(global, "aws:ec2/vpnConnectionRoute:VpnConnectionRoute").map((r) => r.inputs.destinationCidrBlock), ["10.20.0.0/16"]);
+            assert.deepStrictEqual(
+                find(global, "aws:ec2/vpnConnectionRoute:VpnConnectionRoute").map((r) => r.inputs.destinationCidrBlock),
+                ["10.20.0.0/16"],
+            );
         });
 
         it("keeps the pre-shared keys secret everywhere, within AWS's character rules", () => {
@@ -78,7 +107,10 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.strictEqual(conn.inputs.tunnel1PresharedKey, "[secret]");
             assert.strictEqual(conn.inputs.tunnel2PresharedKey, "[secret]");
             assert.strictEqual(global.outputs.vpnTunnel1Psk, "[secret]");
-            assert.deepStrictEqual(global.secretOutputNames.filter((n) => n.includes("Psk")), ["vpnTunnel1Psk", "vpnTunnel2Psk"]);
+            assert.deepStrictEqual(
+                global.secretOutputNames.filter((n) => n.includes("Psk")),
+                ["vpnTunnel1Psk", "vpnTunnel2Psk"],
+            );
             for (const p of find(runs.get("china")!, "aws:ssm/parameter:Parameter")) {
                 assert.strictEqual(p.inputs.type, "SecureString");
                 assert.strictEqual(p.inputs.value, "[secret]");
@@ -91,7 +123,9 @@ describe("the cross-border pair under the mock runtime", function () {
 
         it("never writes a generated key into the plan files", () => {
             const { offlinePassword } = require("../../cli/offline") as typeof import("../../cli/offline");
-            const keys = find(runs.get("global")!, "random:index/randomPassword:RandomPassword").map((r) => offlinePassword(r.name, Number(r.inputs.length)));
+            const keys = find(runs.get("global")!, "random:index/randomPassword:RandomPassword").map((r) =>
+                offlinePassword(r.name, Number(r.inputs.length)),
+            );
             assert.strictEqual(keys.length, 2);
             for (const key of keys) assert.ok(PSK_PATTERN.test(`k${key}`), "the key fits AWS's rules");
             for (const f of fs.readdirSync(planDir)) {
@@ -109,26 +143,40 @@ describe("the cross-border pair under the mock runtime", function () {
             const routes = find(china, "aws:ec2/route:Route");
             assert.strictEqual(routes.length, 6, "hub and global ranges from each of three private route tables");
             for (const r of routes) assert.strictEqual(r.inputs.networkInterfaceId, `${eni.name}-id`);
-            assert.strictEqual((eni.inputs.tags as any)["crossborder:carrier"], "China Telecom Global (CN2) contract CTG-0000");
+            assert.strictEqual(
+                (eni.inputs.tags as any)["crossborder:carrier"],
+                "China Telecom Global (CN2) contract CTG-0000",
+            );
         });
 
         it("opens IKE and ESP only to the two tunnel peers", () => {
-            const [sg] = find(runs.get("china")!, "aws:ec2/securityGroup:SecurityGroup").filter((s) => String(s.name).includes("vpn"));
+            const [sg] = find(runs.get("china")!, "aws:ec2/securityGroup:SecurityGroup").filter((s) =>
+                String(s.name).includes("vpn"),
+            );
             const ingress = sg.inputs.ingress as any[];
             const ipsec = ingress.filter((r) => r.protocol !== "-1");
             assert.strictEqual(ipsec.length, 6);
-            for (const r of ipsec) assert.ok(["198.51.100.1/32", "198.51.100.2/32"].includes(r.cidrBlocks[0]), JSON.stringify(r));
-            assert.deepStrictEqual(ingress.filter((r) => r.protocol === "-1").map((r) => r.cidrBlocks), [["10.20.0.0/16"]]);
+            for (const r of ipsec)
+                assert.ok(["198.51.100.1/32", "198.51.100.2/32"].includes(r.cidrBlocks[0]), JSON.stringify(r));
+            assert.deepStrictEqual(
+                ingress.filter((r) => r.protocol === "-1").map((r) => r.cidrBlocks),
+                [["10.20.0.0/16"]],
+            );
             assert.ok(!JSON.stringify(ingress).includes("0.0.0.0/0"));
         });
 
         it("configures strongSwan through cloud-init, reading the keys from SSM rather than user data", () => {
-            const templates = find(runs.get("china")!, "aws:ec2/launchTemplate:LaunchTemplate").filter((t) => String(t.name).includes("vpn"));
+            const templates = find(runs.get("china")!, "aws:ec2/launchTemplate:LaunchTemplate").filter((t) =>
+                String(t.name).includes("vpn"),
+            );
             const userData = Buffer.from(String(templates[0].inputs.userData), "base64").toString("utf8");
             assert.match(userData, /remote_addrs = 198\.51\.100\.1/);
             assert.match(userData, /remote_addrs = 198\.51\.100\.2/);
             assert.match(userData, /secret = "@PSK1@"/);
-            assert.match(userData, /aws ssm get-parameter --region cn-northwest-1 --with-decryption --name '\/crossborder\/china-vpn\/tunnel1\/psk'/);
+            assert.match(
+                userData,
+                /aws ssm get-parameter --region cn-northwest-1 --with-decryption --name '\/crossborder\/china-vpn\/tunnel1\/psk'/,
+            );
             assert.match(userData, /remote_ts = 10\.30\.0\.0\/16,10\.10\.0\.0\/16/);
         });
     });
@@ -138,14 +186,19 @@ describe("the cross-border pair under the mock runtime", function () {
             const [release] = find(runs.get("china")!, "kubernetes:helm.sh/v3:Release");
             assert.strictEqual(String(release.inputs.chart), `oci://${CHINA_REGISTRY}/platform/flux2`);
             const values = release.inputs.values as Record<string, any>;
-            const images = Object.values(values).filter((v) => v && typeof v === "object" && "image" in v).map((v: any) => v.image);
+            const images = Object.values(values)
+                .filter((v) => v && typeof v === "object" && "image" in v)
+                .map((v: any) => v.image);
             assert.deepStrictEqual(images.length, 5);
             for (const image of images) assert.ok(String(image).startsWith(`${CHINA_REGISTRY}/`), image);
             assert.strictEqual(release.inputs.timeout, 900, "the china slow-link profile's 15m");
         });
 
         it("points Flux at clusters/<cluster> of the tree with the profile's source timeout", () => {
-            for (const [stack, url, timeout] of [["china", "https://codeup.aliyun.com/acme/fleet.git", "5m"], ["global", "https://github.com/acme/fleet.git", "60s"]]) {
+            for (const [stack, url, timeout] of [
+                ["china", "https://codeup.aliyun.com/acme/fleet.git", "5m"],
+                ["global", "https://github.com/acme/fleet.git", "60s"],
+            ]) {
                 const crs = find(runs.get(stack)!, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
                 assert.strictEqual(crs.length, 1);
                 assert.strictEqual((crs[0].inputs.spec as any).url, url);
@@ -157,8 +210,13 @@ describe("the cross-border pair under the mock runtime", function () {
 
         it("installs Flux on global from upstream", () => {
             const [release] = find(runs.get("global")!, "kubernetes:helm.sh/v3:Release");
-            assert.deepStrictEqual(release.inputs.repositoryOpts, { repo: "https://fluxcd-community.github.io/helm-charts" });
-            assert.strictEqual((release.inputs.values as any).sourceController.image, "ghcr.io/fluxcd/source-controller");
+            assert.deepStrictEqual(release.inputs.repositoryOpts, {
+                repo: "https://fluxcd-community.github.io/helm-charts",
+            });
+            assert.strictEqual(
+                (release.inputs.values as any).sourceController.image,
+                "ghcr.io/fluxcd/source-controller",
+            );
         });
     });
 
@@ -166,11 +224,28 @@ describe("the cross-border pair under the mock runtime", function () {
         it("skips what needs a missing peer output and says which stack to run next, without failing", async () => {
             const { runStack } = require("../../cli/offline") as typeof import("../../cli/offline");
             const file = readStackFile(path.join(ROOT, "stacks", "Pulumi.global.yaml"));
-            const run = await runStack({ project: "crossborder", stack: "global", config: { ...file.config }, secretKeys: file.secretKeys, facts: cloudFacts(), peers: new Map() });
-            assert.strictEqual(find(run, "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule").length, 0);
+            const run = await runStack({
+                project: "crossborder",
+                stack: "global",
+                config: { ...file.config },
+                secretKeys: file.secretKeys,
+                facts: cloudFacts(),
+                peers: new Map(),
+            });
+            assert.strictEqual(
+                find(run, "alicloud:cs/registryEnterpriseSyncRule:RegistryEnterpriseSyncRule").length,
+                0,
+            );
             assert.strictEqual(find(run, "aws:ec2/vpnConnection:VpnConnection").length, 0);
             assert.strictEqual(find(run, "aws:ec2/vpnGateway:VpnGateway").length, 1, "the hub itself is built");
-            assert.ok(run.warnings.some((w) => /the ACR EE sync rule origin -> China: skipped, because the china stack .* has no output registryInstanceId.*Run pulumi up -s china, then pulumi up -s global again\./.test(w)), run.warnings.join("\n"));
+            assert.ok(
+                run.warnings.some((w) =>
+                    /the ACR EE sync rule origin -> China: skipped, because the china stack .* has no output registryInstanceId.*Run pulumi up -s china, then pulumi up -s global again\./.test(
+                        w,
+                    ),
+                ),
+                run.warnings.join("\n"),
+            );
             assert.strictEqual(run.outputs.vpnTunnel1Address, undefined);
         });
 
@@ -178,13 +253,24 @@ describe("the cross-border pair under the mock runtime", function () {
             const r = runCli(["order"]);
             assert.strictEqual(r.status, 0, r.stderr);
             const steps = r.stdout.split("\n").filter((l) => /^\d\. /.test(l));
-            assert.deepStrictEqual(steps.slice(0, 3).map((l) => l.split("(")[0].trim()), ["1. pulumi up -s china", "2. pulumi up -s global", "3. pulumi up -s china"]);
+            assert.deepStrictEqual(
+                steps.slice(0, 3).map((l) => l.split("(")[0].trim()),
+                ["1. pulumi up -s china", "2. pulumi up -s global", "3. pulumi up -s china"],
+            );
             assert.match(r.stdout, /licensed carrier: China Telecom Global/);
         });
     });
 
     it("generates a strongSwan config with one connection per tunnel", () => {
-        const conf = swanctlConf({ localId: "203.0.113.7", localCidrs: ["10.20.0.0/16"], remoteCidrs: ["10.30.0.0/16"], tunnels: [{ address: "198.51.100.1", psk: "kA" }, { address: "198.51.100.2", psk: "kB" }] });
+        const conf = swanctlConf({
+            localId: "203.0.113.7",
+            localCidrs: ["10.20.0.0/16"],
+            remoteCidrs: ["10.30.0.0/16"],
+            tunnels: [
+                { address: "198.51.100.1", psk: "kA" },
+                { address: "198.51.100.2", psk: "kB" },
+            ],
+        });
         assert.strictEqual((conf.match(/^ {4}tunnel\d \{$/gm) ?? []).length, 2);
         assert.match(conf, /proposals = aes256-sha256-modp2048/);
         assert.match(conf, /id-remote = 198\.51\.100\.2\n {8}secret = "kB"/);

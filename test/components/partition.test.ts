@@ -1,5 +1,13 @@
 import * as assert from "assert";
-import { arn, dnsSuffix, managedPolicyArn, partitionOfRegion, serviceEndpoint, servicePrincipal, stsClientIds } from "../../components/partition";
+import {
+    arn,
+    dnsSuffix,
+    managedPolicyArn,
+    partitionOfRegion,
+    serviceEndpoint,
+    servicePrincipal,
+    stsClientIds,
+} from "../../components/partition";
 
 describe("partition helpers", () => {
     it("maps regions to their partition by name", () => {
@@ -35,19 +43,37 @@ describe("partition helpers", () => {
     });
 
     it("builds ARNs for both partitions", () => {
-        assert.strictEqual(arn({ partition: "aws", service: "iam", account: "123456789012", resource: "role/x" }), "arn:aws:iam::123456789012:role/x");
-        assert.strictEqual(arn({ partition: "aws-cn", service: "s3", resource: "bucket/*" }), "arn:aws-cn:s3:::bucket/*");
+        assert.strictEqual(
+            arn({ partition: "aws", service: "iam", account: "123456789012", resource: "role/x" }),
+            "arn:aws:iam::123456789012:role/x",
+        );
+        assert.strictEqual(
+            arn({ partition: "aws-cn", service: "s3", resource: "bucket/*" }),
+            "arn:aws-cn:s3:::bucket/*",
+        );
         assert.strictEqual(
             arn({ partition: "aws-cn", service: "eks", region: "cn-north-1", account: "1", resource: "cluster/c" }),
             "arn:aws-cn:eks:cn-north-1:1:cluster/c",
         );
-        assert.strictEqual(managedPolicyArn("aws-cn", "AmazonEKSClusterPolicy"), "arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy");
-        assert.strictEqual(managedPolicyArn("aws", "AmazonEKSClusterPolicy"), "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy");
+        assert.strictEqual(
+            managedPolicyArn("aws-cn", "AmazonEKSClusterPolicy"),
+            "arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy",
+        );
+        assert.strictEqual(
+            managedPolicyArn("aws", "AmazonEKSClusterPolicy"),
+            "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+        );
     });
 
     it("refuses an ARN whose region is in another partition", () => {
-        assert.throws(() => arn({ partition: "aws", service: "eks", region: "cn-north-1", resource: "cluster/c" }), /not in partition "aws"/);
-        assert.throws(() => arn({ partition: "aws-cn", service: "eks", region: "eu-central-1", resource: "cluster/c" }), /not in partition "aws-cn"/);
+        assert.throws(
+            () => arn({ partition: "aws", service: "eks", region: "cn-north-1", resource: "cluster/c" }),
+            /not in partition "aws"/,
+        );
+        assert.throws(
+            () => arn({ partition: "aws-cn", service: "eks", region: "eu-central-1", resource: "cluster/c" }),
+            /not in partition "aws-cn"/,
+        );
     });
 
     it("builds regional endpoints", () => {

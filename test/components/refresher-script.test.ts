@@ -47,18 +47,34 @@ if [ "$n" -le ${kubectlFailures} ]; then echo "connection refused" >&2; exit 1; 
         run() {
             const r = spawnSync("sh", [REFRESH_SCRIPT], {
                 encoding: "utf8",
-                env: { PATH: `${bin}:${process.env.PATH}`, REGION: "cn-northwest-1", REGISTRY, NAMESPACES: "default podinfo", SECRET_NAME: "ecr-pull", ATTEMPTS: "3", BACKOFF_SECONDS: "0", MAX_BACKOFF_SECONDS: "0" },
+                env: {
+                    PATH: `${bin}:${process.env.PATH}`,
+                    REGION: "cn-northwest-1",
+                    REGISTRY,
+                    NAMESPACES: "default podinfo",
+                    SECRET_NAME: "ecr-pull",
+                    ATTEMPTS: "3",
+                    BACKOFF_SECONDS: "0",
+                    MAX_BACKOFF_SECONDS: "0",
+                },
             });
             return { status: r.status, stdout: r.stdout, stderr: r.stderr };
         },
-        awsCalls: () => Number(fs.existsSync(path.join(dir, "aws.count")) ? fs.readFileSync(path.join(dir, "aws.count"), "utf8") : 0),
+        awsCalls: () =>
+            Number(
+                fs.existsSync(path.join(dir, "aws.count")) ? fs.readFileSync(path.join(dir, "aws.count"), "utf8") : 0,
+            ),
         kubectlCalls() {
             const log = path.join(dir, "kubectl.log");
             if (!fs.existsSync(log)) return [];
-            return fs.readFileSync(log, "utf8").split("END\n").filter(Boolean).map((chunk) => {
-                const [first, ...rest] = chunk.split("\n");
-                return { args: first.replace(/^ARGS /, ""), stdin: rest.join("\n") };
-            });
+            return fs
+                .readFileSync(log, "utf8")
+                .split("END\n")
+                .filter(Boolean)
+                .map((chunk) => {
+                    const [first, ...rest] = chunk.split("\n");
+                    return { args: first.replace(/^ARGS /, ""), stdin: rest.join("\n") };
+                });
         },
     };
 }
@@ -70,8 +86,13 @@ describe("the ECR refresher script", () => {
         assert.strictEqual(r.status, 0, r.stderr);
         assert.strictEqual(s.awsCalls(), 2);
         const calls = s.kubectlCalls();
-        assert.deepStrictEqual(calls.map((c) => /namespace: (\S+)/.exec(c.stdin)![1]), ["default", "podinfo"]);
-        const expected = Buffer.from(JSON.stringify({ auths: { [REGISTRY]: { auth: Buffer.from(`AWS:${TOKEN}`).toString("base64") } } })).toString("base64");
+        assert.deepStrictEqual(
+            calls.map((c) => /namespace: (\S+)/.exec(c.stdin)![1]),
+            ["default", "podinfo"],
+        );
+        const expected = Buffer.from(
+            JSON.stringify({ auths: { [REGISTRY]: { auth: Buffer.from(`AWS:${TOKEN}`).toString("base64") } } }),
+        ).toString("base64");
         for (const c of calls) {
             assert.strictEqual(c.args, "apply --server-side --force-conflicts --field-manager=ecr-refresher -f -");
             assert.match(c.stdin, /^type: kubernetes\.io\/dockerconfigjson$/m);

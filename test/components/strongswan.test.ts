@@ -75,7 +75,10 @@ describe("strongSwan with the generated configuration", function () {
             have("ip", ["-V"]) ? "" : "ip (iproute2)",
         ].filter(Boolean);
         if (missing.length) {
-            if (process.env.CI === "true") throw new Error(`missing ${missing.join(", ")}: .ci/run installs strongswan-swanctl and charon-systemd and runs as root`);
+            if (process.env.CI === "true")
+                throw new Error(
+                    `missing ${missing.join(", ")}: .ci/run installs strongswan-swanctl and charon-systemd and runs as root`,
+                );
             console.warn(`  SKIPPED (strongSwan test): missing ${missing.join(", ")}`);
             this.skip();
         }
@@ -97,11 +100,27 @@ describe("strongSwan with the generated configuration", function () {
             sh("ip", ["-n", NS[side], "link", "set", "lo", "up"]);
             const run = path.join(dir, side, "run");
             // A private /run per daemon (charon writes its pid file there), in its own network namespace.
-            const child = spawn("ip", ["netns", "exec", NS[side], "unshare", "-m", "sh", "-c", `mount --bind ${run} /run && STRONGSWAN_CONF=${path.join(dir, side, "strongswan.conf")} exec /usr/sbin/charon-systemd`], { stdio: "ignore", detached: true });
+            const child = spawn(
+                "ip",
+                [
+                    "netns",
+                    "exec",
+                    NS[side],
+                    "unshare",
+                    "-m",
+                    "sh",
+                    "-c",
+                    `mount --bind ${run} /run && STRONGSWAN_CONF=${path.join(dir, side, "strongswan.conf")} exec /usr/sbin/charon-systemd`,
+                ],
+                { stdio: "ignore", detached: true },
+            );
             daemons.push(child);
         }
         const deadline = Date.now() + 10_000;
-        while (!(fs.existsSync(path.join(dir, "china", "run", "charon.vici")) && fs.existsSync(path.join(dir, "aws", "run", "charon.vici")))) {
+        while (!(
+            fs.existsSync(path.join(dir, "china", "run", "charon.vici")) &&
+            fs.existsSync(path.join(dir, "aws", "run", "charon.vici"))
+        )) {
             if (Date.now() > deadline) throw new Error("the charon daemons did not start");
             spawnSync("sleep", ["0.1"]);
         }
@@ -140,10 +159,21 @@ describe("strongSwan with the generated configuration", function () {
     it("establishes the IKE SA with a peer configured as the AWS tunnel", () => {
         const file = path.join(dir, "aws", "swanctl.conf");
         fs.writeFileSync(file, awsPeerConf());
-        assert.match(sh("swanctl", ["--load-all", "--file", file, "--uri", uri("aws")]), /successfully loaded 1 connections/);
+        assert.match(
+            sh("swanctl", ["--load-all", "--file", file, "--uri", uri("aws")]),
+            /successfully loaded 1 connections/,
+        );
         // Installing the CHILD_SA (kernel ESP) is not possible here; the IKE SA proves PSK, identities and proposals.
-        const initiate = spawnSync("swanctl", ["--initiate", "--ike", "tunnel1", "--child", "tunnel1", "--timeout", "20", "--uri", uri("china")], { encoding: "utf8" });
-        assert.match(initiate.stdout, /IKE_SA tunnel1\[\d+\] established between 10\.99\.0\.1\[10\.99\.0\.1\]\.\.\.10\.99\.0\.2\[10\.99\.0\.2\]/, initiate.stdout + initiate.stderr);
+        const initiate = spawnSync(
+            "swanctl",
+            ["--initiate", "--ike", "tunnel1", "--child", "tunnel1", "--timeout", "20", "--uri", uri("china")],
+            { encoding: "utf8" },
+        );
+        assert.match(
+            initiate.stdout,
+            /IKE_SA tunnel1\[\d+\] established between 10\.99\.0\.1\[10\.99\.0\.1\]\.\.\.10\.99\.0\.2\[10\.99\.0\.2\]/,
+            initiate.stdout + initiate.stderr,
+        );
         const sas = sh("swanctl", ["--list-sas", "--ike", "tunnel1", "--uri", uri("china")]);
         assert.match(sas, /tunnel1: #\d+, ESTABLISHED, IKEv2/);
         assert.match(sas, /AES_CBC-256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_2048/);

@@ -25,7 +25,13 @@ spec:
       containers:
         - name: c
           image: ${image}${extra}`;
-const fluxKustomization = (name: string, p: string, extra = "", source = "GitRepository", sourceName = "flux-system") => `apiVersion: kustomize.toolkit.fluxcd.io/v1
+const fluxKustomization = (
+    name: string,
+    p: string,
+    extra = "",
+    source = "GitRepository",
+    sourceName = "flux-system",
+) => `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: ${name}, namespace: flux-system}
 spec:
@@ -41,12 +47,14 @@ const BASE: Record<string, string> = {
         fluxKustomization("flux-system", "./clusters/china"),
     ),
     "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "./apps")),
-    "apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n",
+    "apps/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n",
     "apps/web.yaml": yaml(deployment("web", CN)),
     "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
     "charts/app/values.yaml": `image: ${CN}\nhookImage: ${CN}\n`,
     "charts/app/templates/deploy.yaml": deployment("app", "{{ .Values.image }}"),
-    "charts/app/templates/hook.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: app-migrate\n  annotations: {helm.sh/hook: pre-install}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: '{{ .Values.hookImage }}'}]\n",
+    "charts/app/templates/hook.yaml":
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: app-migrate\n  annotations: {helm.sh/hook: pre-install}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: '{{ .Values.hookImage }}'}]\n",
 };
 
 const helmRelease = (spec: string) => `apiVersion: helm.toolkit.fluxcd.io/v2
@@ -74,137 +82,299 @@ interface Case {
     readonly empty?: boolean;
 }
 
-const withApp = (extra: string) => ({ "apps/kustomization.yaml": "resources: [web.yaml, app.yaml]\n", "apps/app.yaml": extra });
+const withApp = (extra: string) => ({
+    "apps/kustomization.yaml": "resources: [web.yaml, app.yaml]\n",
+    "apps/app.yaml": extra,
+});
 
 const CASES: Case[] = [
     { name: "the base tree is clean", code: 0, says: /^OK: china pulls nothing from outside China$/m },
-    { name: "a HelmRelease rendered from the tree's own chart is clean", files: withApp(yaml(helmRelease(""))), code: 0, says: /1 of 1 HelmReleases rendered[\s\S]*^OK:/m },
+    {
+        name: "a HelmRelease rendered from the tree's own chart is clean",
+        files: withApp(yaml(helmRelease(""))),
+        code: 0,
+        says: /1 of 1 HelmReleases rendered[\s\S]*^OK:/m,
+    },
     {
         name: "HelmRelease valuesFrom a ConfigMap in the tree",
-        files: withApp(yaml(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-values, namespace: web}\ndata:\n  values.yaml: "image: ${UP}"`, helmRelease("valuesFrom: [{kind: ConfigMap, name: app-values}]"))),
+        files: withApp(
+            yaml(
+                `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-values, namespace: web}\ndata:\n  values.yaml: "image: ${UP}"`,
+                helmRelease("valuesFrom: [{kind: ConfigMap, name: app-values}]"),
+            ),
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/app\.yaml: HelmRelease web\/app renders Deployment web\/app \/spec\/template\/spec\/containers\/0\/image\)/,
     },
     {
         name: "HelmRelease valuesFrom a Secret in the tree (base64)",
-        files: withApp(yaml(`apiVersion: v1\nkind: Secret\nmetadata: {name: app-values, namespace: web}\ndata:\n  values.yaml: ${Buffer.from(`image: ${UP}`).toString("base64")}`, helmRelease("valuesFrom: [{kind: Secret, name: app-values}]"))),
+        files: withApp(
+            yaml(
+                `apiVersion: v1\nkind: Secret\nmetadata: {name: app-values, namespace: web}\ndata:\n  values.yaml: ${Buffer.from(`image: ${UP}`).toString("base64")}`,
+                helmRelease("valuesFrom: [{kind: Secret, name: app-values}]"),
+            ),
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*apps\/app\.yaml/,
     },
     {
         name: "HelmRelease post-renderer kustomize patches",
-        files: withApp(yaml(helmRelease(`postRenderers:\n  - kustomize:\n      patches:\n        - target: {kind: Deployment, name: app}\n          patch: |\n            - op: replace\n              path: /spec/template/spec/containers/0/image\n              value: ${UP}`))),
+        files: withApp(
+            yaml(
+                helmRelease(
+                    `postRenderers:\n  - kustomize:\n      patches:\n        - target: {kind: Deployment, name: app}\n          patch: |\n            - op: replace\n              path: /spec/template/spec/containers/0/image\n              value: ${UP}`,
+                ),
+            ),
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*renders Deployment web\/app/,
     },
     {
         name: "a HelmRelease whose hooks skip the post-renderer (postRenderStrategy: nohooks)",
-        files: withApp(yaml(helmRelease(`values: {hookImage: ${UP}}\npostRenderStrategy: nohooks\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`))),
+        files: withApp(
+            yaml(
+                helmRelease(
+                    `values: {hookImage: ${UP}}\npostRenderStrategy: nohooks\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                ),
+            ),
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*renders Job web\/app-migrate|CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*renders Job app-migrate/,
     },
     {
         name: "a kustomization.yaml without apiVersion and kind that carries images",
-        files: { "apps/kustomization.yaml": `resources: [web.yaml]\nimages:\n  - {name: ${vars.chinaRegistry}/platform/app, newName: docker.io/library/nginx}\n` },
+        files: {
+            "apps/kustomization.yaml": `resources: [web.yaml]\nimages:\n  - {name: ${vars.chinaRegistry}/platform/app, newName: docker.io/library/nginx}\n`,
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1 {3}\(apps\/web\.yaml: Deployment web\/web/,
     },
     {
         name: "a kustomization's inline patches",
-        files: { "apps/kustomization.yaml": `resources: [web.yaml]\npatches:\n  - target: {kind: Deployment, name: web}\n    patch: |\n      - op: replace\n        path: /spec/template/spec/containers/0/image\n        value: ${UP}\n` },
+        files: {
+            "apps/kustomization.yaml": `resources: [web.yaml]\npatches:\n  - target: {kind: Deployment, name: web}\n    patch: |\n      - op: replace\n        path: /spec/template/spec/containers/0/image\n        value: ${UP}\n`,
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/web\.yaml/,
     },
     {
         name: "a Flux Kustomization's spec.images",
-        files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "./apps", `\n  images: [{name: ${vars.chinaRegistry}/platform/app, newName: quay.io/evil/app}]`)) },
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization(
+                    "apps",
+                    "./apps",
+                    `\n  images: [{name: ${vars.chinaRegistry}/platform/app, newName: quay.io/evil/app}]`,
+                ),
+            ),
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}quay\.io\/evil\/app:1 {3}\(apps\/web\.yaml/,
     },
     {
         name: "a Flux Kustomization's spec.patches",
-        files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "./apps", `\n  patches:\n    - target: {kind: Deployment}\n      patch: |\n        - op: replace\n          path: /spec/template/spec/containers/0/image\n          value: ${UP}`)) },
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization(
+                    "apps",
+                    "./apps",
+                    `\n  patches:\n    - target: {kind: Deployment}\n      patch: |\n        - op: replace\n          path: /spec/template/spec/containers/0/image\n          value: ${UP}`,
+                ),
+            ),
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/web\.yaml/,
     },
     {
         name: "kind: List",
-        files: withApp(`apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: listed, namespace: web}\n    spec: {containers: [{name: c, image: ${UP}}]}\n`),
+        files: withApp(
+            `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: listed, namespace: web}\n    spec: {containers: [{name: c, image: ${UP}}]}\n`,
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/app\.yaml: Pod web\/listed/,
     },
     {
         name: "a custom workload with a pod template (Argo Rollout)",
-        files: withApp(`apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r, namespace: web}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: ${UP}}]\n`),
+        files: withApp(
+            `apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r, namespace: web}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: ${UP}}]\n`,
+        ),
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*Rollout web\/r \/spec\/template\/spec\/containers\/0\/image/,
     },
-    { name: "a container argument --image=…", files: { "apps/web.yaml": yaml(deployment("web", CN, `\n          args: ["--image=quay.io/evil/tool:2"]`)) }, code: 1, says: /CROSS-BORDER {2}image {2}quay\.io\/evil\/tool:2 .*\/containers\/0\/args\/0/ },
-    { name: "an env value RELATED_IMAGE_*", files: { "apps/web.yaml": yaml(deployment("web", CN, `\n          env: [{name: RELATED_IMAGE_DB, value: "ghcr.io/evil/db:3"}]`)) }, code: 1, says: /CROSS-BORDER {2}image {2}ghcr\.io\/evil\/db:3 .*\/env\/0\/value/ },
+    {
+        name: "a container argument --image=…",
+        files: { "apps/web.yaml": yaml(deployment("web", CN, `\n          args: ["--image=quay.io/evil/tool:2"]`)) },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}quay\.io\/evil\/tool:2 .*\/containers\/0\/args\/0/,
+    },
+    {
+        name: "an env value RELATED_IMAGE_*",
+        files: {
+            "apps/web.yaml": yaml(
+                deployment("web", CN, `\n          env: [{name: RELATED_IMAGE_DB, value: "ghcr.io/evil/db:3"}]`),
+            ),
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}ghcr\.io\/evil\/db:3 .*\/env\/0\/value/,
+    },
     {
         name: "a resource in a .json file the kustomization lists",
-        files: { "apps/kustomization.yaml": "resources: [web.yaml, pod.json]\n", "apps/pod.json": JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "j", namespace: "web" }, spec: { containers: [{ name: "c", image: UP }] } }) },
+        files: {
+            "apps/kustomization.yaml": "resources: [web.yaml, pod.json]\n",
+            "apps/pod.json": JSON.stringify({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "j", namespace: "web" },
+                spec: { containers: [{ name: "c", image: UP }] },
+            }),
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/pod\.json/,
     },
     {
         name: "a resource in a .json file nothing lists (images no cluster reaches)",
-        files: { "apps/pod.json": JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "j" }, spec: { containers: [{ name: "c", image: UP }] } }) },
+        files: {
+            "apps/pod.json": JSON.stringify({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "j" },
+                spec: { containers: [{ name: "c", image: UP }] },
+            }),
+        },
         code: 1,
         says: /PROBLEM {7}apps\/pod\.json: holds 1 image reference\(s\) \(docker\.io\/library\/nginx:1\.25\) but no cluster's Kustomizations reach it/,
     },
     {
         name: "a resource in a hidden folder of a directory Flux generates a kustomization for",
-        files: { "clusters/china/extra.yaml": yaml(fluxKustomization("extra", "./extra")), "extra/.hidden/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: hidden, namespace: web}\nspec: {containers: [{name: c, image: ${UP}}]}\n` },
+        files: {
+            "clusters/china/extra.yaml": yaml(fluxKustomization("extra", "./extra")),
+            "extra/.hidden/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: hidden, namespace: web}\nspec: {containers: [{name: c, image: ${UP}}]}\n`,
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(extra\/\.hidden\/pod\.yaml: Pod web\/hidden/,
     },
     {
         name: "a remote https:// resource",
-        files: { "apps/kustomization.yaml": "resources: [web.yaml, https://raw.githubusercontent.com/evil/x/main/pod.yaml]\n" },
+        files: {
+            "apps/kustomization.yaml":
+                "resources: [web.yaml, https://raw.githubusercontent.com/evil/x/main/pod.yaml]\n",
+        },
         code: 1,
         says: /UNREADABLE +Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): apps\/kustomization\.yaml: the remote resource https:\/\/raw\.githubusercontent\.com\/evil\/x\/main\/pod\.yaml would be fetched at reconcile time/,
     },
     {
         name: "a Flux Kustomization with an absolute spec.path",
-        files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "/apps/evil")), "apps/evil/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: evil, namespace: web}\nspec: {containers: [{name: c, image: ${UP}}]}\n` },
+        files: {
+            "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "/apps/evil")),
+            "apps/evil/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: evil, namespace: web}\nspec: {containers: [{name: c, image: ${UP}}]}\n`,
+        },
         code: 1,
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/evil\/pod\.yaml/,
     },
     // Flux joins spec.path to the source's root securely: "../../etc" is the tree's etc, which is not there.
-    { name: "a spec.path that tries to leave the source", files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "../../etc")) }, code: 1, says: /UNREADABLE +Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): path "\.\.\/\.\.\/etc" is not a directory of the tree/ },
-    { name: "postBuild substitution of an image", files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "./apps", "\n  postBuild:\n    substitute: {REGISTRY: docker.io/library}")), "apps/web.yaml": yaml(deployment("web", "${REGISTRY}/nginx:1.25")) }, code: 1, says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/web\.yaml/ },
+    {
+        name: "a spec.path that tries to leave the source",
+        files: { "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "../../etc")) },
+        code: 1,
+        says: /UNREADABLE +Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): path "\.\.\/\.\.\/etc" is not a directory of the tree/,
+    },
+    {
+        name: "postBuild substitution of an image",
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization("apps", "./apps", "\n  postBuild:\n    substitute: {REGISTRY: docker.io/library}"),
+            ),
+            "apps/web.yaml": yaml(deployment("web", "${REGISTRY}/nginx:1.25")),
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(apps\/web\.yaml/,
+    },
     {
         name: "a Kustomization that reconciles another Git repository",
-        files: { "clusters/china/apps.yaml": yaml("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: other, namespace: flux-system}\nspec: {interval: 1m, url: 'https://gitee.com/evil/fleet.git', ref: {branch: main}}", fluxKustomization("apps", "./", "", "GitRepository", "other")) },
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: other, namespace: flux-system}\nspec: {interval: 1m, url: 'https://gitee.com/evil/fleet.git', ref: {branch: main}}",
+                fluxKustomization("apps", "./", "", "GitRepository", "other"),
+            ),
+        },
         code: 1,
         says: /Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): reconciles GitRepository other, which is not this tree, so what it applies cannot be audited/,
     },
-    { name: "a source URL whose query holds a China host", files: { "clusters/china/flux-system/gotk-sync.yaml": BASE["clusters/china/flux-system/gotk-sync.yaml"].replace("https://codeup.aliyun.com/acme/fleet.git", "https://evil.example.com?x=@codeup.aliyun.com/a.git") }, code: 1, says: /CROSS-BORDER {2}GitRepository {2}https:\/\/evil\.example\.com\?x=@codeup\.aliyun\.com\/a\.git/ },
+    {
+        name: "a source URL whose query holds a China host",
+        files: {
+            "clusters/china/flux-system/gotk-sync.yaml": BASE["clusters/china/flux-system/gotk-sync.yaml"].replace(
+                "https://codeup.aliyun.com/acme/fleet.git",
+                "https://evil.example.com?x=@codeup.aliyun.com/a.git",
+            ),
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}GitRepository {2}https:\/\/evil\.example\.com\?x=@codeup\.aliyun\.com\/a\.git/,
+    },
     {
         name: "a source URL whose fragment holds a China host",
-        files: withApp(yaml("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: web}\nspec: {interval: 1m, url: 'https://charts.evil.example.com#@codeup.aliyun.com/'}")),
+        files: withApp(
+            yaml(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts, namespace: web}\nspec: {interval: 1m, url: 'https://charts.evil.example.com#@codeup.aliyun.com/'}",
+            ),
+        ),
         code: 1,
         says: /CROSS-BORDER {2}HelmRepository {2}https:\/\/charts\.evil\.example\.com#@codeup\.aliyun\.com\//,
     },
     {
         name: "a source URL with a China host as its user name",
-        files: { "clusters/china/flux-system/gotk-sync.yaml": BASE["clusters/china/flux-system/gotk-sync.yaml"].replace("https://codeup.aliyun.com/acme/fleet.git", "https://codeup.aliyun.com@evil.example.com/a.git") },
+        files: {
+            "clusters/china/flux-system/gotk-sync.yaml": BASE["clusters/china/flux-system/gotk-sync.yaml"].replace(
+                "https://codeup.aliyun.com/acme/fleet.git",
+                "https://codeup.aliyun.com@evil.example.com/a.git",
+            ),
+        },
         code: 1,
         says: /CROSS-BORDER {2}GitRepository {2}https:\/\/codeup\.aliyun\.com@evil\.example\.com\/a\.git .*carries credentials or a user name before the host/,
     },
-    { name: "a file that cannot be parsed (an alias bomb)", files: { "apps/bomb.yaml": `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n` }, code: 1, says: /PROBLEM {7}apps\/bomb\.yaml: cannot be parsed/ },
-    { name: "a symbolic link in the tree", prepare: (dir) => fs.symlinkSync("/etc/passwd", path.join(dir, "apps", "passwd.yaml")), code: 1, says: /PROBLEM {7}apps\/passwd\.yaml: a symbolic link/ },
-    { name: "an empty folder", empty: true, code: 1, says: /no china cluster found \(looked for clusters\/china\); nothing was checked for the border[\s\S]*^checked 0 cluster\(s\) \(none\)[\s\S]*^FAIL: 1 problem\(s\) with the tree$/m },
+    {
+        name: "a file that cannot be parsed (an alias bomb)",
+        files: {
+            "apps/bomb.yaml": `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+        },
+        code: 1,
+        says: /PROBLEM {7}apps\/bomb\.yaml: cannot be parsed/,
+    },
+    {
+        name: "a symbolic link in the tree",
+        prepare: (dir) => fs.symlinkSync("/etc/passwd", path.join(dir, "apps", "passwd.yaml")),
+        code: 1,
+        says: /PROBLEM {7}apps\/passwd\.yaml: a symbolic link/,
+    },
+    {
+        name: "an empty folder",
+        empty: true,
+        code: 1,
+        says: /no china cluster found \(looked for clusters\/china\); nothing was checked for the border[\s\S]*^checked 0 cluster\(s\) \(none\)[\s\S]*^FAIL: 1 problem\(s\) with the tree$/m,
+    },
     {
         name: "a HelmRelease whose chart archive is not at hand: not proven, exit 0",
-        files: withApp(yaml("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, url: 'oci://" + vars.chinaRegistry + "/platform/app', ref: {tag: 1.0.0}}", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, chartRef: {kind: OCIRepository, name: app}}")),
+        files: withApp(
+            yaml(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, url: 'oci://" +
+                    vars.chinaRegistry +
+                    "/platform/app', ref: {tag: 1.0.0}}",
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, chartRef: {kind: OCIRepository, name: app}}",
+            ),
+        ),
         code: 0,
         says: /not rendered {2}HelmRelease web\/app: no archive of oci:\/\/\S+\/platform\/app 1\.0\.0 in \S+ \(crossborder charts pull\)[\s\S]*^NOT PROVEN:/m,
     },
     {
         name: "… and FAIL under --strict",
-        files: withApp(yaml("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, url: 'oci://" + vars.chinaRegistry + "/platform/app', ref: {tag: 1.0.0}}", "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, chartRef: {kind: OCIRepository, name: app}}")),
+        files: withApp(
+            yaml(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, url: 'oci://" +
+                    vars.chinaRegistry +
+                    "/platform/app', ref: {tag: 1.0.0}}",
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, chartRef: {kind: OCIRepository, name: app}}",
+            ),
+        ),
         args: ["--strict"],
         code: 1,
         says: /^FAIL \(--strict\): 1 china HelmRelease\(s\) not rendered/m,
@@ -212,7 +382,9 @@ const CASES: Case[] = [
 ];
 
 function mirrorsWith(host: string): string {
-    return fs.readFileSync(path.join(__dirname, "..", "..", "gitops", "mirrors.yaml"), "utf8").replace('chinaHosts:\n  - "{{ chinaRegistry }}"', `chinaHosts:\n  - "{{ chinaRegistry }}"\n  - "${host}"`);
+    return fs
+        .readFileSync(path.join(__dirname, "..", "..", "gitops", "mirrors.yaml"), "utf8")
+        .replace('chinaHosts:\n  - "{{ chinaRegistry }}"', `chinaHosts:\n  - "{{ chinaRegistry }}"\n  - "${host}"`);
 }
 
 describe("the border audit's attack table (crossborder audit, subprocess)", function () {
@@ -234,7 +406,11 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
             const output = r.stdout + r.stderr;
             assert.strictEqual(r.status, c.code, output);
             assert.match(output, c.says);
-            assert.match(r.stdout, /^checked \d+ cluster\(s\) \(.*\), \d+ files, \d+ image references, \d+ sources; \d+ of \d+ HelmReleases rendered/m, "says what it checked");
+            assert.match(
+                r.stdout,
+                /^checked \d+ cluster\(s\) \(.*\), \d+ files, \d+ image references, \d+ sources; \d+ of \d+ HelmReleases rendered/m,
+                "says what it checked",
+            );
         });
     }
 
@@ -243,8 +419,14 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
             ["*.io", /"\*\.io" is a wildcard over io, which is not operated only inside mainland China/],
             ["*.com", /"\*\.com" is a wildcard over com/],
             ["*.hk", /"\*\.hk" is a wildcard over hk/],
-            ["*.aliyuncs.com", /"\*\.aliyuncs\.com" is a wildcard over aliyuncs\.com, which is not operated only inside mainland China/],
-            ["*.cn-hongkong.cr.aliyuncs.com", /"\*\.cn-hongkong\.cr\.aliyuncs\.com" is a wildcard over cn-hongkong\.cr\.aliyuncs\.com/],
+            [
+                "*.aliyuncs.com",
+                /"\*\.aliyuncs\.com" is a wildcard over aliyuncs\.com, which is not operated only inside mainland China/,
+            ],
+            [
+                "*.cn-hongkong.cr.aliyuncs.com",
+                /"\*\.cn-hongkong\.cr\.aliyuncs\.com" is a wildcard over cn-hongkong\.cr\.aliyuncs\.com/,
+            ],
             ["docker.io", /"docker\.io" covers docker\.io, which is outside China/],
             ["*.github.io", /"\*\.github\.io" is a wildcard over github\.io/],
             ["charts.github.io", /"charts\.github\.io" covers \*\.github\.io, which is outside China/],
@@ -253,7 +435,10 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
             it(`refuses chinaHosts ${host}`, async () => {
                 const dir = tempDir("mirrors");
                 fs.writeFileSync(path.join(dir, "mirrors.yaml"), mirrorsWith(host));
-                for (const cmd of [["audit", dir], ["render", "--out", path.join(dir, "out")]]) {
+                for (const cmd of [
+                    ["audit", dir],
+                    ["render", "--out", path.join(dir, "out")],
+                ]) {
                     const r = await runCliAsync([...cmd, "--mirrors", path.join(dir, "mirrors.yaml")]);
                     assert.strictEqual(r.status, 2, r.stdout + r.stderr);
                     assert.match(r.stderr, new RegExp(`mirrors\\.yaml:\\d+: chinaHosts\\[\\d+\\]: ${says.source}`));
@@ -265,26 +450,57 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
         it("accepts a wildcard under a suffix operated inside mainland China", async () => {
             const dir = tempDir("mirrors-ok");
             fs.writeFileSync(path.join(dir, "mirrors.yaml"), mirrorsWith("*.harbor.cn-shanghai.cr.aliyuncs.com"));
-            const r = await runCliAsync(["images", "--values", path.join(__dirname, "..", "..", "gitops", "charts", "crossborder-demo", "values.yaml"), "--mirrors", path.join(dir, "mirrors.yaml")]);
+            const r = await runCliAsync([
+                "images",
+                "--values",
+                path.join(__dirname, "..", "..", "gitops", "charts", "crossborder-demo", "values.yaml"),
+                "--mirrors",
+                path.join(dir, "mirrors.yaml"),
+            ]);
             assert.strictEqual(r.status, 0, r.stderr);
         });
 
         it("refuses stack outputs whose China registry is in Hong Kong", async () => {
             const dir = tempDir("hk-outputs");
-            fs.writeFileSync(path.join(dir, "china.json"), JSON.stringify({ registryEndpoint: "acme-registry.cn-hongkong.cr.aliyuncs.com", registryNamespace: "platform" }));
-            const r = await runCliAsync(["render", "--stack-outputs", path.join(dir, "china.json"), "--out", path.join(dir, "out")]);
+            fs.writeFileSync(
+                path.join(dir, "china.json"),
+                JSON.stringify({
+                    registryEndpoint: "acme-registry.cn-hongkong.cr.aliyuncs.com",
+                    registryNamespace: "platform",
+                }),
+            );
+            const r = await runCliAsync([
+                "render",
+                "--stack-outputs",
+                path.join(dir, "china.json"),
+                "--out",
+                path.join(dir, "out"),
+            ]);
             assert.strictEqual(r.status, 2);
-            assert.match(r.stderr, /china\.json: the china stack's registryEndpoint "acme-registry\.cn-hongkong\.cr\.aliyuncs\.com" is in cn-hongkong, outside mainland China/);
+            assert.match(
+                r.stderr,
+                /china\.json: the china stack's registryEndpoint "acme-registry\.cn-hongkong\.cr\.aliyuncs\.com" is in cn-hongkong, outside mainland China/,
+            );
             assert.ok(!fs.existsSync(path.join(dir, "out")));
         });
 
         it("refuses a china stack whose gitops.url is on github.com, in plan and render alike", async () => {
             const dir = tempDir("gh-stacks");
-            copyStacks(dir, { file: "china", from: "https://codeup.aliyun.com/acme/fleet.git", to: "https://github.com/acme/fleet.git" });
-            for (const cmd of [["plan", "--stacks-dir", dir, "--out", path.join(dir, "plan")], ["render", "--stacks-dir", dir, "--out", path.join(dir, "out")]]) {
+            copyStacks(dir, {
+                file: "china",
+                from: "https://codeup.aliyun.com/acme/fleet.git",
+                to: "https://github.com/acme/fleet.git",
+            });
+            for (const cmd of [
+                ["plan", "--stacks-dir", dir, "--out", path.join(dir, "plan")],
+                ["render", "--stacks-dir", dir, "--out", path.join(dir, "out")],
+            ]) {
                 const r = await runCliAsync(cmd);
                 assert.strictEqual(r.status, 2, r.stdout + r.stderr);
-                assert.match(r.stderr, /Pulumi\.china\.yaml:\d+: crossborder:gitops\.url: github\.com is not a host inside China; the china cluster's Flux pulls its tree from this URL/);
+                assert.match(
+                    r.stderr,
+                    /Pulumi\.china\.yaml:\d+: crossborder:gitops\.url: github\.com is not a host inside China; the china cluster's Flux pulls its tree from this URL/,
+                );
             }
         });
     });

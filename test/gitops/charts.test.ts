@@ -25,21 +25,47 @@ function helm(args: string[], env: NodeJS.ProcessEnv = {}): void {
 function certificate(dir: string): { key: string; cert: string } {
     const key = path.join(dir, "key.pem");
     const cert = path.join(dir, "cert.pem");
-    const r = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { encoding: "utf8" });
+    const r = spawnSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        { encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
     return { key, cert };
 }
 
 /** A Helm repository served from a folder over HTTPS on loopback. */
-async function serveRepo(dir: string, tls: { key: string; cert: string }): Promise<{ url: string; close: () => Promise<void> }> {
-    const server = https.createServer({ key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) }, (req, res) => {
-        const file = path.join(dir, decodeURIComponent(new URL(req.url!, "http://x").pathname));
-        if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-            res.writeHead(404).end();
-            return;
-        }
-        res.writeHead(200).end(fs.readFileSync(file));
-    });
+async function serveRepo(
+    dir: string,
+    tls: { key: string; cert: string },
+): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = https.createServer(
+        { key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) },
+        (req, res) => {
+            const file = path.join(dir, decodeURIComponent(new URL(req.url!, "http://x").pathname));
+            if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+                res.writeHead(404).end();
+                return;
+            }
+            res.writeHead(200).end(fs.readFileSync(file));
+        },
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const { port } = server.address() as import("net").AddressInfo;
     return { url: `https://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
@@ -54,16 +80,37 @@ describe("crossborder charts pull", function () {
     let tls: { key: string; cert: string };
     /** crossborder with helm trusting the loopback repository's certificate (Go reads SSL_CERT_FILE). */
     const cli = (args: string[]) => runCliAsync(args, { env: { SSL_CERT_FILE: tls.cert } });
-    const chartSource = (name: string, image: string) => writeChart(path.join(work, "src", name + image.replace(/\W/g, "")), name, { "templates/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ${image}}]}\n` }, "1.0.0");
+    const chartSource = (name: string, image: string) =>
+        writeChart(
+            path.join(work, "src", name + image.replace(/\W/g, "")),
+            name,
+            {
+                "templates/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ${image}}]}\n`,
+            },
+            "1.0.0",
+        );
 
     before(async function () {
         requireRegistryTools(this);
         work = tempDir("pull");
         tls = certificate(work);
-        helmEnv = { HELM_CONFIG_HOME: path.join(work, "helm-config"), HELM_CACHE_HOME: path.join(work, "helm-cache"), HELM_DATA_HOME: path.join(work, "helm-data"), SSL_CERT_FILE: tls.cert };
+        helmEnv = {
+            HELM_CONFIG_HOME: path.join(work, "helm-config"),
+            HELM_CACHE_HOME: path.join(work, "helm-cache"),
+            HELM_DATA_HOME: path.join(work, "helm-data"),
+            SSL_CERT_FILE: tls.cert,
+        };
         registry = await startRegistry(path.join(work, "registry"));
         // The OCI chart, pushed by helm itself.
-        helm(["push", packageChart(chartSource("oci-app", "ghcr.io/acme/oci-app:1"), path.join(work, "pkg")), `oci://${registry.host}/charts`, "--plain-http"], helmEnv);
+        helm(
+            [
+                "push",
+                packageChart(chartSource("oci-app", "ghcr.io/acme/oci-app:1"), path.join(work, "pkg")),
+                `oci://${registry.host}/charts`,
+                "--plain-http",
+            ],
+            helmEnv,
+        );
         // The Helm repository: an archive and the index helm writes for it.
         const repoDir = path.join(work, "repo");
         packageChart(chartSource("web", "ghcr.io/acme/web:1"), repoDir);
@@ -87,7 +134,10 @@ describe("crossborder charts pull", function () {
                 flux: { chart: { repository: `oci://${registry.host}/charts`, name: "oci-app", version: "1.0.0" } },
                 releases: [
                     { name: "web", chart: { repository: repo.url, name: "web", version: "1.0.0" } },
-                    { name: "api", chart: { repository: `oci://${registry.host}/charts`, name: "oci-app", version: "1.0.0" } },
+                    {
+                        name: "api",
+                        chart: { repository: `oci://${registry.host}/charts`, name: "oci-app", version: "1.0.0" },
+                    },
                 ],
             }),
         );
@@ -113,7 +163,10 @@ describe("crossborder charts pull", function () {
     it("refuses a chart republished under the same version with other bytes, until --update", async () => {
         const file = catalog();
         const cache = path.join(work, "cache2");
-        assert.strictEqual((await cli(["charts", "pull", "--catalog", file, "--charts", cache, "--plain-http"])).status, 0);
+        assert.strictEqual(
+            (await cli(["charts", "pull", "--catalog", file, "--charts", cache, "--plain-http"])).status,
+            0,
+        );
         const before = fs.readFileSync(path.join(path.dirname(file), "catalog.lock"), "utf8");
         // Republish web 1.0.0 with another image, under the same version.
         packageChart(chartSource("web", "ghcr.io/acme/evil:1"), path.join(work, "repo"));
@@ -121,8 +174,15 @@ describe("crossborder charts pull", function () {
         const fresh = path.join(work, "cache3");
         const r = await cli(["charts", "pull", "--catalog", file, "--charts", fresh, "--plain-http"]);
         assert.strictEqual(r.status, 2);
-        assert.match(r.stderr, /chart https:\/\/127\.0\.0\.1:\d+ web 1\.0\.0: the repository now serves sha256 [0-9a-f]{64}, but \S+catalog\.lock locks [0-9a-f]{64}\. The chart was republished under the same version; check why, then run crossborder charts pull --update to accept it/);
-        assert.strictEqual(fs.readFileSync(path.join(path.dirname(file), "catalog.lock"), "utf8"), before, "the lock is untouched");
+        assert.match(
+            r.stderr,
+            /chart https:\/\/127\.0\.0\.1:\d+ web 1\.0\.0: the repository now serves sha256 [0-9a-f]{64}, but \S+catalog\.lock locks [0-9a-f]{64}\. The chart was republished under the same version; check why, then run crossborder charts pull --update to accept it/,
+        );
+        assert.strictEqual(
+            fs.readFileSync(path.join(path.dirname(file), "catalog.lock"), "utf8"),
+            before,
+            "the lock is untouched",
+        );
         const u = await cli(["charts", "pull", "--catalog", file, "--charts", fresh, "--plain-http", "--update"]);
         assert.strictEqual(u.status, 0, u.stderr);
         assert.notStrictEqual(fs.readFileSync(path.join(path.dirname(file), "catalog.lock"), "utf8"), before);
@@ -131,8 +191,22 @@ describe("crossborder charts pull", function () {
     it("exits 2 naming the chart and quoting helm when a version does not exist", async () => {
         const dir = path.join(work, "missing");
         fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, "catalog.yaml"), stringify({ version: 1, flux: { chart: { repository: repo.url, name: "web", version: "1.0.0" } }, releases: [{ name: "web", chart: { repository: repo.url, name: "web", version: "9.9.9" } }] }));
-        const r = await cli(["charts", "pull", "--catalog", path.join(dir, "catalog.yaml"), "--charts", path.join(dir, "cache")]);
+        fs.writeFileSync(
+            path.join(dir, "catalog.yaml"),
+            stringify({
+                version: 1,
+                flux: { chart: { repository: repo.url, name: "web", version: "1.0.0" } },
+                releases: [{ name: "web", chart: { repository: repo.url, name: "web", version: "9.9.9" } }],
+            }),
+        );
+        const r = await cli([
+            "charts",
+            "pull",
+            "--catalog",
+            path.join(dir, "catalog.yaml"),
+            "--charts",
+            path.join(dir, "cache"),
+        ]);
         assert.strictEqual(r.status, 2);
         assert.match(r.stderr, /chart https:\/\/127\.0\.0\.1:\d+ web 9\.9\.9: helm pull failed:\n {2}\| .*9\.9\.9/);
         assert.ok(!fs.existsSync(path.join(dir, "catalog.lock")), "no lock for a pull that failed");

@@ -14,10 +14,19 @@ import { tempDir } from "../helpers";
 let example: RenderOutput;
 
 /** The example's inventory, with a skopeo that fails its first `failures` calls per image (-1: always). */
-function setUp(failures: number, charts = ""): { dir: string; run: (env?: Record<string, string>) => ReturnType<typeof spawnSync>; calls: () => string[]; images: number } {
+function setUp(
+    failures: number,
+    charts = "",
+): {
+    dir: string;
+    run: (env?: Record<string, string>) => ReturnType<typeof spawnSync>;
+    calls: () => string[];
+    images: number;
+} {
     const dir = tempDir("copysh");
     fs.mkdirSync(path.join(dir, "inventory"));
-    for (const f of ["copy.sh", "images.txt"]) fs.writeFileSync(path.join(dir, "inventory", f), example.files.get(`inventory/${f}`)!);
+    for (const f of ["copy.sh", "images.txt"])
+        fs.writeFileSync(path.join(dir, "inventory", f), example.files.get(`inventory/${f}`)!);
     fs.writeFileSync(path.join(dir, "inventory", "charts.txt"), charts);
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
@@ -38,8 +47,15 @@ if [ ${failures} -lt 0 ] || [ "$n" -le ${failures} ]; then echo "writing manifes
     fs.writeFileSync(path.join(bin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     return {
         dir,
-        run: (env = {}) => spawnSync("sh", [path.join(dir, "inventory", "copy.sh")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env } }),
-        calls: () => (fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : []),
+        run: (env = {}) =>
+            spawnSync("sh", [path.join(dir, "inventory", "copy.sh")], {
+                encoding: "utf8",
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
+            }),
+        calls: () =>
+            fs.existsSync(path.join(dir, "calls"))
+                ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n")
+                : [],
         images: example.inventory.images.length,
     };
 }
@@ -55,7 +71,10 @@ describe("inventory/copy.sh", () => {
         const r = s.run();
         assert.strictEqual(r.status, 0, String(r.stderr));
         assert.strictEqual(s.calls().length, s.images * 3, "two failed attempts and one success per image");
-        assert.match(s.calls()[0], /^skopeo copy --all --preserve-digests --retry-times 8 docker:\/\/\S+ docker:\/\/\S+$/);
+        assert.match(
+            s.calls()[0],
+            /^skopeo copy --all --preserve-digests --retry-times 8 docker:\/\/\S+ docker:\/\/\S+$/,
+        );
     });
 
     it("gives up after the profile's attempts, naming the image, and exits non-zero", () => {
@@ -73,18 +92,30 @@ describe("inventory/copy.sh", () => {
         fs.writeFileSync(archive, "the locked bytes");
         const sha = "a1c5f3e3e0d24e2d8b35d0a8e3f6ac3a1f0a6e7e0b4dc9b9a9d84f1f3ab5e6b0";
         const real = spawnSync("sha256sum", [archive], { encoding: "utf8" }).stdout.split(" ")[0];
-        const line = (s: string) => `# header\nhttps://charts.example.com/stable app 1.0.0 oci://origin.example.com/platform/app ${s} charts.example.com/stable/app-1.0.0.tgz\n`;
+        const line = (s: string) =>
+            `# header\nhttps://charts.example.com/stable app 1.0.0 oci://origin.example.com/platform/app ${s} charts.example.com/stable/app-1.0.0.tgz\n`;
 
         const ok = setUp(0, line(real));
         const pushed = ok.run({ CHARTS: cache });
         assert.strictEqual(pushed.status, 0, String(pushed.stderr));
-        assert.deepStrictEqual(ok.calls().filter((c) => c.startsWith("helm")), [`helm push ${archive} oci://origin.example.com/platform`]);
+        assert.deepStrictEqual(
+            ok.calls().filter((c) => c.startsWith("helm")),
+            [`helm push ${archive} oci://origin.example.com/platform`],
+        );
 
         const wrong = setUp(0, line(sha));
         const refused = wrong.run({ CHARTS: cache });
         assert.strictEqual(refused.status, 1);
-        assert.match(String(refused.stderr), new RegExp(`copy\\.sh: ${archive.replace(/[.]/g, "\\.")} has sha256 ${real}, not the locked ${sha}: refusing to push it`));
-        assert.deepStrictEqual(wrong.calls().filter((c) => c.startsWith("helm")), []);
+        assert.match(
+            String(refused.stderr),
+            new RegExp(
+                `copy\\.sh: ${archive.replace(/[.]/g, "\\.")} has sha256 ${real}, not the locked ${sha}: refusing to push it`,
+            ),
+        );
+        assert.deepStrictEqual(
+            wrong.calls().filter((c) => c.startsWith("helm")),
+            [],
+        );
 
         const missing = setUp(0, line(real));
         const gone = missing.run({ CHARTS: path.join(cache, "nowhere") });
@@ -94,6 +125,9 @@ describe("inventory/copy.sh", () => {
         const unlocked = setUp(0, line("-"));
         const never = unlocked.run({ CHARTS: cache });
         assert.strictEqual(never.status, 1);
-        assert.match(String(never.stderr), /app 1\.0\.0 was never pulled: run crossborder charts pull, then render again/);
+        assert.match(
+            String(never.stderr),
+            /app 1\.0\.0 was never pulled: run crossborder charts pull, then render again/,
+        );
     });
 });

@@ -22,7 +22,18 @@ import { RenderFindings, RenderOutput } from "../../gitops/render";
 import { format, nameOf, parseNormalizedNamed } from "../../gitops/reference";
 import { writeTree } from "../../gitops/writer";
 import { corpusFile, requireCorpus } from "../corpus";
-import { clusters, corpusSetup, CorpusSetup, helmTemplate, mirrors, origin, packageChart, renderCatalog, vars, writeChart } from "../engine-fixtures";
+import {
+    clusters,
+    corpusSetup,
+    CorpusSetup,
+    helmTemplate,
+    mirrors,
+    origin,
+    packageChart,
+    renderCatalog,
+    vars,
+    writeChart,
+} from "../engine-fixtures";
 import { ROOT, runCli, tempDir } from "../helpers";
 
 const KUBECTL = path.join(ROOT, ".tools", "bin", "kubectl");
@@ -33,9 +44,12 @@ function helmReleases(out: RenderOutput, cluster: "global" | "china"): Obj[] {
     const releases: Obj[] = [];
     for (const [p, text] of out.files) {
         const overlay = p.startsWith(`apps/${cluster}/`) && p.endsWith("-release.yaml");
-        const infra = p.startsWith(`infrastructure/controllers/${cluster}/`) || p.startsWith(`infrastructure/configs/${cluster}/`);
+        const infra =
+            p.startsWith(`infrastructure/controllers/${cluster}/`) ||
+            p.startsWith(`infrastructure/configs/${cluster}/`);
         if (!overlay && !infra) continue;
-        for (const d of parseAllDocuments(String(text)).map((x) => x.toJS())) if (d?.kind === "HelmRelease") releases.push(d);
+        for (const d of parseAllDocuments(String(text)).map((x) => x.toJS()))
+            if (d?.kind === "HelmRelease") releases.push(d);
     }
     return releases;
 }
@@ -56,7 +70,14 @@ function runReleaseOnce(hr: Obj, archive: string): string {
     for (const pr of hr.spec.postRenderers ?? []) {
         const dir = tempDir("postrender");
         fs.writeFileSync(path.join(dir, "helm-output.yaml"), text);
-        fs.writeFileSync(path.join(dir, "kustomization.yaml"), stringify({ resources: ["helm-output.yaml"], images: pr.kustomize.images ?? [], patches: pr.kustomize.patches ?? [] }));
+        fs.writeFileSync(
+            path.join(dir, "kustomization.yaml"),
+            stringify({
+                resources: ["helm-output.yaml"],
+                images: pr.kustomize.images ?? [],
+                patches: pr.kustomize.patches ?? [],
+            }),
+        );
         const r = spawnSync(KUBECTL, ["kustomize", dir], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
         assert.strictEqual(r.status, 0, `kustomize of ${hr.metadata.name}: ${r.stderr}`);
         text = r.stdout;
@@ -65,7 +86,9 @@ function runReleaseOnce(hr: Obj, archive: string): string {
 }
 
 const imagesOf = (text: string) =>
-    findImages(parseManifests(text, "test"), { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }).map((l) => ({ reference: l.reference, parsed: l.parsed, container: l.via === "container" }));
+    findImages(parseManifests(text, "test"), { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }).map(
+        (l) => ({ reference: l.reference, parsed: l.parsed, container: l.via === "container" }),
+    );
 
 describe("rendering on the Helm engine", function () {
     this.timeout(300_000);
@@ -76,7 +99,9 @@ describe("rendering on the Helm engine", function () {
         before(async function () {
             requireCorpus(this);
             setup = corpusSetup();
-            out = await renderCatalog(parseCatalog(fs.readFileSync(setup.catalogFile, "utf8"), setup.catalogFile), { chartCache: setup.chartCache });
+            out = await renderCatalog(parseCatalog(fs.readFileSync(setup.catalogFile, "utf8"), setup.catalogFile), {
+                chartCache: setup.chartCache,
+            });
         });
 
         it("renders every release on the engine", () => {
@@ -91,7 +116,8 @@ describe("rendering on the Helm engine", function () {
                 const archive = setup.charts.find((c) => c.name === hr.metadata.name)!.archive;
                 for (const i of imagesOf(runRelease(hr, archive))) {
                     counted++;
-                    if (!i.parsed || !isChinaHost(mirrors, i.parsed.domain)) outside.push(`${hr.metadata.name}: ${i.reference}`);
+                    if (!i.parsed || !isChinaHost(mirrors, i.parsed.domain))
+                        outside.push(`${hr.metadata.name}: ${i.reference}`);
                 }
             }
             assert.ok(counted >= 40, `${counted} image references`);
@@ -99,25 +125,38 @@ describe("rendering on the Helm engine", function () {
         });
 
         it("puts every image the china cluster runs in the inventory, with a tag or digest", () => {
-            const destinations = new Set(out.inventory.images.map((i) => parseNormalizedNamed(i.destination.replace("docker://", ""))).map((r) => `${r.path}:${r.tag}`));
+            const destinations = new Set(
+                out.inventory.images
+                    .map((i) => parseNormalizedNamed(i.destination.replace("docker://", "")))
+                    .map((r) => `${r.path}:${r.tag}`),
+            );
             const missing: string[] = [];
             for (const hr of helmReleases(out, "china")) {
                 const archive = setup.charts.find((c) => c.name === hr.metadata.name)!.archive;
                 for (const i of imagesOf(runRelease(hr, archive))) {
                     const tag = i.parsed!.tag ?? (i.parsed!.digest ? i.parsed!.digest.replace(":", "-") : "latest");
-                    if (!destinations.has(`${i.parsed!.path}:${tag}`)) missing.push(`${hr.metadata.name}: ${i.reference}`);
+                    if (!destinations.has(`${i.parsed!.path}:${tag}`))
+                        missing.push(`${hr.metadata.name}: ${i.reference}`);
                 }
             }
             assert.deepStrictEqual(missing, []);
-            for (const i of out.inventory.images) assert.ok(/[:@]/.test(i.source.slice(i.source.lastIndexOf("/"))), i.source);
+            for (const i of out.inventory.images)
+                assert.ok(/[:@]/.test(i.source.slice(i.source.lastIndexOf("/"))), i.source);
         });
 
         it("copies every ground-truth image of the corpus (images.txt) from its upstream", () => {
-            const sources = new Set(out.inventory.images.map((i) => nameOf(parseNormalizedNamed(i.source.replace("docker://", "")))));
+            const sources = new Set(
+                out.inventory.images.map((i) => nameOf(parseNormalizedNamed(i.source.replace("docker://", "")))),
+            );
             const missing: string[] = [];
             for (const c of setup.charts) {
-                const truth = fs.readFileSync(corpusFile("charts", c.name, "images.txt"), "utf8").split("# disabled by default")[0];
-                for (const line of truth.split("\n").map((l) => l.split("#")[0].trim()).filter(Boolean)) {
+                const truth = fs
+                    .readFileSync(corpusFile("charts", c.name, "images.txt"), "utf8")
+                    .split("# disabled by default")[0];
+                for (const line of truth
+                    .split("\n")
+                    .map((l) => l.split("#")[0].trim())
+                    .filter(Boolean)) {
                     if (!sources.has(nameOf(parseNormalizedNamed(line)))) missing.push(`${c.name}: ${line}`);
                 }
             }
@@ -145,9 +184,19 @@ describe("rendering on the Helm engine", function () {
 
         it("renders Bitnami's redis on china without tripping its guard on substituted images", () => {
             const hr = helmReleases(out, "china").find((h) => h.metadata.name === "redis")!;
-            assert.strictEqual(hr.spec.values, undefined, "no values substitution, so global.security.allowInsecureImages is not needed");
+            assert.strictEqual(
+                hr.spec.values,
+                undefined,
+                "no values substitution, so global.security.allowInsecureImages is not needed",
+            );
             const images = imagesOf(runRelease(hr, setup.charts.find((c) => c.name === "redis")!.archive));
-            assert.ok(images.length >= 2 && images.every((i) => i.reference.startsWith(`${vars.chinaRegistry}/platform/docker.io_s_bitnami_s_redis:`)), JSON.stringify(images));
+            assert.ok(
+                images.length >= 2 &&
+                    images.every((i) =>
+                        i.reference.startsWith(`${vars.chinaRegistry}/platform/docker.io_s_bitnami_s_redis:`),
+                    ),
+                JSON.stringify(images),
+            );
         });
 
         it("lists every locked chart archive for copy.sh, with its sha256", () => {
@@ -163,19 +212,38 @@ describe("rendering on the Helm engine", function () {
         it("the audit renders the tree's HelmReleases (--charts) and catches a hand edit that puts an upstream image into a rendered object", async () => {
             const dir = path.join(tempDir("audit-corpus"), "tree");
             writeTree(dir, out.files);
-            const clean = await auditTree(dir, { mirrors, chartCache: setup.chartCache, kubeVersions: { global: "1.33", china: "1.33" } });
+            const clean = await auditTree(dir, {
+                mirrors,
+                chartCache: setup.chartCache,
+                kubeVersions: { global: "1.33", china: "1.33" },
+            });
             const china = clean.clusters.find((c) => c.name === "china")!;
             assert.deepStrictEqual([china.crossBorder, clean.problems], [0, []], JSON.stringify(china.problems));
             assert.strictEqual(china.releases.filter((r) => r.rendered).length, 10);
             // An annotation anywhere in a pod template is enough: the audit judges what the chart renders.
             const file = path.join(dir, "apps", "china", "grafana-release.yaml");
-            const doc = parse(fs.readFileSync(file, "utf8").replace(/^#.*\n/gm, "").replace(/^---\n/, ""));
+            const doc = parse(
+                fs
+                    .readFileSync(file, "utf8")
+                    .replace(/^#.*\n/gm, "")
+                    .replace(/^---\n/, ""),
+            );
             doc.spec.values = { podAnnotations: { "example.com/debug-image": "docker.io/library/nginx:1.25" } };
             fs.writeFileSync(file, `---\n${stringify(doc)}`);
-            const edited = await auditTree(dir, { mirrors, chartCache: setup.chartCache, kubeVersions: { china: "1.33" } });
+            const edited = await auditTree(dir, {
+                mirrors,
+                chartCache: setup.chartCache,
+                kubeVersions: { china: "1.33" },
+            });
             const bad = edited.clusters.find((c) => c.name === "china")!.images.filter((i) => !i.inChina);
-            assert.deepStrictEqual(bad.map((i) => [i.reference, i.file]), [["docker.io/library/nginx:1.25", "apps/base/grafana/release.yaml"]]);
-            assert.match(bad[0].where, /renders Deployment \S*grafana \/spec\/template\/metadata\/annotations\/example\.com~1debug-image/);
+            assert.deepStrictEqual(
+                bad.map((i) => [i.reference, i.file]),
+                [["docker.io/library/nginx:1.25", "apps/base/grafana/release.yaml"]],
+            );
+            assert.match(
+                bad[0].where,
+                /renders Deployment \S*grafana \/spec\/template\/metadata\/annotations\/example\.com~1debug-image/,
+            );
         });
     });
 
@@ -207,7 +275,9 @@ describe("rendering on the Helm engine", function () {
                     "        - name: op",
                     "          image: quay.io/acme/operator:v2",
                     "          args: ['--sidecar-image=ghcr.io/acme/sidecar:1.0', '--extra-images=docker.io/library/busybox:1.37,registry.k8s.io/pause:3.10']",
-                    "          env: [{name: RELATED_IMAGE_DB, value: 'docker.io/library/postgres:16@sha256:" + "a".repeat(64) + "'}, {name: LOG_LEVEL, value: info}]",
+                    "          env: [{name: RELATED_IMAGE_DB, value: 'docker.io/library/postgres:16@sha256:" +
+                        "a".repeat(64) +
+                        "'}, {name: LOG_LEVEL, value: info}]",
                     "      ephemeralContainers: [{name: debug, image: docker.io/library/alpine:3.20}]",
                     "---",
                     "apiVersion: cache.acme.io/v1",
@@ -226,66 +296,144 @@ describe("rendering on the Helm engine", function () {
                 ].join("\n"),
             });
             // A subchart whose image comes from the parent's values under its key.
-            const parent = chart("parent", { "values.yaml": "child:\n  image: ghcr.io/acme/child:3.1\n", "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent}\ndata: {a: b}\n" });
-            writeChart(path.join(parent, "charts"), "child", { "values.yaml": "image: docker.io/acme/child:0.0\n", "templates/job.yaml": "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: child}\nspec:\n  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          initContainers: [{name: i, image: {{ .Values.image | quote }}}]\n          containers: [{name: c, image: {{ .Values.image | quote }}}]\n" });
+            const parent = chart("parent", {
+                "values.yaml": "child:\n  image: ghcr.io/acme/child:3.1\n",
+                "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent}\ndata: {a: b}\n",
+            });
+            writeChart(path.join(parent, "charts"), "child", {
+                "values.yaml": "image: docker.io/acme/child:0.0\n",
+                "templates/job.yaml":
+                    "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: child}\nspec:\n  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          initContainers: [{name: i, image: {{ .Values.image | quote }}}]\n          containers: [{name: c, image: {{ .Values.image | quote }}}]\n",
+            });
             // Bitnami's guard: refuses to render when image values differ from the chart's own.
             chart("bitnami-like", {
-                "values.yaml": "global:\n  security:\n    allowInsecureImages: false\nimage: {registry: docker.io, repository: bitnami/redis, tag: 8.2.1}\n",
-                "templates/guard.yaml": '{{- if and (ne (printf "%s/%s" .Values.image.registry .Values.image.repository) "docker.io/bitnami/redis") (not .Values.global.security.allowInsecureImages) }}{{ fail "Original containers have been substituted for unrecognized ones." }}{{- end }}\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: redis}\nspec:\n  selector: {matchLabels: {a: b}}\n  serviceName: redis\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: r, image: "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"}]\n',
+                "values.yaml":
+                    "global:\n  security:\n    allowInsecureImages: false\nimage: {registry: docker.io, repository: bitnami/redis, tag: 8.2.1}\n",
+                "templates/guard.yaml":
+                    '{{- if and (ne (printf "%s/%s" .Values.image.registry .Values.image.repository) "docker.io/bitnami/redis") (not .Values.global.security.allowInsecureImages) }}{{ fail "Original containers have been substituted for unrecognized ones." }}{{- end }}\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: redis}\nspec:\n  selector: {matchLabels: {a: b}}\n  serviceName: redis\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: r, image: "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"}]\n',
             });
-            const releases = ["kyverno-like", "operator", "parent", "bitnami-like"].map((name) => ({ name, namespace: name, chart: { path: name } }));
+            const releases = ["kyverno-like", "operator", "parent", "bitnami-like"].map((name) => ({
+                name,
+                namespace: name,
+                chart: { path: name },
+            }));
             const catalogFile = path.join(dir, "catalog.yaml");
             fs.writeFileSync(catalogFile, stringify({ version: 1, releases }));
             out = await renderCatalog(parseCatalog(fs.readFileSync(catalogFile, "utf8"), catalogFile));
         });
 
-        const chinaRun = (name: string) => imagesOf(runRelease(helmReleases(out, "china").find((h) => h.metadata.name === name)!, path.join(dir, name)));
+        const chinaRun = (name: string) =>
+            imagesOf(
+                runRelease(
+                    helmReleases(out, "china").find((h) => h.metadata.name === name)!,
+                    path.join(dir, name),
+                ),
+            );
         const chinaName = (upstream: string) => `${vars.chinaRegistry}/platform/${encodeFlat(upstream)}`;
 
         it("moves a registry that only a template knows (kyverno's shape) intact", () => {
-            assert.deepStrictEqual(chinaRun("kyverno-like").map((i) => i.reference), [`${chinaName("reg.kyverno.io/kyverno/kyverno")}:v1.14.0`]);
+            assert.deepStrictEqual(
+                chinaRun("kyverno-like").map((i) => i.reference),
+                [`${chinaName("reg.kyverno.io/kyverno/kyverno")}:v1.14.0`],
+            );
             assert.ok(out.inventory.images.some((i) => i.source === "docker://reg.kyverno.io/kyverno/kyverno:v1.14.0"));
         });
 
         it("rewrites custom resource fields, arguments, env values, ephemeral containers and test hooks", () => {
-            const got = chinaRun("operator").map((i) => i.reference).sort();
-            assert.ok(got.every((r) => r.startsWith(`${vars.chinaRegistry}/`)), got.join("\n"));
+            const got = chinaRun("operator")
+                .map((i) => i.reference)
+                .sort();
+            assert.ok(
+                got.every((r) => r.startsWith(`${vars.chinaRegistry}/`)),
+                got.join("\n"),
+            );
             assert.strictEqual(got.length, 9, got.join("\n"));
             const sources = out.inventory.images.map((i) => i.source);
-            for (const s of ["quay.io/acme/operator:v2", "ghcr.io/acme/sidecar:1.0", "docker.io/library/busybox:1.37", "registry.k8s.io/pause:3.10", `docker.io/library/postgres@sha256:${"a".repeat(64)}`, "docker.io/library/alpine:3.20", "docker.io/library/redis:7.4.2", "quay.io/oliver006/redis_exporter:v1.62.0", "docker.io/bats/bats:1.11.0"]) {
+            for (const s of [
+                "quay.io/acme/operator:v2",
+                "ghcr.io/acme/sidecar:1.0",
+                "docker.io/library/busybox:1.37",
+                "registry.k8s.io/pause:3.10",
+                `docker.io/library/postgres@sha256:${"a".repeat(64)}`,
+                "docker.io/library/alpine:3.20",
+                "docker.io/library/redis:7.4.2",
+                "quay.io/oliver006/redis_exporter:v1.62.0",
+                "docker.io/bats/bats:1.11.0",
+            ]) {
                 assert.ok(sources.includes(`docker://${s}`), s);
             }
             const hr = helmReleases(out, "china").find((h) => h.metadata.name === "operator")!;
-            assert.strictEqual(hr.spec.postRenderStrategy, "combined", "the test hook's image is rewritten only if hooks are post-rendered");
+            assert.strictEqual(
+                hr.spec.postRenderStrategy,
+                "combined",
+                "the test hook's image is rewritten only if hooks are post-rendered",
+            );
         });
 
         it("finds a subchart's image where the parent's values set it", () => {
-            assert.deepStrictEqual(chinaRun("parent").map((i) => i.reference), [`${chinaName("ghcr.io/acme/child")}:3.1`, `${chinaName("ghcr.io/acme/child")}:3.1`]);
+            assert.deepStrictEqual(
+                chinaRun("parent").map((i) => i.reference),
+                [`${chinaName("ghcr.io/acme/child")}:3.1`, `${chinaName("ghcr.io/acme/child")}:3.1`],
+            );
         });
 
         it("renders a chart with Bitnami's guard on china, its image rewritten by the post-renderer", () => {
-            assert.deepStrictEqual(chinaRun("bitnami-like").map((i) => i.reference), [`${chinaName("docker.io/bitnami/redis")}:8.2.1`]);
+            assert.deepStrictEqual(
+                chinaRun("bitnami-like").map((i) => i.reference),
+                [`${chinaName("docker.io/bitnami/redis")}:8.2.1`],
+            );
         });
 
         it("refuses (exit 1) a rewrite it cannot prove, naming release, object, field and image", async () => {
             const d = tempDir("unprovable");
-            writeChart(d, "nameless", { "templates/cr.yaml": "apiVersion: acme.io/v1\nkind: Thing\nmetadata: {generateName: thing-}\nspec: {image: quay.io/acme/thing:1}\n" });
-            fs.writeFileSync(path.join(d, "catalog.yaml"), stringify({ version: 1, releases: [{ name: "nameless", chart: { path: "nameless" }, clusters: ["china"] }] }));
-            await assert.rejects(renderCatalog(parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml"))), (e: Error) => e instanceof RenderFindings && /release nameless: Thing thing-<generated> \/spec\/image: the object has no name, so no patch can target it/.test(e.message));
+            writeChart(d, "nameless", {
+                "templates/cr.yaml":
+                    "apiVersion: acme.io/v1\nkind: Thing\nmetadata: {generateName: thing-}\nspec: {image: quay.io/acme/thing:1}\n",
+            });
+            fs.writeFileSync(
+                path.join(d, "catalog.yaml"),
+                stringify({
+                    version: 1,
+                    releases: [{ name: "nameless", chart: { path: "nameless" }, clusters: ["china"] }],
+                }),
+            );
+            await assert.rejects(
+                renderCatalog(
+                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
+                ),
+                (e: Error) =>
+                    e instanceof RenderFindings &&
+                    /release nameless: Thing thing-<generated> \/spec\/image: the object has no name, so no patch can target it/.test(
+                        e.message,
+                    ),
+            );
         });
     });
 
     describe("the render cache", () => {
         it("renders a release once, then reads it; a changed value renders again", async () => {
             const d = tempDir("cache");
-            writeChart(d, "app", { "values.yaml": "tag: '1'\n", "templates/pod.yaml": 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: "ghcr.io/acme/app:{{ .Values.tag }}"}]}\n' });
+            writeChart(d, "app", {
+                "values.yaml": "tag: '1'\n",
+                "templates/pod.yaml":
+                    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: "ghcr.io/acme/app:{{ .Values.tag }}"}]}\n',
+            });
             const catalogFile = path.join(d, "catalog.yaml");
-            const write = (tag: string) => fs.writeFileSync(catalogFile, stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" }, values: { tag } }] }));
+            const write = (tag: string) =>
+                fs.writeFileSync(
+                    catalogFile,
+                    stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" }, values: { tag } }] }),
+                );
             const cache = new RenderCache(path.join(d, "renders"));
-            const render = () => renderCatalog(parseCatalog(fs.readFileSync(catalogFile, "utf8"), catalogFile), { cache });
+            const render = () =>
+                renderCatalog(parseCatalog(fs.readFileSync(catalogFile, "utf8"), catalogFile), { cache });
             write("1");
             const first = await render();
-            assert.deepStrictEqual([cache.hits, cache.misses], [0, 2], "one helm render (both clusters share it) and one post-render");
+            assert.deepStrictEqual(
+                [cache.hits, cache.misses],
+                [0, 2],
+                "one helm render (both clusters share it) and one post-render",
+            );
             const second = await render();
             assert.deepStrictEqual([cache.hits, cache.misses], [2, 2], "both read back");
             assert.deepStrictEqual([...second.files], [...first.files]);
@@ -303,14 +451,37 @@ describe("rendering on the Helm engine", function () {
         before(() => {
             d = tempDir("lock");
             const ref = { repository: "https://charts.example.com/stable", name: "app", version: "1.0.0" };
-            archive = packageChart(writeChart(path.join(d, "src"), "app", { "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n" }, "1.0.0"), path.join(d, "charts", "charts.example.com", "stable"));
+            archive = packageChart(
+                writeChart(
+                    path.join(d, "src"),
+                    "app",
+                    {
+                        "templates/pod.yaml":
+                            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
+                    },
+                    "1.0.0",
+                ),
+                path.join(d, "charts", "charts.example.com", "stable"),
+            );
             fs.writeFileSync(catalogFile(), stringify({ version: 1, releases: [{ name: "app", chart: ref }] }));
             const sha = spawnSync("sha256sum", [archive], { encoding: "utf8" }).stdout.split(" ")[0];
-            fs.writeFileSync(path.join(d, "catalog.lock"), `version: 1\ncharts:\n  - {repository: ${ref.repository}, name: app, version: 1.0.0, sha256: ${sha}}\n`);
+            fs.writeFileSync(
+                path.join(d, "catalog.lock"),
+                `version: 1\ncharts:\n  - {repository: ${ref.repository}, name: app, version: 1.0.0, sha256: ${sha}}\n`,
+            );
         });
 
         it("renders from the locked archive", () => {
-            const r = runCli(["render", "--catalog", catalogFile(), "--charts", path.join(d, "charts"), "--out", path.join(d, "out"), "--strict"]);
+            const r = runCli([
+                "render",
+                "--catalog",
+                catalogFile(),
+                "--charts",
+                path.join(d, "charts"),
+                "--out",
+                path.join(d, "out"),
+                "--strict",
+            ]);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /engine: 1 release\(s\) rendered on helm v4/);
         });
@@ -319,24 +490,53 @@ describe("rendering on the Helm engine", function () {
             const tampered = path.join(d, "tampered");
             fs.cpSync(path.join(d, "charts"), tampered, { recursive: true });
             fs.appendFileSync(path.join(tampered, "charts.example.com", "stable", "app-1.0.0.tgz"), "x");
-            const r = runCli(["render", "--catalog", catalogFile(), "--charts", tampered, "--out", path.join(d, "out2")]);
+            const r = runCli([
+                "render",
+                "--catalog",
+                catalogFile(),
+                "--charts",
+                tampered,
+                "--out",
+                path.join(d, "out2"),
+            ]);
             assert.strictEqual(r.status, 2);
-            assert.match(r.stderr, /app-1\.0\.0\.tgz: sha256 [0-9a-f]{64} differs from [0-9a-f]{64} in \S+catalog\.lock; the archive is not the bytes the catalog was locked with/);
+            assert.match(
+                r.stderr,
+                /app-1\.0\.0\.tgz: sha256 [0-9a-f]{64} differs from [0-9a-f]{64} in \S+catalog\.lock; the archive is not the bytes the catalog was locked with/,
+            );
             assert.ok(!fs.existsSync(path.join(d, "out2")));
         });
 
         it("with --strict, exits 2 naming each release whose archive is missing and the pull command", () => {
-            const r = runCli(["render", "--catalog", catalogFile(), "--charts", path.join(d, "empty"), "--out", path.join(d, "out3"), "--strict"]);
+            const r = runCli([
+                "render",
+                "--catalog",
+                catalogFile(),
+                "--charts",
+                path.join(d, "empty"),
+                "--out",
+                path.join(d, "out3"),
+                "--strict",
+            ]);
             assert.strictEqual(r.status, 2);
-            assert.match(r.stderr, /--strict: no chart archive for app \(https:\/\/charts\.example\.com\/stable app 1\.0\.0, expected at \S+app-1\.0\.0\.tgz\); fetch them with: crossborder charts pull --catalog \S+catalog\.yaml --charts \S+empty/);
+            assert.match(
+                r.stderr,
+                /--strict: no chart archive for app \(https:\/\/charts\.example\.com\/stable app 1\.0\.0, expected at \S+app-1\.0\.0\.tgz\); fetch them with: crossborder charts pull --catalog \S+catalog\.yaml --charts \S+empty/,
+            );
             assert.ok(!fs.existsSync(path.join(d, "out3")));
         });
 
         it("refuses a lock entry that is not a sha256", () => {
             const bad = path.join(d, "bad");
             fs.mkdirSync(bad);
-            fs.writeFileSync(path.join(bad, "catalog.lock"), "version: 1\ncharts:\n  - {repository: https://x.example.com, name: app, version: 1.0.0, sha256: nope}\n");
-            assert.throws(() => readLock(path.join(bad, "catalog.lock")), /catalog\.lock:3: charts\[0\]\.sha256 is not a sha256; regenerate it with crossborder charts pull/);
+            fs.writeFileSync(
+                path.join(bad, "catalog.lock"),
+                "version: 1\ncharts:\n  - {repository: https://x.example.com, name: app, version: 1.0.0, sha256: nope}\n",
+            );
+            assert.throws(
+                () => readLock(path.join(bad, "catalog.lock")),
+                /catalog\.lock:3: charts\[0\]\.sha256 is not a sha256; regenerate it with crossborder charts pull/,
+            );
         });
     });
 
@@ -348,19 +548,58 @@ describe("rendering on the Helm engine", function () {
 
         it("exits 2 when helm is missing, naming the variable and the install", () => {
             const d = tempDir("nohelm");
-            writeChart(d, "app", { "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n" });
-            fs.writeFileSync(path.join(d, "catalog.yaml"), stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }));
-            const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", path.join(d, "catalog.yaml"), "--out", path.join(d, "out")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CROSSBORDER_HELM: path.join(d, "no-helm-here") } });
+            writeChart(d, "app", {
+                "templates/pod.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
+            });
+            fs.writeFileSync(
+                path.join(d, "catalog.yaml"),
+                stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }),
+            );
+            const r = spawnSync(
+                process.execPath,
+                [
+                    path.join(ROOT, "bin", "crossborder.js"),
+                    "render",
+                    "--catalog",
+                    path.join(d, "catalog.yaml"),
+                    "--out",
+                    path.join(d, "out"),
+                ],
+                {
+                    cwd: ROOT,
+                    encoding: "utf8",
+                    env: { ...process.env, CROSSBORDER_HELM: path.join(d, "no-helm-here") },
+                },
+            );
             assert.strictEqual(r.status, 2, r.stderr);
-            assert.match(r.stderr, /CROSSBORDER_HELM=\S+no-helm-here: not an executable file; point it at a helm binary or unset it/);
+            assert.match(
+                r.stderr,
+                /CROSSBORDER_HELM=\S+no-helm-here: not an executable file; point it at a helm binary or unset it/,
+            );
             assert.ok(!fs.existsSync(path.join(d, "out")));
         });
 
         it("exits 2 when helm refuses a chart, naming the release and quoting helm", async () => {
             const d = tempDir("helmfail");
             writeChart(d, "broken", { "templates/x.yaml": '{{ fail "the chart needs .Values.clusterName" }}\n' });
-            fs.writeFileSync(path.join(d, "catalog.yaml"), stringify({ version: 1, releases: [{ name: "broken", chart: { path: "broken" }, clusters: ["china"] }] }));
-            await assert.rejects(renderCatalog(parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml"))), (e: Error) => e instanceof HelmError && /^release broken \(china\): helm template failed:\n {2}\| Error: execution error at \(broken\/templates\/x\.yaml:1:3\): the chart needs \.Values\.clusterName/.test(e.message));
+            fs.writeFileSync(
+                path.join(d, "catalog.yaml"),
+                stringify({
+                    version: 1,
+                    releases: [{ name: "broken", chart: { path: "broken" }, clusters: ["china"] }],
+                }),
+            );
+            await assert.rejects(
+                renderCatalog(
+                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
+                ),
+                (e: Error) =>
+                    e instanceof HelmError &&
+                    /^release broken \(china\): helm template failed:\n {2}\| Error: execution error at \(broken\/templates\/x\.yaml:1:3\): the chart needs \.Values\.clusterName/.test(
+                        e.message,
+                    ),
+            );
             const r = runCli(["render", "--catalog", path.join(d, "catalog.yaml"), "--out", path.join(d, "out")]);
             assert.strictEqual(r.status, 2);
             assert.match(r.stderr, /release broken \(china\): helm template failed/);
@@ -369,17 +608,40 @@ describe("rendering on the Helm engine", function () {
         it("refuses a helm that is not Helm 4", async () => {
             const d = tempDir("helm3");
             const fake = path.join(d, "helm");
-            fs.writeFileSync(fake, '#!/bin/sh\n[ "$1" = version ] && { echo v3.17.2; exit 0; }\nexit 1\n', { mode: 0o755 });
+            fs.writeFileSync(fake, '#!/bin/sh\n[ "$1" = version ] && { echo v3.17.2; exit 0; }\nexit 1\n', {
+                mode: 0o755,
+            });
             process.env.CROSSBORDER_HELM = fake;
             resetHelm();
-            writeChart(d, "app", { "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n" });
-            fs.writeFileSync(path.join(d, "catalog.yaml"), stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }));
-            await assert.rejects(renderCatalog(parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml"))), (e: Error) => e instanceof ToolError && /is helm v3\.17\.2; crossborder renders with Helm 4, the engine of Flux 2\.8's helm-controller/.test(e.message));
+            writeChart(d, "app", {
+                "templates/pod.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
+            });
+            fs.writeFileSync(
+                path.join(d, "catalog.yaml"),
+                stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }),
+            );
+            await assert.rejects(
+                renderCatalog(
+                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
+                ),
+                (e: Error) =>
+                    e instanceof ToolError &&
+                    /is helm v3\.17\.2; crossborder renders with Helm 4, the engine of Flux 2\.8's helm-controller/.test(
+                        e.message,
+                    ),
+            );
         });
     });
 
     it("keeps clusters as the stacks define them", () => {
-        assert.deepStrictEqual(clusters.map((c) => [c.name, c.china, c.kubernetesVersion]), [["global", false, "1.33"], ["china", true, "1.33"]]);
+        assert.deepStrictEqual(
+            clusters.map((c) => [c.name, c.china, c.kubernetesVersion]),
+            [
+                ["global", false, "1.33"],
+                ["china", true, "1.33"],
+            ],
+        );
         assert.ok(format(parseNormalizedNamed("busybox")).startsWith("docker.io/library/"));
     });
 });

@@ -37,8 +37,10 @@ function mirrorsWith(targets: string, upstreams: string, extraHosts: string[] = 
     return parseMirrors(text, "mirrors.yaml", VARS);
 }
 
-const ACR_FLAT = '  acr:\n    kind: registry\n    host: "{{ chinaRegistry }}"\n    namespace: "{{ registryNamespace }}"\n    layout: flat';
-const ACR_NESTED = '  acr:\n    kind: registry\n    host: "{{ chinaRegistry }}"\n    namespace: mirror\n    layout: nested';
+const ACR_FLAT =
+    '  acr:\n    kind: registry\n    host: "{{ chinaRegistry }}"\n    namespace: "{{ registryNamespace }}"\n    layout: flat';
+const ACR_NESTED =
+    '  acr:\n    kind: registry\n    host: "{{ chinaRegistry }}"\n    namespace: mirror\n    layout: nested';
 
 function loadError(text: string): string {
     try {
@@ -55,7 +57,16 @@ describe("mirrors", () => {
 
     describe("the shipped gitops/mirrors.yaml", () => {
         it("sends every listed upstream and the default to the ACR EE China instance", () => {
-            for (const host of ["docker.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "quay.io", "ghcr.io", "public.ecr.aws", "mcr.microsoft.com"]) {
+            for (const host of [
+                "docker.io",
+                "registry.k8s.io",
+                "k8s.gcr.io",
+                "gcr.io",
+                "quay.io",
+                "ghcr.io",
+                "public.ecr.aws",
+                "mcr.microsoft.com",
+            ]) {
                 assert.strictEqual(mirrors.upstreams.get(host), "china-acr", host);
             }
             assert.strictEqual(mirrors.defaultTarget, "china-acr");
@@ -63,7 +74,10 @@ describe("mirrors", () => {
         });
 
         it("ships no dead mirror", () => {
-            const active = fs.readFileSync(DEFAULT_MIRRORS_FILE, "utf8").split("\n").filter((l) => !l.trim().startsWith("#"));
+            const active = fs
+                .readFileSync(DEFAULT_MIRRORS_FILE, "utf8")
+                .split("\n")
+                .filter((l) => !l.trim().startsWith("#"));
             assert.ok(!active.some((l) => l.includes("azk8s.cn")));
         });
 
@@ -71,7 +85,10 @@ describe("mirrors", () => {
             assert.ok(isChinaHost(mirrors, CHINA));
             assert.ok(isChinaHost(mirrors, "other-registry.cn-beijing.cr.aliyuncs.com"));
             assert.ok(isChinaHost(mirrors, "123456789012.dkr.ecr.cn-northwest-1.amazonaws.com.cn"));
-            assert.ok(!isChinaHost(mirrors, "x-registry.cn-hongkong.cr.aliyuncs.com"), "Hong Kong is outside the border");
+            assert.ok(
+                !isChinaHost(mirrors, "x-registry.cn-hongkong.cr.aliyuncs.com"),
+                "Hong Kong is outside the border",
+            );
             assert.ok(!isChinaHost(mirrors, "123456789012.dkr.ecr.eu-central-1.amazonaws.com"));
             assert.ok(!isChinaHost(mirrors, "docker.io"));
             assert.ok(!isChinaHost(mirrors, "amazonaws.com.cn.evil.example"));
@@ -85,9 +102,15 @@ describe("mirrors", () => {
     describe("rewriting images", () => {
         it("maps host and path into the ACR EE namespace and keeps tag and digest", () => {
             const digest = "sha256:594ceea76b01c592858f803f9ff4d2cb40542cae2060410b2c95f75907d659e1";
-            assert.strictEqual(rewriteImage(mirrors, `registry.k8s.io/ingress-nginx/controller:v1.15.1@${digest}`), `${CHINA}/platform/registry.k8s.io_s_ingress-nginx_s_controller:v1.15.1@${digest}`);
+            assert.strictEqual(
+                rewriteImage(mirrors, `registry.k8s.io/ingress-nginx/controller:v1.15.1@${digest}`),
+                `${CHINA}/platform/registry.k8s.io_s_ingress-nginx_s_controller:v1.15.1@${digest}`,
+            );
             assert.strictEqual(rewriteImage(mirrors, "busybox"), `${CHINA}/platform/docker.io_s_library_s_busybox`);
-            assert.strictEqual(rewriteImage(mirrors, "ghcr.io/oliver006/redis_exporter:v1.86.0"), `${CHINA}/platform/ghcr.io_s_oliver006_s_redis_u_exporter:v1.86.0`);
+            assert.strictEqual(
+                rewriteImage(mirrors, "ghcr.io/oliver006/redis_exporter:v1.86.0"),
+                `${CHINA}/platform/ghcr.io_s_oliver006_s_redis_u_exporter:v1.86.0`,
+            );
         });
 
         it("leaves references already inside China alone", () => {
@@ -110,27 +133,58 @@ describe("mirrors", () => {
                 ["m.daocloud.io", "docker.m.daocloud.io"],
             );
             assert.strictEqual(rewriteImage(m, "nginx:1.27"), "docker.m.daocloud.io/library/nginx:1.27");
-            assert.strictEqual(rewriteImage(m, "quay.io/jetstack/cert-manager-controller:v1.16.0"), "m.daocloud.io/quay.io/jetstack/cert-manager-controller:v1.16.0");
+            assert.strictEqual(
+                rewriteImage(m, "quay.io/jetstack/cert-manager-controller:v1.16.0"),
+                "m.daocloud.io/quay.io/jetstack/cert-manager-controller:v1.16.0",
+            );
         });
     });
 
     describe("properties", () => {
-        const component = fc.stringMatching(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/).filter((s) => s.length > 0 && s.length <= 24);
+        const component = fc
+            .stringMatching(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/)
+            .filter((s) => s.length > 0 && s.length <= 24);
         const upstream: fc.Arbitrary<Reference> = fc
             .record({
                 domain: fc.oneof(
-                    fc.constantFrom("docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "gcr.io", "public.ecr.aws", "localhost:5000", "registry.example.com:8443", "Example.com"),
-                    fc.stringMatching(/^[a-z0-9]+(\.[a-z0-9]+){1,2}$/).filter((s) => s.length <= 30 && !s.endsWith(".cn")),
+                    fc.constantFrom(
+                        "docker.io",
+                        "quay.io",
+                        "ghcr.io",
+                        "registry.k8s.io",
+                        "gcr.io",
+                        "public.ecr.aws",
+                        "localhost:5000",
+                        "registry.example.com:8443",
+                        "Example.com",
+                    ),
+                    fc
+                        .stringMatching(/^[a-z0-9]+(\.[a-z0-9]+){1,2}$/)
+                        .filter((s) => s.length <= 30 && !s.endsWith(".cn")),
                 ),
                 path: fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join("/")),
                 tag: fc.option(fc.stringMatching(/^[\w][\w.-]{0,15}$/), { nil: undefined }),
-                digest: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/).map((h) => `sha256:${h}`), { nil: undefined }),
+                digest: fc.option(
+                    fc.stringMatching(/^[a-f0-9]{64}$/).map((h) => `sha256:${h}`),
+                    { nil: undefined },
+                ),
             })
-            .map((r) => parseNormalizedNamed(format({ domain: r.domain, path: r.path, tag: r.tag, digest: r.digest } as Reference)));
+            .map((r) =>
+                parseNormalizedNamed(
+                    format({ domain: r.domain, path: r.path, tag: r.tag, digest: r.digest } as Reference),
+                ),
+            );
         const layouts: [string, Mirrors][] = [
             ["flat (ACR EE)", mirrorsWith(ACR_FLAT, "  default: acr")],
             ["nested (ECR)", mirrorsWith(ACR_NESTED, "  default: acr")],
-            ["prefix", mirrorsWith(`${ACR_FLAT}\n  dao:\n    kind: prefix\n    host: m.daocloud.io`, "  localhost:5000: acr\n  registry.example.com:8443: acr\n  Example.com: acr\n  default: dao", ["m.daocloud.io"])],
+            [
+                "prefix",
+                mirrorsWith(
+                    `${ACR_FLAT}\n  dao:\n    kind: prefix\n    host: m.daocloud.io`,
+                    "  localhost:5000: acr\n  registry.example.com:8443: acr\n  Example.com: acr\n  default: dao",
+                    ["m.daocloud.io"],
+                ),
+            ],
         ];
 
         for (const [label, m] of layouts) {
@@ -152,7 +206,11 @@ describe("mirrors", () => {
                         assert.strictEqual(once.digest, ref.digest);
                         assert.ok(isChinaHost(m, once.domain), `${format(once)} is inside China`);
                         assert.deepStrictEqual(rewriteReference(m, once), once);
-                        assert.deepStrictEqual(parseNormalizedNamed(format(once)), once, "the rewrite is a valid reference");
+                        assert.deepStrictEqual(
+                            parseNormalizedNamed(format(once)),
+                            once,
+                            "the rewrite is a valid reference",
+                        );
                     }),
                     { numRuns: 500 },
                 );
@@ -171,21 +229,37 @@ describe("mirrors", () => {
 
     describe("chart sources", () => {
         it("moves an https Helm repository chart to an OCI repository in the China registry", () => {
-            assert.deepStrictEqual(rewriteChartSource(mirrors, { url: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.16.2" }), {
-                type: "oci",
-                url: `oci://${CHINA}/platform/cert-manager`,
-                chart: "cert-manager",
-                version: "v1.16.2",
-            });
+            assert.deepStrictEqual(
+                rewriteChartSource(mirrors, {
+                    url: "https://charts.jetstack.io",
+                    chart: "cert-manager",
+                    version: "v1.16.2",
+                }),
+                {
+                    type: "oci",
+                    url: `oci://${CHINA}/platform/cert-manager`,
+                    chart: "cert-manager",
+                    version: "v1.16.2",
+                },
+            );
             // helm push names the repository after the chart, and ACR EE allows one level below the namespace.
-            const kps = rewriteChartSource(mirrors, { url: "https://prometheus-community.github.io/helm-charts/", chart: "kube-prometheus-stack" }).url;
+            const kps = rewriteChartSource(mirrors, {
+                url: "https://prometheus-community.github.io/helm-charts/",
+                chart: "kube-prometheus-stack",
+            }).url;
             assert.strictEqual(kps, `oci://${CHINA}/platform/kube-prometheus-stack`);
         });
 
         it("moves an oci:// chart, whether or not the URL names the chart", () => {
             const expected = `oci://${CHINA}/platform/flux2`;
-            assert.strictEqual(rewriteChartSource(mirrors, { url: "oci://ghcr.io/fluxcd-community/charts/flux2", chart: "flux2" }).url, expected);
-            assert.strictEqual(rewriteChartSource(mirrors, { url: "oci://ghcr.io/fluxcd-community/charts", chart: "flux2" }).url, expected);
+            assert.strictEqual(
+                rewriteChartSource(mirrors, { url: "oci://ghcr.io/fluxcd-community/charts/flux2", chart: "flux2" }).url,
+                expected,
+            );
+            assert.strictEqual(
+                rewriteChartSource(mirrors, { url: "oci://ghcr.io/fluxcd-community/charts", chart: "flux2" }).url,
+                expected,
+            );
         });
 
         it("keeps a chart source already inside China", () => {
@@ -207,22 +281,36 @@ describe("mirrors", () => {
                 "mirrors.yaml",
                 VARS,
             );
-            assert.deepStrictEqual(rewriteChartSource(m, { url: "https://kubernetes.github.io/ingress-nginx", chart: "ingress-nginx", version: "4.15.1" }), {
-                type: "https",
-                url: "https://helm.example.cn/mirror/kubernetes.github.io/ingress-nginx",
-                chart: "ingress-nginx",
-                version: "4.15.1",
-            });
+            assert.deepStrictEqual(
+                rewriteChartSource(m, {
+                    url: "https://kubernetes.github.io/ingress-nginx",
+                    chart: "ingress-nginx",
+                    version: "4.15.1",
+                }),
+                {
+                    type: "https",
+                    url: "https://helm.example.cn/mirror/kubernetes.github.io/ingress-nginx",
+                    chart: "ingress-nginx",
+                    version: "4.15.1",
+                },
+            );
         });
 
         it("never lets a chart and an image share a repository", () => {
             // A flat image name always carries its encoded host ("_s_", "."); a chart keeps its bare name.
             fc.assert(
-                fc.property(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/), fc.constantFrom("docker.io", "quay.io", "ghcr.io", "charts.example.com"), (name, host) => {
-                    const chart = rewriteChartSource(mirrors, { url: `https://${host}`, chart: name }).url.replace("oci://", "");
-                    const image = nameOf(rewriteReference(mirrors, parseNormalizedNamed(`${host}/${name}`)));
-                    assert.notStrictEqual(chart, image);
-                }),
+                fc.property(
+                    fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/),
+                    fc.constantFrom("docker.io", "quay.io", "ghcr.io", "charts.example.com"),
+                    (name, host) => {
+                        const chart = rewriteChartSource(mirrors, { url: `https://${host}`, chart: name }).url.replace(
+                            "oci://",
+                            "",
+                        );
+                        const image = nameOf(rewriteReference(mirrors, parseNormalizedNamed(`${host}/${name}`)));
+                        assert.notStrictEqual(chart, image);
+                    },
+                ),
             );
         });
     });
@@ -232,24 +320,49 @@ describe("mirrors", () => {
             `version: 1\nchinaHosts:\n${hosts}\ntargets:\n${targets}\nupstreams:\n${upstreams}\ncharts:\n  default: acr\n`;
 
         it("refuses the dead Azure China mirrors", () => {
-            const msg = loadError(base(`${ACR_FLAT}\n  azure:\n    kind: hostSwap\n    host: dockerhub.azk8s.cn`, "  docker.io: azure\n  default: acr", '  - "{{ chinaRegistry }}"\n  - "*.azk8s.cn"'));
+            const msg = loadError(
+                base(
+                    `${ACR_FLAT}\n  azure:\n    kind: hostSwap\n    host: dockerhub.azk8s.cn`,
+                    "  docker.io: azure\n  default: acr",
+                    '  - "{{ chinaRegistry }}"\n  - "*.azk8s.cn"',
+                ),
+            );
             assert.match(msg, /^gitops\/mirrors\.yaml:4: chinaHosts\[1\]: "\*\.azk8s\.cn" is a dead mirror/m);
-            assert.match(msg, /^gitops\/mirrors\.yaml:\d+: targets\.azure\.host: "dockerhub\.azk8s\.cn" is a dead mirror/m);
+            assert.match(
+                msg,
+                /^gitops\/mirrors\.yaml:\d+: targets\.azure\.host: "dockerhub\.azk8s\.cn" is a dead mirror/m,
+            );
         });
 
         it("refuses a target whose host is not inside China", () => {
-            const msg = loadError(base(`${ACR_FLAT}\n  hub:\n    kind: prefix\n    host: mirror.gcr.io`, "  default: hub"));
-            assert.match(msg, /gitops\/mirrors\.yaml:\d+: targets\.hub\.host: "mirror\.gcr\.io" is not inside China according to chinaHosts, so pulls through it would cross the border; add the host to chinaHosts/);
+            const msg = loadError(
+                base(`${ACR_FLAT}\n  hub:\n    kind: prefix\n    host: mirror.gcr.io`, "  default: hub"),
+            );
+            assert.match(
+                msg,
+                /gitops\/mirrors\.yaml:\d+: targets\.hub\.host: "mirror\.gcr\.io" is not inside China according to chinaHosts, so pulls through it would cross the border; add the host to chinaHosts/,
+            );
         });
 
         it("refuses a host-swap target serving two upstreams, which would merge them", () => {
-            const msg = loadError(base(`${ACR_FLAT}\n  swap:\n    kind: hostSwap\n    host: "{{ chinaRegistry }}"`, "  docker.io: swap\n  quay.io: swap\n  default: acr"));
-            assert.match(msg, /targets\.swap: the hostSwap target serves docker\.io and quay\.io, so different upstream repositories with the same path would land on the same image/);
+            const msg = loadError(
+                base(
+                    `${ACR_FLAT}\n  swap:\n    kind: hostSwap\n    host: "{{ chinaRegistry }}"`,
+                    "  docker.io: swap\n  quay.io: swap\n  default: acr",
+                ),
+            );
+            assert.match(
+                msg,
+                /targets\.swap: the hostSwap target serves docker\.io and quay\.io, so different upstream repositories with the same path would land on the same image/,
+            );
         });
 
         it("names an unknown target and lists the known ones", () => {
             const msg = loadError(base(ACR_FLAT, "  docker.io: acrr\n  default: acr"));
-            assert.match(msg, /gitops\/mirrors\.yaml:\d+: upstreams\.docker\.io: names the unknown target "acrr"; use one of: acr/);
+            assert.match(
+                msg,
+                /gitops\/mirrors\.yaml:\d+: upstreams\.docker\.io: names the unknown target "acrr"; use one of: acr/,
+            );
         });
 
         it("requires a default", () => {

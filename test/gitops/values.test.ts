@@ -18,7 +18,8 @@ const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, VARS);
 /** path → normalised reference of every image found. */
 function found(values: unknown): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const i of scanValues(values).images) out[`${pathString(i.path)}${out[pathString(i.path)] ? "#2" : ""}`] = format(i.reference);
+    for (const i of scanValues(values).images)
+        out[`${pathString(i.path)}${out[pathString(i.path)] ? "#2" : ""}`] = format(i.reference);
     return out;
 }
 
@@ -29,14 +30,30 @@ function rewrite(values: unknown) {
 describe("Helm values scanning", () => {
     describe("image shapes", () => {
         it("reads {registry, repository, tag, sha} blocks", () => {
-            assert.deepStrictEqual(found({ image: { registry: "docker.io", repository: "grafana/grafana", tag: "", sha: "" }, sidecar: { image: { registry: "quay.io", repository: "kiwigrid/k8s-sidecar", tag: "2.10.1", sha: "a".repeat(64) } } }), {
-                image: "docker.io/grafana/grafana",
-                "sidecar.image": `quay.io/kiwigrid/k8s-sidecar:2.10.1@sha256:${"a".repeat(64)}`,
-            });
+            assert.deepStrictEqual(
+                found({
+                    image: { registry: "docker.io", repository: "grafana/grafana", tag: "", sha: "" },
+                    sidecar: {
+                        image: {
+                            registry: "quay.io",
+                            repository: "kiwigrid/k8s-sidecar",
+                            tag: "2.10.1",
+                            sha: "a".repeat(64),
+                        },
+                    },
+                }),
+                {
+                    image: "docker.io/grafana/grafana",
+                    "sidecar.image": `quay.io/kiwigrid/k8s-sidecar:2.10.1@sha256:${"a".repeat(64)}`,
+                },
+            );
         });
 
         it("lets global.imageRegistry replace every block's registry, and clears it when rewriting", () => {
-            const values = { global: { imageRegistry: "mirror.example.com" }, image: { registry: "docker.io", repository: "bitnami/redis", tag: "8.2.1" } };
+            const values = {
+                global: { imageRegistry: "mirror.example.com" },
+                image: { registry: "docker.io", repository: "bitnami/redis", tag: "8.2.1" },
+            };
             assert.deepStrictEqual(found(values), { image: "mirror.example.com/bitnami/redis:8.2.1" });
             assert.deepStrictEqual(rewrite(values).overrides, {
                 image: { registry: CHINA, repository: "platform/mirror.example.com_s_bitnami_s_redis" },
@@ -45,29 +62,62 @@ describe("Helm values scanning", () => {
         });
 
         it("reads repositories that carry their registry, and skips empty ones that inherit", () => {
-            assert.deepStrictEqual(found({ global: { image: { repository: "quay.io/argoproj/argocd", tag: "" } }, server: { image: { repository: "", tag: "" } } }), { "global.image": "quay.io/argoproj/argocd" });
+            assert.deepStrictEqual(
+                found({
+                    global: { image: { repository: "quay.io/argoproj/argocd", tag: "" } },
+                    server: { image: { repository: "", tag: "" } },
+                }),
+                { "global.image": "quay.io/argoproj/argocd" },
+            );
         });
 
         it("reads flux2's {image, tag} and a digest given as the tag", () => {
             const d = `sha256:${"b".repeat(64)}`;
-            assert.deepStrictEqual(found({ cli: { image: "ghcr.io/fluxcd/flux-cli", tag: "v2.8.5" }, helmController: { image: "ghcr.io/fluxcd/helm-controller", tag: d } }), {
-                "cli": "ghcr.io/fluxcd/flux-cli:v2.8.5",
-                helmController: `ghcr.io/fluxcd/helm-controller@${d}`,
-            });
+            assert.deepStrictEqual(
+                found({
+                    cli: { image: "ghcr.io/fluxcd/flux-cli", tag: "v2.8.5" },
+                    helmController: { image: "ghcr.io/fluxcd/helm-controller", tag: d },
+                }),
+                {
+                    cli: "ghcr.io/fluxcd/flux-cli:v2.8.5",
+                    helmController: `ghcr.io/fluxcd/helm-controller@${d}`,
+                },
+            );
         });
 
         it("reads ingress-nginx's {image, tag, digest} with global.image.registry, including the chroot variant", () => {
-            const values = { global: { image: { registry: "registry.k8s.io" } }, controller: { image: { image: "ingress-nginx/controller", tag: "v1.15.1", digestChroot: `sha256:${"c".repeat(64)}` } } };
+            const values = {
+                global: { image: { registry: "registry.k8s.io" } },
+                controller: {
+                    image: {
+                        image: "ingress-nginx/controller",
+                        tag: "v1.15.1",
+                        digestChroot: `sha256:${"c".repeat(64)}`,
+                    },
+                },
+            };
             assert.deepStrictEqual(found(values), {
                 "controller.image": "registry.k8s.io/ingress-nginx/controller:v1.15.1",
                 "controller.image#2": `registry.k8s.io/ingress-nginx/controller-chroot:v1.15.1@sha256:${"c".repeat(64)}`,
             });
-            assert.deepStrictEqual(rewrite(values).overrides, { controller: { image: { registry: CHINA, image: "platform/registry.k8s.io_s_ingress-nginx_s_controller" } } });
+            assert.deepStrictEqual(rewrite(values).overrides, {
+                controller: {
+                    image: { registry: CHINA, image: "platform/registry.k8s.io_s_ingress-nginx_s_controller" },
+                },
+            });
         });
 
         it("composes cert-manager's imageRegistry/imageNamespace/name", () => {
-            const values = { imageRegistry: "quay.io", imageNamespace: "jetstack", image: { name: "cert-manager-controller", repository: "" }, webhook: { image: { name: "cert-manager-webhook", repository: "" } } };
-            assert.deepStrictEqual(found(values), { image: "quay.io/jetstack/cert-manager-controller", "webhook.image": "quay.io/jetstack/cert-manager-webhook" });
+            const values = {
+                imageRegistry: "quay.io",
+                imageNamespace: "jetstack",
+                image: { name: "cert-manager-controller", repository: "" },
+                webhook: { image: { name: "cert-manager-webhook", repository: "" } },
+            };
+            assert.deepStrictEqual(found(values), {
+                image: "quay.io/jetstack/cert-manager-controller",
+                "webhook.image": "quay.io/jetstack/cert-manager-webhook",
+            });
             assert.deepStrictEqual(rewrite(values).overrides, {
                 image: { repository: `${CHINA}/platform/quay.io_s_jetstack_s_cert-manager-controller` },
                 webhook: { image: { repository: `${CHINA}/platform/quay.io_s_jetstack_s_cert-manager-webhook` } },
@@ -78,7 +128,9 @@ describe("Helm values scanning", () => {
             const values = {
                 initImage: "busybox:1.36",
                 extraContainers: [{ name: "proxy", image: "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0" }],
-                initContainers: [{ name: "init", image: "docker.io/library/alpine:3.20", imagePullPolicy: "IfNotPresent" }],
+                initContainers: [
+                    { name: "init", image: "docker.io/library/alpine:3.20", imagePullPolicy: "IfNotPresent" },
+                ],
             };
             assert.deepStrictEqual(found(values), {
                 initImage: "docker.io/library/busybox:1.36",
@@ -88,29 +140,61 @@ describe("Helm values scanning", () => {
         });
 
         it("finds images passed as arguments and rewrites them in a full copy of the list", () => {
-            const values = { operator: { extraArgs: ["--log-level=info", "--thanos-default-base-image=quay.io/thanos/thanos:v0.42.4"], env: [{ name: "X", value: "ghcr.io/acme/tool:1.0" }] } };
-            assert.deepStrictEqual(found(values), { "operator.extraArgs[1]": "quay.io/thanos/thanos:v0.42.4", "operator.env[0].value": "ghcr.io/acme/tool:1.0" });
+            const values = {
+                operator: {
+                    extraArgs: ["--log-level=info", "--thanos-default-base-image=quay.io/thanos/thanos:v0.42.4"],
+                    env: [{ name: "X", value: "ghcr.io/acme/tool:1.0" }],
+                },
+            };
+            assert.deepStrictEqual(found(values), {
+                "operator.extraArgs[1]": "quay.io/thanos/thanos:v0.42.4",
+                "operator.env[0].value": "ghcr.io/acme/tool:1.0",
+            });
             assert.deepStrictEqual(rewrite(values).overrides, {
                 operator: {
-                    extraArgs: ["--log-level=info", `--thanos-default-base-image=${CHINA}/platform/quay.io_s_thanos_s_thanos:v0.42.4`],
+                    extraArgs: [
+                        "--log-level=info",
+                        `--thanos-default-base-image=${CHINA}/platform/quay.io_s_thanos_s_thanos:v0.42.4`,
+                    ],
                     env: [{ name: "X", value: `${CHINA}/platform/ghcr.io_s_acme_s_tool:1.0` }],
                 },
             });
         });
 
         it("ignores strings that are not images", () => {
-            assert.deepStrictEqual(found({ imagePullPolicy: "IfNotPresent", url: "https://example.com/a:b", host: "example.com", args: ["--port=8080", "/bin/sh"] }), {});
+            assert.deepStrictEqual(
+                found({
+                    imagePullPolicy: "IfNotPresent",
+                    url: "https://example.com/a:b",
+                    host: "example.com",
+                    args: ["--port=8080", "/bin/sh"],
+                }),
+                {},
+            );
         });
 
         it("writes only the keys that change, never a copy of the chart's values", () => {
-            const values = { image: { repository: "registry.k8s.io/metrics-server/metrics-server", tag: "", pullPolicy: "IfNotPresent" }, replicas: 2, args: [] };
-            assert.deepStrictEqual(rewrite(values).overrides, { image: { repository: `${CHINA}/platform/registry.k8s.io_s_metrics-server_s_metrics-server` } });
+            const values = {
+                image: {
+                    repository: "registry.k8s.io/metrics-server/metrics-server",
+                    tag: "",
+                    pullPolicy: "IfNotPresent",
+                },
+                replicas: 2,
+                args: [],
+            };
+            assert.deepStrictEqual(rewrite(values).overrides, {
+                image: { repository: `${CHINA}/platform/registry.k8s.io_s_metrics-server_s_metrics-server` },
+            });
         });
     });
 
     describe("Helm merge", () => {
         it("merges maps, replaces lists and scalars, and deletes on null", () => {
-            assert.deepStrictEqual(helmMerge({ a: { b: 1, c: 2 }, l: [1, 2], d: 1 }, { a: { b: 3 }, l: [9], d: null }), { a: { b: 3, c: 2 }, l: [9] });
+            assert.deepStrictEqual(
+                helmMerge({ a: { b: 1, c: 2 }, l: [1, 2], d: 1 }, { a: { b: 3 }, l: [9], d: null }),
+                { a: { b: 3, c: 2 }, l: [9] },
+            );
         });
     });
 
@@ -118,11 +202,15 @@ describe("Helm values scanning", () => {
         let charts: string[] = [];
         before(function () {
             requireCorpus(this);
-            charts = fs.readdirSync(corpusFile("charts")).filter((c) => fs.existsSync(corpusFile("charts", c, "values.yaml")));
+            charts = fs
+                .readdirSync(corpusFile("charts"))
+                .filter((c) => fs.existsSync(corpusFile("charts", c, "values.yaml")));
         });
 
         /** Ground-truth lines of a chart's images.txt: reference plus whether its tag comes from outside values. */
-        function groundTruth(chart: string): { line: string; ref: ReturnType<typeof parseNormalizedNamed>; tagFromValues: boolean }[] {
+        function groundTruth(
+            chart: string,
+        ): { line: string; ref: ReturnType<typeof parseNormalizedNamed>; tagFromValues: boolean }[] {
             return fs
                 .readFileSync(corpusFile("charts", chart, "images.txt"), "utf8")
                 .split("\n")
@@ -163,20 +251,24 @@ describe("Helm values scanning", () => {
                 for (const r of images) {
                     const ref = parseNormalizedNamed(r.rewritten);
                     if (!isChinaHost(mirrors, ref.domain)) problems.push(`${chart}: ${r.original} -> ${r.rewritten}`);
-                    if (ref.tag !== r.image.reference.tag || ref.digest !== r.image.reference.digest) problems.push(`${chart}: ${r.original} changed its tag or digest`);
+                    if (ref.tag !== r.image.reference.tag || ref.digest !== r.image.reference.digest)
+                        problems.push(`${chart}: ${r.original} changed its tag or digest`);
                 }
                 // Every image of the values with the overrides applied is inside China.
                 const merged = helmMerge(values, overrides);
                 for (const image of scanValues(merged).images) {
-                    if (!isChinaHost(mirrors, image.reference.domain)) problems.push(`${chart}: ${pathString(image.path)} still pulls ${format(image.reference)}`);
+                    if (!isChinaHost(mirrors, image.reference.domain))
+                        problems.push(`${chart}: ${pathString(image.path)} still pulls ${format(image.reference)}`);
                 }
                 // The overrides themselves name no registry outside China.
                 for (const image of scanValues(overrides).images) {
-                    if (!isChinaHost(mirrors, image.reference.domain)) problems.push(`${chart}: override ${pathString(image.path)} = ${format(image.reference)}`);
+                    if (!isChinaHost(mirrors, image.reference.domain))
+                        problems.push(`${chart}: override ${pathString(image.path)} = ${format(image.reference)}`);
                 }
                 // Rewriting the rewritten values changes nothing more.
                 const again = rewriteValues(merged, scanValues(merged).images, mirrors);
-                if (JSON.stringify(helmMerge(merged, again.overrides)) !== JSON.stringify(merged)) problems.push(`${chart}: rewriting twice differs from rewriting once`);
+                if (JSON.stringify(helmMerge(merged, again.overrides)) !== JSON.stringify(merged))
+                    problems.push(`${chart}: rewriting twice differs from rewriting once`);
                 if (scan.warnings.length) problems.push(`${chart}: ${scan.warnings.join("; ")}`);
             }
             assert.deepStrictEqual(problems, []);
@@ -191,18 +283,35 @@ describe("Helm values scanning", () => {
                 fs.writeFileSync(path.join(dir, rel), text);
             };
             write("dep/Chart.yaml", "apiVersion: v2\nname: exporter\nversion: 0.3.0\nappVersion: 1.2.0\n");
-            write("dep/values.yaml", "image:\n  registry: quay.io\n  repository: prometheus/node-exporter\n  tag: v1.12.1\n");
+            write(
+                "dep/values.yaml",
+                "image:\n  registry: quay.io\n  repository: prometheus/node-exporter\n  tag: v1.12.1\n",
+            );
             await tar.c({ gzip: true, file: path.join(dir, "exporter-0.3.0.tgz"), cwd: dir, portable: true }, ["dep"]);
             fs.renameSync(path.join(dir, "dep"), path.join(dir, "exporter"));
             // The nested archive's top folder is named after the chart, as `helm package` does.
             fs.rmSync(path.join(dir, "exporter-0.3.0.tgz"));
-            await tar.c({ gzip: true, file: path.join(dir, "exporter-0.3.0.tgz"), cwd: dir, portable: true }, ["exporter"]);
-            write("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: 2.0.0\ndependencies:\n  - name: exporter\n    version: 0.3.0\n  - name: metrics\n    alias: kube-state\n    version: 8.4.0\n");
-            write("app/values.yaml", "image:\n  repository: ghcr.io/acme/app\n  tag: 2.0.0\nexporter:\n  image:\n    tag: v1.13.0\nglobal:\n  imageRegistry: \"\"\n");
+            await tar.c({ gzip: true, file: path.join(dir, "exporter-0.3.0.tgz"), cwd: dir, portable: true }, [
+                "exporter",
+            ]);
+            write(
+                "app/Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: 2.0.0\ndependencies:\n  - name: exporter\n    version: 0.3.0\n  - name: metrics\n    alias: kube-state\n    version: 8.4.0\n",
+            );
+            write(
+                "app/values.yaml",
+                'image:\n  repository: ghcr.io/acme/app\n  tag: 2.0.0\nexporter:\n  image:\n    tag: v1.13.0\nglobal:\n  imageRegistry: ""\n',
+            );
             fs.mkdirSync(path.join(dir, "app/charts"), { recursive: true });
             fs.copyFileSync(path.join(dir, "exporter-0.3.0.tgz"), path.join(dir, "app/charts/exporter-0.3.0.tgz"));
-            write("app/charts/metrics/Chart.yaml", "apiVersion: v2\nname: metrics\nversion: 8.4.0\nappVersion: v2.20.0\n");
-            write("app/charts/metrics/values.yaml", "image:\n  registry: registry.k8s.io\n  repository: kube-state-metrics/kube-state-metrics\n  tag: \"\"\n");
+            write(
+                "app/charts/metrics/Chart.yaml",
+                "apiVersion: v2\nname: metrics\nversion: 8.4.0\nappVersion: v2.20.0\n",
+            );
+            write(
+                "app/charts/metrics/values.yaml",
+                'image:\n  registry: registry.k8s.io\n  repository: kube-state-metrics/kube-state-metrics\n  tag: ""\n',
+            );
             const archive = path.join(dir, "app-1.0.0.tgz");
             await tar.c({ gzip: true, file: archive, cwd: dir, portable: true }, ["app"]);
             return archive;
@@ -227,7 +336,12 @@ describe("Helm values scanning", () => {
             assert.deepStrictEqual(overrides, {
                 image: { repository: `${CHINA}/platform/ghcr.io_s_acme_s_app` },
                 exporter: { image: { registry: CHINA, repository: "platform/quay.io_s_prometheus_s_node-exporter" } },
-                "kube-state": { image: { registry: CHINA, repository: "platform/registry.k8s.io_s_kube-state-metrics_s_kube-state-metrics" } },
+                "kube-state": {
+                    image: {
+                        registry: CHINA,
+                        repository: "platform/registry.k8s.io_s_kube-state-metrics_s_kube-state-metrics",
+                    },
+                },
             });
         });
 
@@ -235,7 +349,10 @@ describe("Helm values scanning", () => {
             const archive = await buildArchive(tempDir("chart-cli"));
             const r = runCli(["images", "--chart", archive, "--json"]);
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.deepStrictEqual(JSON.parse(r.stdout).images.map((i: any) => i.path), ["image", "exporter.image", "kube-state.image"]);
+            assert.deepStrictEqual(
+                JSON.parse(r.stdout).images.map((i: any) => i.path),
+                ["image", "exporter.image", "kube-state.image"],
+            );
         });
     });
 
@@ -246,7 +363,10 @@ describe("Helm values scanning", () => {
 
         it("says a tag comes from the chart only when the values give none", () => {
             const dir = tempDir("tagfrom");
-            fs.writeFileSync(path.join(dir, "values.yaml"), "a:\n  image: quay.io/acme/a:1.2\nb:\n  image: {repository: quay.io/acme/b}\n");
+            fs.writeFileSync(
+                path.join(dir, "values.yaml"),
+                "a:\n  image: quay.io/acme/a:1.2\nb:\n  image: {repository: quay.io/acme/b}\n",
+            );
             const r = runCli(["images", "--values", path.join(dir, "values.yaml")]);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /^a\.image +quay\.io\/acme\/a:1\.2$/m);
@@ -257,26 +377,52 @@ describe("Helm values scanning", () => {
             const r = runCli(["images", "--values", corpusFile("charts", "flux2", "values.yaml")]);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /^8 image\(s\)$/m);
-            assert.match(r.stdout, /^helmController\s+ghcr\.io\/fluxcd\/helm-controller:v1\.5\.3\n\s+-> crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\/platform\/ghcr\.io_s_fluxcd_s_helm-controller:v1\.5\.3$/m);
+            assert.match(
+                r.stdout,
+                /^helmController\s+ghcr\.io\/fluxcd\/helm-controller:v1\.5\.3\n\s+-> crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\/platform\/ghcr\.io_s_fluxcd_s_helm-controller:v1\.5\.3$/m,
+            );
         });
 
         it("prints the override values with --rewrite", () => {
-            const r = runCli(["images", "--values", corpusFile("charts", "metrics-server", "values.yaml"), "--rewrite"]);
+            const r = runCli([
+                "images",
+                "--values",
+                corpusFile("charts", "metrics-server", "values.yaml"),
+                "--rewrite",
+            ]);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /^# Generated by crossborder/);
             assert.deepStrictEqual(parse(r.stdout), {
                 image: { repository: `${CHINA}/platform/registry.k8s.io_s_metrics-server_s_metrics-server` },
-                addonResizer: { image: { repository: `${CHINA}/platform/registry.k8s.io_s_autoscaling_s_addon-resizer` } },
+                addonResizer: {
+                    image: { repository: `${CHINA}/platform/registry.k8s.io_s_autoscaling_s_addon-resizer` },
+                },
             });
         });
 
         it("uses the china stack's outputs for the registry when given", () => {
             const dir = tempDir("outputs");
             const outputs = path.join(dir, "china.json");
-            fs.writeFileSync(outputs, JSON.stringify({ registryEndpoint: "acme-registry.cn-beijing.cr.aliyuncs.com", registryNamespace: "mirror" }));
-            const r = runCli(["images", "--values", corpusFile("charts", "aws-load-balancer-controller", "values.yaml"), "--stack-outputs", outputs, "--json"]);
+            fs.writeFileSync(
+                outputs,
+                JSON.stringify({
+                    registryEndpoint: "acme-registry.cn-beijing.cr.aliyuncs.com",
+                    registryNamespace: "mirror",
+                }),
+            );
+            const r = runCli([
+                "images",
+                "--values",
+                corpusFile("charts", "aws-load-balancer-controller", "values.yaml"),
+                "--stack-outputs",
+                outputs,
+                "--json",
+            ]);
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.strictEqual(JSON.parse(r.stdout).images[0].rewritten, "acme-registry.cn-beijing.cr.aliyuncs.com/mirror/public.ecr.aws_s_eks_s_aws-load-balancer-controller:v3.5.0");
+            assert.strictEqual(
+                JSON.parse(r.stdout).images[0].rewritten,
+                "acme-registry.cn-beijing.cr.aliyuncs.com/mirror/public.ecr.aws_s_eks_s_aws-load-balancer-controller:v3.5.0",
+            );
         });
 
         it("exits 2 naming file and line for invalid YAML", () => {

@@ -82,7 +82,12 @@ describe("the writer", () => {
         const elsewhere = tempDir("elsewhere");
         fs.rmSync(path.join(out, "apps", "b"), { recursive: true });
         fs.symlinkSync(elsewhere, path.join(out, "apps", "b"));
-        assert.throws(() => writeTree(out, tree("2")), (e: Error) => e instanceof WriterError && /apps\/b is a symbolic link, and apps\/b\/b\.yaml must not be written through it/.test(e.message));
+        assert.throws(
+            () => writeTree(out, tree("2")),
+            (e: Error) =>
+                e instanceof WriterError &&
+                /apps\/b is a symbolic link, and apps\/b\/b\.yaml must not be written through it/.test(e.message),
+        );
         assert.deepStrictEqual(fs.readdirSync(elsewhere), [], "nothing written through the link");
     });
 
@@ -91,13 +96,23 @@ describe("the writer", () => {
             ["/", /refusing to write a tree into the root folder/],
             [os.homedir(), /refusing to write a tree into the home folder/],
         ] as const) {
-            assert.throws(() => writeTree(out, tree("1")), (e: Error) => e instanceof WriterError && says.test(e.message));
+            assert.throws(
+                () => writeTree(out, tree("1")),
+                (e: Error) => e instanceof WriterError && says.test(e.message),
+            );
         }
         const repo = tempDir("repo");
         fs.mkdirSync(path.join(repo, ".git"));
         fs.writeFileSync(path.join(repo, "main.go"), "package main\n");
-        assert.throws(() => writeTree(repo, tree("1")), /holds another repository's \.git and no crossborder tree; render into a folder of its own, or pass --force/);
-        assert.deepStrictEqual(fs.readdirSync(repo).sort(), [".git", "main.go"], "nothing written, not even .crossborder/");
+        assert.throws(
+            () => writeTree(repo, tree("1")),
+            /holds another repository's \.git and no crossborder tree; render into a folder of its own, or pass --force/,
+        );
+        assert.deepStrictEqual(
+            fs.readdirSync(repo).sort(),
+            [".git", "main.go"],
+            "nothing written, not even .crossborder/",
+        );
         writeTree(repo, tree("1"), { force: true });
         writeTree(repo, tree("2")); // the tree is the repository's own now: no --force needed
         const r = runCli(["render", "--out", "/"]);
@@ -109,10 +124,22 @@ describe("the writer", () => {
         it("waits for a live writer's lock, then gives up naming it", () => {
             const out = path.join(tempDir("lock"), "out");
             writeTree(out, tree("1"));
-            const holder = { pid: process.pid, host: os.hostname(), started: "2026-01-01T00:00:00.000Z", command: "render --out x" };
+            const holder = {
+                pid: process.pid,
+                host: os.hostname(),
+                started: "2026-01-01T00:00:00.000Z",
+                command: "render --out x",
+            };
             fs.writeFileSync(path.join(out, LOCK_FILE), JSON.stringify(holder));
             const t0 = Date.now();
-            assert.throws(() => writeTree(out, tree("2"), { lockWaitMs: 300 }), (e: Error) => e instanceof WriterError && new RegExp(`is being written by another crossborder: pid ${process.pid} on .*, started 2026-01-01T00:00:00\\.000Z \\(crossborder render --out x\\)\\. Wait for it to finish, or delete \\S+lock if that process is gone`).test(e.message));
+            assert.throws(
+                () => writeTree(out, tree("2"), { lockWaitMs: 300 }),
+                (e: Error) =>
+                    e instanceof WriterError &&
+                    new RegExp(
+                        `is being written by another crossborder: pid ${process.pid} on .*, started 2026-01-01T00:00:00\\.000Z \\(crossborder render --out x\\)\\. Wait for it to finish, or delete \\S+lock if that process is gone`,
+                    ).test(e.message),
+            );
             assert.ok(Date.now() - t0 >= 300, "it waited");
             assert.strictEqual(fs.readFileSync(path.join(out, "apps", "a.yaml"), "utf8"), "a: 1\n");
             fs.rmSync(path.join(out, LOCK_FILE));
@@ -123,7 +150,10 @@ describe("the writer", () => {
             writeTree(out, tree("1"));
             const child = spawn("sleep", ["0"]);
             await new Promise((r) => child.once("exit", r));
-            fs.writeFileSync(path.join(out, LOCK_FILE), JSON.stringify({ pid: child.pid, host: os.hostname(), started: "then", command: "render" }));
+            fs.writeFileSync(
+                path.join(out, LOCK_FILE),
+                JSON.stringify({ pid: child.pid, host: os.hostname(), started: "then", command: "render" }),
+            );
             writeTree(out, tree("2"), { lockWaitMs: 0 });
             assert.strictEqual(fs.readFileSync(path.join(out, "apps", "a.yaml"), "utf8"), "a: 2\n");
             assert.ok(!fs.existsSync(path.join(out, LOCK_FILE)));
@@ -132,28 +162,45 @@ describe("the writer", () => {
         it("leaves a complete tree from one writer when two renders race (30 trials)", async function () {
             this.timeout(300_000);
             const work = tempDir("race");
-            const catalog = (tag: string) => stringify({ version: 1, releases: Array.from({ length: 30 }, (_, i) => ({ name: `app-${i}`, chart: { repository: "https://charts.example.com/x", name: "app", version: "1.0.0" }, values: { image: { repository: `ghcr.io/acme/app-${i}`, tag } } })) });
+            const catalog = (tag: string) =>
+                stringify({
+                    version: 1,
+                    releases: Array.from({ length: 30 }, (_, i) => ({
+                        name: `app-${i}`,
+                        chart: { repository: "https://charts.example.com/x", name: "app", version: "1.0.0" },
+                        values: { image: { repository: `ghcr.io/acme/app-${i}`, tag } },
+                    })),
+                });
             const files = ["a", "b"].map((x) => path.join(work, `${x}.yaml`));
             fs.writeFileSync(files[0], catalog("1.0.0"));
             fs.writeFileSync(files[1], catalog("2.0.0"));
             const render = (catalogFile: string, out: string) =>
                 new Promise<{ code: number | null; stderr: string }>((resolve) => {
-                    const child = spawn(process.execPath, [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", catalogFile, "--out", out], { cwd: ROOT });
+                    const child = spawn(
+                        process.execPath,
+                        [path.join(ROOT, "bin", "crossborder.js"), "render", "--catalog", catalogFile, "--out", out],
+                        { cwd: ROOT },
+                    );
                     let stderr = "";
                     child.stderr.on("data", (d) => (stderr += d));
                     child.on("close", (code) => resolve({ code, stderr }));
                 });
-            const expected = await Promise.all(files.map(async (f, i) => {
-                const out = path.join(work, `expected-${i}`);
-                assert.strictEqual((await render(f, out)).code, 0);
-                return snapshot(out);
-            }));
+            const expected = await Promise.all(
+                files.map(async (f, i) => {
+                    const out = path.join(work, `expected-${i}`);
+                    assert.strictEqual((await render(f, out)).code, 0);
+                    return snapshot(out);
+                }),
+            );
             for (let trial = 0; trial < 30; trial++) {
                 const out = path.join(work, `out-${trial}`);
                 const results = await Promise.all(files.map((f) => render(f, out)));
                 for (const r of results) assert.strictEqual(r.code, 0, r.stderr);
                 const now = snapshot(out);
-                assert.ok([0, 1].some((i) => JSON.stringify(now) === JSON.stringify(expected[i])), `trial ${trial}: the tree is neither render's whole output`);
+                assert.ok(
+                    [0, 1].some((i) => JSON.stringify(now) === JSON.stringify(expected[i])),
+                    `trial ${trial}: the tree is neither render's whole output`,
+                );
                 assert.ok(!fs.existsSync(path.join(out, LOCK_FILE)));
             }
         });
@@ -162,7 +209,11 @@ describe("the writer", () => {
     it("records what it owns in .crossborder/manifest.json", () => {
         const out = path.join(tempDir("manifest"), "out");
         writeTree(out, tree("1"));
-        assert.deepStrictEqual(Object.keys(JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), "utf8")).files), ["apps/a.yaml", "apps/b/b.yaml", "inventory/copy.sh"]);
+        assert.deepStrictEqual(Object.keys(JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), "utf8")).files), [
+            "apps/a.yaml",
+            "apps/b/b.yaml",
+            "inventory/copy.sh",
+        ]);
     });
 });
 

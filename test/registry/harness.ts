@@ -20,7 +20,8 @@ export function toolsAvailable(): string[] {
 export function requireRegistryTools(ctx: Mocha.Context): void {
     const missing = toolsAvailable();
     if (missing.length === 0) return;
-    if (process.env.CI === "true") throw new Error(`missing ${missing.join(", ")}: .ci/run installs docker-registry and skopeo`);
+    if (process.env.CI === "true")
+        throw new Error(`missing ${missing.join(", ")}: .ci/run installs docker-registry and skopeo`);
     console.warn(`  SKIPPED (registry tests): missing ${missing.join(", ")}; apt-get install docker-registry skopeo`);
     ctx.skip();
 }
@@ -45,7 +46,10 @@ export async function startRegistry(dir: string, host = "127.0.0.1", port?: numb
     const p = port ?? (await freePort(host));
     fs.mkdirSync(path.join(dir, "data"), { recursive: true });
     const config = path.join(dir, "config.yml");
-    fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}:${p}\n`);
+    fs.writeFileSync(
+        config,
+        `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}:${p}\n`,
+    );
     const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
     const address = `${host}:${p}`;
     const deadline = Date.now() + 15_000;
@@ -56,7 +60,8 @@ export async function startRegistry(dir: string, host = "127.0.0.1", port?: numb
         } catch {
             // not up yet
         }
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`docker-registry did not start on ${address}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+            throw new Error(`docker-registry did not start on ${address}`);
         await new Promise((r) => setTimeout(r, 50));
     }
     return { host: address, stop: () => child.kill("SIGTERM") };
@@ -77,7 +82,17 @@ function imageManifest(layout: string, content: string, arch: string): { digest:
     const layerBuf = fs.readFileSync(tgz);
     const diffId = createHash("sha256").update(require("zlib").gunzipSync(layerBuf)).digest("hex");
     const layer = blob(layout, layerBuf);
-    const config = blob(layout, Buffer.from(JSON.stringify({ architecture: arch, os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] } })));
+    const config = blob(
+        layout,
+        Buffer.from(
+            JSON.stringify({
+                architecture: arch,
+                os: "linux",
+                config: {},
+                rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
+            }),
+        ),
+    );
     const manifest = {
         schemaVersion: 2,
         mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -99,27 +114,50 @@ export function ociImage(dir: string, tag: string, content: string, multiArch = 
             schemaVersion: 2,
             mediaType: "application/vnd.oci.image.index.v1+json",
             manifests: [
-                { mediaType: "application/vnd.oci.image.manifest.v1+json", ...amd, platform: { architecture: "amd64", os: "linux" } },
-                { mediaType: "application/vnd.oci.image.manifest.v1+json", ...arm, platform: { architecture: "arm64", os: "linux" } },
+                {
+                    mediaType: "application/vnd.oci.image.manifest.v1+json",
+                    ...amd,
+                    platform: { architecture: "amd64", os: "linux" },
+                },
+                {
+                    mediaType: "application/vnd.oci.image.manifest.v1+json",
+                    ...arm,
+                    platform: { architecture: "arm64", os: "linux" },
+                },
             ],
         };
-        top = { ...blob(layout, Buffer.from(JSON.stringify(index))), mediaType: "application/vnd.oci.image.index.v1+json" };
+        top = {
+            ...blob(layout, Buffer.from(JSON.stringify(index))),
+            mediaType: "application/vnd.oci.image.index.v1+json",
+        };
     } else {
         top = { ...imageManifest(layout, content, "amd64"), mediaType: "application/vnd.oci.image.manifest.v1+json" };
     }
-    fs.writeFileSync(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": tag } }] }));
+    fs.writeFileSync(
+        path.join(layout, "index.json"),
+        JSON.stringify({
+            schemaVersion: 2,
+            manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": tag } }],
+        }),
+    );
     return layout;
 }
 
 /** Push an OCI layout's tag to `docker://ref`; returns the manifest digest in the registry. */
 export function push(layout: string, tag: string, ref: string): string {
-    const r = spawnSync("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://${ref}`], { encoding: "utf8" });
+    const r = spawnSync(
+        "skopeo",
+        ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://${ref}`],
+        { encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`skopeo copy to ${ref} failed: ${r.stderr}`);
     return digestOf(ref);
 }
 
 export function digestOf(ref: string): string {
-    const r = spawnSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], { encoding: "buffer" });
+    const r = spawnSync("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`], {
+        encoding: "buffer",
+    });
     if (r.status !== 0) throw new Error(`skopeo inspect ${ref} failed: ${r.stderr}`);
     return `sha256:${createHash("sha256").update(r.stdout).digest("hex")}`;
 }

@@ -11,7 +11,9 @@ describe("stack config", () => {
     it("suggests a region of the same family: cn-south-1 is not af-south-1", () => {
         const raw = exampleConfig("china");
         raw["crossborder:aws"] = { region: "cn-south-1" };
-        assert.deepStrictEqual(messages(raw, "china"), ['crossborder:aws.region: "cn-south-1" is not an AWS region; did you mean "cn-north-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)']);
+        assert.deepStrictEqual(messages(raw, "china"), [
+            'crossborder:aws.region: "cn-south-1" is not an AWS region; did you mean "cn-north-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)',
+        ]);
     });
 
     describe("the example stacks", () => {
@@ -38,8 +40,14 @@ describe("stack config", () => {
 
         it("reads the Pulumi CLI's string form: structured values as JSON, booleans and numbers as strings", () => {
             const raw = exampleConfig("china");
-            const asPulumi = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-            asPulumi["crossborder:ecrRefresher"] = JSON.stringify({ enabled: "true", refreshHours: "4", namespaces: ["apps"] });
+            const asPulumi = Object.fromEntries(
+                Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+            );
+            asPulumi["crossborder:ecrRefresher"] = JSON.stringify({
+                enabled: "true",
+                refreshHours: "4",
+                namespaces: ["apps"],
+            });
             const cfg = loadStackConfig(asPulumi, { stack: "china" });
             assert.strictEqual(cfg.ecrRefresher.enabled, true);
             assert.strictEqual(cfg.ecrRefresher.refreshHours, 4);
@@ -60,7 +68,11 @@ describe("stack config", () => {
 
         it("suggests the nearest side for a typo", () => {
             const raw = { ...exampleConfig("china"), "crossborder:side": "chna" };
-            assert.ok(messages(raw).includes('crossborder:side: "chna" is not allowed; use one of: global, china (did you mean "china"?)'));
+            assert.ok(
+                messages(raw).includes(
+                    'crossborder:side: "chna" is not allowed; use one of: global, china (did you mean "china"?)',
+                ),
+            );
         });
 
         it("is read from the stack file's name when missing, without a cascade of wrong errors", () => {
@@ -72,7 +84,9 @@ describe("stack config", () => {
         it("is required, alone, when the stack's name does not say", () => {
             const raw = exampleConfig("china");
             delete raw["crossborder:side"];
-            assert.deepStrictEqual(messages(raw, "staging"), ["crossborder:side: is required; set it to global or china (the stack file's name, Pulumi.staging.yaml, does not say which)"]);
+            assert.deepStrictEqual(messages(raw, "staging"), [
+                "crossborder:side: is required; set it to global or china (the stack file's name, Pulumi.staging.yaml, does not say which)",
+            ]);
         });
     });
 
@@ -132,13 +146,17 @@ describe("stack config", () => {
         it("rejects a range with host bits set and names the canonical form", () => {
             const raw = exampleConfig("global");
             raw["crossborder:network"].vpcCidr = "10.10.1.0/16";
-            assert.deepStrictEqual(messages(raw), ['crossborder:network.vpcCidr: "10.10.1.0/16" has host bits set; use 10.10.0.0/16']);
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:network.vpcCidr: "10.10.1.0/16" has host bits set; use 10.10.0.0/16',
+            ]);
         });
 
         it("rejects something that is not a CIDR", () => {
             const raw = exampleConfig("global");
             raw["crossborder:network"].vpcCidr = "10.10.0.0";
-            assert.deepStrictEqual(messages(raw), ['crossborder:network.vpcCidr: "10.10.0.0" has no /prefix length; write a private IPv4 range such as 10.10.0.0/16']);
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:network.vpcCidr: "10.10.0.0" has no /prefix length; write a private IPv4 range such as 10.10.0.0/16',
+            ]);
         });
 
         it("rejects a prefix outside /16-/24", () => {
@@ -187,7 +205,9 @@ describe("stack config", () => {
         it("must not name this stack", () => {
             const raw = exampleConfig("china");
             raw["crossborder:peer"].stack = "organization/crossborder/china";
-            assert.deepStrictEqual(messages(raw, "china"), ['crossborder:peer.stack: "organization/crossborder/china" names this stack itself; name the global stack, e.g. "global"']);
+            assert.deepStrictEqual(messages(raw, "china"), [
+                'crossborder:peer.stack: "organization/crossborder/china" names this stack itself; name the global stack, e.g. "global"',
+            ]);
         });
     });
 
@@ -207,7 +227,9 @@ describe("stack config", () => {
             raw["crossborder:ecrRefresher"].refreshHours = 11;
             assert.strictEqual(loadStackConfig(raw).ecrRefresher.refreshHours, 11);
             raw["crossborder:ecrRefresher"].refreshHours = 0;
-            assert.deepStrictEqual(messages(raw), ["crossborder:ecrRefresher.refreshHours: 0 is out of range; set a whole number from 1 to 11"]);
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:ecrRefresher.refreshHours: 0 is out of range; set a whole number from 1 to 11",
+            ]);
         });
 
         it("rejects a namespace that is not a Kubernetes name", () => {
@@ -297,7 +319,9 @@ describe("stack config", () => {
         it("only allows a hub in Hong Kong or Singapore", () => {
             const raw = exampleConfig("global");
             raw["crossborder:vpn"].hubRegion = "ap-northeast-1";
-            assert.deepStrictEqual(messages(raw), ['crossborder:vpn.hubRegion: "ap-northeast-1" is not allowed; use one of: ap-east-1, ap-southeast-1 (did you mean "ap-southeast-1"?)']);
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:vpn.hubRegion: "ap-northeast-1" is not allowed; use one of: ap-east-1, ap-southeast-1 (did you mean "ap-southeast-1"?)',
+            ]);
         });
     });
 
@@ -314,13 +338,17 @@ describe("stack config", () => {
     describe("unknown settings", () => {
         it("rejects an unknown top-level key and suggests the nearest", () => {
             const raw = { ...exampleConfig("global"), "crossborder:netwrok": { vpcCidr: "10.0.0.0/16" } };
-            assert.deepStrictEqual(messages(raw), ['crossborder:netwrok: is not a crossborder setting; did you mean "crossborder:network"?']);
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:netwrok: is not a crossborder setting; did you mean "crossborder:network"?',
+            ]);
         });
 
         it("rejects an unknown nested key and suggests the nearest", () => {
             const raw = exampleConfig("global");
             raw["crossborder:network"].natGateway = "single";
-            assert.deepStrictEqual(messages(raw), ['crossborder:network.natGateway: is not a known setting; did you mean "natGateways"? Known: vpcCidr, zoneCount, natGateways']);
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:network.natGateway: is not a known setting; did you mean "natGateways"? Known: vpcCidr, zoneCount, natGateways',
+            ]);
         });
 
         it("reports every problem at once", () => {
@@ -330,7 +358,11 @@ describe("stack config", () => {
             raw["crossborder:network"].vpcCidr = "10.10.0.0/16";
             assert.deepStrictEqual(
                 messages(raw).map((m) => m.split(":").slice(0, 2).join(":")),
-                ["crossborder:network.vpcCidr", "crossborder:ecrRefresher.refreshHours", "crossborder:ingress.publicHttp"],
+                [
+                    "crossborder:network.vpcCidr",
+                    "crossborder:ecrRefresher.refreshHours",
+                    "crossborder:ingress.publicHttp",
+                ],
             );
         });
     });
@@ -349,7 +381,9 @@ describe("stack config", () => {
             const china = { stack: "china", cfg: loadStackConfig(exampleConfig("china")) };
             assert.deepStrictEqual(
                 checkPair(global, china).map((p) => `${p.stack} ${formatIssue(p.issue)}`),
-                ["global crossborder:peer.vpcCidr: 10.40.0.0/16 differs from the china stack's crossborder:network.vpcCidr 10.20.0.0/16; set it to 10.20.0.0/16"],
+                [
+                    "global crossborder:peer.vpcCidr: 10.40.0.0/16 differs from the china stack's crossborder:network.vpcCidr 10.20.0.0/16; set it to 10.20.0.0/16",
+                ],
             );
         });
 
@@ -358,7 +392,10 @@ describe("stack config", () => {
             raw["crossborder:registry"].namespace = "apps";
             const global = { stack: "global", cfg: loadStackConfig(exampleConfig("global")) };
             const china = { stack: "china", cfg: loadStackConfig(raw) };
-            assert.deepStrictEqual(checkPair(global, china).map((p) => p.issue.key), ["crossborder:registry.namespace"]);
+            assert.deepStrictEqual(
+                checkPair(global, china).map((p) => p.issue.key),
+                ["crossborder:registry.namespace"],
+            );
         });
     });
 });

@@ -26,7 +26,12 @@ describe("cloud facts table", () => {
     it("offers every instance type the example stacks use", () => {
         for (const side of ["global", "china"] as const) {
             const cfg = loadStackConfig(exampleConfig(side));
-            for (const t of instanceTypesOf(cfg)) assert.strictEqual(instanceTypeOffering(facts, cfg.aws.region, t), "offered", `${t} in ${cfg.aws.region}`);
+            for (const t of instanceTypesOf(cfg))
+                assert.strictEqual(
+                    instanceTypeOffering(facts, cfg.aws.region, t),
+                    "offered",
+                    `${t} in ${cfg.aws.region}`,
+                );
         }
     });
 
@@ -42,6 +47,13 @@ describe("cloud facts table", () => {
     });
 
     it("rejects a malformed table with the file and key", () => {
-        assert.throws(() => parseFacts("aws:\n  regions:\n    eu-west-1: { name: x, zones: [us-east-1a] }\nalicloud: { regions: {} }\n", "facts.yaml"), /facts\.yaml: aws\.regions\.eu-west-1\.zones/);
+        assert.throws(
+            () =>
+                parseFacts(
+                    "aws:\n  regions:\n    eu-west-1: { name: x, zones: [us-east-1a] }\nalicloud: { regions: {} }\n",
+                    "facts.yaml",
+                ),
+            /facts\.yaml: aws\.regions\.eu-west-1\.zones/,
+        );
     });
 });

@@ -1,6 +1,12 @@
 import * as assert from "assert";
 import { loadStackConfig, ConfigError } from "../../stacks/config";
-import { describeConfigError, keyPath, parseStackFile, SECRET_PLACEHOLDER, StackFileError } from "../../stacks/stackfile";
+import {
+    describeConfigError,
+    keyPath,
+    parseStackFile,
+    SECRET_PLACEHOLDER,
+    StackFileError,
+} from "../../stacks/stackfile";
 
 const FILE = "stacks/Pulumi.china.yaml";
 const TEXT = [
@@ -16,7 +22,14 @@ const TEXT = [
 
 describe("stack files", () => {
     it("splits config keys into the path the YAML nests them under", () => {
-        assert.deepStrictEqual(keyPath("crossborder:cluster.nodeGroups[0].instanceTypes[1]"), ["config", "crossborder:cluster", "nodeGroups", 0, "instanceTypes", 1]);
+        assert.deepStrictEqual(keyPath("crossborder:cluster.nodeGroups[0].instanceTypes[1]"), [
+            "config",
+            "crossborder:cluster",
+            "nodeGroups",
+            0,
+            "instanceTypes",
+            1,
+        ]);
         assert.deepStrictEqual(keyPath("crossborder:side"), ["config", "crossborder:side"]);
     });
 
@@ -42,25 +55,39 @@ describe("stack files", () => {
     it("names the file and line of a YAML syntax error", () => {
         assert.throws(
             () => parseStackFile("config:\n  crossborder:side: [china\n", FILE),
-            (e: Error) => e instanceof StackFileError && /^stacks\/Pulumi\.china\.yaml:\d+: invalid YAML: /.test(e.message),
+            (e: Error) =>
+                e instanceof StackFileError && /^stacks\/Pulumi\.china\.yaml:\d+: invalid YAML: /.test(e.message),
         );
     });
 
     it("rejects a duplicate key rather than silently taking the last one", () => {
-        assert.throws(() => parseStackFile("config:\n  crossborder:side: china\n  crossborder:side: global\n", FILE), /Pulumi\.china\.yaml:3: the key "crossborder:side" appears twice in one mapping, and only the last would count; remove one of them/);
+        assert.throws(
+            () => parseStackFile("config:\n  crossborder:side: china\n  crossborder:side: global\n", FILE),
+            /Pulumi\.china\.yaml:3: the key "crossborder:side" appears twice in one mapping, and only the last would count; remove one of them/,
+        );
     });
 
     it("finds duplicate keys in linear time (32,000 keys)", () => {
         const keys = Array.from({ length: 32_000 }, (_, i) => `  k${i}: ${i}`).join("\n");
         const t0 = Date.now();
-        assert.throws(() => parseStackFile(`config:\n${keys}\n  k31999: again\n`, FILE), /Pulumi\.china\.yaml:32002: the key "k31999" appears twice/);
+        assert.throws(
+            () => parseStackFile(`config:\n${keys}\n  k31999: again\n`, FILE),
+            /Pulumi\.china\.yaml:32002: the key "k31999" appears twice/,
+        );
         assert.ok(Date.now() - t0 < 10_000, "the quadratic check took 14 s for this");
     });
 
     it("refuses an alias bomb and an alias before its anchor with the file and line", () => {
-        const bomb = "config:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
-        assert.throws(() => parseStackFile(bomb, FILE), /Pulumi\.china\.yaml:3: aliases expand to more than 100 copies \(an alias bomb\?\); write the values out instead/);
-        assert.throws(() => parseStackFile("config:\n  a: *x\n  b: &x 1\n", FILE), /Pulumi\.china\.yaml:2: the alias \*x is used before its anchor &x is defined; define the anchor first/);
+        const bomb =
+            "config:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+        assert.throws(
+            () => parseStackFile(bomb, FILE),
+            /Pulumi\.china\.yaml:3: aliases expand to more than 100 copies \(an alias bomb\?\); write the values out instead/,
+        );
+        assert.throws(
+            () => parseStackFile("config:\n  a: *x\n  b: &x 1\n", FILE),
+            /Pulumi\.china\.yaml:2: the alias \*x is used before its anchor &x is defined; define the anchor first/,
+        );
     });
 
     it("insists on the Pulumi.<stack>.yaml name", () => {
@@ -77,7 +104,19 @@ describe("stack files", () => {
         }
         assert.ok(err instanceof ConfigError);
         const lines = describeConfigError(err, f).split("\n");
-        assert.ok(lines.some((l) => l.startsWith(`${FILE}:7: crossborder:token: is not a crossborder setting; remove it; settings are crossborder:side,`)), lines.join("\n"));
-        assert.ok(lines.includes(`${FILE}:1: crossborder:peer: is missing; add crossborder:peer with the global stack's name (stack) and VPC range (vpcCidr)`), lines.join("\n"));
+        assert.ok(
+            lines.some((l) =>
+                l.startsWith(
+                    `${FILE}:7: crossborder:token: is not a crossborder setting; remove it; settings are crossborder:side,`,
+                ),
+            ),
+            lines.join("\n"),
+        );
+        assert.ok(
+            lines.includes(
+                `${FILE}:1: crossborder:peer: is missing; add crossborder:peer with the global stack's name (stack) and VPC range (vpcCidr)`,
+            ),
+            lines.join("\n"),
+        );
     });
 });
