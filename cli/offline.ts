@@ -4,6 +4,7 @@
  * resource registration (URN, type, name, parent, provider, protect, inputs with secrets masked).
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ResourceRecord } from "../policies/offline";
 import { createHash } from "crypto";
 import { arn, dnsSuffix, Partition, partitionOfRegion } from "../components/partition";
 import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../stacks/facts";
@@ -20,19 +21,7 @@ export const MASK = "[secret]";
 /** Account id the offline plan uses wherever AWS would fill in the caller's account. */
 export const OFFLINE_ACCOUNT = "000000000000";
 
-export interface ResourceRecord {
-    readonly urn: string;
-    readonly type: string;
-    readonly name: string;
-    /** The parent's URN ("" for the stack itself). */
-    readonly parent: string;
-    /** The provider's URN ("" when the resource uses a default provider or is a component). */
-    readonly provider: string;
-    readonly custom: boolean;
-    readonly protect: boolean;
-    /** Inputs with every secret replaced by "[secret]". */
-    readonly inputs: Record<string, unknown>;
-}
+export type { ResourceRecord } from "../policies/offline";
 
 export interface StackRun {
     readonly stack: string;
@@ -113,7 +102,17 @@ function computedOutputs(
                 endpoint: `https://OFFLINE.gr7.${region}.eks.${suffix}`,
                 certificateAuthority: { data: "T0ZGTElORQ==" },
                 identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.${suffix}/id/OFFLINE` }] }],
+                vpcConfig: {
+                    ...(inputs.vpcConfig as object),
+                    clusterSecurityGroupId: `sg-offline-${stableNumber(name, 1e6)}`,
+                },
             };
+        case "aws:ec2transitgateway/transitGateway:TransitGateway":
+            return { associationDefaultRouteTableId: `tgw-rtb-offline-${stableNumber(name, 1e6)}` };
+        case "aws:ec2/networkInterface:NetworkInterface": {
+            const n = stableNumber(name, 250) + 1;
+            return { privateIp: `10.255.0.${n}`, macAddress: `02:00:00:00:00:${n.toString(16).padStart(2, "0")}` };
+        }
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { latestVersion: 1 };
         case "aws:ecr/repository:Repository":
@@ -122,7 +121,11 @@ function computedOutputs(
             // Documentation addresses (RFC 5737): plainly not real.
             return { publicIp: `203.0.113.${stableNumber(name, 250) + 1}` };
         case "aws:ec2/vpnConnection:VpnConnection":
-            return { tunnel1Address: "198.51.100.1", tunnel2Address: "198.51.100.2" };
+            return {
+                tunnel1Address: "198.51.100.1",
+                tunnel2Address: "198.51.100.2",
+                transitGatewayAttachmentId: `tgw-attach-offline-${stableNumber(name, 1e6)}`,
+            };
         case "aws:s3/bucket:Bucket":
             return { bucketRegionalDomainName: `${String(inputs.bucket)}.s3.${region}.${suffix}` };
         default:
@@ -183,7 +186,19 @@ class OfflineMocks implements pulumi.runtime.Mocks {
         return { id, state };
     }
 
+    /** Invokes the facts table could not answer: a real run would have asked the cloud, so the plan fails. */
+    readonly failures: string[] = [];
+
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        try {
+            return this.answer(args);
+        } catch (e) {
+            this.failures.push((e as Error).message);
+            throw e;
+        }
+    }
+
+    private answer(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
         const need = () => {
             if (!region)
@@ -262,6 +277,16 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                     }),
                     userId: "OFFLINE",
                 };
+            case "alicloud:cr/getEndpointAclService:getEndpointAclService":
+                // Enabling the instance's internet endpoint (an invoke with a side effect on a real run).
+                return {
+                    id: `${String(args.inputs.instanceId)}:internet`,
+                    instanceId: String(args.inputs.instanceId),
+                    enable: true,
+                    endpointType: "internet",
+                    moduleName: "Registry",
+                    status: "RUNNING",
+                };
             case "aws:index/getRegion:getRegion":
                 return {
                     id: need().name,
@@ -309,7 +334,8 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     const resources: ResourceRecord[] = [];
     let stackOutputs: Record<string, unknown> = {};
 
-    await pulumi.runtime.setMocks(new OfflineMocks(opts, warnings), opts.project, opts.stack, true);
+    const mocks = new OfflineMocks(opts, warnings);
+    await pulumi.runtime.setMocks(mocks, opts.project, opts.stack, true);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(
             Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
@@ -359,6 +385,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
         Error.stackTraceLimit = stackTraceLimit;
         setNoticeSink(undefined);
     }
+    // An invoke that failed inside an Output leaves the resources that need it unregistered, silently:
+    // the plan would be short of them, so it fails instead.
+    if (mocks.failures.length) throw new Error([...new Set(mocks.failures)].join("\n"));
     const secretOutputNames = Object.keys(stackOutputs).filter(
         (k) => (stackOutputs[k] as Record<string, unknown> | undefined)?.[SIG_KEY] === SECRET_SIG,
     );

@@ -1,74 +1,117 @@
 /**
- * `crossborder order`: the first bring-up of the pair, step by step, with what each step creates. The two
- * stacks meet only through their outputs, so the first time round each waits for the other once.
+ * `crossborder order`: the first bring-up of the pair, step by step: what each step creates and what it
+ * waits for. The two stacks meet only through their outputs, so the first time round each waits for the
+ * other once; the china cluster's Flux waits for the mirror, which waits for the copy and the replication.
  */
 import { acrEndpoints } from "../components/registry/endpoints";
 import { StackSources } from "../gitops/context";
-import { runsIpsecEndpoint, StackConfig } from "../stacks/config";
+import { apiAccess, runsIpsecEndpoint, StackConfig } from "../stacks/config";
 
-export function bringUpOrder(stacksDir: string): string {
-    const stacks = new StackSources({ stacksDir });
-    const g = stacks.config("global");
-    const c = stacks.config("china");
+interface Step {
+    readonly run: string;
+    readonly creates: readonly string[];
+    readonly waitsFor: string;
+}
+
+function where(cfg: StackConfig): string {
+    return `${cfg.partition} ${cfg.aws.region}, Alibaba ${cfg.alicloud.region}`;
+}
+
+function reach(cfg: StackConfig): string {
+    return cfg.cluster.deployFromVpc
+        ? `runs on a runner inside the ${cfg.side} VPC (crossborder:cluster.deployFromVpc)`
+        : `runs from ${apiAccess(cfg.cluster).cidrs.join(", ")} (crossborder:cluster.deployAccessCidrs)`;
+}
+
+function steps(g: StackConfig, c: StackConfig): Step[] {
     const vpn = runsIpsecEndpoint(c) && g.vpn.enabled;
-    const where = (cfg: StackConfig) => `${cfg.partition} ${cfg.aws.region}, Alibaba ${cfg.alicloud.region}`;
-    const steps: [string, string[]][] = [
-        [
-            `pulumi up -s china      (${where(c)})`,
-            [
-                `network ${c.network.vpcCidr}, EKS cluster ${c.cluster.name}, ECR${c.ecrRefresher.enabled ? " + token refresher" : ""}, private data bucket`,
-                `ACR EE China instance ${c.registry.instanceName} (${acrEndpoints(c.registry.instanceName, c.alicloud.region).public}), namespace ${c.registry.namespace}`,
+    const china = acrEndpoints(c.registry.instanceName, c.alicloud.region).public;
+    const origin = acrEndpoints(g.registry.instanceName, g.alicloud.region).public;
+    return [
+        {
+            run: `pulumi up -s china      (${where(c)})`,
+            creates: [
+                `network ${c.network.vpcCidr}, EKS cluster ${c.cluster.name} (nodes pull the China registry with crossborder:registryPullPassword), ECR, private data bucket`,
+                `ACR EE China instance ${c.registry.instanceName} (${china}), private namespace ${c.registry.namespace}; its internet endpoint admits the NAT gateways and the runner`,
                 ...(vpn
                     ? [
                           "VPN: Elastic IP and network interface (exported as vpnPublicIp); the strongSwan instance waits for the tunnels",
                       ]
                     : []),
-                `Flux from the China registry, reconciling ${c.gitops.url} ${c.gitops.path}`,
+                "Flux: skipped (it waits for the mirror: step 7)",
             ],
-        ],
-        [
-            `pulumi up -s global     (${where(g)}${g.vpn.enabled ? `, VPN hub ${g.vpn.hubRegion}` : ""})`,
-            [
+            waitsFor: `nothing; pulumi up ${reach(c)}`,
+        },
+        {
+            run: `pulumi up -s global     (${where(g)}${g.vpn.enabled ? `, VPN hub ${g.vpn.hubRegion}` : ""})`,
+            creates: [
                 `network ${g.network.vpcCidr}, EKS cluster ${g.cluster.name}, ECR, downloads bucket (public under ${g.s3.publicPrefix})`,
-                `ACR EE origin instance ${g.registry.instanceName} (${acrEndpoints(g.registry.instanceName, g.alicloud.region).public}) and the sync rule to China (reads china's registryInstanceId)`,
+                `ACR EE origin instance ${g.registry.instanceName} (${origin}), pushed to from ${g.registry.pushCidrs.join(", ")}, and the replication rule to China`,
                 ...(vpn
                     ? [
-                          `VPN hub ${g.vpn.hubVpcCidr}: VPN gateway, customer gateway for china's vpnPublicIp, connection with two tunnels (keys are secrets)`,
+                          `Transit Gateway in ${g.vpn.hubRegion} with the VPN attachment (two tunnels, keys are secrets), peered with a Transit Gateway in ${g.aws.region} that the global VPC is attached to; routes both ways`,
                       ]
                     : []),
-                `Flux, reconciling ${g.gitops.url} ${g.gitops.path}`,
+                `Flux from upstream, reconciling ${g.gitops.url} ${g.gitops.path}`,
             ],
-        ],
+            waitsFor: `china's outputs registryInstanceId${vpn ? " and vpnPublicIp" : ""} (step 1); pulumi up ${reach(g)}`,
+        },
         ...(vpn
-            ? ([
-                  [
-                      `pulumi up -s china      (again)`,
-                      [
-                          `the strongSwan endpoint: an auto-scaling group of one, configured from global's tunnel outputs (keys via SSM)`,
-                          `routes to ${c.vpn.hubVpcCidr} and ${c.peer.vpcCidr} through it`,
+            ? [
+                  {
+                      run: "pulumi up -s china      (again)",
+                      creates: [
+                          "the strongSwan endpoint: an auto-scaling group of one, route-based tunnels from global's tunnel outputs (keys via SSM)",
+                          `routes to ${c.peer.vpcCidr} through it`,
                       ],
-                  ],
-              ] as [string, string[]][])
+                      waitsFor: "global's outputs vpnTunnel1Address, vpnTunnel2Address and their keys (step 2)",
+                  },
+              ]
             : []),
-        [
-            `npx crossborder render --stack-outputs outputs.json --out <fleet repo>`,
-            [`the Flux tree for both clusters; inventory/ lists every image and chart the china cluster needs`],
-        ],
-        [
-            `sh <fleet repo>/inventory/copy.sh   (and push the charts of inventory/charts.txt)`,
-            [`copies them into the origin instance; ACR EE replicates the namespace to China with the same digests`],
-        ],
-        [
-            `git commit and push the tree`,
-            [
-                `Flux on each cluster reconciles clusters/<cluster>; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
+        {
+            run: "npx crossborder render --stack-outputs outputs.json --out <fleet repo>",
+            creates: [
+                "the Flux tree for both clusters; inventory/ lists every image and chart the china cluster needs",
             ],
-        ],
+            waitsFor: "pulumi stack output --json -s china > outputs.json (the registry endpoints)",
+        },
+        {
+            run: "sh <fleet repo>/inventory/copy.sh   (and push the charts of inventory/charts.txt)",
+            creates: [
+                `copies them into the origin instance; ACR EE replicates the namespace to ${china} with the same digests`,
+            ],
+            waitsFor: `a host in crossborder:registry.pushCidrs, logged in to ${origin}`,
+        },
+        {
+            run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt --registry ${china}`,
+            creates: [
+                "nothing: it checks every image and chart of the inventory on the China instance, digest for digest",
+            ],
+            waitsFor: "the replication of step 5 (run it again until it exits 0)",
+        },
+        {
+            run: "pulumi config set crossborder:flux.mirrorVerified true -s china && pulumi up -s china",
+            creates: [`Flux from the China registry, reconciling ${c.gitops.url} ${c.gitops.path}`],
+            waitsFor: "verify-mirror exiting 0 (step 6): Flux's own chart and images are then in China",
+        },
+        {
+            run: "git commit and push the tree",
+            creates: [
+                "Flux on each cluster reconciles clusters/<cluster>; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China",
+            ],
+            waitsFor: "Flux installed on both clusters (steps 2 and 7)",
+        },
     ];
+}
+
+export function bringUpOrder(stacksDir: string): string {
+    const stacks = new StackSources({ stacksDir });
+    const c = stacks.config("china");
     const lines = ["First bring-up of the pair (afterwards each stack can be updated on its own):", ""];
-    steps.forEach(([cmd, what], i) => {
-        lines.push(`${i + 1}. ${cmd}`);
-        for (const w of what) lines.push(`     ${w}`);
+    steps(stacks.config("global"), c).forEach((s, i) => {
+        lines.push(`${i + 1}. ${s.run}`);
+        for (const w of s.creates) lines.push(`     ${w}`);
+        lines.push(`     waits for: ${s.waitsFor}`);
     });
     lines.push(
         "",

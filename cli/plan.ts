@@ -54,7 +54,10 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
         const file = readStackFile(path.join(opts.stacksDir, `Pulumi.${side}.yaml`));
         files.set(side, file);
         try {
-            const cfg = loadStackConfig(file.config, { stack: file.stack });
+            const cfg = loadStackConfig(file.config, {
+                stack: file.stack,
+                isSecret: (k) => file.secretKeys.includes(k),
+            });
             if (cfg.side !== side) {
                 problems.push(
                     locateIssue(

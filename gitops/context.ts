@@ -8,7 +8,7 @@ import { ConfigError, loadStackConfig, StackConfig } from "../stacks/config";
 import { describeConfigError, readStackFile, StackFileError } from "../stacks/stackfile";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "./mirrors";
 import { readText, SourceError } from "./yaml-source";
-import { SLOW_LINK } from "../stacks/slow-link";
+import { SLOW_LINK } from "../components/slow-link";
 import { cloudFacts } from "../stacks/facts";
 import { acrRegionOf } from "./hosts";
 import type { ClusterSettings } from "./render/emit";
@@ -84,7 +84,7 @@ export class StackSources {
         if (!cfg) {
             const file = readStackFile(path.join(this.opts.stacksDir ?? "stacks", `Pulumi.${side}.yaml`));
             try {
-                cfg = loadStackConfig(file.config, { stack: file.stack });
+                cfg = loadStackConfig(file.config, { stack: file.stack, isSecret: (k) => file.secretKeys.includes(k) });
             } catch (e) {
                 if (e instanceof ConfigError) throw new StackFileError(describeConfigError(e, file));
                 throw e;

@@ -11,9 +11,23 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import type { ResourceRecord } from "../cli/offline";
 import type { StackConfig } from "../stacks/config";
 import { rules as allRules, Rule } from "./rules";
+
+/** One resource as the offline plan records it (cli/offline.ts) and the rules read it. */
+export interface ResourceRecord {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    /** The parent's URN ("" for the stack itself). */
+    readonly parent: string;
+    /** The provider's URN ("" when the resource uses a default provider or is a component). */
+    readonly provider: string;
+    readonly custom: boolean;
+    readonly protect: boolean;
+    /** Inputs with every secret replaced by "[secret]". */
+    readonly inputs: Record<string, unknown>;
+}
 
 export interface Violation {
     readonly policy: string;

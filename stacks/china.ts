@@ -3,30 +3,79 @@
  * (ctx.providers). Every image it deploys comes from the China registry, and the nodes' containerd sends
  * every upstream registry there too (gitops/mirrors.yaml).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { containerdHosts } from "../components/cluster";
 import { acrEndpoints, RegistryInstance } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { IpsecEndpoint } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, rewriteImage } from "../gitops/mirrors";
-import { runsIpsecEndpoint } from "./config";
+import { planSubnets } from "../components/network";
+import { runsIpsecEndpoint, StackConfig } from "./config";
 import { peerOutputs } from "./peer";
 import type { SideContext } from "./program";
-import { bootstrapFlux, buildFoundation } from "./shared";
+import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
+
+/** Docker config JSON with the pull credentials for both endpoints of the China instance (a secret). */
+export function registryDockerConfig(cfg: StackConfig): pulumi.Output<string> {
+    const endpoints = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region);
+    const auth = Buffer.from(`${cfg.registry.pullUser ?? ""}:${cfg.registry.pullPassword ?? ""}`).toString("base64");
+    return pulumi.secret(JSON.stringify({ auths: { [endpoints.public]: { auth }, [endpoints.vpc]: { auth } } }));
+}
+
+/** Who may reach the China instance: the nodes (through the NAT gateways) and the machine that runs pulumi up. */
+function chinaRegistryAccess(cfg: StackConfig, foundation: Foundation, natCount: number) {
+    return [
+        ...Array.from({ length: natCount }, (_, i) => ({
+            cidr: foundation.network.natPublicIps.apply((ips) => `${ips[i]}/32`),
+            description: `china nodes (NAT gateway ${i + 1})`,
+        })),
+        ...cfg.cluster.deployAccessCidrs.map((cidr) => ({ cidr, description: "pulumi up (Flux's chart)" })),
+    ];
+}
+
+async function borderEndpoint(ctx: SideContext, foundation: Foundation): Promise<IpsecEndpoint> {
+    const { cfg, facts, providers } = ctx;
+    const hub = await peerOutputs(
+        ctx,
+        ["vpnTunnel1Address", "vpnTunnel2Address", "vpnTunnel1Psk", "vpnTunnel2Psk"],
+        "the strongSwan endpoint's tunnels",
+    );
+    const { network, cluster } = foundation;
+    const zone = facts.zones[0];
+    return new IpsecEndpoint(
+        "china-vpn",
+        {
+            partition: facts.partition,
+            region: cfg.aws.region,
+            accountId: facts.accountId,
+            vpcId: network.vpcId,
+            vpcCidr: cfg.network.vpcCidr,
+            zone,
+            publicSubnet: {
+                id: network.publicSubnetIds.apply((ids) => ids[0]),
+                cidr: planSubnets(cfg.network.vpcCidr, facts.zones)[0].public,
+            },
+            privateSubnetId: network.privateSubnetIds.apply((ids) => ids[0]),
+            privateRouteTableIds: facts.zones.map((_, i) => network.privateRouteTableIds.apply((ids) => ids[i])),
+            remoteCidrs: [cfg.peer.vpcCidr],
+            clusterSecurityGroupId: cluster.securityGroupId,
+            instanceType: cfg.vpn.instanceType,
+            amiParameter: cfg.vpn.amiParameter,
+            licensedCarrier: cfg.vpn.licensedCarrier ?? "",
+            tunnels: hub
+                ? [
+                      { address: hub.vpnTunnel1Address, psk: hub.vpnTunnel1Psk },
+                      { address: hub.vpnTunnel2Address, psk: hub.vpnTunnel2Psk },
+                  ]
+                : undefined,
+        },
+        { providers: { aws: providers.aws } },
+    );
+}
 
 export async function buildChina(ctx: SideContext): Promise<Record<string, unknown>> {
     const { cfg, facts, providers } = ctx;
-    const registry = new RegistryInstance(
-        "china-registry",
-        {
-            instanceName: cfg.registry.instanceName,
-            region: cfg.alicloud.region,
-            instanceSpec: cfg.registry.instanceSpec,
-            periodMonths: cfg.registry.periodMonths,
-            namespace: cfg.registry.namespace,
-        },
-        { providers: { alicloud: providers.alicloud } },
-    );
     // The endpoint follows from the instance's name and region, so the mirrors can be read before it exists.
     const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, {
         chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
@@ -35,8 +84,23 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
     const catalog = loadCatalog(DEFAULT_CATALOG_FILE);
     const foundation = buildFoundation(ctx, {
         containerdHosts: containerdHosts(mirrors),
+        registryAuth: { dockerConfigJson: registryDockerConfig(cfg) },
         refresherImage: rewriteImage(mirrors, catalog.platform.ecrRefresherImage),
     });
+    const natCount = cfg.network.natGateways === "single" ? 1 : facts.zones.length;
+    const registry = new RegistryInstance(
+        "china-registry",
+        {
+            role: "china",
+            instanceName: cfg.registry.instanceName,
+            region: cfg.alicloud.region,
+            instanceSpec: cfg.registry.instanceSpec,
+            periodMonths: cfg.registry.periodMonths,
+            namespace: cfg.registry.namespace,
+            internetAccess: chinaRegistryAccess(cfg, foundation, natCount),
+        },
+        { providers: { alicloud: providers.alicloud, random: providers.random } },
+    );
     const data = new ServingBucket(
         "china-data",
         {
@@ -50,41 +114,9 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
     );
 
     // The China end of the border VPN: its public IP first; the tunnels once the global stack has them.
-    let vpn: IpsecEndpoint | undefined;
-    if (runsIpsecEndpoint(cfg)) {
-        const hub = await peerOutputs(
-            ctx,
-            ["vpnTunnel1Address", "vpnTunnel2Address", "vpnTunnel1Psk", "vpnTunnel2Psk"],
-            "the strongSwan endpoint's tunnels",
-        );
-        const { network } = foundation;
-        vpn = new IpsecEndpoint(
-            "china-vpn",
-            {
-                partition: facts.partition,
-                region: cfg.aws.region,
-                accountId: facts.accountId,
-                vpcId: network.vpcId,
-                vpcCidr: cfg.network.vpcCidr,
-                publicSubnetId: network.publicSubnetIds.apply((ids) => ids[0]),
-                zone: facts.zones[0],
-                privateRouteTableIds: facts.zones.map((_, i) => network.privateRouteTableIds.apply((ids) => ids[i])),
-                remoteCidrs: [cfg.vpn.hubVpcCidr, cfg.peer.vpcCidr],
-                instanceType: cfg.vpn.instanceType,
-                amiParameter: cfg.vpn.amiParameter,
-                licensedCarrier: cfg.vpn.licensedCarrier ?? "",
-                tunnels: hub
-                    ? [
-                          { address: hub.vpnTunnel1Address, psk: hub.vpnTunnel1Psk },
-                          { address: hub.vpnTunnel2Address, psk: hub.vpnTunnel2Psk },
-                      ]
-                    : undefined,
-            },
-            { providers: { aws: providers.aws } },
-        );
-    }
+    const vpn = runsIpsecEndpoint(cfg) ? await borderEndpoint(ctx, foundation) : undefined;
 
-    bootstrapFlux(ctx, foundation, catalog, mirrors);
+    const flux = bootstrapFlux(ctx, foundation, catalog, mirrors);
     return {
         ...foundation.outputs,
         dataBucket: data.bucketName,
@@ -94,6 +126,7 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
         registryEndpoint: registry.publicEndpoint,
         registryVpcEndpoint: registry.vpcEndpoint,
         registryNamespace: registry.namespace,
+        fluxInstalled: flux !== undefined,
         ...(vpn
             ? {
                   vpnPublicIp: vpn.publicIp,

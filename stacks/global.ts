@@ -1,14 +1,40 @@
 /**
  * The global side: everything outside mainland China. Explicit providers only (ctx.providers).
  */
-import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { RegistryInstance, RegistrySyncRule } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { VpnHub } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
 import { peerOutputs } from "./peer";
 import type { SideContext } from "./program";
-import { bootstrapFlux, buildFoundation } from "./shared";
+import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
+
+/** The border VPN's hub: a Transit Gateway in the hub region, peered with the global VPC's region. */
+async function borderHub(ctx: SideContext, foundation: Foundation): Promise<VpnHub | undefined> {
+    const { cfg, facts, providers } = ctx;
+    if (!cfg.vpn.enabled || !providers.awsHub) return undefined;
+    const chinaVpn = await peerOutputs(ctx, ["vpnPublicIp"], "the VPN customer gateway and connection");
+    const { network, cluster } = foundation;
+    return new VpnHub(
+        "global-vpn",
+        {
+            hubRegion: cfg.vpn.hubRegion,
+            hubProvider: providers.awsHub,
+            globalVpc: {
+                region: cfg.aws.region,
+                vpcId: network.vpcId,
+                cidr: cfg.network.vpcCidr,
+                subnetIds: network.privateSubnetIds,
+                routeTableIds: facts.zones.map((_, i) => network.privateRouteTableIds.apply((ids) => ids[i])),
+                securityGroupId: cluster.securityGroupId,
+            },
+            chinaPublicIp: chinaVpn?.vpnPublicIp,
+            chinaCidr: cfg.peer.vpcCidr,
+        },
+        { providers: { aws: providers.aws, random: providers.random } },
+    );
+}
 
 export async function buildGlobal(ctx: SideContext): Promise<Record<string, unknown>> {
     const { cfg, facts, providers } = ctx;
@@ -25,17 +51,23 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
         { providers: { aws: providers.aws } },
     );
 
-    // The ACR EE origin instance, and the rule that replicates its namespace to the China instance.
+    // The ACR EE origin instance (pushed to by the copy host only), and the rule that replicates its
+    // namespace to the China instance.
     const origin = new RegistryInstance(
         "global-registry",
         {
+            role: "origin",
             instanceName: cfg.registry.instanceName,
             region: cfg.alicloud.region,
             instanceSpec: cfg.registry.instanceSpec,
             periodMonths: cfg.registry.periodMonths,
             namespace: cfg.registry.namespace,
+            internetAccess: cfg.registry.pushCidrs.map((cidr) => ({
+                cidr,
+                description: "the copy host (inventory/copy.sh)",
+            })),
         },
-        { providers: { alicloud: providers.alicloud } },
+        { providers: { alicloud: providers.alicloud, random: providers.random } },
     );
     const china = await peerOutputs(
         ctx,
@@ -55,23 +87,7 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
         );
     }
 
-    // The VPN hub in Hong Kong or Singapore; the connection once the china stack has its public IP.
-    let vpn: VpnHub | undefined;
-    if (cfg.vpn.enabled && providers.awsHub) {
-        const chinaVpn = await peerOutputs(ctx, ["vpnPublicIp"], "the VPN customer gateway and connection");
-        const hubZones = await aws.getAvailabilityZones({ state: "available" }, { provider: providers.awsHub });
-        vpn = new VpnHub(
-            "global-vpn",
-            {
-                hubVpcCidr: cfg.vpn.hubVpcCidr,
-                hubZone: [...hubZones.names].sort()[0],
-                chinaPublicIp: chinaVpn?.vpnPublicIp,
-                chinaCidrs: [cfg.peer.vpcCidr],
-            },
-            { providers: { aws: providers.awsHub, random: providers.random } },
-        );
-    }
-
+    const vpn = await borderHub(ctx, foundation);
     bootstrapFlux(ctx, foundation, catalog);
     return {
         ...foundation.outputs,
@@ -85,11 +101,11 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
         ...(vpn
             ? {
                   vpnHubRegion: cfg.vpn.hubRegion,
-                  vpnHubVpcCidr: cfg.vpn.hubVpcCidr,
+                  vpnHubTransitGatewayId: vpn.hubTransitGatewayId,
                   vpnTunnel1Address: vpn.tunnel1Address,
                   vpnTunnel2Address: vpn.tunnel2Address,
-                  vpnTunnel1Psk: vpn.tunnel1Psk,
-                  vpnTunnel2Psk: vpn.tunnel2Psk,
+                  vpnTunnel1Psk: vpn.tunnel1Psk ? pulumi.secret(vpn.tunnel1Psk) : undefined,
+                  vpnTunnel2Psk: vpn.tunnel2Psk ? pulumi.secret(vpn.tunnel2Psk) : undefined,
               }
             : {}),
     };

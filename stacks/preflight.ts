@@ -36,13 +36,6 @@ export async function preflight(cfg: StackConfig, provider: aws.Provider): Promi
         });
     }
     issues.push(...checkInstanceTypes(cfg, new Set(offerings.instanceTypes)));
-    if (cfg.vpn.enabled && cfg.vpn.mode === "alibaba-cen") {
-        issues.push({
-            key: "crossborder:vpn.mode",
-            problem: "alibaba-cen (Alibaba VPN Gateway on a CEN transit router) is designed but not built yet",
-            fix: "use mode: strongswan-ec2, or set enabled: false and attach the VPN Gateway to your CEN by hand (see README, Border VPN)",
-        });
-    }
     const available = [...zones.names].sort();
     const wanted = cfg.network.zoneCount ?? Math.min(3, available.length);
     if (available.length < wanted || available.length < 2) {

@@ -19,8 +19,21 @@ export interface SideContext {
     readonly peer: pulumi.StackReference;
 }
 
+/**
+ * Whether a config key was set with --secret. The SDK keeps this in `runtime.isConfigSecret` (marked
+ * internal, so absent from its typings); test/stacks/config.test.ts fails if an SDK upgrade removes it.
+ */
+export function isConfigSecret(key: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    if (typeof runtime.isConfigSecret !== "function")
+        throw new Error(
+            "@pulumi/pulumi no longer exposes runtime.isConfigSecret; crossborder cannot tell secret config from plain text",
+        );
+    return runtime.isConfigSecret(key);
+}
+
 export async function main(): Promise<Record<string, unknown>> {
-    const cfg = loadStackConfig(pulumi.runtime.allConfig(), { stack: pulumi.getStack() });
+    const cfg = loadStackConfig(pulumi.runtime.allConfig(), { stack: pulumi.getStack(), isSecret: isConfigSecret });
     const providers = createProviders(cfg);
     const facts = await preflight(cfg, providers.aws);
     const peer = new pulumi.StackReference(`peer-${cfg.peer.stack.split("/").pop()}`, { name: cfg.peer.stack });

@@ -1,18 +1,21 @@
 /**
  * What both sides build the same way: the network, the EKS cluster, ECR and (when enabled) the token
- * refresher. Each side adds its own parts in stacks/global.ts and stacks/china.ts.
+ * refresher, and Flux. Each side adds its own parts in stacks/global.ts and stacks/china.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
-import { Cluster } from "../components/cluster";
-import { FluxBootstrap, FluxImage } from "../components/flux";
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster, RegistryAuth } from "../components/cluster";
+import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
+import { FluxBootstrap, FluxImage, GitAuth } from "../components/flux";
+import { Network } from "../components/network";
+import { SLOW_LINK } from "../components/slow-link";
 import { Catalog } from "../gitops/catalog";
 import { Mirrors, rewriteChartSource, rewriteReference } from "../gitops/mirrors";
 import { nameOf, parseNormalizedNamed } from "../gitops/reference";
-import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
-import { Network } from "../components/network";
+import { apiAccess, StackConfig } from "./config";
 import { cloudFacts } from "./facts";
+import { notice } from "./notices";
 import type { SideContext } from "./program";
-import { SLOW_LINK } from "./slow-link";
 
 export interface Foundation {
     readonly network: Network;
@@ -22,10 +25,13 @@ export interface Foundation {
     readonly outputs: Record<string, unknown>;
 }
 
-export function buildFoundation(
-    ctx: SideContext,
-    extra: { containerdHosts?: ReadonlyMap<string, string>; refresherImage: string },
-): Foundation {
+export interface FoundationExtras {
+    readonly containerdHosts?: ReadonlyMap<string, string>;
+    readonly registryAuth?: RegistryAuth;
+    readonly refresherImage: string;
+}
+
+export function buildFoundation(ctx: SideContext, extra: FoundationExtras): Foundation {
     const { cfg, facts, providers } = ctx;
     const awsOpts = { providers: { aws: providers.aws } };
     const network = new Network(
@@ -38,6 +44,7 @@ export function buildFoundation(
         },
         awsOpts,
     );
+    const access = apiAccess(cfg.cluster);
     const cluster = new Cluster(
         cfg.side,
         {
@@ -45,11 +52,13 @@ export function buildFoundation(
             region: cfg.aws.region,
             name: cfg.cluster.name,
             kubernetesVersion: cfg.cluster.kubernetesVersion,
-            endpointPublicAccess: cfg.cluster.endpointPublicAccess,
-            publicAccessCidrs: cfg.cluster.publicAccessCidrs,
+            endpointPublicAccess: access.public,
+            publicAccessCidrs: access.cidrs,
+            deployFromCidr: cfg.cluster.deployFromVpc ? cfg.network.vpcCidr : undefined,
             subnetIds: network.privateSubnetIds,
             nodeGroups: cfg.cluster.nodeGroups,
             containerdHosts: extra.containerdHosts,
+            registryAuth: extra.registryAuth,
             addonAccount: cloudFacts().aws.get(cfg.aws.region)?.eksAddonAccount,
         },
         awsOpts,
@@ -59,10 +68,11 @@ export function buildFoundation(
         { repositories: cfg.ecr.repositories, keepImages: cfg.ecr.keepImages },
         awsOpts,
     );
-    const k8sProvider = new k8s.Provider(`${cfg.side}-k8s`, {
-        kubeconfig: cluster.kubeconfig,
-        enableServerSideApply: true,
-    });
+    const k8sProvider = new k8s.Provider(
+        `${cfg.side}-k8s`,
+        { kubeconfig: cluster.kubeconfig, enableServerSideApply: true },
+        { dependsOn: cluster.ready },
+    );
     const registry = ecrRegistry(facts.partition, facts.accountId, cfg.aws.region);
     let refresher: EcrTokenRefresher | undefined;
     if (cfg.ecrRefresher.enabled) {
@@ -71,8 +81,10 @@ export function buildFoundation(
             {
                 partition: facts.partition,
                 region: cfg.aws.region,
+                accountId: facts.accountId,
                 registry,
                 namespaces: cfg.ecrRefresher.namespaces,
+                serviceAccounts: cfg.ecrRefresher.serviceAccounts,
                 refreshHours: cfg.ecrRefresher.refreshHours,
                 image: extra.refresherImage,
                 profile: SLOW_LINK[cfg.side],
@@ -93,8 +105,10 @@ export function buildFoundation(
             privateSubnetIds: network.privateSubnetIds,
             publicSubnetIds: network.publicSubnetIds,
             privateRouteTableIds: network.privateRouteTableIds,
+            natPublicIps: network.natPublicIps,
             clusterName: cluster.name,
             clusterEndpoint: cluster.endpoint,
+            clusterSecurityGroupId: cluster.securityGroupId,
             oidcIssuer: cluster.oidcIssuer,
             kubeconfig: cluster.kubeconfig,
             eksAddonRegistry: cluster.addonRegistry,
@@ -105,17 +119,38 @@ export function buildFoundation(
     };
 }
 
+/** How source-controller authenticates to the tree's Git host, from the stack config (secrets stay secrets). */
+export function gitAuth(cfg: StackConfig): GitAuth {
+    const g = cfg.gitops;
+    switch (g.auth) {
+        case "none":
+            return { kind: "none" };
+        case "token":
+            return { kind: "token", username: g.username, token: pulumi.secret(g.credential ?? "") };
+        case "ssh":
+            return { kind: "ssh", privateKey: pulumi.secret(g.credential ?? ""), knownHosts: g.knownHosts ?? "" };
+    }
+}
+
 /**
  * Flux on this side's cluster, reconciling clusters/<side> of the generated tree. With `mirrors` (the
- * china side) the chart and every image come from the China registry.
+ * china side) the chart and every image come from the China registry, so Flux is installed only once the
+ * stack says the registry holds them (crossborder:flux.mirrorVerified, set after verify-mirror passes);
+ * until then the install is skipped with a message.
  */
 export function bootstrapFlux(
     ctx: SideContext,
     foundation: Foundation,
     catalog: Catalog,
     mirrors?: Mirrors,
-): FluxBootstrap {
+): FluxBootstrap | undefined {
     const { cfg } = ctx;
+    if (mirrors && !cfg.flux.mirrorVerified) {
+        notice(
+            `Flux on ${cfg.cluster.name}: skipped until the China registry holds its chart and images. Copy the inventory (inventory/copy.sh), run crossborder verify-mirror, then: pulumi config set crossborder:flux.mirrorVerified true -s ${cfg.side} && pulumi up -s ${cfg.side}`,
+        );
+        return undefined;
+    }
     const images = new Map<string, FluxImage>();
     for (const image of catalog.fluxImages) {
         const upstream = parseNormalizedNamed(image);
@@ -128,7 +163,14 @@ export function bootstrapFlux(
         : chart.repository;
     return new FluxBootstrap(
         `${cfg.side}-flux`,
-        { chartUrl, chartVersion: chart.version, images, git: cfg.gitops, profile: SLOW_LINK[cfg.side] },
+        {
+            chartUrl,
+            chartVersion: chart.version,
+            images,
+            git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path, auth: gitAuth(cfg) },
+            profile: SLOW_LINK[cfg.side],
+            dependsOn: foundation.cluster.ready,
+        },
         { providers: { kubernetes: foundation.k8sProvider } },
     );
 }

@@ -13,6 +13,14 @@ export function exampleConfig(side: "global" | "china"): Record<string, any> {
     return structuredClone(parseStackFile(fs.readFileSync(file, "utf8"), file).config) as Record<string, any>;
 }
 
+/** The example stacks' secret keys: what `pulumi config set --secret` set (their values are placeholders). */
+export const EXAMPLE_SECRETS: readonly string[] = [
+    "crossborder:registryPullPassword",
+    "crossborder:gitopsToken",
+    "crossborder:gitopsSshKey",
+];
+export const isExampleSecret = (key: string): boolean => EXAMPLE_SECRETS.includes(key);
+
 /** Run `fn`, expect a ConfigError, and return its issues. */
 export function configIssues(fn: () => unknown): readonly ConfigIssue[] {
     try {
@@ -82,4 +90,23 @@ export function copyStacks(dir: string, edit?: { file: "global" | "china"; from:
         }
         fs.writeFileSync(path.join(dir, `Pulumi.${side}.yaml`), text);
     }
+}
+
+/**
+ * A copy of the example stack files with edits applied (YAML paths under `config:`), in a temp folder;
+ * comments and `secure:` values are kept. Returns the folder, for runPlan's stacksDir.
+ */
+export function variantStacks(edits: Partial<Record<"global" | "china", [string[], unknown][]>>): string {
+    const { parseDocument } = require("yaml") as typeof import("yaml");
+    const dir = tempDir("stacks-variant");
+    for (const side of ["global", "china"] as const) {
+        const text = fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${side}.yaml`), "utf8");
+        const doc = parseDocument(text);
+        for (const [p, value] of edits[side] ?? []) {
+            if (value === undefined) doc.deleteIn(["config", ...p]);
+            else doc.setIn(["config", ...p], value);
+        }
+        fs.writeFileSync(path.join(dir, `Pulumi.${side}.yaml`), doc.toString());
+    }
+    return dir;
 }

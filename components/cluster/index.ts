@@ -5,11 +5,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeGroupConfig } from "../../stacks/config";
+import type { NodeGroupSpec } from "./spec";
 import { ecrRegistry, managedPolicyArn, Partition, servicePrincipal, stsClientIds } from "../partition";
-import { containerdUserData } from "./containerd";
+import { nodeUserData, RegistryAuth } from "./user-data";
 
 export { containerdHosts } from "./containerd";
+export type { RegistryAuth } from "./user-data";
 export { irsaRole, irsaTrustPolicy } from "./irsa";
 
 /** Every EKS control-plane log type (EKS API `LogType`). */
@@ -23,14 +24,21 @@ export interface ClusterArgs {
     readonly region: string;
     readonly name: string;
     readonly kubernetesVersion: string;
-    /** Public API endpoint, opt-in. @default false */
+    /** Public API endpoint (for users, or for the machine that runs pulumi up). @default false */
     readonly endpointPublicAccess?: boolean;
     /** Required when the endpoint is public; never defaulted to 0.0.0.0/0. @default [] */
     readonly publicAccessCidrs?: readonly string[];
+    /**
+     * The VPC range, when pulumi up runs inside the VPC: the cluster security group then admits 443 from it,
+     * so the Kubernetes provider reaches the private endpoint. @default none
+     */
+    readonly deployFromCidr?: string;
     readonly subnetIds: pulumi.Input<string[]>;
-    readonly nodeGroups: readonly NodeGroupConfig[];
+    readonly nodeGroups: readonly NodeGroupSpec[];
     /** containerd hosts.toml files by registry host; set on the china side. @default none */
     readonly containerdHosts?: ReadonlyMap<string, string>;
+    /** Credentials kubelet pulls with from a private registry (the China ACR EE namespace). @default none */
+    readonly registryAuth?: RegistryAuth;
     /** Account of the region's EKS add-on image registry (stacks/cloud-facts.yaml). */
     readonly addonAccount?: string;
 }
@@ -60,6 +68,10 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly nodeRoleArn: pulumi.Output<string>;
     /** Where this region's EKS add-on images come from. */
     public readonly addonRegistry: pulumi.Output<string>;
+    /** The security group EKS gives the control plane and the managed nodes. */
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** What must exist before workloads are installed: the node groups and the add-ons. */
+    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions) {
         super("crossborder:cluster:Cluster", name, {}, opts);
@@ -129,9 +141,19 @@ export class Cluster extends pulumi.ComponentResource {
                 ),
         );
 
+        const auth = args.registryAuth ? this.registryAuthParameter(name, args, nodeRole, child) : undefined;
+        const registryAuth = auth?.parameter;
+        const nodeDependencies: pulumi.Resource[] = [...attachments, ...(auth ? [auth.policy] : [])];
         const userData =
-            args.containerdHosts && args.containerdHosts.size > 0
-                ? Buffer.from(containerdUserData(args.containerdHosts)).toString("base64")
+            (args.containerdHosts && args.containerdHosts.size > 0) || registryAuth
+                ? pulumi.output(registryAuth?.name).apply((parameter) =>
+                      Buffer.from(
+                          nodeUserData({
+                              containerdHosts: args.containerdHosts ?? new Map(),
+                              registryAuth: parameter ? { parameter, region: args.region } : undefined,
+                          }),
+                      ).toString("base64"),
+                  )
                 : undefined;
         const groups = args.nodeGroups.map((g) => {
             const template = new aws.ec2.LaunchTemplate(
@@ -161,23 +183,47 @@ export class Cluster extends pulumi.ComponentResource {
                     scalingConfig: { minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize },
                     launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
                 },
-                { ...child, dependsOn: attachments },
+                { ...child, dependsOn: nodeDependencies },
             );
         });
-        ADDONS.forEach(
+        // OVERWRITE on create as well: EKS installs vpc-cni, kube-proxy and coredns itself as self-managed
+        // add-ons, and creating the managed add-on over them fails on the field conflicts unless told to take
+        // them over (EKS API CreateAddon, resolveConflicts).
+        const addons = ADDONS.map(
             (addon) =>
                 new aws.eks.Addon(
                     `${name}-${addon}`,
-                    { clusterName: cluster.name, addonName: addon, resolveConflictsOnUpdate: "OVERWRITE" },
+                    {
+                        clusterName: cluster.name,
+                        addonName: addon,
+                        resolveConflictsOnCreate: "OVERWRITE",
+                        resolveConflictsOnUpdate: "OVERWRITE",
+                    },
                     { ...child, dependsOn: groups },
                 ),
         );
+        if (args.deployFromCidr) {
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-api-from-vpc`,
+                {
+                    securityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
+                    description: "the Kubernetes API for pulumi up, run from inside the VPC",
+                    ipProtocol: "tcp",
+                    fromPort: 443,
+                    toPort: 443,
+                    cidrIpv4: args.deployFromCidr,
+                },
+                child,
+            );
+        }
 
         this.name = cluster.name;
         this.endpoint = cluster.endpoint;
         this.oidcIssuer = issuer;
         this.oidcProviderArn = oidc.arn;
         this.nodeRoleArn = nodeRole.arn;
+        this.securityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
+        this.ready = [...groups, ...addons];
         this.addonRegistry = pulumi.output(args.addonAccount ? ecrRegistry(p, args.addonAccount, args.region) : "");
         this.kubeconfig = pulumi.secret(
             pulumi
@@ -222,5 +268,38 @@ export class Cluster extends pulumi.ComponentResource {
             oidcIssuer: this.oidcIssuer,
             kubeconfig: this.kubeconfig,
         });
+    }
+
+    /** The registry credentials as an SSM SecureString the node role alone may read; user data writes them for kubelet. */
+    private registryAuthParameter(
+        name: string,
+        args: ClusterArgs,
+        nodeRole: aws.iam.Role,
+        child: pulumi.CustomResourceOptions,
+    ): { parameter: aws.ssm.Parameter; policy: aws.iam.RolePolicy } {
+        const parameter = new aws.ssm.Parameter(
+            `${name}-registry-auth`,
+            {
+                name: `/crossborder/${args.name}/registry-auth`,
+                description: "Docker config.json with the credentials kubelet pulls from the China registry with",
+                type: "SecureString",
+                value: pulumi.secret(args.registryAuth!.dockerConfigJson),
+            },
+            child,
+        );
+        const policy = new aws.iam.RolePolicy(
+            `${name}-node-registry-auth`,
+            {
+                role: nodeRole.id,
+                policy: parameter.arn.apply((parameterArn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArn }],
+                    }),
+                ),
+            },
+            child,
+        );
+        return { parameter, policy };
     }
 }

@@ -2,19 +2,26 @@
  * ECR repositories (scan on push, immutable tags, lifecycle policy) and the token refresher: a Kubernetes
  * CronJob for clusters whose nodes cannot pull from ECR with an instance role (bare metal, ACK, another
  * partition). It fetches a token every few hours and updates a docker-registry Secret in each listed
- * namespace, with retries from the slow-link profile.
+ * namespace, with retries from the slow-link profile; a Job runs it once at creation, so the Secrets hold a
+ * token from the first minute rather than after the first schedule. The listed service accounts carry the
+ * Secret as an imagePullSecret, so their pods use it without naming it.
+ *
+ * The token carries exactly the rights of the principal that asked for it (ECR GetAuthorizationToken API
+ * reference), so the role may also read the account's repositories: with GetAuthorizationToken alone, every
+ * pull with the token answers 403.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { ECR_TOKEN_LIFETIME_HOURS } from "../../stacks/config";
-import type { SlowLinkProfile } from "../../stacks/slow-link";
+import type { SlowLinkProfile } from "../slow-link";
 import { irsaRole } from "../cluster/irsa";
-import { Partition } from "../partition";
+import { ECR_TOKEN_LIFETIME_HOURS } from "./limits";
+import { arn, Partition } from "../partition";
 
 export const REFRESH_SCRIPT = path.join(__dirname, "refresh.sh");
+export { ECR_TOKEN_LIFETIME_HOURS };
 
 export interface EcrRepositoriesArgs {
     readonly repositories: readonly string[];
@@ -75,6 +82,8 @@ export class EcrRepositories extends pulumi.ComponentResource {
 export interface EcrTokenRefresherArgs {
     readonly partition: Partition;
     readonly region: string;
+    /** The account whose repositories the token reads. */
+    readonly accountId: string;
     /** The ECR registry host the Secret authenticates to. */
     readonly registry: pulumi.Input<string>;
     readonly namespaces: readonly string[];
@@ -94,6 +103,23 @@ export interface EcrTokenRefresherArgs {
         | { readonly secret: string };
     /** Name of the pull Secret in each namespace. @default "ecr-pull" */
     readonly secretName?: string;
+    /** Service accounts (in each namespace) whose pods get the Secret as an imagePullSecret. @default ["default"] */
+    readonly serviceAccounts?: readonly string[];
+}
+
+/** The refresher role's rights: a token, and reading (only) the account's repositories in the region. */
+export function refresherPolicy(partition: Partition, region: string, accountId: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+            {
+                Effect: "Allow",
+                Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                Resource: arn({ partition, service: "ecr", region, account: accountId, resource: "repository/*" }),
+            },
+        ],
+    });
 }
 
 /** Every N hours ("0 *" + "/N * * *"); refused at 12 or more, since tokens would expire first. */
@@ -113,7 +139,10 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
         super("crossborder:ecr:EcrTokenRefresher", name, {}, opts);
         const child = { parent: this };
         const secretName = args.secretName ?? "ecr-pull";
-        const ns = REFRESHER_NAMESPACE;
+        // With a credentials Secret, the refresher runs in that Secret's namespace: a pod reads Secrets of
+        // its own namespace only.
+        const credentialsNamespace = "secret" in args.credentials ? args.credentials.secret.split("/")[0] : undefined;
+        const ns = credentialsNamespace ?? REFRESHER_NAMESPACE;
         this.schedule = refreshSchedule(args.refreshHours ?? 6);
 
         let saAnnotations: Record<string, pulumi.Input<string>> = {};
@@ -126,10 +155,7 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                     issuerUrl: args.credentials.irsa.issuerUrl,
                     namespace: ns,
                     serviceAccount: name,
-                    policy: JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }],
-                    }),
+                    policy: refresherPolicy(args.partition, args.region, args.accountId),
                 },
                 child,
             );
@@ -137,15 +163,19 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
             saAnnotations = { "eks.amazonaws.com/role-arn": role.arn };
         }
 
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-ns`,
-            { metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
-            child,
-        );
+        // The refresher's own namespace, unless it runs beside a credentials Secret in a namespace the user owns.
+        const namespace = credentialsNamespace
+            ? undefined
+            : new k8s.core.v1.Namespace(
+                  `${name}-ns`,
+                  { metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+                  child,
+              );
+        const inNamespace = namespace ? [namespace] : [];
         const sa = new k8s.core.v1.ServiceAccount(
             `${name}-sa`,
             { metadata: { name, namespace: ns, annotations: saAnnotations } },
-            { ...child, dependsOn: [namespace] },
+            { ...child, dependsOn: inNamespace },
         );
         const script = new k8s.core.v1.ConfigMap(
             `${name}-script`,
@@ -153,9 +183,10 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                 metadata: { name: `${name}-script`, namespace: ns },
                 data: { "refresh.sh": fs.readFileSync(REFRESH_SCRIPT, "utf8") },
             },
-            { ...child, dependsOn: [namespace] },
+            { ...child, dependsOn: inNamespace },
         );
 
+        const pullSecrets: k8s.core.v1.Secret[] = [];
         // RBAC reaches only the pull Secret, by name, in the listed namespaces. Kubernetes cannot limit
         // `create` by name, so the Secrets are created here (empty) and the job only updates them.
         for (const target of args.namespaces) {
@@ -164,7 +195,7 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                 { metadata: { name: target } },
                 { ...child, retainOnDelete: true },
             );
-            new k8s.core.v1.Secret(
+            const pullSecret = new k8s.core.v1.Secret(
                 `${name}-pull-${target}`,
                 {
                     metadata: { name: secretName, namespace: target },
@@ -173,6 +204,22 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                 },
                 { ...child, dependsOn: [targetNs], ignoreChanges: ["data", "stringData"] },
             );
+            pullSecrets.push(pullSecret);
+            for (const account of args.serviceAccounts ?? ["default"]) {
+                // Server-side apply of just this field; the account itself (e.g. "default") is Kubernetes'.
+                new k8s.core.v1.ServiceAccountPatch(
+                    `${name}-${target}-${account}`,
+                    {
+                        metadata: {
+                            name: account,
+                            namespace: target,
+                            annotations: { "pulumi.com/patchForce": "true" },
+                        },
+                        imagePullSecrets: [{ name: secretName }],
+                    },
+                    { ...child, dependsOn: [targetNs, pullSecret] },
+                );
+            }
             const role = new k8s.rbac.v1.Role(
                 `${name}-${target}`,
                 {
@@ -212,6 +259,54 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
         ];
         const envFrom =
             "secret" in args.credentials ? [{ secretRef: { name: args.credentials.secret.split("/")[1] } }] : undefined;
+        const jobSpec: k8s.types.input.batch.v1.JobSpec = {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 1800,
+            template: {
+                spec: {
+                    serviceAccountName: name,
+                    restartPolicy: "Never",
+                    automountServiceAccountToken: true,
+                    securityContext: {
+                        runAsNonRoot: true,
+                        runAsUser: 65532,
+                        runAsGroup: 65532,
+                        seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    containers: [
+                        {
+                            name: "refresh",
+                            image: args.image,
+                            command: ["/bin/sh", "/scripts/refresh.sh"],
+                            env,
+                            ...(envFrom ? { envFrom } : {}),
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                readOnlyRootFilesystem: true,
+                                runAsNonRoot: true,
+                                capabilities: { drop: ["ALL"] },
+                            },
+                            resources: {
+                                requests: { cpu: "10m", memory: "64Mi", "ephemeral-storage": "64Mi" },
+                                limits: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+                            },
+                            volumeMounts: [
+                                { name: "scripts", mountPath: "/scripts", readOnly: true },
+                                { name: "tmp", mountPath: "/tmp" },
+                            ],
+                        },
+                    ],
+                    volumes: [
+                        {
+                            name: "scripts",
+                            configMap: { name: script.metadata.name, defaultMode: 0o555 },
+                        },
+                        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
+                    ],
+                },
+            },
+        };
+        const dependsOn = [sa, script, ...pullSecrets];
         new k8s.batch.v1.CronJob(
             `${name}-cronjob`,
             {
@@ -222,58 +317,18 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                     startingDeadlineSeconds: 600,
                     successfulJobsHistoryLimit: 1,
                     failedJobsHistoryLimit: 3,
-                    jobTemplate: {
-                        spec: {
-                            backoffLimit: 2,
-                            activeDeadlineSeconds: 1800,
-                            template: {
-                                spec: {
-                                    serviceAccountName: name,
-                                    restartPolicy: "Never",
-                                    automountServiceAccountToken: true,
-                                    securityContext: {
-                                        runAsNonRoot: true,
-                                        runAsUser: 65532,
-                                        runAsGroup: 65532,
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
-                                    containers: [
-                                        {
-                                            name: "refresh",
-                                            image: args.image,
-                                            command: ["/bin/sh", "/scripts/refresh.sh"],
-                                            env,
-                                            ...(envFrom ? { envFrom } : {}),
-                                            securityContext: {
-                                                allowPrivilegeEscalation: false,
-                                                readOnlyRootFilesystem: true,
-                                                runAsNonRoot: true,
-                                                capabilities: { drop: ["ALL"] },
-                                            },
-                                            resources: {
-                                                requests: { cpu: "10m", memory: "64Mi", "ephemeral-storage": "64Mi" },
-                                                limits: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "128Mi" },
-                                            },
-                                            volumeMounts: [
-                                                { name: "scripts", mountPath: "/scripts", readOnly: true },
-                                                { name: "tmp", mountPath: "/tmp" },
-                                            ],
-                                        },
-                                    ],
-                                    volumes: [
-                                        {
-                                            name: "scripts",
-                                            configMap: { name: script.metadata.name, defaultMode: 0o555 },
-                                        },
-                                        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
-                                    ],
-                                },
-                            },
-                        },
-                    },
+                    jobTemplate: { spec: jobSpec },
                 },
             },
-            { ...child, dependsOn: [sa, script] },
+            { ...child, dependsOn },
+        );
+        // The first run, at creation: Pulumi waits for it to complete, so a failing refresher fails the
+        // deploy instead of leaving empty Secrets for up to {refreshHours} hours. A Job's template cannot
+        // change, so a new template replaces it.
+        new k8s.batch.v1.Job(
+            `${name}-initial`,
+            { metadata: { name: `${name}-initial`, namespace: ns }, spec: jobSpec },
+            { ...child, dependsOn, replaceOnChanges: ["spec"], deleteBeforeReplace: true },
         );
         this.registerOutputs({ schedule: this.schedule });
     }

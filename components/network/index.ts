@@ -1,10 +1,14 @@
 /**
  * Network: a VPC over two or three zones with public and private subnets, NAT per zone (or one), and the
  * subnet tags EKS load balancers look for. Works the same in `aws` and `aws-cn`: only the provider differs.
+ *
+ * Every route is its own `aws.ec2.Route`, never a route table's inline `routes`: a table with inline routes
+ * owns all of its routes, so the next `pulumi up` deletes the routes other components add to it (the VPN's,
+ * the Transit Gateway's), and the two fight on every run (the warning in @pulumi/aws routeTable.d.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Cidr, parseCidr, subnet } from "../../stacks/cidr";
+import { Cidr, parseCidr, subnet } from "./cidr";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 range (validated by the stack config: private, /16-/24). */
@@ -45,8 +49,11 @@ export class Network extends pulumi.ComponentResource {
     public readonly publicSubnetIds: pulumi.Output<string[]>;
     public readonly privateSubnetIds: pulumi.Output<string[]>;
     public readonly privateSubnetCidrs: pulumi.Output<string[]>;
+    public readonly publicSubnetCidrs: pulumi.Output<string[]>;
     public readonly publicRouteTableId: pulumi.Output<string>;
     public readonly privateRouteTableIds: pulumi.Output<string[]>;
+    /** The NAT gateways' Elastic IPs: what the internet sees of the private subnets (registry access lists). */
+    public readonly natPublicIps: pulumi.Output<string[]>;
 
     constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions) {
         super("crossborder:network:Network", name, {}, opts);
@@ -67,11 +74,12 @@ export class Network extends pulumi.ComponentResource {
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, child);
         const publicRt = new aws.ec2.RouteTable(
             `${name}-public`,
-            {
-                vpcId: vpc.id,
-                routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-                tags: { Name: `${name}-public` },
-            },
+            { vpcId: vpc.id, tags: { Name: `${name}-public` } },
+            child,
+        );
+        new aws.ec2.Route(
+            `${name}-public-default`,
+            { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
             child,
         );
 
@@ -99,12 +107,14 @@ export class Network extends pulumi.ComponentResource {
         );
 
         const natZones = args.natGateways === "single" ? [plan[0]] : plan;
+        const natEips: aws.ec2.Eip[] = [];
         const nats = natZones.map((p, i) => {
             const eip = new aws.ec2.Eip(
                 `${name}-nat-${p.zone}`,
                 { domain: "vpc", tags: { Name: `${name}-nat-${p.zone}` } },
                 child,
             );
+            natEips.push(eip);
             return new aws.ec2.NatGateway(
                 `${name}-nat-${p.zone}`,
                 { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: { Name: `${name}-nat-${p.zone}` } },
@@ -132,10 +142,15 @@ export class Network extends pulumi.ComponentResource {
         const privateRts = plan.map((p, i) => {
             const rt = new aws.ec2.RouteTable(
                 `${name}-private-${p.zone}`,
+                { vpcId: vpc.id, tags: { Name: `${name}-private-${p.zone}` } },
+                child,
+            );
+            new aws.ec2.Route(
+                `${name}-private-${p.zone}-default`,
                 {
-                    vpcId: vpc.id,
-                    routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, nats.length - 1)].id }],
-                    tags: { Name: `${name}-private-${p.zone}` },
+                    routeTableId: rt.id,
+                    destinationCidrBlock: "0.0.0.0/0",
+                    natGatewayId: nats[Math.min(i, nats.length - 1)].id,
                 },
                 child,
             );
@@ -152,6 +167,8 @@ export class Network extends pulumi.ComponentResource {
         this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
         this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
         this.privateSubnetCidrs = pulumi.output(plan.map((p) => p.private));
+        this.publicSubnetCidrs = pulumi.output(plan.map((p) => p.public));
+        this.natPublicIps = pulumi.all(natEips.map((e) => e.publicIp));
         this.publicRouteTableId = publicRt.id;
         this.privateRouteTableIds = pulumi.all(privateRts.map((r) => r.id));
         this.registerOutputs({

@@ -12,6 +12,13 @@ export type Partition = "aws" | "aws-cn";
 
 export const PARTITIONS: readonly Partition[] = ["aws", "aws-cn"];
 
+/** The two sides of a crossborder pair: outside mainland China, and inside it. */
+export type Side = "global" | "china";
+export const SIDES: readonly Side[] = ["global", "china"];
+
+/** The AWS partition each side deploys to. */
+export const SIDE_PARTITION: Record<Side, Partition> = { global: "aws", china: "aws-cn" };
+
 interface PartitionInfo {
     readonly dnsSuffix: string;
     readonly regionPrefix?: string;
@@ -23,10 +30,31 @@ const INFO: Record<Partition, PartitionInfo> = {
 };
 
 /**
- * Principals that are the same string in every partition even though the service runs in China.
- * The China EKS user guide shows `pods.eks.amazonaws.com` for EKS Pod Identity trust policies.
+ * Every service principal crossborder puts in a trust policy, per partition, with its source. The China
+ * partition is not uniform: EC2 takes the `.cn` suffix there, EKS does not, so the table is written out
+ * rather than derived from the DNS suffix. A service missing here is refused: add it with its source.
  */
-const UNIVERSAL_PRINCIPALS: ReadonlySet<string> = new Set(["pods.eks"]);
+export const SERVICE_PRINCIPALS: Readonly<
+    Record<string, { readonly principals: Readonly<Record<Partition, string>>; readonly source: string }>
+> = {
+    // IAM refuses eks.amazonaws.com.cn with "MalformedPolicyDocument: Invalid principal"
+    // (terraform-aws-modules/terraform-aws-eks #1904 and #2263, aws-ia/terraform-aws-eks-blueprints #1551);
+    // the Amazon EKS user guide for the China regions trusts eks.amazonaws.com in aws-cn too.
+    eks: {
+        principals: { aws: "eks.amazonaws.com", "aws-cn": "eks.amazonaws.com" },
+        source: "Amazon EKS in the China regions (docs.amazonaws.cn, EKS cluster IAM role); terraform-aws-eks #1904, #2263",
+    },
+    // EC2 in aws-cn is ec2.amazonaws.com.cn (kubernetes/kops #27: ec2.amazonaws.com is an invalid principal there).
+    ec2: {
+        principals: { aws: "ec2.amazonaws.com", "aws-cn": "ec2.amazonaws.com.cn" },
+        source: "AWS China IAM user guide, service principals; kubernetes/kops #27",
+    },
+    // EKS Pod Identity: the China EKS user guide shows pods.eks.amazonaws.com.
+    "pods.eks": {
+        principals: { aws: "pods.eks.amazonaws.com", "aws-cn": "pods.eks.amazonaws.com" },
+        source: "Amazon EKS in the China regions, EKS Pod Identity role trust policy",
+    },
+};
 
 export function isPartition(value: string): value is Partition {
     return (PARTITIONS as readonly string[]).includes(value);
@@ -44,16 +72,17 @@ export function dnsSuffix(partition: Partition): string {
     return INFO[partition].dnsSuffix;
 }
 
-/**
- * The service principal for `service` in `partition`: `eks.amazonaws.com` / `eks.amazonaws.com.cn`.
- * A handful of principals are universal (see UNIVERSAL_PRINCIPALS) and keep `amazonaws.com`.
- */
+/** The service principal for `service` in `partition`, from SERVICE_PRINCIPALS; an unlisted service is refused. */
 export function servicePrincipal(partition: Partition, service: string): string {
-    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(service)) {
-        throw new Error(`servicePrincipal: "${service}" is not a service name such as "eks" or "ec2"`);
+    const entry = Object.prototype.hasOwnProperty.call(SERVICE_PRINCIPALS, service)
+        ? SERVICE_PRINCIPALS[service]
+        : undefined;
+    if (!entry) {
+        throw new Error(
+            `servicePrincipal: "${service}" is not in SERVICE_PRINCIPALS; add its principal for each partition there, with the document that gives it`,
+        );
     }
-    const suffix = UNIVERSAL_PRINCIPALS.has(service) ? INFO.aws.dnsSuffix : dnsSuffix(partition);
-    return `${service}.${suffix}`;
+    return entry.principals[partition];
 }
 
 /** The STS audience/client ids an IRSA OIDC provider must list: both forms in `aws-cn`. */

@@ -2,7 +2,7 @@
  * Stage 6 of the render pipeline: the Flux tree (path → file text), laid out like
  * fluxcd/flux2-kustomize-helm-example:
  *
- *   clusters/<cluster>/                      flux-system (GitRepository + root Kustomization), infrastructure.yaml, apps.yaml
+ *   clusters/<cluster>/                      infrastructure.yaml, apps.yaml (flux-system itself: the Pulumi bootstrap)
  *   infrastructure/controllers/<cluster>/    one file per controller: Namespace, source, HelmRelease
  *   infrastructure/configs/<cluster>/        configs: releases and plain manifests
  *   apps/base/<app>/                         the cluster-neutral part of each app
@@ -16,12 +16,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { SlowLinkProfile } from "../../stacks/slow-link";
+import { SlowLinkProfile } from "../../components/slow-link";
 import { Catalog, ClusterName, Group, isLocalChart, LocalChart, Manifests, Release } from "../catalog";
 import { GENERATED_HEADER, markdownFile, yamlFile } from "../emit";
 import { KustomizeImage, KustomizePostRenderer } from "../engine/kustomize";
-import { chartKey, ChinaChartSource, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
-import { nameOf, parseNormalizedNamed, Reference } from "../reference";
+import { chartKey, ChinaChartSource, Mirrors, MirrorVars, rewriteChartSource } from "../mirrors";
+import { Reference } from "../reference";
 import { SourceError } from "../yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
 
@@ -401,7 +401,11 @@ class ClusterEmitter {
         );
     }
 
-    /** clusters/<c>: Flux's own sync and the three Kustomizations, controllers → configs → apps. */
+    /**
+     * clusters/<c>: the three Kustomizations, controllers → configs → apps. Flux's own GitRepository and root
+     * Kustomization (flux-system) are not in the tree: the Pulumi bootstrap owns them (it holds the Git
+     * credentials), and two owners of one object conflict on every server-side apply.
+     */
     emitSync(): void {
         const p = this.p;
         const owner = `the ${this.c} cluster`;
@@ -421,45 +425,6 @@ class ClusterEmitter {
                 wait: true,
             },
         });
-        const git = this.cluster.git;
-        this.tree.yaml(
-            `clusters/${this.c}/flux-system/gotk-sync.yaml`,
-            [
-                {
-                    apiVersion: "source.toolkit.fluxcd.io/v1",
-                    kind: "GitRepository",
-                    metadata: fluxMeta("flux-system"),
-                    spec: {
-                        interval: p.sourceInterval,
-                        timeout: p.sourceTimeout,
-                        url: git.url,
-                        ref: { branch: git.branch },
-                        secretRef: { name: "flux-system" },
-                    },
-                },
-                fluxKustomization("flux-system", `./${git.path}`),
-            ],
-            owner,
-        );
-        const fluxImages: Obj[] = [];
-        if (this.moveToChina) {
-            for (const image of [...this.input.catalog.fluxImages].sort()) {
-                const ref = parseNormalizedNamed(image);
-                fluxImages.push({
-                    name: nameOf(ref),
-                    newName: nameOf(rewriteReference(this.input.mirrors, ref)),
-                    ...tagFields(ref),
-                });
-            }
-        }
-        this.tree.yaml(
-            `clusters/${this.c}/flux-system/kustomization.yaml`,
-            [kustomization(["gotk-sync.yaml"], fluxImages.length ? { images: fluxImages } : {})],
-            owner,
-            fluxImages.length
-                ? "Flux's controllers come from the China registry. The Pulumi bootstrap installs them with these images;\nif you add gotk-components.yaml from `flux install --export`, these entries rewrite it too."
-                : undefined,
-        );
         this.tree.yaml(
             `clusters/${this.c}/infrastructure.yaml`,
             [
@@ -475,7 +440,7 @@ class ClusterEmitter {
         );
         this.tree.yaml(
             `clusters/${this.c}/kustomization.yaml`,
-            [kustomization(["flux-system", "infrastructure.yaml", "apps.yaml"])],
+            [kustomization(["infrastructure.yaml", "apps.yaml"])],
             owner,
         );
     }

@@ -5,7 +5,7 @@
  * archives (the same bytes, checked by sha256 before `helm push`).
  */
 import * as path from "path";
-import { SlowLinkProfile } from "../../stacks/slow-link";
+import { SlowLinkProfile } from "../../components/slow-link";
 import { canonical, GENERATED_HEADER, yamlFile } from "../emit";
 import { archivePath, ChartRef } from "../engine/charts";
 import { decodeFlat } from "../mirrors";

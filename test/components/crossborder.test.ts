@@ -10,7 +10,7 @@ import { runPlan } from "../../cli/plan";
 import { swanctlConf, PSK_PATTERN } from "../../components/vpn";
 import { cloudFacts } from "../../stacks/facts";
 import { readStackFile } from "../../stacks/stackfile";
-import { ROOT, runCli, tempDir } from "../helpers";
+import { ROOT, runCli, tempDir, variantStacks } from "../helpers";
 
 const CHINA_REGISTRY = "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com";
 
@@ -21,6 +21,8 @@ function find(run: StackRun, type: string): ResourceRecord[] {
 describe("the cross-border pair under the mock runtime", function () {
     this.timeout(60_000);
     let runs: Map<string, StackRun>;
+    /** The china side once the mirror is verified: Flux installed from the China registry. */
+    let verified: Map<string, StackRun>;
     let planDir: string;
 
     before(async () => {
@@ -31,6 +33,12 @@ describe("the cross-border pair under the mock runtime", function () {
             outDir: planDir,
         });
         runs = new Map(result.runs.map((r) => [r.stack, r]));
+        const after = await runPlan({
+            stacks: ["global", "china"],
+            stacksDir: variantStacks({ china: [[["crossborder:flux", "mirrorVerified"], true]] }),
+            outDir: path.join(tempDir("pair"), "plan"),
+        });
+        verified = new Map(after.runs.map((r) => [r.stack, r]));
     });
 
     describe("ACR EE replication", () => {
@@ -95,10 +103,13 @@ describe("the cross-border pair under the mock runtime", function () {
             const [conn] = find(global, "aws:ec2/vpnConnection:VpnConnection");
             assert.strictEqual(conn.inputs.staticRoutesOnly, true);
             assert.deepStrictEqual(conn.inputs.tunnel1IkeVersions, ["ikev2"]);
-            assert.deepStrictEqual(
-                find(global, "aws:ec2/vpnConnectionRoute:VpnConnectionRoute").map((r) => r.inputs.destinationCidrBlock),
-                ["10.20.0.0/16"],
-            );
+            assert.strictEqual(conn.inputs.transitGatewayId, "global-vpn-hub-id");
+            // A Transit Gateway VPN attachment with static routing: the China range is a route to it.
+            const toChina = find(global, "aws:ec2transitgateway/route:Route").find(
+                (r) => r.name === "global-vpn-hub-to-china",
+            )!;
+            assert.strictEqual(toChina.inputs.destinationCidrBlock, "10.20.0.0/16");
+            assert.match(String(toChina.inputs.transitGatewayAttachmentId), /^tgw-attach-offline-/);
         });
 
         it("keeps the pre-shared keys secret everywhere, within AWS's character rules", () => {
@@ -115,7 +126,9 @@ describe("the cross-border pair under the mock runtime", function () {
                 assert.strictEqual(p.inputs.type, "SecureString");
                 assert.strictEqual(p.inputs.value, "[secret]");
             }
-            for (const r of find(global, "random:index/randomPassword:RandomPassword")) {
+            for (const r of find(global, "random:index/randomPassword:RandomPassword").filter((x) =>
+                x.name.includes("psk"),
+            )) {
                 assert.strictEqual(r.inputs.overrideSpecial, "._");
                 assert.ok(Number(r.inputs.length) + 1 <= 64 && Number(r.inputs.length) + 1 >= 8);
             }
@@ -123,11 +136,14 @@ describe("the cross-border pair under the mock runtime", function () {
 
         it("never writes a generated key into the plan files", () => {
             const { offlinePassword } = require("../../cli/offline") as typeof import("../../cli/offline");
-            const keys = find(runs.get("global")!, "random:index/randomPassword:RandomPassword").map((r) =>
-                offlinePassword(r.name, Number(r.inputs.length)),
-            );
-            assert.strictEqual(keys.length, 2);
-            for (const key of keys) assert.ok(PSK_PATTERN.test(`k${key}`), "the key fits AWS's rules");
+            const generated = find(runs.get("global")!, "random:index/randomPassword:RandomPassword");
+            const keys = generated.map((r) => offlinePassword(r.name, Number(r.inputs.length)));
+            assert.strictEqual(keys.length, 3, "two tunnel keys and the origin registry's password");
+            for (const r of generated.filter((x) => x.name.includes("psk")))
+                assert.ok(
+                    PSK_PATTERN.test(`k${offlinePassword(r.name, Number(r.inputs.length))}`),
+                    "the key fits AWS's rules",
+                );
             for (const f of fs.readdirSync(planDir)) {
                 const text = fs.readFileSync(path.join(planDir, f), "utf8");
                 for (const key of keys) assert.ok(!text.includes(key), `${f} contains a generated key`);
@@ -140,8 +156,8 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.deepStrictEqual([asg.inputs.minSize, asg.inputs.maxSize, asg.inputs.desiredCapacity], [1, 1, 1]);
             const [eni] = find(china, "aws:ec2/networkInterface:NetworkInterface");
             assert.strictEqual(eni.inputs.sourceDestCheck, false);
-            const routes = find(china, "aws:ec2/route:Route");
-            assert.strictEqual(routes.length, 6, "hub and global ranges from each of three private route tables");
+            const routes = find(china, "aws:ec2/route:Route").filter((r) => r.inputs.networkInterfaceId);
+            assert.strictEqual(routes.length, 3, "the global range from each of three private route tables");
             for (const r of routes) assert.strictEqual(r.inputs.networkInterfaceId, `${eni.name}-id`);
             assert.strictEqual(
                 (eni.inputs.tags as any)["crossborder:carrier"],
@@ -150,8 +166,8 @@ describe("the cross-border pair under the mock runtime", function () {
         });
 
         it("opens IKE and ESP only to the two tunnel peers", () => {
-            const [sg] = find(runs.get("china")!, "aws:ec2/securityGroup:SecurityGroup").filter((s) =>
-                String(s.name).includes("vpn"),
+            const [sg] = find(runs.get("china")!, "aws:ec2/securityGroup:SecurityGroup").filter(
+                (s) => s.name === "china-vpn-sg",
             );
             const ingress = sg.inputs.ingress as any[];
             const ipsec = ingress.filter((r) => r.protocol !== "-1");
@@ -177,13 +193,20 @@ describe("the cross-border pair under the mock runtime", function () {
                 userData,
                 /aws ssm get-parameter --region cn-northwest-1 --with-decryption --name '\/crossborder\/china-vpn\/tunnel1\/psk'/,
             );
-            assert.match(userData, /remote_ts = 10\.30\.0\.0\/16,10\.10\.0\.0\/16/);
+            // Route-based: the global range is routed into whichever tunnel is up (the updown script).
+            assert.match(userData, /remote_ts = 0\.0\.0\.0\/0/);
+            assert.match(userData, /ip route replace 10\.10\.0\.0\/16 dev "\$dev" metric "\$metric"/);
         });
     });
 
     describe("Flux bootstrap", () => {
         it("installs Flux on china from the China registry, every image overridden", () => {
-            const [release] = find(runs.get("china")!, "kubernetes:helm.sh/v3:Release");
+            assert.strictEqual(
+                find(runs.get("china")!, "kubernetes:helm.sh/v3:Release").length,
+                0,
+                "not before the mirror is verified",
+            );
+            const [release] = find(verified.get("china")!, "kubernetes:helm.sh/v3:Release");
             assert.strictEqual(String(release.inputs.chart), `oci://${CHINA_REGISTRY}/platform/flux2`);
             const values = release.inputs.values as Record<string, any>;
             const images = Object.values(values)
@@ -199,11 +222,11 @@ describe("the cross-border pair under the mock runtime", function () {
                 ["china", "https://codeup.aliyun.com/acme/fleet.git", "5m"],
                 ["global", "https://github.com/acme/fleet.git", "60s"],
             ]) {
-                const crs = find(runs.get(stack)!, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+                const crs = find(verified.get(stack)!, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
                 assert.strictEqual(crs.length, 1);
                 assert.strictEqual((crs[0].inputs.spec as any).url, url);
                 assert.strictEqual((crs[0].inputs.spec as any).timeout, timeout);
-                const [root] = find(runs.get(stack)!, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
+                const [root] = find(verified.get(stack)!, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
                 assert.strictEqual((root.inputs.spec as any).path, `./clusters/${stack}`);
             }
         });
@@ -237,7 +260,11 @@ describe("the cross-border pair under the mock runtime", function () {
                 0,
             );
             assert.strictEqual(find(run, "aws:ec2/vpnConnection:VpnConnection").length, 0);
-            assert.strictEqual(find(run, "aws:ec2/vpnGateway:VpnGateway").length, 1, "the hub itself is built");
+            assert.strictEqual(
+                find(run, "aws:ec2transitgateway/transitGateway:TransitGateway").length,
+                2,
+                "the hub and its peer are built",
+            );
             assert.ok(
                 run.warnings.some((w) =>
                     /the ACR EE sync rule origin -> China: skipped, because the china stack .* has no output registryInstanceId.*Run pulumi up -s china, then pulumi up -s global again\./.test(
@@ -257,15 +284,26 @@ describe("the cross-border pair under the mock runtime", function () {
                 steps.slice(0, 3).map((l) => l.split("(")[0].trim()),
                 ["1. pulumi up -s china", "2. pulumi up -s global", "3. pulumi up -s china"],
             );
+            // Flux on china comes after the copy and the proof that the mirror holds everything.
+            const at = (re: RegExp) => steps.findIndex((l) => re.test(l));
+            assert.ok(at(/inventory\/copy\.sh/) > 2);
+            assert.ok(at(/crossborder verify-mirror/) > at(/inventory\/copy\.sh/));
+            assert.ok(at(/crossborder:flux\.mirrorVerified true -s china/) > at(/crossborder verify-mirror/));
+            assert.strictEqual(
+                (r.stdout.match(/^ {5}waits for: /gm) ?? []).length,
+                steps.length,
+                "every step names what it waits for",
+            );
+            assert.match(r.stdout, /runs on a runner inside the china VPC/);
+            assert.match(r.stdout, /runs from 203\.0\.113\.10\/32/);
             assert.match(r.stdout, /licensed carrier: China Telecom Global/);
         });
     });
 
-    it("generates a strongSwan config with one connection per tunnel", () => {
+    it("generates a route-based strongSwan config: one connection and one interface ID per tunnel", () => {
         const conf = swanctlConf({
             localId: "203.0.113.7",
-            localCidrs: ["10.20.0.0/16"],
-            remoteCidrs: ["10.30.0.0/16"],
+            localAddress: "10.20.128.10",
             tunnels: [
                 { address: "198.51.100.1", psk: "kA" },
                 { address: "198.51.100.2", psk: "kB" },
@@ -274,5 +312,12 @@ describe("the cross-border pair under the mock runtime", function () {
         assert.strictEqual((conf.match(/^ {4}tunnel\d \{$/gm) ?? []).length, 2);
         assert.match(conf, /proposals = aes256-sha256-modp2048/);
         assert.match(conf, /id-remote = 198\.51\.100\.2\n {8}secret = "kB"/);
+        assert.match(conf, /local_addrs = 10\.20\.128\.10/);
+        // Route-based: the traffic selectors cover everything; the interface ID binds each tunnel to its xfrm device.
+        assert.strictEqual((conf.match(/local_ts = 0\.0\.0\.0\/0/g) ?? []).length, 2);
+        assert.deepStrictEqual(
+            [...conf.matchAll(/if_id_out = (\d)/g)].map((m) => m[1]),
+            ["1", "1", "2", "2"],
+        );
     });
 });

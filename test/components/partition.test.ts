@@ -5,6 +5,7 @@ import {
     managedPolicyArn,
     partitionOfRegion,
     serviceEndpoint,
+    SERVICE_PRINCIPALS,
     servicePrincipal,
     stsClientIds,
 } from "../../components/partition";
@@ -22,19 +23,36 @@ describe("partition helpers", () => {
         assert.strictEqual(dnsSuffix("aws-cn"), "amazonaws.com.cn");
     });
 
-    it("derives service principals per partition", () => {
-        assert.strictEqual(servicePrincipal("aws", "eks"), "eks.amazonaws.com");
-        assert.strictEqual(servicePrincipal("aws-cn", "eks"), "eks.amazonaws.com.cn");
-        assert.strictEqual(servicePrincipal("aws", "ec2"), "ec2.amazonaws.com");
-        assert.strictEqual(servicePrincipal("aws-cn", "ec2"), "ec2.amazonaws.com.cn");
-    });
+    // Every principal the program uses, per partition, with where it is written down. A wrong entry here
+    // is a failed first `pulumi up` (IAM: MalformedPolicyDocument: Invalid principal).
+    const PRINCIPALS: [string, string, string, string][] = [
+        ["eks", "aws", "eks.amazonaws.com", "EKS user guide, cluster IAM role"],
+        [
+            "eks",
+            "aws-cn",
+            "eks.amazonaws.com",
+            "EKS in the China regions; IAM refuses eks.amazonaws.com.cn (terraform-aws-eks #1904, #2263)",
+        ],
+        ["ec2", "aws", "ec2.amazonaws.com", "IAM user guide, service principals"],
+        ["ec2", "aws-cn", "ec2.amazonaws.com.cn", "AWS China IAM; ec2.amazonaws.com is refused there (kops #27)"],
+        ["pods.eks", "aws", "pods.eks.amazonaws.com", "EKS Pod Identity"],
+        ["pods.eks", "aws-cn", "pods.eks.amazonaws.com", "EKS Pod Identity in the China regions"],
+    ];
+    for (const [service, partition, principal, source] of PRINCIPALS) {
+        it(`trusts ${principal} for ${service} in ${partition} (${source})`, () => {
+            assert.strictEqual(servicePrincipal(partition as "aws" | "aws-cn", service), principal);
+        });
+    }
 
-    it("keeps universal principals unchanged in aws-cn", () => {
-        assert.strictEqual(servicePrincipal("aws-cn", "pods.eks"), "pods.eks.amazonaws.com");
-    });
-
-    it("rejects a principal that is not a service name", () => {
-        assert.throws(() => servicePrincipal("aws", "eks.amazonaws.com/"), /not a service name/);
+    it("has a source for every principal in its table, and refuses a service it does not list", () => {
+        for (const [service, entry] of Object.entries(SERVICE_PRINCIPALS)) assert.ok(entry.source.length > 10, service);
+        assert.deepStrictEqual(
+            Object.keys(SERVICE_PRINCIPALS).sort(),
+            [...new Set(PRINCIPALS.map((p) => p[0]))].sort(),
+        );
+        assert.throws(() => servicePrincipal("aws-cn", "lambda"), /not in SERVICE_PRINCIPALS/);
+        assert.throws(() => servicePrincipal("aws", "eks.amazonaws.com/"), /not in SERVICE_PRINCIPALS/);
+        assert.throws(() => servicePrincipal("aws", "constructor"), /not in SERVICE_PRINCIPALS/);
     });
 
     it("lists both STS client ids for IRSA in aws-cn", () => {

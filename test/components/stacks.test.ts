@@ -6,19 +6,27 @@ import * as assert from "assert";
 import * as path from "path";
 import { runPlan } from "../../cli/plan";
 import type { ResourceRecord, StackRun } from "../../cli/offline";
-import { ROOT, tempDir } from "../helpers";
+import { SERVICE_PRINCIPALS } from "../../components/partition";
+import { ROOT, tempDir, variantStacks } from "../helpers";
 
 let runs: Map<string, StackRun>;
+/** The pair with the china side's ECR refresher on and its mirror verified (Flux installed from China). */
+let variant: Map<string, StackRun>;
 
-function resources(stack: string, type?: string): ResourceRecord[] {
-    const all = runs.get(stack)!.resources;
+function resources(stack: string, type?: string, from = runs): ResourceRecord[] {
+    const all = from.get(stack)!.resources;
     return type ? all.filter((r) => r.type === type) : all;
 }
 
-function one(stack: string, type: string): ResourceRecord {
-    const found = resources(stack, type);
+function one(stack: string, type: string, from = runs): ResourceRecord {
+    const found = resources(stack, type, from);
     assert.strictEqual(found.length, 1, `one ${type} in ${stack}, found ${found.length}`);
     return found[0];
+}
+
+/** Base64 user data of a launch template, decoded. */
+function userDataOf(r: ResourceRecord): string {
+    return Buffer.from(String(r.inputs.userData), "base64").toString("utf8");
 }
 
 function json(value: unknown): any {
@@ -35,6 +43,17 @@ describe("the stacks under the mock runtime", function () {
             outDir: path.join(tempDir("stacks"), "plan"),
         });
         runs = new Map(result.runs.map((r) => [r.stack, r]));
+        const changed = await runPlan({
+            stacks: ["global", "china"],
+            stacksDir: variantStacks({
+                china: [
+                    [["crossborder:ecrRefresher"], { enabled: true, namespaces: ["default", "podinfo"] }],
+                    [["crossborder:flux", "mirrorVerified"], true],
+                ],
+            }),
+            outDir: path.join(tempDir("stacks"), "plan"),
+        });
+        variant = new Map(changed.runs.map((r) => [r.stack, r]));
     });
 
     describe("partitions", () => {
@@ -45,23 +64,30 @@ describe("the stacks under the mock runtime", function () {
             assert.doesNotMatch(JSON.stringify(resources("global").map((r) => r.inputs)), /arn:aws-cn:/);
         });
 
-        it("uses .amazonaws.com.cn service principals on the china side", () => {
-            for (const [stack, suffix] of [
-                ["china", ".amazonaws.com.cn"],
-                ["global", ".amazonaws.com"],
+        it("trusts only service principals of the principal table, each in its partition's form", () => {
+            // IAM refuses a principal a partition does not know (MalformedPolicyDocument): eks.amazonaws.com
+            // is right in aws-cn, ec2.amazonaws.com.cn is right there too (components/partition).
+            for (const [stack, partition] of [
+                ["china", "aws-cn"],
+                ["global", "aws"],
             ] as const) {
                 const principals = resources(stack, "aws:iam/role:Role").flatMap((r) =>
                     json(r.inputs.assumeRolePolicy)
                         .Statement.map((s: any) => s.Principal.Service)
                         .filter(Boolean),
                 );
+                const allowed = Object.values(SERVICE_PRINCIPALS).map((e) => e.principals[partition]);
                 assert.ok(principals.length >= 2, `${stack}: ${principals}`);
-                for (const p of principals)
-                    assert.ok(
-                        p.endsWith(suffix) && (suffix === ".amazonaws.com.cn" || !p.endsWith(".cn")),
-                        `${stack}: ${p}`,
-                    );
+                for (const p of principals) assert.ok(allowed.includes(p), `${stack}: ${p}`);
+                assert.ok(principals.includes("eks.amazonaws.com"), `${stack} trusts eks.amazonaws.com`);
             }
+            assert.ok(
+                resources("china", "aws:iam/role:Role").some(
+                    (r) =>
+                        r.inputs.assumeRolePolicy &&
+                        JSON.stringify(r.inputs.assumeRolePolicy).includes("ec2.amazonaws.com.cn"),
+                ),
+            );
         });
 
         it("gives every custom resource an explicit provider", () => {
@@ -80,12 +106,28 @@ describe("the stacks under the mock runtime", function () {
     });
 
     describe("cluster", () => {
-        it("keeps the API endpoint private by default", () => {
+        it("keeps the API endpoint private, reachable by pulumi up: from the VPC, or from the runner's /32", () => {
+            const china = one("china", "aws:eks/cluster:Cluster").inputs.vpcConfig as any;
+            assert.strictEqual(china.endpointPrivateAccess, true);
+            assert.strictEqual(china.endpointPublicAccess, false);
+            assert.strictEqual(china.publicAccessCidrs, undefined);
+            const fromVpc = resources("china", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").find((r) =>
+                r.name.includes("api-from-vpc"),
+            )!.inputs as any;
+            assert.deepStrictEqual([fromVpc.cidrIpv4, fromVpc.fromPort, fromVpc.toPort], ["10.20.0.0/16", 443, 443]);
+            const global = one("global", "aws:eks/cluster:Cluster").inputs.vpcConfig as any;
+            assert.strictEqual(global.endpointPublicAccess, true);
+            assert.deepStrictEqual(global.publicAccessCidrs, ["203.0.113.10/32"]);
+        });
+
+        it("takes the self-managed add-ons over when creating the managed ones", () => {
             for (const stack of ["global", "china"]) {
-                const vpc = one(stack, "aws:eks/cluster:Cluster").inputs.vpcConfig as any;
-                assert.strictEqual(vpc.endpointPrivateAccess, true);
-                assert.strictEqual(vpc.endpointPublicAccess, false);
-                assert.strictEqual(vpc.publicAccessCidrs, undefined);
+                const addons = resources(stack, "aws:eks/addon:Addon");
+                assert.strictEqual(addons.length, 3);
+                for (const a of addons) {
+                    assert.strictEqual(a.inputs.resolveConflictsOnCreate, "OVERWRITE", a.name);
+                    assert.strictEqual(a.inputs.resolveConflictsOnUpdate, "OVERWRITE", a.name);
+                }
             }
         });
 
@@ -123,7 +165,12 @@ describe("the stacks under the mock runtime", function () {
             const irsa = resources("china", "aws:iam/role:Role")
                 .map((r) => json(r.inputs.assumeRolePolicy).Statement[0])
                 .filter((s) => s.Principal.Federated);
-            assert.strictEqual(irsa.length, 2, "the bucket reader and the refresher");
+            assert.strictEqual(irsa.length, 1, "the bucket reader (the refresher is off)");
+            const withRefresher = resources("china", "aws:iam/role:Role", variant)
+                .map((r) => json(r.inputs.assumeRolePolicy).Statement[0])
+                .filter((s) => s.Principal.Federated);
+            assert.strictEqual(withRefresher.length, 2, "the bucket reader and the refresher");
+            irsa.push(...withRefresher);
             for (const s of irsa) {
                 const cond = s.Condition.StringEquals;
                 const sub = Object.keys(cond).find((k) => k.endsWith(":sub"))!;
@@ -146,31 +193,67 @@ describe("the stacks under the mock runtime", function () {
             assert.strictEqual(privateSubnets.length, 3);
         });
 
-        it("writes containerd mirror config on china nodes only, sending every upstream to the China registry", () => {
+        it("writes containerd mirror config on china nodes for upstream hosts only, never for hosts inside China", () => {
             const nodeTemplate = (stack: string) =>
                 resources(stack, "aws:ec2/launchTemplate:LaunchTemplate").find((t) =>
                     t.urn.includes("crossborder:cluster:Cluster"),
                 )!;
-            const userData = Buffer.from(String(nodeTemplate("china").inputs.userData), "base64").toString("utf8");
+            const userData = userDataOf(nodeTemplate("china"));
             assert.match(userData, /^MIME-Version: 1\.0\nContent-Type: multipart\/mixed/);
-            for (const host of [
+            const dirs = [...userData.matchAll(/^mkdir -p '\/etc\/containerd\/certs\.d\/([^']+)'$/gm)].map((m) => m[1]);
+            assert.deepStrictEqual(dirs.sort(), [
                 "docker.io",
-                "registry.k8s.io",
-                "quay.io",
-                "ghcr.io",
                 "gcr.io",
+                "ghcr.io",
                 "k8s.gcr.io",
-                "public.ecr.aws",
                 "mcr.microsoft.com",
-                "_default",
-            ]) {
-                assert.ok(userData.includes(`/etc/containerd/certs.d/${host}/hosts.toml`), host);
-            }
+                "public.ecr.aws",
+                "quay.io",
+                "registry.k8s.io",
+            ]);
+            // Hosts inside China pass through unchanged: the add-on registry (vpc-cni, kube-proxy, coredns), the
+            // account's ECR and the ACR EE endpoints. A `_default` folder would have sent them to ACR.
+            const china = runs.get("china")!.outputs;
+            const inside = [
+                String(china.eksAddonRegistry),
+                String(china.ecrRegistry),
+                String(china.registryEndpoint),
+                String(china.registryVpcEndpoint),
+            ];
+            assert.ok(
+                inside.every((h) => h.length > 0),
+                inside.join(" "),
+            );
+            for (const host of [...inside, "_default"]) assert.ok(!dirs.includes(host), host);
             const servers = [...userData.matchAll(/^server = "([^"]+)"$/gm)].map((m) => m[1]);
-            assert.strictEqual(servers.length, 9);
+            assert.strictEqual(servers.length, 8);
             for (const s of servers)
                 assert.strictEqual(s, "https://crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com");
             assert.strictEqual(nodeTemplate("global").inputs.userData, undefined);
+        });
+
+        it("gives china nodes the private registry's credentials through SSM, never in user data", () => {
+            const template = resources("china", "aws:ec2/launchTemplate:LaunchTemplate").find((t) =>
+                t.urn.includes("crossborder:cluster:Cluster"),
+            )!;
+            const userData = userDataOf(template);
+            assert.match(
+                userData,
+                /aws ssm get-parameter --region 'cn-northwest-1' --with-decryption --name '\/crossborder\/crossborder-china\/registry-auth'/,
+            );
+            assert.match(userData, /\/var\/lib\/kubelet\/config\.json/);
+            assert.doesNotMatch(userData, /"auths"/);
+            const parameter = resources("china", "aws:ssm/parameter:Parameter").find((r) =>
+                r.name.includes("registry-auth"),
+            )!;
+            assert.strictEqual(parameter.inputs.type, "SecureString");
+            assert.strictEqual(parameter.inputs.value, "[secret]");
+            const policy = json(
+                resources("china", "aws:iam/rolePolicy:RolePolicy").find((r) => r.name.includes("node-registry-auth"))!
+                    .inputs.policy,
+            );
+            assert.deepStrictEqual(policy.Statement[0].Action, "ssm:GetParameter");
+            assert.match(policy.Statement[0].Resource, /^arn:aws-cn:ssm:/);
         });
 
         it("exports the kubeconfig as a secret and the add-on registry of the region", () => {
@@ -266,8 +349,14 @@ describe("the stacks under the mock runtime", function () {
             );
         });
 
-        it("runs the refresher every 6 hours, one job at a time, from the China registry", () => {
-            const cron = one("china", "kubernetes:batch/v1:CronJob").inputs as any;
+        it("runs the refresher every 6 hours, one job at a time, from the China registry, and once at creation", () => {
+            const cron = one("china", "kubernetes:batch/v1:CronJob", variant).inputs as any;
+            const initial = one("china", "kubernetes:batch/v1:Job", variant).inputs as any;
+            assert.deepStrictEqual(
+                initial.spec,
+                cron.spec.jobTemplate.spec,
+                "the first run is the scheduled job's template",
+            );
             assert.strictEqual(cron.spec.schedule, "0 */6 * * *");
             assert.strictEqual(cron.spec.concurrencyPolicy, "Forbid");
             const pod = cron.spec.jobTemplate.spec.template.spec;
@@ -302,7 +391,7 @@ describe("the stacks under the mock runtime", function () {
         });
 
         it("limits its RBAC to the pull secret, by name, in the listed namespaces", () => {
-            const roles = resources("china", "kubernetes:rbac.authorization.k8s.io/v1:Role");
+            const roles = resources("china", "kubernetes:rbac.authorization.k8s.io/v1:Role", variant);
             assert.deepStrictEqual(roles.map((r) => (r.inputs.metadata as any).namespace).sort(), [
                 "default",
                 "podinfo",
@@ -311,20 +400,202 @@ describe("the stacks under the mock runtime", function () {
                 assert.deepStrictEqual(r.inputs.rules, [
                     { apiGroups: [""], resourceNames: ["ecr-pull"], resources: ["secrets"], verbs: ["get", "patch"] },
                 ]);
-            assert.strictEqual(resources("china", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").length, 0);
+            assert.strictEqual(
+                resources("china", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", variant).length,
+                0,
+            );
+        });
+
+        it("may read the account's repositories, since the token carries only its principal's rights", () => {
             const policy = JSON.parse(
                 String(
-                    resources("china", "aws:iam/rolePolicy:RolePolicy").find((r) => r.name.includes("refresher"))!
-                        .inputs.policy,
+                    resources("china", "aws:iam/rolePolicy:RolePolicy", variant).find((r) =>
+                        r.name.includes("refresher"),
+                    )!.inputs.policy,
                 ),
             );
             assert.deepStrictEqual(policy.Statement, [
                 { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+                {
+                    Effect: "Allow",
+                    Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    Resource: "arn:aws-cn:ecr:cn-northwest-1:000000000000:repository/*",
+                },
             ]);
         });
 
-        it("is off on the global side", () => {
-            assert.strictEqual(resources("global", "kubernetes:batch/v1:CronJob").length, 0);
+        it("attaches the pull secret to the listed service accounts of each namespace", () => {
+            const patches = resources("china", "kubernetes:core/v1:ServiceAccountPatch", variant);
+            assert.deepStrictEqual(
+                patches.map((p) => `${(p.inputs.metadata as any).namespace}/${(p.inputs.metadata as any).name}`).sort(),
+                ["default/default", "podinfo/default"],
+            );
+            for (const p of patches) assert.deepStrictEqual(p.inputs.imagePullSecrets, [{ name: "ecr-pull" }]);
+        });
+
+        it("is off by default on both sides: EKS nodes pull their own account's ECR with the node role", () => {
+            for (const stack of ["global", "china"])
+                assert.strictEqual(resources(stack, "kubernetes:batch/v1:CronJob").length, 0);
+            const nodePolicies = resources("china", "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) =>
+                String(r.inputs.policyArn),
+            );
+            assert.ok(nodePolicies.includes("arn:aws-cn:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"));
+        });
+    });
+
+    describe("routes", () => {
+        it("makes every route its own resource: no route table carries inline routes", () => {
+            for (const stack of ["global", "china"]) {
+                for (const rt of resources(stack, "aws:ec2/routeTable:RouteTable"))
+                    assert.ok(!rt.inputs.routes || (rt.inputs.routes as unknown[]).length === 0, rt.urn);
+                const defaults = resources(stack, "aws:ec2/route:Route").filter(
+                    (r) => r.inputs.destinationCidrBlock === "0.0.0.0/0",
+                );
+                assert.strictEqual(defaults.length, 4, `${stack}: one public and three private default routes`);
+            }
+        });
+    });
+
+    describe("ACR EE", () => {
+        it("opens each instance's internet endpoint to its own parties only", () => {
+            const acl = (stack: string) =>
+                resources(stack, "alicloud:cr/endpointAclPolicy:EndpointAclPolicy").map((r) => String(r.inputs.entry));
+            // The china nodes leave through the three NAT gateways; pulumi up runs inside the VPC (same NATs).
+            assert.strictEqual(acl("china").length, 3);
+            for (const e of acl("china")) assert.match(e, /^203\.0\.113\.\d+\/32$/);
+            assert.deepStrictEqual(acl("global"), ["203.0.113.10/32"]);
+            for (const stack of ["global", "china"])
+                for (const r of resources(stack, "alicloud:cr/endpointAclPolicy:EndpointAclPolicy"))
+                    assert.deepStrictEqual([r.inputs.endpointType, r.inputs.moduleName], ["internet", "Registry"]);
+        });
+
+        it("keeps namespaces private; only the origin creates repositories on push", () => {
+            const ns = (stack: string) =>
+                one(stack, "alicloud:cs/registryEnterpriseNamespace:RegistryEnterpriseNamespace").inputs;
+            assert.deepStrictEqual([ns("china").defaultVisibility, ns("china").autoCreate], ["PRIVATE", false]);
+            assert.deepStrictEqual([ns("global").defaultVisibility, ns("global").autoCreate], ["PRIVATE", true]);
+            // The replication rule needs the source's registry password set; it is a generated secret.
+            assert.strictEqual(
+                one("global", "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance").inputs.password,
+                "[secret]",
+            );
+            assert.strictEqual(
+                one("global", "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance").inputs.instanceType,
+                "Advanced",
+            );
+        });
+    });
+
+    describe("border VPN", () => {
+        it("carries traffic hub to global over a Transit Gateway peering, with static routes both ways", () => {
+            const tgws = resources("global", "aws:ec2transitgateway/transitGateway:TransitGateway");
+            assert.deepStrictEqual(tgws.map((t) => t.inputs.amazonSideAsn).sort(), [64512, 64513]);
+            assert.strictEqual(
+                resources("global", "aws:ec2/vpnGateway:VpnGateway").length,
+                0,
+                "no virtual private gateway",
+            );
+            const peering = one("global", "aws:ec2transitgateway/peeringAttachment:PeeringAttachment").inputs;
+            assert.strictEqual(peering.peerRegion, "eu-central-1");
+            one("global", "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter");
+            assert.strictEqual(
+                resources("global", "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation").length,
+                2,
+            );
+            const tgwRoutes = resources("global", "aws:ec2transitgateway/route:Route")
+                .map((r) => `${r.name}:${r.inputs.destinationCidrBlock}`)
+                .sort();
+            assert.deepStrictEqual(tgwRoutes, [
+                "global-vpn-global-to-china:10.20.0.0/16",
+                "global-vpn-hub-to-china:10.20.0.0/16",
+                "global-vpn-hub-to-global:10.10.0.0/16",
+            ]);
+            const vpn = one("global", "aws:ec2/vpnConnection:VpnConnection");
+            assert.ok(vpn.inputs.transitGatewayId && !vpn.inputs.vpnGatewayId);
+            assert.match(vpn.provider, /aws-hub-ap-east-1/);
+            const vpcRoutes = resources("global", "aws:ec2/route:Route").filter(
+                (r) => r.inputs.destinationCidrBlock === "10.20.0.0/16",
+            );
+            assert.strictEqual(
+                vpcRoutes.length,
+                3,
+                "each private route table sends the China range to the Transit Gateway",
+            );
+            const sg = resources("global", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").find(
+                (r) => r.inputs.cidrIpv4 === "10.20.0.0/16",
+            );
+            assert.ok(sg, "the global nodes admit the China range");
+        });
+
+        it("runs the China endpoint route-based, from a private subnet, with an encrypted root and its own groups", () => {
+            const template = resources("china", "aws:ec2/launchTemplate:LaunchTemplate").find((t) =>
+                t.urn.includes("crossborder:vpn:IpsecEndpoint"),
+            )!;
+            const ebs = (template.inputs.blockDeviceMappings as any)[0].ebs;
+            assert.strictEqual(ebs.encrypted, "true");
+            const nic = (template.inputs.networkInterfaces as any)[0];
+            assert.strictEqual(nic.associatePublicIpAddress, "false");
+            assert.strictEqual(nic.securityGroups.length, 1);
+            const groups = resources("china", "aws:ec2/securityGroup:SecurityGroup").filter((r) =>
+                r.urn.includes("IpsecEndpoint"),
+            );
+            assert.strictEqual(groups.length, 2, "the tunnel interface's group and the host's");
+            const host = groups.find((g) => g.name.includes("host"))!;
+            assert.ok(
+                !host.inputs.ingress || (host.inputs.ingress as unknown[]).length === 0,
+                "nothing connects to the host interface",
+            );
+            const boot = userDataOf(template);
+            assert.match(boot, /ip link add xfrm1 type xfrm/);
+            assert.match(boot, /ip link add xfrm2 type xfrm/);
+            assert.ok(boot.indexOf("apt-get update") < boot.indexOf("aws ec2 attach-network-interface"));
+            const routes = resources("china", "aws:ec2/route:Route").filter(
+                (r) => r.inputs.destinationCidrBlock === "10.10.0.0/16",
+            );
+            assert.strictEqual(routes.length, 3);
+        });
+
+        it("tags SSM parameters only with values SSM accepts (the carrier's name has parentheses)", () => {
+            const ssmPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+            for (const r of resources("china", "aws:ssm/parameter:Parameter"))
+                for (const [k, v] of Object.entries((r.inputs.tags as Record<string, string>) ?? {}))
+                    assert.match(String(v), ssmPattern, `${r.name} tag ${k}`);
+            const eni = one("china", "aws:ec2/networkInterface:NetworkInterface").inputs.tags as Record<string, string>;
+            assert.strictEqual(eni["crossborder:carrier"], "China Telecom Global (CN2) contract CTG-0000");
+        });
+    });
+
+    describe("Flux bootstrap", () => {
+        it("makes the Git credentials Secret from a Pulumi secret and points the GitRepository at it", () => {
+            const secret = one("global", "kubernetes:core/v1:Secret");
+            assert.strictEqual((secret.inputs.metadata as any).name, "flux-system");
+            assert.strictEqual(secret.inputs.stringData, "[secret]", "the credentials are a secret as a whole");
+            assert.strictEqual(
+                JSON.stringify(secret.inputs).includes("placeholder"),
+                false,
+                "the token never reaches the plan",
+            );
+            const git = one("global", "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository").inputs as any;
+            assert.deepStrictEqual(git.spec.secretRef, { name: "flux-system" });
+        });
+
+        it("skips Flux on china until the mirror is verified, then installs it from the China registry", () => {
+            assert.strictEqual(resources("china", "kubernetes:helm.sh/v3:Release").length, 0);
+            assert.match(
+                runs.get("china")!.warnings.join("\n"),
+                /Flux on crossborder-china: skipped until the China registry holds its chart and images/,
+            );
+            assert.strictEqual(runs.get("china")!.outputs.fluxInstalled, false);
+            const release = one("china", "kubernetes:helm.sh/v3:Release", variant).inputs as any;
+            assert.match(release.chart, /^oci:\/\/crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\//);
+            assert.strictEqual(release.createNamespace, false);
+            assert.match(
+                release.values.sourceController.image,
+                /^crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\//,
+            );
+            assert.ok(
+                resources("china", "kubernetes:core/v1:Secret", variant).some((r) => r.name === "china-flux-git-auth"),
+            );
         });
     });
 });

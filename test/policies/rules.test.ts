@@ -663,6 +663,108 @@ const FIXTURES: Record<string, RuleFixtures> = {
         ],
         notApplicable: [{ name: "a ConfigMap", resources: res("kubernetes:core/v1:ConfigMap", { data: {} }) }],
     },
+    "aws-tag-values": {
+        pass: [
+            {
+                name: "an SSM parameter tagged with plain words",
+                resources: res("aws:ssm/parameter:Parameter", {
+                    type: "SecureString",
+                    tags: { Name: "china-vpn-tunnel1", "crossborder:side": "china" },
+                }),
+            },
+            {
+                name: "the carrier's name on an EC2 interface (EC2 accepts any characters)",
+                resources: res("aws:ec2/networkInterface:NetworkInterface", {
+                    tags: { "crossborder:carrier": "China Telecom Global (CN2) contract CTG-0000" },
+                }),
+            },
+        ],
+        fail: [
+            {
+                name: "an SSM parameter tagged with the carrier's name",
+                resources: res("aws:ssm/parameter:Parameter", {
+                    tags: { "crossborder:carrier": "China Telecom Global (CN2) contract CTG-0000" },
+                }),
+                message:
+                    /tag crossborder:carrier="China Telecom Global \(CN2\) contract CTG-0000" has characters ssm refuses/,
+            },
+            {
+                name: "an IAM role under a provider whose default tags have a comma",
+                resources: [
+                    ...res(
+                        "pulumi:providers:aws",
+                        { region: "eu-central-1", defaultTags: { tags: { team: "a, b" } } },
+                        { name: "aws-eu-central-1" },
+                    ),
+                    {
+                        ...res("aws:iam/role:Role", { assumeRolePolicy: "{}" })[0],
+                        provider: "urn:pulumi:s::p::pulumi:providers:aws::aws-eu-central-1",
+                    },
+                ],
+                message: /tag team="a, b" has characters iam refuses/,
+            },
+        ],
+        notApplicable: [{ name: "an S3 bucket", resources: res("aws:s3/bucket:Bucket", { tags: { x: "(any)" } }) }],
+    },
+    "no-inline-routes": {
+        pass: [
+            {
+                name: "a table without inline routes",
+                resources: res("aws:ec2/routeTable:RouteTable", { vpcId: "vpc-1" }),
+            },
+        ],
+        fail: [
+            {
+                name: "a table with an inline default route",
+                resources: res("aws:ec2/routeTable:RouteTable", {
+                    vpcId: "vpc-1",
+                    routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: "igw-1" }],
+                }),
+                message: /1 inline route\(s\); declare each as an aws\.ec2\.Route/,
+            },
+        ],
+        notApplicable: [
+            {
+                name: "a route",
+                resources: res("aws:ec2/route:Route", { routeTableId: "rtb-1", destinationCidrBlock: "0.0.0.0/0" }),
+            },
+        ],
+    },
+    "registry-internet-acl-bounded": {
+        pass: [
+            {
+                name: "a NAT gateway's address",
+                resources: res("alicloud:cr/endpointAclPolicy:EndpointAclPolicy", {
+                    entry: "203.0.113.7/32",
+                    endpointType: "internet",
+                }),
+            },
+        ],
+        fail: [
+            {
+                name: "the whole internet",
+                resources: res("alicloud:cr/endpointAclPolicy:EndpointAclPolicy", {
+                    entry: "0.0.0.0/0",
+                    endpointType: "internet",
+                }),
+                message: /admits 0\.0\.0\.0\/0/,
+            },
+            {
+                name: "a /4",
+                resources: res("alicloud:cr/endpointAclPolicy:EndpointAclPolicy", {
+                    entry: "64.0.0.0/4",
+                    endpointType: "internet",
+                }),
+                message: /admits 64\.0\.0\.0\/4/,
+            },
+        ],
+        notApplicable: [
+            {
+                name: "the namespace",
+                resources: res("alicloud:cs/registryEnterpriseNamespace:RegistryEnterpriseNamespace", { name: "x" }),
+            },
+        ],
+    },
 };
 
 function violations(rule: string, f: Fixture): string[] {

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import fc from "fast-check";
 import { ConfigError, loadStackConfig } from "../../stacks/config";
-import { exampleConfig } from "../helpers";
+import { exampleConfig, isExampleSecret } from "../helpers";
 
 const TOP = [
     "side",
@@ -117,7 +117,7 @@ describe("stack config fuzz", () => {
         fc.assert(
             fc.property(fc.oneof(mutated, generated), (raw) => {
                 try {
-                    const cfg = loadStackConfig(raw, { stack: "fuzz" });
+                    const cfg = loadStackConfig(raw, { stack: "fuzz", isSecret: isExampleSecret });
                     assert.ok(cfg.side === "global" || cfg.side === "china");
                     accepted++;
                 } catch (e) {

@@ -1,10 +1,12 @@
 import * as assert from "assert";
-import { checkInstanceTypes, checkPair, formatIssue, loadStackConfig } from "../../stacks/config";
-import { configIssues, exampleConfig } from "../helpers";
+import * as pulumi from "@pulumi/pulumi";
+import { apiAccess, checkInstanceTypes, checkPair, formatIssue, loadStackConfig } from "../../stacks/config";
+import { isConfigSecret } from "../../stacks/program";
+import { configIssues, exampleConfig, isExampleSecret } from "../helpers";
 
 /** Load `raw`, expect rejection, and return the formatted messages. */
 function messages(raw: Record<string, unknown>, stack = "test"): string[] {
-    return configIssues(() => loadStackConfig(raw, { stack })).map(formatIssue);
+    return configIssues(() => loadStackConfig(raw, { stack, isSecret: isExampleSecret })).map(formatIssue);
 }
 
 describe("stack config", () => {
@@ -18,7 +20,7 @@ describe("stack config", () => {
 
     describe("the example stacks", () => {
         it("accepts the global example with its defaults applied", () => {
-            const cfg = loadStackConfig(exampleConfig("global"), { stack: "global" });
+            const cfg = loadStackConfig(exampleConfig("global"), { stack: "global", isSecret: isExampleSecret });
             assert.strictEqual(cfg.side, "global");
             assert.strictEqual(cfg.partition, "aws");
             assert.strictEqual(cfg.aws.region, "eu-central-1");
@@ -30,10 +32,15 @@ describe("stack config", () => {
         });
 
         it("accepts the china example", () => {
-            const cfg = loadStackConfig(exampleConfig("china"), { stack: "china" });
+            const cfg = loadStackConfig(exampleConfig("china"), { stack: "china", isSecret: isExampleSecret });
             assert.strictEqual(cfg.partition, "aws-cn");
+            // Off: EKS nodes pull same-account ECR with their node role.
+            assert.strictEqual(cfg.ecrRefresher.enabled, false);
             assert.strictEqual(cfg.ecrRefresher.refreshHours, 6);
-            assert.deepStrictEqual(cfg.ecrRefresher.namespaces, ["default", "podinfo"]);
+            assert.deepStrictEqual(cfg.ecrRefresher.serviceAccounts, ["default"]);
+            assert.strictEqual(cfg.cluster.deployFromVpc, true);
+            assert.strictEqual(cfg.registry.pullUser, "crossborder-pull@1234567890123456");
+            assert.strictEqual(cfg.gitops.auth, "token");
             assert.strictEqual(cfg.s3.publicPrefix, undefined);
             assert.strictEqual(cfg.gitops.path, "clusters/china");
         });
@@ -48,7 +55,7 @@ describe("stack config", () => {
                 refreshHours: "4",
                 namespaces: ["apps"],
             });
-            const cfg = loadStackConfig(asPulumi, { stack: "china" });
+            const cfg = loadStackConfig(asPulumi, { stack: "china", isSecret: isExampleSecret });
             assert.strictEqual(cfg.ecrRefresher.enabled, true);
             assert.strictEqual(cfg.ecrRefresher.refreshHours, 4);
             assert.deepStrictEqual(cfg.ecrRefresher.namespaces, ["apps"]);
@@ -56,7 +63,7 @@ describe("stack config", () => {
 
         it("ignores other namespaces such as aws:region", () => {
             const raw = { ...exampleConfig("global"), "aws:region": "us-east-1" };
-            assert.strictEqual(loadStackConfig(raw).aws.region, "eu-central-1");
+            assert.strictEqual(loadStackConfig(raw, { isSecret: isExampleSecret }).aws.region, "eu-central-1");
         });
     });
 
@@ -78,7 +85,7 @@ describe("stack config", () => {
         it("is read from the stack file's name when missing, without a cascade of wrong errors", () => {
             const raw = exampleConfig("china");
             delete raw["crossborder:side"];
-            assert.strictEqual(loadStackConfig(raw, { stack: "china" }).side, "china");
+            assert.strictEqual(loadStackConfig(raw, { stack: "china", isSecret: isExampleSecret }).side, "china");
         });
 
         it("is required, alone, when the stack's name does not say", () => {
@@ -175,20 +182,10 @@ describe("stack config", () => {
             ]);
         });
 
-        it("rejects a VPN hub range overlapping this stack's VPC", () => {
+        it("refuses the hub VPC range of the old design: the Transit Gateway hub has no VPC", () => {
             const raw = exampleConfig("global");
-            raw["crossborder:vpn"].hubVpcCidr = "10.10.0.0/24";
-            assert.deepStrictEqual(messages(raw), [
-                "crossborder:vpn.hubVpcCidr: 10.10.0.0/24 overlaps this stack's 10.10.0.0/16 (crossborder:network.vpcCidr); use a range that overlaps neither VPC, e.g. 10.30.0.0/24",
-            ]);
-        });
-
-        it("rejects a VPN hub range overlapping the peer's VPC", () => {
-            const raw = exampleConfig("global");
-            raw["crossborder:vpn"].hubVpcCidr = "10.20.0.0/20";
-            assert.deepStrictEqual(messages(raw), [
-                "crossborder:vpn.hubVpcCidr: 10.20.0.0/20 overlaps the china stack's 10.20.0.0/16 (crossborder:peer.vpcCidr); use a range that overlaps neither VPC, e.g. 10.30.0.0/20",
-            ]);
+            raw["crossborder:vpn"].hubVpcCidr = "10.30.0.0/16";
+            assert.match(messages(raw)[0], /^crossborder:vpn\.hubVpcCidr: is not a known setting/);
         });
     });
 
@@ -225,7 +222,7 @@ describe("stack config", () => {
         it("accepts 11 hours and rejects 0", () => {
             const raw = exampleConfig("china");
             raw["crossborder:ecrRefresher"].refreshHours = 11;
-            assert.strictEqual(loadStackConfig(raw).ecrRefresher.refreshHours, 11);
+            assert.strictEqual(loadStackConfig(raw, { isSecret: isExampleSecret }).ecrRefresher.refreshHours, 11);
             raw["crossborder:ecrRefresher"].refreshHours = 0;
             assert.deepStrictEqual(messages(raw), [
                 "crossborder:ecrRefresher.refreshHours: 0 is out of range; set a whole number from 1 to 11",
@@ -253,13 +250,13 @@ describe("stack config", () => {
         it("is allowed on the china side with icpLicensed: true", () => {
             const raw = exampleConfig("china");
             raw["crossborder:ingress"] = { publicHttp: true, icpLicensed: true };
-            assert.strictEqual(loadStackConfig(raw).ingress.publicHttp, true);
+            assert.strictEqual(loadStackConfig(raw, { isSecret: isExampleSecret }).ingress.publicHttp, true);
         });
 
         it("needs no licence on the global side", () => {
             const raw = exampleConfig("global");
             raw["crossborder:ingress"] = { publicHttp: true };
-            assert.strictEqual(loadStackConfig(raw).ingress.publicHttp, true);
+            assert.strictEqual(loadStackConfig(raw, { isSecret: isExampleSecret }).ingress.publicHttp, true);
         });
     });
 
@@ -291,7 +288,7 @@ describe("stack config", () => {
         it("rejects instance types the region does not offer, naming the key", () => {
             const raw = exampleConfig("china");
             raw["crossborder:cluster"].nodeGroups[0].instanceTypes = ["m6i.large", "trn1.2xlarge", "m6i.24xlarge"];
-            const cfg = loadStackConfig(raw);
+            const cfg = loadStackConfig(raw, { isSecret: isExampleSecret });
             const offered = new Set(["m6i.large", "m6i.xlarge", "c6i.large", "t3.medium"]);
             assert.deepStrictEqual(checkInstanceTypes(cfg, offered).map(formatIssue), [
                 "crossborder:cluster.nodeGroups[0].instanceTypes[1]: trn1.2xlarge is not offered in cn-northwest-1; pick a family the region offers, e.g. c6i.large, m6i.large",
@@ -305,15 +302,16 @@ describe("stack config", () => {
             const raw = exampleConfig("china");
             delete raw["crossborder:vpn"].licensedCarrier;
             assert.deepStrictEqual(messages(raw), [
-                "crossborder:vpn.licensedCarrier: is required for a cross-border IPsec link from mainland China; name the licensed carrier (or contract) whose cross-border line carries the tunnel, or use mode: alibaba-cen (Alibaba's licensed CEN cross-border bandwidth), or set enabled: false",
+                "crossborder:vpn.licensedCarrier: is required for a cross-border IPsec link from mainland China; name the licensed carrier (or contract) whose cross-border line carries the tunnel, or set enabled: false",
             ]);
         });
 
-        it("accepts the Alibaba CEN mode without a carrier", () => {
+        it("refuses the Alibaba CEN mode, which is not built", () => {
             const raw = exampleConfig("china");
-            delete raw["crossborder:vpn"].licensedCarrier;
             raw["crossborder:vpn"].mode = "alibaba-cen";
-            assert.strictEqual(loadStackConfig(raw).vpn.mode, "alibaba-cen");
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:vpn.mode: alibaba-cen is not built: crossborder creates no VPN Gateway, CEN transit router or cross-border bandwidth package; use mode: strongswan-ec2 (the default) with a licensed carrier, or set enabled: false and connect the VPCs yourself",
+            ]);
         });
 
         it("only allows a hub in Hong Kong or Singapore", () => {
@@ -369,16 +367,25 @@ describe("stack config", () => {
 
     describe("the pair", () => {
         it("accepts the two examples together", () => {
-            const global = { stack: "global", cfg: loadStackConfig(exampleConfig("global")) };
-            const china = { stack: "china", cfg: loadStackConfig(exampleConfig("china")) };
+            const global = {
+                stack: "global",
+                cfg: loadStackConfig(exampleConfig("global"), { isSecret: isExampleSecret }),
+            };
+            const china = {
+                stack: "china",
+                cfg: loadStackConfig(exampleConfig("china"), { isSecret: isExampleSecret }),
+            };
             assert.deepStrictEqual(checkPair(global, china), []);
         });
 
         it("notices a peer VPC range that differs from the peer's own", () => {
             const raw = exampleConfig("global");
             raw["crossborder:peer"].vpcCidr = "10.40.0.0/16";
-            const global = { stack: "global", cfg: loadStackConfig(raw) };
-            const china = { stack: "china", cfg: loadStackConfig(exampleConfig("china")) };
+            const global = { stack: "global", cfg: loadStackConfig(raw, { isSecret: isExampleSecret }) };
+            const china = {
+                stack: "china",
+                cfg: loadStackConfig(exampleConfig("china"), { isSecret: isExampleSecret }),
+            };
             assert.deepStrictEqual(
                 checkPair(global, china).map((p) => `${p.stack} ${formatIssue(p.issue)}`),
                 [
@@ -390,12 +397,117 @@ describe("stack config", () => {
         it("notices differing registry namespaces", () => {
             const raw = exampleConfig("china");
             raw["crossborder:registry"].namespace = "apps";
-            const global = { stack: "global", cfg: loadStackConfig(exampleConfig("global")) };
-            const china = { stack: "china", cfg: loadStackConfig(raw) };
+            const global = {
+                stack: "global",
+                cfg: loadStackConfig(exampleConfig("global"), { isSecret: isExampleSecret }),
+            };
+            const china = { stack: "china", cfg: loadStackConfig(raw, { isSecret: isExampleSecret }) };
             assert.deepStrictEqual(
                 checkPair(global, china).map((p) => p.issue.key),
                 ["crossborder:registry.namespace"],
             );
+        });
+    });
+    // Guards for the first real deploy: each fact below failed a first `pulumi up` before it was checked.
+    describe("a first real deploy", () => {
+        it("refuses a private API endpoint that pulumi up has no way to reach", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:cluster"].deployFromVpc;
+            assert.deepStrictEqual(messages(raw), [
+                'crossborder:cluster.deployAccessCidrs: is empty while the API endpoint is private and deployFromVpc is false, so pulumi up cannot reach the cluster it creates; run pulumi up from a runner inside the VPC and set deployFromVpc: true (see the README, "A runner inside the VPC"), or list the runner\'s public egress /32 here',
+            ]);
+        });
+
+        it("opens the endpoint to the runner's addresses only, never to a private or huge range", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:cluster"].deployAccessCidrs = ["10.0.0.0/8", "0.0.0.0/0", "198.51.100.7/32"];
+            assert.deepStrictEqual(
+                messages(raw).map((m) => m.split(";")[0]),
+                [
+                    "crossborder:cluster.deployAccessCidrs[0]: 10.0.0.0/8 opens the API endpoint to 16777216 addresses",
+                    "crossborder:cluster.deployAccessCidrs[1]: 0.0.0.0/0 opens the API endpoint to 4294967296 addresses",
+                ],
+            );
+            raw["crossborder:cluster"].deployAccessCidrs = ["198.51.100.7/32"];
+            const cfg = loadStackConfig(raw, { isSecret: isExampleSecret });
+            assert.deepStrictEqual(apiAccess(cfg.cluster), { public: true, cidrs: ["198.51.100.7/32"] });
+        });
+
+        it("requires the origin registry to be Advanced, the edition a replication source must be", () => {
+            const raw = exampleConfig("global");
+            raw["crossborder:registry"].instanceSpec = "Standard";
+            assert.match(
+                messages(raw)[0],
+                /^crossborder:registry\.instanceSpec: Standard cannot be the source of the replication rule to China/,
+            );
+            const china = exampleConfig("china");
+            china["crossborder:registry"].instanceSpec = "Standard";
+            assert.strictEqual(loadStackConfig(china, { isSecret: isExampleSecret }).registry.instanceSpec, "Standard");
+        });
+
+        it("requires who may push to the origin, since a new instance admits nobody", () => {
+            const raw = exampleConfig("global");
+            delete raw["crossborder:registry"].pushCidrs;
+            assert.match(
+                messages(raw)[0],
+                /^crossborder:registry\.pushCidrs: is empty, so nothing could push to the origin instance/,
+            );
+            raw["crossborder:registry"].pushCidrs = ["0.0.0.0/0"];
+            assert.match(messages(raw)[0], /^crossborder:registry\.pushCidrs\[0\]: 0\.0\.0\.0\/0 opens the registry/);
+        });
+
+        it("requires the China pull password as a secret, never in plain text", () => {
+            const raw = exampleConfig("china");
+            assert.match(
+                configIssues(() => loadStackConfig(raw, { isSecret: () => false })).map(formatIssue)[0],
+                /^crossborder:registryPullPassword: is stored in plain text in the stack file; remove it and set it again as a secret: pulumi config set --secret crossborder:registryPullPassword/,
+            );
+            delete raw["crossborder:registryPullPassword"];
+            assert.match(
+                messages(raw)[0],
+                /^crossborder:registryPullPassword: is required \(the China namespace is private/,
+            );
+        });
+
+        it("requires the Git credential its auth names, over a URL of the same kind", () => {
+            const raw = exampleConfig("china");
+            delete raw["crossborder:gitopsToken"];
+            assert.match(messages(raw)[0], /^crossborder:gitopsToken: is required \(gitops\.auth is token\)/);
+            const ssh = exampleConfig("china");
+            ssh["crossborder:gitops"].auth = "ssh";
+            ssh["crossborder:gitops"].knownHosts = "codeup.aliyun.com ecdsa-sha2-nistp256 AAAAE2VjZHNh";
+            assert.deepStrictEqual(
+                messages(ssh).map((m) => m.split(";")[0]),
+                [
+                    "crossborder:gitops.auth: ssh authenticates with a deploy key over SSH, but gitops.url is not ssh://",
+                    "crossborder:gitopsSshKey: is required (gitops.auth is ssh)",
+                ],
+            );
+            const none = exampleConfig("global");
+            none["crossborder:gitops"].auth = "none";
+            delete none["crossborder:gitopsToken"];
+            assert.strictEqual(loadStackConfig(none, { isSecret: isExampleSecret }).gitops.credential, undefined);
+        });
+
+        it("installs Flux on china only once the mirror is verified, and refuses the switch on global", () => {
+            assert.strictEqual(
+                loadStackConfig(exampleConfig("china"), { isSecret: isExampleSecret }).flux.mirrorVerified,
+                false,
+            );
+            const raw = exampleConfig("global");
+            raw["crossborder:flux"] = { mirrorVerified: true };
+            assert.match(messages(raw)[0], /^crossborder:flux\.mirrorVerified: is set on the global side/);
+        });
+
+        it("can tell secret config from plain text with the SDK it runs on", () => {
+            // The program asks the SDK's runtime.isConfigSecret; an SDK that dropped it would make every
+            // secret look like plain text (and the program says so instead of guessing).
+            pulumi.runtime.setAllConfig({ "crossborder:gitopsToken": "t", "crossborder:side": "china" }, [
+                "crossborder:gitopsToken",
+            ]);
+            assert.strictEqual(isConfigSecret("crossborder:gitopsToken"), true);
+            assert.strictEqual(isConfigSecret("crossborder:side"), false);
+            pulumi.runtime.setAllConfig({}, []);
         });
     });
 });

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { cloudFacts, instanceTypeOffering, parseFacts } from "../../stacks/facts";
 import { loadStackConfig, instanceTypesOf } from "../../stacks/config";
-import { exampleConfig } from "../helpers";
+import { exampleConfig, isExampleSecret } from "../helpers";
 
 describe("cloud facts table", () => {
     const facts = cloudFacts();
@@ -25,7 +25,7 @@ describe("cloud facts table", () => {
 
     it("offers every instance type the example stacks use", () => {
         for (const side of ["global", "china"] as const) {
-            const cfg = loadStackConfig(exampleConfig(side));
+            const cfg = loadStackConfig(exampleConfig(side), { isSecret: isExampleSecret });
             for (const t of instanceTypesOf(cfg))
                 assert.strictEqual(
                     instanceTypeOffering(facts, cfg.aws.region, t),

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { isExampleSecret } from "../helpers";
 import { loadStackConfig, ConfigError } from "../../stacks/config";
 import {
     describeConfigError,
@@ -98,7 +99,7 @@ describe("stack files", () => {
         const f = parseStackFile(TEXT, FILE);
         let err: ConfigError | undefined;
         try {
-            loadStackConfig(f.config);
+            loadStackConfig(f.config, { isSecret: isExampleSecret });
         } catch (e) {
             err = e as ConfigError;
         }

@@ -1,0 +1,154 @@
+/** crossborder:gitops and crossborder:flux — where Flux pulls the tree from, and when it is installed (components/flux). */
+import { acrEndpoints } from "../../components/registry/endpoints";
+import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../gitops/mirrors";
+import { key as k, readSecret, Scope } from "./reader";
+
+export interface GitopsConfig {
+    /** Git URL Flux pulls the generated tree from (on china: a host reachable from inside China). */
+    readonly url: string;
+    /** @default "main" */
+    readonly branch: string;
+    /** @default "clusters/<side>" */
+    readonly path: string;
+    /**
+     * How Flux authenticates to the Git host: none (a public repository), token (HTTPS basic auth with an
+     * access token, the secret crossborder:gitopsToken) or ssh (a deploy key, the secret
+     * crossborder:gitopsSshKey, with knownHosts). @default "none"
+     */
+    readonly auth: "none" | "token" | "ssh";
+    /** HTTPS user name for token auth (most hosts accept any). @default "git" */
+    readonly username: string;
+    /** ssh auth: the Git host's known_hosts line(s). */
+    readonly knownHosts?: string;
+    /** The token or the private deploy key (a Pulumi secret), per auth. */
+    readonly credential?: string;
+}
+
+export interface FluxConfig {
+    /**
+     * China side: the China registry holds Flux's chart and images (crossborder verify-mirror passed), so the
+     * program may install Flux from it. Until then the install is skipped with a message. @default false
+     */
+    readonly mirrorVerified: boolean;
+}
+
+/**
+ * Why a Git URL cannot serve the china cluster, or undefined: judged by the host the WHATWG URL parser
+ * yields, against the same chinaHosts list the border audit uses (gitops/mirrors.yaml).
+ */
+function chinaGitProblem(url: string, vars: MirrorVars): string | undefined {
+    let parsed: URL;
+    try {
+        parsed = new URL(url);
+    } catch {
+        return `${JSON.stringify(url)} is not a URL`;
+    }
+    if (parsed.password || (parsed.username && parsed.protocol !== "ssh:"))
+        return `${JSON.stringify(url)} carries credentials or a user before the host`;
+    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
+    if (!isChinaHost(mirrors, parsed.host) && !isChinaHost(mirrors, parsed.hostname))
+        return `${parsed.host} is not a host inside China`;
+    return undefined;
+}
+
+function readAuth(
+    s: Scope,
+    raw: Record<string, unknown>,
+    url: string,
+): Pick<GitopsConfig, "auth" | "username" | "knownHosts" | "credential"> {
+    const { r } = s;
+    const auth = r.oneOf(k("gitops.auth"), raw.auth, ["none", "token", "ssh"] as const, "none");
+    const username = r.string(k("gitops.username"), raw.username, {
+        default: "git",
+        pattern: /^[^\s:]{1,128}$/,
+        hint: "an HTTPS user name",
+    });
+    if (auth === "token" && url && !url.startsWith("https://"))
+        r.issue(
+            k("gitops.auth"),
+            "token authenticates over HTTPS, but gitops.url is not https://",
+            "use an https:// URL, or auth: ssh for an ssh:// URL",
+        );
+    if (auth === "ssh" && url && !url.startsWith("ssh://"))
+        r.issue(
+            k("gitops.auth"),
+            "ssh authenticates with a deploy key over SSH, but gitops.url is not ssh://",
+            "use an ssh:// URL, or auth: token for an https:// URL",
+        );
+    const knownHosts =
+        auth === "ssh"
+            ? r.string(k("gitops.knownHosts"), raw.knownHosts, {
+                  pattern: /^\S+ (ssh-|ecdsa-)\S+ \S+/,
+                  hint: "the Git host's known_hosts line, e.g. from: ssh-keyscan -t ecdsa codeup.aliyun.com",
+              })
+            : undefined;
+    const credential =
+        auth === "token"
+            ? readSecret(s, "gitopsToken", {
+                  required: true,
+                  what: "an access token with read access to the repository",
+                  why: "gitops.auth is token",
+              })
+            : auth === "ssh"
+              ? readSecret(s, "gitopsSshKey", {
+                    required: true,
+                    what: "the private deploy key (read-only) of the repository",
+                    why: "gitops.auth is ssh",
+                })
+              : undefined;
+    return { auth, username, ...(knownHosts ? { knownHosts } : {}), ...(credential ? { credential } : {}) };
+}
+
+export function readGitops(
+    s: Scope,
+    registry: { instanceName: string; namespace: string },
+    aliRegion: string,
+    aliMainland: boolean,
+): GitopsConfig {
+    const { r } = s;
+    const raw = r.object(k("gitops"), s.top.gitops, ["url", "branch", "path", "auth", "username", "knownHosts"]);
+    const url = r.string(k("gitops.url"), raw.url, {
+        pattern: /^(https:\/\/|ssh:\/\/)[^\s]+$/,
+        hint: s.china
+            ? "an https:// or ssh:// Git URL reachable from inside China (e.g. a Codeup or self-hosted repository)"
+            : "an https:// or ssh:// Git URL",
+    });
+    // Judged against the China host list only when the registry it fills in is itself valid (else that is the issue).
+    if (s.china && url && registry.instanceName && registry.namespace && aliMainland) {
+        const problem = chinaGitProblem(url, {
+            chinaRegistry: acrEndpoints(registry.instanceName, aliRegion).public,
+            registryNamespace: registry.namespace,
+        });
+        if (problem)
+            r.issue(
+                k("gitops.url"),
+                problem,
+                "the china cluster's Flux pulls its tree from this URL on every reconcile: use a Git host inside mainland China (listed in gitops/mirrors.yaml chinaHosts), such as a Codeup or self-hosted repository",
+            );
+    }
+    return {
+        url,
+        branch: r.string(k("gitops.branch"), raw.branch, {
+            default: "main",
+            pattern: /^[A-Za-z0-9._/-]+$/,
+            hint: "a branch name",
+        }),
+        path: r.string(k("gitops.path"), raw.path, {
+            default: `clusters/${s.side}`,
+            pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+            hint: `a relative path such as clusters/${s.side}`,
+        }),
+        ...readAuth(s, raw, url),
+    };
+}
+
+export function readFlux(s: Scope): FluxConfig {
+    const raw = s.r.object(k("flux"), s.top.flux, ["mirrorVerified"]);
+    if (!s.china && raw.mirrorVerified !== undefined)
+        s.r.issue(
+            k("flux.mirrorVerified"),
+            "is set on the global side, which installs Flux from upstream",
+            "remove it",
+        );
+    return { mirrorVerified: s.r.bool(k("flux.mirrorVerified"), raw.mirrorVerified, false) };
+}
