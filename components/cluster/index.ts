@@ -59,6 +59,34 @@ export function amiTypeFor(instanceTypes: readonly string[]): string {
         : "AL2023_x86_64_STANDARD";
 }
 
+/** A kubeconfig that authenticates with `aws eks get-token` (the AWS CLI of whoever uses it). */
+export function kubeconfigFor(clusterName: string, endpoint: string, caData: string, region: string): string {
+    return JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+            {
+                name: clusterName,
+                cluster: { server: endpoint, "certificate-authority-data": caData },
+            },
+        ],
+        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+        "current-context": clusterName,
+        users: [
+            {
+                name: clusterName,
+                user: {
+                    exec: {
+                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                        command: "aws",
+                        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region],
+                    },
+                },
+            },
+        ],
+    });
+}
+
 export class Cluster extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
     public readonly endpoint: pulumi.Output<string>;
@@ -81,6 +109,51 @@ export class Cluster extends pulumi.ComponentResource {
             throw new Error(`${name}: a public API endpoint needs an explicit publicAccessCidrs allow-list`);
         }
 
+        const { cluster, issuer, oidc } = this.controlPlane(name, args);
+        const { nodeRole, groups } = this.nodes(name, args, cluster);
+        const addons = this.addons(name, cluster, groups);
+        if (args.deployFromCidr) {
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-api-from-vpc`,
+                {
+                    securityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
+                    description: "the Kubernetes API for pulumi up, run from inside the VPC",
+                    ipProtocol: "tcp",
+                    fromPort: 443,
+                    toPort: 443,
+                    cidrIpv4: args.deployFromCidr,
+                },
+                child,
+            );
+        }
+
+        this.name = cluster.name;
+        this.endpoint = cluster.endpoint;
+        this.oidcIssuer = issuer;
+        this.oidcProviderArn = oidc.arn;
+        this.nodeRoleArn = nodeRole.arn;
+        this.securityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
+        this.ready = [...groups, ...addons];
+        this.addonRegistry = pulumi.output(args.addonAccount ? ecrRegistry(p, args.addonAccount, args.region) : "");
+        this.kubeconfig = pulumi.secret(
+            pulumi
+                .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
+                .apply(([clusterName, endpoint, ca]) =>
+                    kubeconfigFor(clusterName, endpoint, ca?.data ?? "", args.region),
+                ),
+        );
+        this.registerOutputs({
+            name: this.name,
+            endpoint: this.endpoint,
+            oidcIssuer: this.oidcIssuer,
+            kubeconfig: this.kubeconfig,
+        });
+    }
+
+    /** The KMS key, the cluster role, the cluster itself and its IRSA OIDC provider. */
+    private controlPlane(name: string, args: ClusterArgs) {
+        const child = { parent: this };
+        const p = args.partition;
         const key = new aws.kms.Key(
             `${name}-secrets`,
             {
@@ -125,6 +198,13 @@ export class Cluster extends pulumi.ComponentResource {
             child,
         );
 
+        return { cluster, issuer, oidc };
+    }
+
+    /** The node role, the node user data (mirrors, registry credentials) and one managed node group per spec. */
+    private nodes(name: string, args: ClusterArgs, cluster: aws.eks.Cluster) {
+        const child = { parent: this };
+        const p = args.partition;
         const nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumeRole(p, "ec2") }, child);
         const nodePolicies = [
             "AmazonEKSWorkerNodePolicy",
@@ -186,10 +266,16 @@ export class Cluster extends pulumi.ComponentResource {
                 { ...child, dependsOn: nodeDependencies },
             );
         });
+        return { nodeRole, groups };
+    }
+
+    /** The managed add-ons, after the nodes they run on. */
+    private addons(name: string, cluster: aws.eks.Cluster, groups: aws.eks.NodeGroup[]): aws.eks.Addon[] {
+        const child = { parent: this };
         // OVERWRITE on create as well: EKS installs vpc-cni, kube-proxy and coredns itself as self-managed
         // add-ons, and creating the managed add-on over them fails on the field conflicts unless told to take
         // them over (EKS API CreateAddon, resolveConflicts).
-        const addons = ADDONS.map(
+        return ADDONS.map(
             (addon) =>
                 new aws.eks.Addon(
                     `${name}-${addon}`,
@@ -202,72 +288,6 @@ export class Cluster extends pulumi.ComponentResource {
                     { ...child, dependsOn: groups },
                 ),
         );
-        if (args.deployFromCidr) {
-            new aws.vpc.SecurityGroupIngressRule(
-                `${name}-api-from-vpc`,
-                {
-                    securityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
-                    description: "the Kubernetes API for pulumi up, run from inside the VPC",
-                    ipProtocol: "tcp",
-                    fromPort: 443,
-                    toPort: 443,
-                    cidrIpv4: args.deployFromCidr,
-                },
-                child,
-            );
-        }
-
-        this.name = cluster.name;
-        this.endpoint = cluster.endpoint;
-        this.oidcIssuer = issuer;
-        this.oidcProviderArn = oidc.arn;
-        this.nodeRoleArn = nodeRole.arn;
-        this.securityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
-        this.ready = [...groups, ...addons];
-        this.addonRegistry = pulumi.output(args.addonAccount ? ecrRegistry(p, args.addonAccount, args.region) : "");
-        this.kubeconfig = pulumi.secret(
-            pulumi
-                .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
-                .apply(([clusterName, endpoint, ca]) =>
-                    JSON.stringify({
-                        apiVersion: "v1",
-                        kind: "Config",
-                        clusters: [
-                            {
-                                name: clusterName,
-                                cluster: { server: endpoint, "certificate-authority-data": ca?.data ?? "" },
-                            },
-                        ],
-                        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-                        "current-context": clusterName,
-                        users: [
-                            {
-                                name: clusterName,
-                                user: {
-                                    exec: {
-                                        apiVersion: "client.authentication.k8s.io/v1beta1",
-                                        command: "aws",
-                                        args: [
-                                            "eks",
-                                            "get-token",
-                                            "--cluster-name",
-                                            clusterName,
-                                            "--region",
-                                            args.region,
-                                        ],
-                                    },
-                                },
-                            },
-                        ],
-                    }),
-                ),
-        );
-        this.registerOutputs({
-            name: this.name,
-            endpoint: this.endpoint,
-            oidcIssuer: this.oidcIssuer,
-            kubeconfig: this.kubeconfig,
-        });
     }
 
     /** The registry credentials as an SSM SecureString the node role alone may read; user data writes them for kubelet. */

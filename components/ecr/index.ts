@@ -186,9 +186,43 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
             { ...child, dependsOn: inNamespace },
         );
 
+        const pullSecrets = this.targets(name, args, ns, secretName);
+        const jobSpec = this.jobSpec(name, args, secretName, script);
+        const dependsOn = [sa, script, ...pullSecrets];
+        new k8s.batch.v1.CronJob(
+            `${name}-cronjob`,
+            {
+                metadata: { name, namespace: ns },
+                spec: {
+                    schedule: this.schedule,
+                    concurrencyPolicy: "Forbid",
+                    startingDeadlineSeconds: 600,
+                    successfulJobsHistoryLimit: 1,
+                    failedJobsHistoryLimit: 3,
+                    jobTemplate: { spec: jobSpec },
+                },
+            },
+            { ...child, dependsOn },
+        );
+        // The first run, at creation: Pulumi waits for it to complete, so a failing refresher fails the
+        // deploy instead of leaving empty Secrets until the first schedule. A Job's template cannot
+        // change, so a new template replaces it.
+        new k8s.batch.v1.Job(
+            `${name}-initial`,
+            { metadata: { name: `${name}-initial`, namespace: ns }, spec: jobSpec },
+            { ...child, dependsOn, replaceOnChanges: ["spec"], deleteBeforeReplace: true },
+        );
+        this.registerOutputs({ schedule: this.schedule });
+    }
+
+    /**
+     * In each listed namespace: the (empty) pull Secret, RBAC that reaches only it by name (Kubernetes cannot
+     * limit `create` by name, so the Secrets are made here and the job only updates them), and the service
+     * accounts that carry it.
+     */
+    private targets(name: string, args: EcrTokenRefresherArgs, ns: string, secretName: string): k8s.core.v1.Secret[] {
+        const child = { parent: this };
         const pullSecrets: k8s.core.v1.Secret[] = [];
-        // RBAC reaches only the pull Secret, by name, in the listed namespaces. Kubernetes cannot limit
-        // `create` by name, so the Secrets are created here (empty) and the job only updates them.
         for (const target of args.namespaces) {
             const targetNs = new k8s.core.v1.Namespace(
                 `${name}-target-${target}`,
@@ -246,6 +280,16 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
             );
         }
 
+        return pullSecrets;
+    }
+
+    /** The refresher's pod: the script, the slow-link retries, a restricted security context. */
+    private jobSpec(
+        name: string,
+        args: EcrTokenRefresherArgs,
+        secretName: string,
+        script: k8s.core.v1.ConfigMap,
+    ): k8s.types.input.batch.v1.JobSpec {
         const p = args.profile;
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: "REGION", value: args.region },
@@ -259,7 +303,7 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
         ];
         const envFrom =
             "secret" in args.credentials ? [{ secretRef: { name: args.credentials.secret.split("/")[1] } }] : undefined;
-        const jobSpec: k8s.types.input.batch.v1.JobSpec = {
+        return {
             backoffLimit: 2,
             activeDeadlineSeconds: 1800,
             template: {
@@ -306,31 +350,6 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
                 },
             },
         };
-        const dependsOn = [sa, script, ...pullSecrets];
-        new k8s.batch.v1.CronJob(
-            `${name}-cronjob`,
-            {
-                metadata: { name, namespace: ns },
-                spec: {
-                    schedule: this.schedule,
-                    concurrencyPolicy: "Forbid",
-                    startingDeadlineSeconds: 600,
-                    successfulJobsHistoryLimit: 1,
-                    failedJobsHistoryLimit: 3,
-                    jobTemplate: { spec: jobSpec },
-                },
-            },
-            { ...child, dependsOn },
-        );
-        // The first run, at creation: Pulumi waits for it to complete, so a failing refresher fails the
-        // deploy instead of leaving empty Secrets for up to {refreshHours} hours. A Job's template cannot
-        // change, so a new template replaces it.
-        new k8s.batch.v1.Job(
-            `${name}-initial`,
-            { metadata: { name: `${name}-initial`, namespace: ns }, spec: jobSpec },
-            { ...child, dependsOn, replaceOnChanges: ["spec"], deleteBeforeReplace: true },
-        );
-        this.registerOutputs({ schedule: this.schedule });
     }
 }
 

@@ -7,13 +7,14 @@
  * same map built from the stack file. Every problem becomes a ConfigIssue that names the key, says what is
  * wrong and how to fix it; all problems are collected before anything is created.
  */
-import { Partition, partitionOfRegion, Side, SIDE_PARTITION, SIDES } from "../../components/partition";
+import { Partition, Side, SIDE_PARTITION } from "../../components/partition";
 import { CloudFacts, cloudFacts, splitInstanceType } from "../facts";
 import { ClusterConfig, readCluster } from "./cluster";
 import { EcrConfig, EcrRefresherConfig, readEcr, readEcrRefresher } from "./ecr";
 import { FluxConfig, GitopsConfig, readFlux, readGitops } from "./gitops";
 import { NetworkConfig, readNetwork } from "./network";
-import { ConfigError, ConfigIssue, closest, closestRegion, Json, NS, Reader, Scope } from "./reader";
+import { ConfigError, ConfigIssue, NS, Reader, Scope } from "./reader";
+import { readAlicloudRegion, readAwsRegion, readPeer, readSide, topLevel } from "./place";
 import { readRegistry, RegistryConfig } from "./registry";
 import { IngressConfig, readIngress, readS3, S3Config } from "./serving";
 import { readVpn, VpnConfig } from "./vpn";
@@ -70,27 +71,6 @@ export interface LoadContext {
     readonly isSecret?: (fullKey: string) => boolean;
 }
 
-const TOP_KEYS = [
-    "side",
-    "peer",
-    "aws",
-    "alicloud",
-    "network",
-    "cluster",
-    "registry",
-    "ecr",
-    "ecrRefresher",
-    "ingress",
-    "vpn",
-    "s3",
-    "gitops",
-    "flux",
-    // Secrets: top-level keys, so that `pulumi config set --secret crossborder:<key>` encrypts just them.
-    "registryPullPassword",
-    "gitopsToken",
-    "gitopsSshKey",
-] as const;
-
 /**
  * Read and validate every `crossborder:*` key of `raw` (other namespaces are ignored). Throws ConfigError
  * listing every problem; returns a complete StackConfig with defaults applied otherwise.
@@ -98,119 +78,22 @@ const TOP_KEYS = [
 export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: LoadContext = {}): StackConfig {
     const facts = ctx.facts ?? cloudFacts();
     const r = new Reader();
-    const top: Record<string, Json> = {};
-    for (const [fullKey, value] of Object.entries(raw)) {
-        const sep = fullKey.indexOf(":");
-        if (sep < 0 || fullKey.slice(0, sep) !== NS) continue;
-        const key = fullKey.slice(sep + 1);
-        if ((TOP_KEYS as readonly string[]).includes(key)) {
-            top[key] = value;
-        } else {
-            const near = closest(key, TOP_KEYS);
-            r.issue(
-                fullKey,
-                "is not a crossborder setting",
-                near
-                    ? `did you mean "${NS}:${near}"?`
-                    : `remove it; settings are ${TOP_KEYS.map((k) => `${NS}:${k}`).join(", ")}`,
-            );
-        }
-    }
-    const k = (path: string) => `${NS}:${path}`;
-
-    // The side decides every other check: a stack file without it is read as its name says (Pulumi.china.yaml
-    // is china), and one whose name says neither reports that key alone rather than a cascade of wrong errors.
-    const named = ctx.stack?.split("/").pop();
-    const inferred = (SIDES as readonly string[]).includes(named ?? "") ? (named as Side) : undefined;
-    if ((top.side === undefined || top.side === null || top.side === "") && !inferred) {
-        throw new ConfigError([
-            {
-                key: k("side"),
-                problem: "is required",
-                fix: `set it to global or china (the stack file's name, Pulumi.${named ?? "<stack>"}.yaml, does not say which)`,
-            },
-        ]);
-    }
-    const side =
-        top.side === undefined || top.side === null || top.side === ""
-            ? inferred!
-            : r.oneOf<Side>(k("side"), top.side, SIDES);
-    const partition = SIDE_PARTITION[side];
+    const top = topLevel(r, raw);
+    const side = readSide(r, top, ctx.stack);
     const china = side === "china";
-    const other: Side = china ? "global" : "china";
-
-    // peer
-    const peerRaw = r.object(k("peer"), top.peer, ["stack", "vpcCidr"]);
-    if (top.peer === undefined)
-        r.issue(
-            k("peer"),
-            "is missing",
-            `add crossborder:peer with the ${other} stack's name (stack) and VPC range (vpcCidr)`,
-        );
-    const peerStack = r.string(k("peer.stack"), peerRaw.stack, {
-        pattern: /^([A-Za-z0-9][-A-Za-z0-9_.]*\/){0,2}[A-Za-z0-9][-A-Za-z0-9_.]*$/,
-        hint: `the ${other} stack's name, e.g. "acme/crossborder/${other}" or "${other}"`,
-    });
-    if (peerStack && ctx.stack && peerStack.split("/").pop() === ctx.stack.split("/").pop()) {
-        r.issue(k("peer.stack"), `"${peerStack}" names this stack itself`, `name the ${other} stack, e.g. "${other}"`);
-    }
-    const peerCidr =
-        top.peer === undefined
-            ? undefined
-            : r.cidr(k("peer.vpcCidr"), peerRaw.vpcCidr, `the ${other} stack's VPC range`);
-
-    // aws
-    const awsRaw = r.object(k("aws"), top.aws, ["region"]);
-    const expectedRegions = china ? "cn-north-1 or cn-northwest-1" : "an AWS commercial region such as eu-central-1";
-    const awsRegion = r.string(k("aws.region"), awsRaw.region, { hint: expectedRegions });
-    if (awsRegion) {
-        const regionPartition = partitionOfRegion(awsRegion);
-        if (!facts.aws.has(awsRegion)) {
-            const near = closestRegion(awsRegion, [...facts.aws.keys()]);
-            r.issue(
-                k("aws.region"),
-                `"${awsRegion}" is not an AWS region`,
-                near
-                    ? `did you mean "${near}"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)`
-                    : `use ${expectedRegions}`,
-            );
-        } else if (regionPartition !== partition) {
-            r.issue(
-                k("aws.region"),
-                `"${awsRegion}" is in partition ${regionPartition}, but the ${side} side deploys to ${partition}`,
-                china
-                    ? `use cn-north-1 or cn-northwest-1, or set crossborder:side to global`
-                    : `use a region outside China such as eu-central-1, or set crossborder:side to china`,
-            );
-        }
-    }
-
-    // alicloud
-    const aliRaw = r.object(k("alicloud"), top.alicloud, ["region"]);
-    const aliHint = china
-        ? "a mainland China region such as cn-hangzhou or cn-beijing"
-        : "a region outside mainland China such as eu-central-1";
-    const aliRegion = r.string(k("alicloud.region"), aliRaw.region, { hint: aliHint });
-    const aliFacts = aliRegion ? facts.alicloud.get(aliRegion) : undefined;
-    if (aliRegion && !aliFacts) {
-        const near = closestRegion(aliRegion, [...facts.alicloud.keys()]);
-        r.issue(
-            k("alicloud.region"),
-            `"${aliRegion}" is not an Alibaba Cloud region`,
-            near ? `did you mean "${near}"?` : `use ${aliHint}`,
-        );
-    } else if (aliFacts && aliFacts.mainland !== china) {
-        r.issue(
-            k("alicloud.region"),
-            china
-                ? `"${aliRegion}" is outside mainland China, so the china registry would pull across the border`
-                : `"${aliRegion}" is inside mainland China, but the global side's registry is the origin outside it`,
-            `use ${aliHint}`,
-        );
-    }
-
-    const s: Scope = { r, side, china, other, facts, top, isSecret: ctx.isSecret ?? (() => false) };
-    const { network, vpcCidr } = readNetwork(s, peerCidr);
+    const s: Scope = {
+        r,
+        side,
+        china,
+        other: china ? "global" : "china",
+        facts,
+        top,
+        isSecret: ctx.isSecret ?? (() => false),
+    };
+    const peer = readPeer(s, ctx.stack);
+    const awsRegion = readAwsRegion(s);
+    const alicloud = readAlicloudRegion(s);
+    const { network, vpcCidr } = readNetwork(s, peer.cidr);
     const cluster = readCluster(s);
     const registry = readRegistry(s);
     const ecr = readEcr(s);
@@ -218,16 +101,16 @@ export function loadStackConfig(raw: Readonly<Record<string, unknown>>, ctx: Loa
     const ingress = readIngress(s);
     const vpn = readVpn(s);
     const s3 = readS3(s);
-    const gitops = readGitops(s, registry, aliRegion, Boolean(aliFacts?.mainland));
+    const gitops = readGitops(s, registry, alicloud.region, Boolean(alicloud.facts?.mainland));
     const flux = readFlux(s);
 
     if (r.issues.length > 0) throw new ConfigError(r.issues);
     return {
         side,
-        partition,
-        peer: { stack: peerStack, vpcCidr: peerCidr!.text },
+        partition: SIDE_PARTITION[side],
+        peer: { stack: peer.stack, vpcCidr: peer.cidr!.text },
         aws: { region: awsRegion },
-        alicloud: { region: aliRegion },
+        alicloud: { region: alicloud.region },
         network: { ...network, vpcCidr: vpcCidr!.text },
         cluster,
         registry,
