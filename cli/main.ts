@@ -134,6 +134,22 @@ export function buildCli(): Command {
         });
 
     program
+        .command("policy-config")
+        .description(
+            "the policy pack config a stack file implies (side, ICP licence, public prefix), for pulumi preview --policy-pack-config",
+        )
+        .requiredOption("--stack <stack>", "global or china")
+        .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
+        .action((opts: { stack: string; stacksDir: string }) => {
+            if (opts.stack !== "global" && opts.stack !== "china")
+                throw new UsageError(`--stack ${opts.stack}: use global or china`);
+            const { StackSources } = require("../gitops/context") as typeof import("../gitops/context");
+            const { stackPolicyConfig } = require("../policies/offline") as typeof import("../policies/offline");
+            const cfg = new StackSources({ stacksDir: opts.stacksDir }).config(opts.stack);
+            process.stdout.write(JSON.stringify(stackPolicyConfig(cfg), null, 2) + "\n");
+        });
+
+    program
         .command("images")
         .description("list every image a Helm release deploys and its China-side rewrite")
         .option("--values <file>", "Helm values file (the chart's values.yaml or a release's values)")

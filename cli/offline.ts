@@ -42,6 +42,12 @@ export interface RunOptions {
     readonly facts: CloudFacts;
     /** Outputs of other stacks by stack name, for StackReferences. */
     readonly peers: ReadonlyMap<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
+    /**
+     * The preview of a stack that does not exist yet: no resource has an id or computed outputs, so every
+     * input made from another resource's output is unknown, exactly where the SDK puts unknowns in a real
+     * `pulumi preview` of a new stack. @default false (every value known, as after a deploy)
+     */
+    readonly newStack?: boolean;
 }
 
 /** Replace secrets with MASK, resource references with their URN and unknowns with "[unknown]". */
@@ -77,6 +83,15 @@ function peerView(value: unknown): unknown {
 }
 
 /** Provider references are `<urn>::<id>`. */
+/** The name of the provider a reference (`urn::id`) points at: its URN's last segment, known even when its id is not. */
+function providerName(ref: string | undefined): string {
+    return (
+        splitProviderRef(ref ?? "")
+            .urn.split("::")
+            .pop() ?? ""
+    );
+}
+
 function splitProviderRef(ref: string): { urn: string; id: string } {
     const i = ref.lastIndexOf("::");
     return i < 0 ? { urn: ref, id: "" } : { urn: ref.slice(0, i), id: ref.slice(i + 2) };
@@ -115,6 +130,11 @@ function computedOutputs(
         }
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return { latestVersion: 1 };
+        case "aws:iam/role:Role":
+            // Pulumi auto-names a role from its resource name and a random suffix.
+            return { name: inputs.name ?? `${name}-${stableNumber(name, 0xfffffff).toString(16).padStart(7, "0")}` };
+        case "aws:kms/key:Key":
+            return { keyId: `offline-${stableNumber(name, 1e9)}` };
         case "aws:ecr/repository:Repository":
             return { repositoryUrl: `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.${suffix}/${String(inputs.name)}` };
         case "aws:ec2/eip:Eip":
@@ -154,6 +174,11 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     ) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const provider = args.type.startsWith("pulumi:providers:");
+        if (this.opts.newStack && !provider && args.type !== "pulumi:pulumi:StackReference") {
+            // Nothing exists yet: no id, and only the inputs are known of the new resource's state.
+            return { id: "", state: { ...args.inputs } };
+        }
         const id = args.id || `${args.name}-id`;
         if (args.type === "pulumi:pulumi:StackReference") {
             const name = String(args.inputs.name);
@@ -164,12 +189,12 @@ class OfflineMocks implements pulumi.runtime.Mocks {
             };
         }
         if (args.type === "pulumi:providers:aws" || args.type === "pulumi:providers:alicloud") {
-            this.regions.set(id, String(args.inputs.region ?? ""));
+            this.regions.set(args.name, String(args.inputs.region ?? ""));
         }
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword")
             state.result = offlinePassword(args.name, Number(args.inputs.length ?? 16));
-        const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
+        const region = this.regions.get(providerName(args.provider));
         if (args.type.startsWith("aws:") && region) {
             const partition = partitionOfRegion(region) as Partition;
             const service = args.type.split(":")[1].split("/")[0];
@@ -199,7 +224,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     }
 
     private answer(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        const region = this.regions.get(splitProviderRef(args.provider ?? "").id);
+        const region = this.regions.get(providerName(args.provider));
         const need = () => {
             if (!region)
                 throw new Error(`offline plan: invoke ${args.token} was made without an explicit regional provider`);
@@ -312,6 +337,9 @@ interface ResourceRequest {
     getName(): string;
     getParent(): string;
     getProvider(): string;
+    getDependenciesList?(): string[];
+    getPropertydependenciesMap?(): { forEach(f: (v: { getUrnsList(): string[] }, k: string) => void): void };
+    getAdditionalsecretoutputsList?(): string[];
     getCustom?(): boolean;
     getProtect?(): boolean;
     getObject?(): Struct | undefined;
@@ -326,6 +354,16 @@ interface MockMonitorHooks {
     registerResource(req: ResourceRequest, callback: unknown): unknown;
     readResource(req: ResourceRequest, callback: unknown): unknown;
     registerResourceOutputs(req: OutputsRequest, callback: unknown): unknown;
+}
+
+/** Input name → the URNs of the resources its value was made from (what the engine hands the analyzer). */
+function propertyDependencies(req: ResourceRequest): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    req.getPropertydependenciesMap?.().forEach((v, k) => {
+        const urns = [...v.getUrnsList()].sort();
+        if (urns.length) out[k] = urns;
+    });
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** Run the program for one stack under mocks and return everything it registered. */
@@ -362,6 +400,9 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
                 custom: method === "readResource" || Boolean(req.getCustom?.()),
                 protect: Boolean(req.getProtect?.()),
                 inputs: mask(inputsOf(req)?.toJavaScript() ?? {}) as Record<string, unknown>,
+                dependencies: [...(req.getDependenciesList?.() ?? [])].sort(),
+                propertyDependencies: propertyDependencies(req),
+                additionalSecretOutputs: [...(req.getAdditionalsecretoutputsList?.() ?? [])],
             });
             return original(req, callback);
         };

@@ -13,6 +13,7 @@ import type {
 } from "@pulumi/policy";
 import type { StackConfig } from "../stacks/config";
 import { rules as allRules, Rule } from "./rules";
+import { UNDECIDED } from "./rules/values";
 
 /** One resource as the offline plan records it (cli/offline.ts) and the rules read it. */
 export interface ResourceRecord {
@@ -25,8 +26,14 @@ export interface ResourceRecord {
     readonly provider: string;
     readonly custom: boolean;
     readonly protect: boolean;
-    /** Inputs with every secret replaced by "[secret]". */
+    /** Inputs with every secret replaced by "[secret]" and every unknown value by "[unknown]". */
     readonly inputs: Record<string, unknown>;
+    /** URNs the resource depends on. @default [] */
+    readonly dependencies?: readonly string[];
+    /** Input name → URNs of the resources its value was made from. @default {} */
+    readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+    /** Outputs the program asked Pulumi to store as secrets. @default [] */
+    readonly additionalSecretOutputs?: readonly string[];
 }
 
 export interface Violation {
@@ -56,6 +63,7 @@ function configOf(rule: Rule, overrides: Record<string, unknown> = {}): Record<s
     return { ...defaults, ...overrides };
 }
 
+/** The recorded resources as the analyzer's stack request hands them to rules: references resolved to objects. */
 export function toPolicyResources(records: readonly ResourceRecord[]): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     const resources = records.map((r) => {
@@ -69,29 +77,45 @@ export function toPolicyResources(records: readonly ResourceRecord[]): PolicyRes
                 ignoreChanges: [],
                 aliases: [],
                 customTimeouts: {},
-                additionalSecretOutputs: [],
+                additionalSecretOutputs: [...(r.additionalSecretOutputs ?? [])],
             },
+            dependencies: [],
+            propertyDependencies: {},
         } as unknown as PolicyResource & { provider?: unknown; parent?: PolicyResource };
         byUrn.set(r.urn, res);
         return { res, record: r };
     });
+    const resolve = (urns: readonly string[] | undefined) =>
+        (urns ?? []).map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
     for (const { res, record } of resources) {
         const provider = byUrn.get(record.provider);
         if (provider)
             res.provider = { type: provider.type, props: provider.props, urn: provider.urn, name: provider.name };
         const parent = byUrn.get(record.parent);
         if (parent) res.parent = parent;
+        (res as { dependencies: PolicyResource[] }).dependencies = resolve(record.dependencies);
+        (res as { propertyDependencies: Record<string, PolicyResource[]> }).propertyDependencies = Object.fromEntries(
+            Object.entries(record.propertyDependencies ?? {}).map(([k, v]) => [k, resolve(v)]),
+        );
     }
     return resources.map((x) => x.res);
 }
 
-export function runPolicies(
+export interface PolicyRun {
+    readonly violations: Violation[];
+    /** Rules that could not decide for a resource because an input is unknown until the update, with why. */
+    readonly undecided: { readonly policy: string; readonly urn?: string; readonly reason: string }[];
+}
+
+/** Every rule over the recorded resources; what violates, and what waits for the update to be decided. */
+export function evaluatePolicies(
     records: readonly ResourceRecord[],
     config: Record<string, Record<string, unknown>> = {},
     rules: readonly Rule[] = allRules,
-): Violation[] {
+): PolicyRun {
     const resources = toPolicyResources(records);
     const violations: Violation[] = [];
+    const undecided: PolicyRun["undecided"] = [];
     for (const rule of rules) {
         const level = rule.enforcementLevel ?? "advisory";
         if (level === "disabled") continue;
@@ -100,16 +124,19 @@ export function runPolicies(
             (urnDefault?: string): ReportViolation =>
             (message, urn) =>
                 violations.push({ policy: rule.name, enforcementLevel: level, message, urn: urn ?? urnDefault });
-        const notApplicable = (): never => {
-            throw new NotApplicable();
-        };
-        const run = (fn: () => void | Promise<void>) => {
+        const run = (
+            urn: string | undefined,
+            fn: (notApplicable: (reason?: string) => never) => void | Promise<void>,
+        ) => {
             try {
-                const result = fn();
+                const result = fn((reason) => {
+                    throw new NotApplicable(reason);
+                });
                 if (result instanceof Promise)
                     throw new Error(`policy ${rule.name}: asynchronous rules are not supported offline`);
             } catch (e) {
                 if (!(e instanceof NotApplicable)) throw e;
+                if (e.message.startsWith(UNDECIDED)) undecided.push({ policy: rule.name, urn, reason: e.message });
             }
         };
         const resourceRule = rule as ResourceValidationPolicy;
@@ -117,21 +144,25 @@ export function runPolicies(
             const validators = Array.isArray(resourceRule.validateResource)
                 ? resourceRule.validateResource
                 : [resourceRule.validateResource];
-            for (const r of resources) {
-                const args = {
-                    ...r,
-                    stackTags: new Map(),
-                    getConfig: () => cfg,
-                    notApplicable,
-                    isType: () => false,
-                    asType: () => undefined,
-                } as unknown as ResourceValidationArgs;
-                for (const v of validators) run(() => v(args, report(r.urn)));
-            }
+            for (const r of resources)
+                for (const v of validators)
+                    run(r.urn, (notApplicable) =>
+                        v(
+                            {
+                                ...r,
+                                stackTags: new Map(),
+                                getConfig: () => cfg,
+                                notApplicable,
+                                isType: () => false,
+                                asType: () => undefined,
+                            } as unknown as ResourceValidationArgs,
+                            report(r.urn),
+                        ),
+                    );
         }
         const stackRule = rule as StackValidationPolicy;
         if (stackRule.validateStack)
-            run(() =>
+            run(undefined, (notApplicable) =>
                 stackRule.validateStack!(
                     {
                         resources,
@@ -143,5 +174,13 @@ export function runPolicies(
                 ),
             );
     }
-    return violations;
+    return { violations, undecided };
+}
+
+export function runPolicies(
+    records: readonly ResourceRecord[],
+    config: Record<string, Record<string, unknown>> = {},
+    rules: readonly Rule[] = allRules,
+): Violation[] {
+    return evaluatePolicies(records, config, rules).violations;
 }

@@ -8,6 +8,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
+import { plainResource, plainResources, UNDECIDED } from "./values";
+
 export type Rule = ResourceValidationPolicy | StackValidationPolicy;
 export type { PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs };
 
@@ -109,19 +111,58 @@ export function fromWorld(rule: Ingress): boolean {
 }
 
 /**
- * The resource of `type` that belongs to `bucket`: matched by bucket name or id, or, during a preview when
- * ids are unknown, by sharing the bucket's parent component.
+ * The resource of `type` that belongs to `bucket`, by reference: its `bucket` input was made from that
+ * bucket (the program's reference, which the engine passes as a property dependency and which holds even
+ * while ids are unknown), or names the same literal bucket name. Never by neighbourhood: a second bucket in
+ * the same component must not borrow the first one's access block.
  */
 export function bucketCompanion(
     resources: readonly PolicyResource[],
     bucket: PolicyResource,
     type: string,
 ): PolicyResource | undefined {
+    const name = bucket.props.bucket;
     return resources.find(
         (r) =>
             r.type === type &&
-            (r.props.bucket === bucket.props.bucket ||
-                r.props.bucket === `${bucket.name}-id` ||
-                (r.parent !== undefined && r.parent?.urn === bucket.parent?.urn)),
+            ((r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn) ||
+                (typeof name === "string" && name.length > 0 && r.props.bucket === name)),
+    );
+}
+
+/**
+ * The rule as the analyzer calls it, reading plain inputs (values.ts): a rule body never touches the
+ * analyzer's unknown-checking proxy, so an unknown value cannot make it throw.
+ */
+export function readsPlainInputs(rule: Rule): Rule {
+    const r = rule as ResourceValidationPolicy & StackValidationPolicy;
+    if (r.validateResource) {
+        const validations = Array.isArray(r.validateResource) ? r.validateResource : [r.validateResource];
+        return {
+            ...rule,
+            validateResource: validations.map(
+                (v) => (args: ResourceValidationArgs, report: ReportViolation) => v(plainResource(args), report),
+            ),
+        } as Rule;
+    }
+    if (r.validateStack) {
+        const v = r.validateStack;
+        return {
+            ...rule,
+            validateStack: (args: StackValidationArgs, report: ReportViolation) =>
+                v({ ...args, resources: plainResources(args.resources) }, report),
+        } as Rule;
+    }
+    return rule;
+}
+
+/**
+ * Say that the one input a rule needs is unknown during this preview (it is made by the update), naming it,
+ * and stop judging this resource: the engine records it as not applicable with this reason; `pulumi up`
+ * runs the rule again with the value known.
+ */
+export function undecided(args: { name: string; notApplicable(reason?: string): never }, input: string): never {
+    return args.notApplicable(
+        `${UNDECIDED} ${args.name}: ${input} is unknown until the update makes it; the rule decides at pulumi up`,
     );
 }

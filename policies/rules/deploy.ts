@@ -2,7 +2,8 @@
  * Rules about resources a real `pulumi up` would fail on or undo, which `pulumi preview` can see first:
  * each guards a cloud fact that once broke a first deploy.
  */
-import { asArray, Props, Rule, SECRET_MASK, WORLD } from "./common";
+import { asArray, Props, Rule, SECRET_MASK, undecided, WORLD } from "./common";
+import { isUnknown } from "./values";
 
 /**
  * Tag value patterns per AWS service, where the service is stricter than EC2 (which accepts any
@@ -63,6 +64,7 @@ export const registryInternetAclBounded: Rule = {
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (args.type !== "alicloud:cr/endpointAclPolicy:EndpointAclPolicy") return;
+        if (isUnknown(args.props.entry)) undecided(args, "entry");
         const entry = String(args.props.entry ?? "");
         const m = /\/(\d+)$/.exec(entry);
         if (WORLD.includes(entry) || (m && Number(m[1]) < 8))

@@ -1,4 +1,5 @@
 /** The security baseline: EKS, admin ports, S3, ECR, VPN keys and Kubernetes workloads. */
+import type { PolicyResource } from "@pulumi/policy";
 import {
     asArray,
     bucketCompanion,
@@ -11,6 +12,7 @@ import {
     SECRET_MASK,
     WORLD,
 } from "./common";
+import { isUnknown } from "./values";
 
 const EKS = "aws:eks/cluster:Cluster";
 const ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -69,29 +71,180 @@ export const eksControlPlaneLogs: Rule = {
     },
 };
 
-export const noAdminPortsFromWorld: Rule = {
-    name: "no-admin-ports-from-world",
+/** Rule types that carry ingress (inline on a group, a SecurityGroupRule, a VPC ingress rule). */
+const SG_TYPES = [
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+];
+
+export const noSshFromWorld: Rule = {
+    name: "no-ssh-from-world",
     description:
-        "No security-group ingress on SSH or the Kubernetes API port from 0.0.0.0/0 or ::/0 (the kops defaults).",
+        "No security-group ingress on SSH (22) from 0.0.0.0/0 or ::/0, in any rule shape: inline ingress, SecurityGroupRule or VPC ingress rule (a kops default).",
     enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            ports: {
-                type: "array",
-                items: { type: "number" },
-                default: [22, 6443],
-                description: "Ports that must never be open to the world.",
-            },
-        },
-    },
     validateResource: (args, report) => {
-        const { ports = [22, 6443] } = args.getConfig<{ ports?: number[] }>();
-        for (const rule of ingressRules(args.type, args.props)) {
-            for (const port of ports)
-                if (opensPort(rule, port) && fromWorld(rule))
+        if (!SG_TYPES.includes(args.type)) return;
+        for (const rule of ingressRules(args.type, args.props))
+            if (opensPort(rule, 22) && fromWorld(rule))
+                report(
+                    `${args.name}: SSH (22) is open to ${rule.cidrs.filter((c) => WORLD.includes(c)).join(", ")}; use SSM Session Manager, or a bastion range`,
+                );
+    },
+};
+
+/** Tags and names that mark a security group as a Kubernetes API's (kops: KubernetesCluster, api-elb.*, masters.*). */
+function frontsKubernetesApi(sg: PolicyResource | undefined): boolean {
+    if (!sg) return false;
+    const tags = (sg.props.tags ?? {}) as Record<string, unknown>;
+    const words = [sg.name, sg.props.name, sg.props.description, tags.Name]
+        .map((v) => (typeof v === "string" ? v : ""))
+        .join(" ");
+    return (
+        "KubernetesCluster" in tags ||
+        Object.keys(tags).some((k) => k.startsWith("kubernetes.io/cluster/")) ||
+        /\b(api|apiserver|kube-?api|masters?|control-?plane)\b/i.test(words)
+    );
+}
+
+/** The security group a rule resource belongs to, through the program's reference (or its literal id). */
+function groupOf(rule: PolicyResource, resources: readonly PolicyResource[]): PolicyResource | undefined {
+    const byRef = (rule.propertyDependencies?.securityGroupId ?? []).find(
+        (r) => r.type === "aws:ec2/securityGroup:SecurityGroup",
+    );
+    if (byRef) return byRef;
+    const id = rule.props.securityGroupId;
+    return typeof id === "string"
+        ? resources.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.props.name === id)
+        : undefined;
+}
+
+export const k8sApiNotFromWorld: Rule = {
+    name: "k8s-api-not-from-world",
+    description:
+        "Nothing that fronts a Kubernetes API admits 443 or 6443 from 0.0.0.0/0 or ::/0: 6443 anywhere, 443 on a group tagged or named for a cluster's API (the kops api-elb and masters defaults).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        for (const r of args.resources.filter((x) => SG_TYPES.includes(x.type))) {
+            const group = r.type === "aws:ec2/securityGroup:SecurityGroup" ? r : groupOf(r, args.resources);
+            for (const rule of ingressRules(r.type, r.props)) {
+                if (!fromWorld(rule)) continue;
+                const world = rule.cidrs.filter((c) => WORLD.includes(c)).join(", ");
+                if (opensPort(rule, 6443))
                     report(
-                        `${args.name}: port ${port} is open to ${rule.cidrs.filter((c) => ["0.0.0.0/0", "::/0"].includes(c)).join(", ")}; allow only known ranges or use SSM Session Manager / a private endpoint`,
+                        `${r.name}: the Kubernetes API port 6443 is open to ${world}; admit your own ranges only`,
+                        r.urn,
                     );
+                else if (opensPort(rule, 443) && frontsKubernetesApi(group))
+                    report(
+                        `${r.name}: 443 is open to ${world} on ${group!.name}, which fronts a Kubernetes API; make the API private or admit your own ranges only`,
+                        r.urn,
+                    );
+            }
+        }
+    },
+};
+
+const IMDS_TYPES = [
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:ec2/instance:Instance",
+    "aws:ec2/launchConfiguration:LaunchConfiguration",
+];
+
+export const imdsV2Required: Rule = {
+    name: "imds-v2-required",
+    description:
+        "Launch templates, launch configurations and instances require IMDSv2 (metadataOptions.httpTokens: required); left out, EC2 also answers IMDSv1, which an SSRF can read credentials from.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (!IMDS_TYPES.includes(args.type)) return;
+        const meta = args.props.metadataOptions;
+        if (meta?.httpEndpoint === "disabled") return;
+        if (meta?.httpTokens !== "required")
+            report(
+                `${args.name}: metadataOptions.httpTokens is ${meta?.httpTokens === undefined ? "not set, so IMDSv1 stays on" : JSON.stringify(meta.httpTokens)}; set httpTokens: "required"`,
+            );
+    },
+};
+
+const encrypted = (v: unknown) => v === true || v === "true";
+
+export const ebsEncrypted: Rule = {
+    name: "ebs-encrypted",
+    description:
+        "EBS volumes and the block devices of launch templates, launch configurations and instances are encrypted (an etcd volume or a root disk left out is plain on disk).",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        const p = args.props;
+        switch (args.type) {
+            case "aws:ebs/volume:Volume":
+                if (!encrypted(p.encrypted)) report(`${args.name}: the volume is not encrypted; set encrypted: true`);
+                return;
+            case "aws:ec2/launchTemplate:LaunchTemplate": {
+                const mappings = asArray<Props>(p.blockDeviceMappings).filter((m) => m?.ebs);
+                if (mappings.length === 0)
+                    report(
+                        `${args.name}: no block device mapping declares the root volume encrypted; map the root device with ebs.encrypted: true`,
+                    );
+                for (const m of mappings)
+                    if (!encrypted(m.ebs.encrypted))
+                        report(
+                            `${args.name}: ${m.deviceName ?? "a block device"} is not encrypted; set ebs.encrypted: true`,
+                        );
+                return;
+            }
+            case "aws:ec2/instance:Instance":
+            case "aws:ec2/launchConfiguration:LaunchConfiguration":
+                if (!encrypted(p.rootBlockDevice?.encrypted))
+                    report(
+                        `${args.name}: the root block device is ${p.rootBlockDevice ? "not encrypted" : "not declared (and so not encrypted)"}; set rootBlockDevice.encrypted: true`,
+                    );
+                for (const d of asArray<Props>(p.ebsBlockDevices))
+                    if (!encrypted(d?.encrypted))
+                        report(
+                            `${args.name}: ${d?.deviceName ?? "an EBS block device"} is not encrypted; set encrypted: true`,
+                        );
+                return;
+        }
+    },
+};
+
+const PUBLIC_ACLS = ["public-read", "public-read-write", "authenticated-read"];
+const PUBLIC_GRANTEES = [
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+];
+
+export const s3NoPublicAcl: Rule = {
+    name: "s3-no-public-acl",
+    description:
+        "No S3 canned ACL or grant opens a bucket to everyone (public-read, public-read-write, authenticated-read, AllUsers/AuthenticatedUsers grants) on Bucket, BucketV2, BucketAcl or BucketAclV2.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (
+            ![
+                "aws:s3/bucket:Bucket",
+                "aws:s3/bucketV2:BucketV2",
+                "aws:s3/bucketAcl:BucketAcl",
+                "aws:s3/bucketAclV2:BucketAclV2",
+            ].includes(args.type)
+        )
+            return;
+        const acl = args.props.acl;
+        if (typeof acl === "string" && PUBLIC_ACLS.includes(acl))
+            report(
+                `${args.name}: the ${acl} ACL opens the bucket to everyone; remove it (public downloads go through a bucket policy on one prefix)`,
+            );
+        const grants = [
+            ...asArray<Props>(args.props.accessControlPolicy?.grants),
+            ...asArray<Props>(args.props.grants),
+        ];
+        for (const g of grants) {
+            const uri = g?.grantee?.uri ?? g?.uri;
+            if (typeof uri === "string" && PUBLIC_GRANTEES.includes(uri))
+                report(
+                    `${args.name}: a grant gives ${g?.permission ?? "access"} to ${uri.split("/").pop()}; remove it`,
+                );
         }
     },
 };
@@ -187,28 +340,37 @@ export const ecrScanAndImmutable: Rule = {
     },
 };
 
+/** What an input was made from: the resources its value came from, as the program referenced them. */
+function madeFrom(r: PolicyResource, input: string): PolicyResource[] {
+    return r.propertyDependencies?.[input] ?? [];
+}
+
 export const vpnPskSecret: Rule = {
     name: "vpn-psk-secret",
-    description: "VPN pre-shared keys are generated secrets, never literals in code.",
+    description:
+        "VPN pre-shared keys are generated (made from a random resource, or left to AWS), never literals in code; a key stored in SSM is a SecureString made from the key's output.",
     enforcementLevel: "mandatory",
-    validateResource: (args, report) => {
-        const keys: [string, unknown][] =
-            args.type === "aws:ec2/vpnConnection:VpnConnection"
-                ? [
-                      ["tunnel1PresharedKey", args.props.tunnel1PresharedKey],
-                      ["tunnel2PresharedKey", args.props.tunnel2PresharedKey],
-                  ]
-                : args.type === "aws:ssm/parameter:Parameter" && /psk/i.test(String(args.props.name ?? ""))
-                  ? [["value", args.props.value]]
-                  : [];
-        for (const [key, value] of keys) {
-            // A generated key is unknown at preview and masked in the offline plan; a readable one is a literal.
-            if (typeof value === "string" && value !== SECRET_MASK)
-                report(
-                    `${args.name}: ${key} is a readable literal; generate it with @pulumi/random and pass it as a secret`,
-                );
-            if (args.type === "aws:ssm/parameter:Parameter" && args.props.type !== "SecureString")
-                report(`${args.name}: a pre-shared key must be stored as SecureString`);
+    // A stack rule: only the stack's resources carry what each input was made from. The value itself says
+    // nothing, since the engine hands the analyzer secrets unwrapped.
+    validateStack: (args, report) => {
+        for (const r of args.resources) {
+            if (r.type === "aws:ec2/vpnConnection:VpnConnection") {
+                for (const key of ["tunnel1PresharedKey", "tunnel2PresharedKey"]) {
+                    const value = r.props[key];
+                    if (value === undefined) continue; // AWS generates one
+                    if (madeFrom(r, key).some((d) => d.type.startsWith("random:"))) continue;
+                    report(
+                        `${r.name}: ${key} is not made from a generated value (a literal or config); generate it with @pulumi/random and pass it as a secret`,
+                        r.urn,
+                    );
+                }
+            }
+            if (r.type === "aws:ssm/parameter:Parameter" && /psk/i.test(String(r.props.name ?? ""))) {
+                if (r.props.type !== "SecureString")
+                    report(`${r.name}: a pre-shared key must be stored as SecureString`, r.urn);
+                if (madeFrom(r, "value").length === 0 && r.props.value !== SECRET_MASK && !isUnknown(r.props.value))
+                    report(`${r.name}: the stored key is a literal, not the VPN's generated key`, r.urn);
+            }
         }
     },
 };
@@ -257,7 +419,11 @@ export const securityRules: Rule[] = [
     eksEndpointNotPublic,
     eksSecretsEncryption,
     eksControlPlaneLogs,
-    noAdminPortsFromWorld,
+    noSshFromWorld,
+    k8sApiNotFromWorld,
+    imdsV2Required,
+    ebsEncrypted,
+    s3NoPublicAcl,
     s3BlockPublicAccess,
     s3TlsOnly,
     ecrScanAndImmutable,

@@ -15,7 +15,7 @@ let counter = 0;
 function res(
     type: string,
     inputs: Record<string, unknown>,
-    opts: { name?: string; region?: string; parent?: string } = {},
+    opts: { name?: string; region?: string; parent?: string; madeFrom?: Record<string, string[]> } = {},
 ): ResourceRecord[] {
     const name = opts.name ?? `r${++counter}`;
     const provider = opts.region ? `urn:pulumi:s::p::pulumi:providers:aws::aws-${opts.region}` : "";
@@ -29,6 +29,7 @@ function res(
             custom: true,
             protect: false,
             inputs,
+            propertyDependencies: opts.madeFrom ?? {},
         },
     ];
     if (opts.region)
@@ -81,23 +82,31 @@ const deployment = (container: Record<string, unknown>) => ({
     metadata: { name: "app" },
     spec: { template: { spec: { containers: [container] } } },
 });
+/** The URN res() gives a resource of `type` named `name`. */
+const urnOf = (type: string, name: string) => `urn:pulumi:s::p::${type}::${name}`;
+const BUCKET = "aws:s3/bucket:Bucket";
+/** A bucket and its companions, which name it through the program's reference (their `bucket` is its id). */
 const bucketSet = (
     policy: object,
     bpa: Record<string, boolean>,
     parent = "urn:pulumi:s::p::crossborder:storage:ServingBucket::b",
-) => [
-    ...res("aws:s3/bucket:Bucket", { bucket: "b" }, { name: "b-bucket", parent }),
-    ...res(
-        "aws:s3/bucketPolicy:BucketPolicy",
-        { bucket: "b", policy: JSON.stringify(policy) },
-        { name: "b-policy", parent },
-    ),
-    ...res(
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-        { bucket: "b", ...bpa },
-        { name: "b-bpa", parent },
-    ),
-];
+    name = "b",
+) => {
+    const made = { madeFrom: { bucket: [urnOf(BUCKET, `${name}-bucket`)] }, parent };
+    return [
+        ...res(BUCKET, { bucket: name }, { name: `${name}-bucket`, parent }),
+        ...res(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            { bucket: `${name}-bucket-id`, policy: JSON.stringify(policy) },
+            { name: `${name}-policy`, ...made },
+        ),
+        ...res(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            { bucket: `${name}-bucket-id`, ...bpa },
+            { name: `${name}-bpa`, ...made },
+        ),
+    ];
+};
 const tlsDeny = {
     Effect: "Deny",
     Principal: "*",
@@ -404,7 +413,7 @@ const FIXTURES: Record<string, RuleFixtures> = {
         ],
         notApplicable: [{ name: "a bucket", resources: res("aws:s3/bucket:Bucket", {}) }],
     },
-    "no-admin-ports-from-world": {
+    "no-ssh-from-world": {
         pass: [
             {
                 name: "SSH from the office",
@@ -415,14 +424,14 @@ const FIXTURES: Record<string, RuleFixtures> = {
         ],
         fail: [
             {
-                name: "SSH from the world",
+                name: "inline SSH from the world",
                 resources: res("aws:ec2/securityGroup:SecurityGroup", {
                     ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }],
                 }),
-                message: /port 22 is open to 0\.0\.0\.0\/0/,
+                message: /SSH \(22\) is open to 0\.0\.0\.0\/0/,
             },
             {
-                name: "all traffic from IPv6 anywhere",
+                name: "all traffic from IPv6 anywhere as a SecurityGroupRule",
                 resources: res("aws:ec2/securityGroupRule:SecurityGroupRule", {
                     type: "ingress",
                     protocol: "-1",
@@ -430,18 +439,18 @@ const FIXTURES: Record<string, RuleFixtures> = {
                     toPort: 0,
                     ipv6CidrBlocks: ["::/0"],
                 }),
-                message: /port 22 is open to ::\/0/,
+                message: /SSH \(22\) is open to ::\/0/,
             },
             {
-                name: "the API port by a range",
-                resources: res("aws:ec2/securityGroupRule:SecurityGroupRule", {
-                    type: "ingress",
-                    protocol: "tcp",
-                    fromPort: 6000,
-                    toPort: 7000,
-                    cidrBlocks: ["0.0.0.0/0"],
+                name: "SSH from the world as a VPC ingress rule",
+                resources: res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {
+                    ipProtocol: "tcp",
+                    fromPort: 22,
+                    toPort: 22,
+                    cidrIpv4: "0.0.0.0/0",
+                    securityGroupId: "sg-1",
                 }),
-                message: /port 6443 is open/,
+                message: /SSH \(22\) is open to 0\.0\.0\.0\/0/,
             },
         ],
         notApplicable: [
@@ -454,6 +463,183 @@ const FIXTURES: Record<string, RuleFixtures> = {
                     toPort: 0,
                     cidrBlocks: ["0.0.0.0/0"],
                 }),
+            },
+        ],
+    },
+    "k8s-api-not-from-world": {
+        pass: [
+            {
+                name: "443 from the world on a group that fronts no API (a web load balancer)",
+                resources: res("aws:ec2/securityGroup:SecurityGroup", {
+                    name: "web-lb",
+                    ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
+                }),
+            },
+            {
+                name: "the API from the office only",
+                resources: res("aws:ec2/securityGroup:SecurityGroup", {
+                    name: "masters.k8s.local",
+                    ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["203.0.113.0/24"] }],
+                }),
+            },
+        ],
+        fail: [
+            {
+                name: "6443 from the world anywhere",
+                resources: res("aws:ec2/securityGroupRule:SecurityGroupRule", {
+                    type: "ingress",
+                    protocol: "tcp",
+                    fromPort: 6000,
+                    toPort: 7000,
+                    cidrBlocks: ["0.0.0.0/0"],
+                }),
+                message: /the Kubernetes API port 6443 is open to 0\.0\.0\.0\/0/,
+            },
+            {
+                name: "443 from the world on a group tagged for the cluster, by reference",
+                resources: [
+                    ...res(
+                        "aws:ec2/securityGroup:SecurityGroup",
+                        { name: "api-elb.k8s.local", tags: { KubernetesCluster: "k8s.local" } },
+                        { name: "api-elb" },
+                    ),
+                    ...res(
+                        "aws:ec2/securityGroupRule:SecurityGroupRule",
+                        {
+                            type: "ingress",
+                            protocol: "tcp",
+                            fromPort: 443,
+                            toPort: 443,
+                            cidrBlocks: ["0.0.0.0/0"],
+                            securityGroupId: "[unknown]",
+                        },
+                        {
+                            name: "https-external-to-api",
+                            madeFrom: { securityGroupId: [urnOf("aws:ec2/securityGroup:SecurityGroup", "api-elb")] },
+                        },
+                    ),
+                ],
+                message: /443 is open to 0\.0\.0\.0\/0 on api-elb, which fronts a Kubernetes API/,
+            },
+        ],
+        notApplicable: [{ name: "a bucket", resources: res(BUCKET, { bucket: "b" }) }],
+    },
+    "imds-v2-required": {
+        pass: [
+            {
+                name: "IMDSv2 required",
+                resources: res("aws:ec2/launchTemplate:LaunchTemplate", {
+                    metadataOptions: { httpTokens: "required" },
+                }),
+            },
+            {
+                name: "no metadata service at all",
+                resources: res("aws:ec2/instance:Instance", { metadataOptions: { httpEndpoint: "disabled" } }),
+            },
+        ],
+        fail: [
+            {
+                name: "IMDSv1 allowed",
+                resources: res("aws:ec2/launchTemplate:LaunchTemplate", {
+                    metadataOptions: { httpTokens: "optional" },
+                }),
+                message: /metadataOptions\.httpTokens is "optional"/,
+            },
+        ],
+        omission: [
+            {
+                name: "an instance without metadata options",
+                resources: res("aws:ec2/instance:Instance", { instanceType: "t3.micro" }),
+                message: /httpTokens is not set, so IMDSv1 stays on/,
+            },
+            {
+                name: "a launch configuration without metadata options",
+                resources: res("aws:ec2/launchConfiguration:LaunchConfiguration", { instanceType: "t3.micro" }),
+                message: /httpTokens is not set/,
+            },
+        ],
+        notApplicable: [{ name: "a volume", resources: res("aws:ebs/volume:Volume", { encrypted: true }) }],
+    },
+    "ebs-encrypted": {
+        pass: [
+            {
+                name: "an encrypted volume",
+                resources: res("aws:ebs/volume:Volume", { availabilityZone: "a", size: 20, encrypted: true }),
+            },
+            {
+                name: "a launch template with an encrypted root",
+                resources: res("aws:ec2/launchTemplate:LaunchTemplate", {
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true" } }],
+                }),
+            },
+        ],
+        fail: [
+            {
+                name: "an instance with a plain root disk",
+                resources: res("aws:ec2/instance:Instance", { rootBlockDevice: { encrypted: false } }),
+                message: /the root block device is not encrypted/,
+            },
+        ],
+        omission: [
+            {
+                name: "an etcd volume left unencrypted",
+                resources: res("aws:ebs/volume:Volume", {
+                    availabilityZone: "a",
+                    size: 20,
+                    tags: { "k8s.io/etcd/main": "a/a" },
+                }),
+                message: /the volume is not encrypted/,
+            },
+            {
+                name: "a launch template that never maps its root volume",
+                resources: res("aws:ec2/launchTemplate:LaunchTemplate", { imageId: "ami-1" }),
+                message: /no block device mapping declares the root volume encrypted/,
+            },
+        ],
+        notApplicable: [{ name: "a bucket", resources: res(BUCKET, { bucket: "b" }) }],
+    },
+    "s3-no-public-acl": {
+        pass: [
+            { name: "a private ACL", resources: res("aws:s3/bucketAcl:BucketAcl", { bucket: "b", acl: "private" }) },
+            { name: "no ACL at all", resources: res(BUCKET, { bucket: "b" }) },
+        ],
+        fail: [
+            {
+                name: "public-read on a BucketAcl",
+                resources: res("aws:s3/bucketAcl:BucketAcl", { bucket: "b", acl: "public-read" }),
+                message: /the public-read ACL opens the bucket to everyone/,
+            },
+            {
+                name: "public-read-write on a Bucket",
+                resources: res(BUCKET, { bucket: "b", acl: "public-read-write" }),
+                message: /the public-read-write ACL/,
+            },
+            {
+                name: "public-read on the deprecated BucketV2",
+                resources: res("aws:s3/bucketV2:BucketV2", { bucket: "b", acl: "public-read" }),
+                message: /the public-read ACL/,
+            },
+            {
+                name: "an AllUsers grant on a BucketAclV2",
+                resources: res("aws:s3/bucketAclV2:BucketAclV2", {
+                    bucket: "b",
+                    accessControlPolicy: {
+                        grants: [
+                            {
+                                grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AllUsers" },
+                                permission: "READ",
+                            },
+                        ],
+                        owner: { id: "x" },
+                    },
+                }),
+                message: /a grant gives READ to AllUsers/,
+            },
+        ],
+        notApplicable: [
+            {
+                name: "a bucket policy",
+                resources: res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: "{}" }),
             },
         ],
     },
@@ -565,22 +751,42 @@ const FIXTURES: Record<string, RuleFixtures> = {
     "vpn-psk-secret": {
         pass: [
             {
-                name: "masked (secret) keys",
-                resources: res("aws:ec2/vpnConnection:VpnConnection", {
-                    tunnel1PresharedKey: "[secret]",
-                    tunnel2PresharedKey: "[secret]",
-                }),
+                name: "keys made from generated passwords (revealed as the engine hands them over)",
+                resources: [
+                    ...res("random:index/randomPassword:RandomPassword", { length: 40 }, { name: "psk1" }),
+                    ...res(
+                        "aws:ec2/vpnConnection:VpnConnection",
+                        {
+                            tunnel1PresharedKey: "kGeneratedAndRevealed.1234",
+                            tunnel2PresharedKey: "kGeneratedAndRevealed.5678",
+                        },
+                        {
+                            madeFrom: {
+                                tunnel1PresharedKey: [urnOf("random:index/randomPassword:RandomPassword", "psk1")],
+                                tunnel2PresharedKey: [urnOf("random:index/randomPassword:RandomPassword", "psk1")],
+                            },
+                        },
+                    ),
+                ],
             },
-            { name: "keys unknown until apply", resources: res("aws:ec2/vpnConnection:VpnConnection", {}) },
+            { name: "keys left to AWS", resources: res("aws:ec2/vpnConnection:VpnConnection", {}) },
+            {
+                name: "a SecureString made from the peer's output",
+                resources: [
+                    ...res("pulumi:pulumi:StackReference", { name: "global" }, { name: "peer" }),
+                    ...res(
+                        "aws:ssm/parameter:Parameter",
+                        { name: "/vpn/tunnel1/psk", type: "SecureString", value: "kRevealed.1234" },
+                        { madeFrom: { value: [urnOf("pulumi:pulumi:StackReference", "peer")] } },
+                    ),
+                ],
+            },
         ],
         fail: [
             {
                 name: "a literal key",
-                resources: res("aws:ec2/vpnConnection:VpnConnection", {
-                    tunnel1PresharedKey: "hunter2hunter2",
-                    tunnel2PresharedKey: "[secret]",
-                }),
-                message: /tunnel1PresharedKey is a readable literal/,
+                resources: res("aws:ec2/vpnConnection:VpnConnection", { tunnel1PresharedKey: "hunter2hunter2" }),
+                message: /tunnel1PresharedKey is not made from a generated value/,
             },
             {
                 name: "a key in a plain String parameter",
@@ -819,33 +1025,104 @@ describe("the policy pack", () => {
         });
     }
 
-    it("flags kops' insecure defaults (API and SSH open to 0.0.0.0/0)", () => {
-        // kops: masters accept SSH and the API from anywhere; the API ELB listens publicly.
+    it("catches each kops-style default, in the shapes kops creates them, with a mandatory rule", () => {
+        // As kops writes them for AWS (its Terraform/CloudFormation output): the masters' group, the API
+        // ELB's group with a separate 443 rule, SSH as its own rule, IMDSv1 launch templates, an
+        // unencrypted etcd volume and a public-read bucket ACL.
+        const sg = "aws:ec2/securityGroup:SecurityGroup";
         const kops = [
             ...res(
-                "aws:ec2/securityGroup:SecurityGroup",
+                sg,
                 {
                     name: "masters.k8s.local",
-                    ingress: [
-                        { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] },
-                        { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
-                    ],
+                    tags: { KubernetesCluster: "k8s.local", "kubernetes.io/cluster/k8s.local": "owned" },
                 },
-                { region: EU },
+                { name: "masters", region: EU },
+            ),
+            ...res(sg, { name: "api-elb.k8s.local", tags: { KubernetesCluster: "k8s.local" } }, { name: "api-elb" }),
+            ...res(
+                "aws:ec2/securityGroupRule:SecurityGroupRule",
+                {
+                    type: "ingress",
+                    protocol: "tcp",
+                    fromPort: 443,
+                    toPort: 443,
+                    cidrBlocks: ["0.0.0.0/0"],
+                    securityGroupId: "[unknown]",
+                },
+                { name: "https-external-to-master-0-0-0-0--0", madeFrom: { securityGroupId: [urnOf(sg, "api-elb")] } },
             ),
             ...res(
                 "aws:ec2/securityGroupRule:SecurityGroupRule",
-                { type: "ingress", protocol: "tcp", fromPort: 6443, toPort: 6443, cidrBlocks: ["0.0.0.0/0"] },
-                { name: "https-external-to-master" },
+                {
+                    type: "ingress",
+                    protocol: "tcp",
+                    fromPort: 22,
+                    toPort: 22,
+                    cidrBlocks: ["0.0.0.0/0"],
+                    securityGroupId: "[unknown]",
+                },
+                { name: "ssh-external-to-master-0-0-0-0--0", madeFrom: { securityGroupId: [urnOf(sg, "masters")] } },
             ),
-            ...res("aws:eks/cluster:Cluster", { vpcConfig: {} }, { name: "kops-like" }),
+            ...res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                {
+                    name: "master-a.masters.k8s.local",
+                    metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 },
+                    blockDeviceMappings: [
+                        { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: 64, encrypted: "true" } },
+                    ],
+                },
+                { name: "master-a" },
+            ),
+            ...res(
+                "aws:ebs/volume:Volume",
+                {
+                    availabilityZone: "eu-central-1a",
+                    size: 20,
+                    type: "gp3",
+                    encrypted: false,
+                    tags: { "k8s.io/etcd/main": "a/a", KubernetesCluster: "k8s.local" },
+                },
+                { name: "a-etcd-main" },
+            ),
+            ...res(BUCKET, { bucket: "k8s-local-state" }, { name: "state" }),
+            ...res(
+                "aws:s3/bucketAcl:BucketAcl",
+                { bucket: "k8s-local-state", acl: "public-read" },
+                { name: "state-acl" },
+            ),
         ];
-        const found = runPolicies(kops);
-        const mandatory = found.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy);
-        assert.ok(mandatory.includes("no-admin-ports-from-world"));
-        assert.ok(mandatory.includes("eks-endpoint-not-public"));
-        assert.ok(found.some((v) => /port 22 is open to 0\.0\.0\.0\/0/.test(v.message)));
-        assert.ok(found.some((v) => /port 6443 is open/.test(v.message)));
+        const found = runPolicies(kops).filter((v) => v.enforcementLevel === "mandatory");
+        const by = (policy: string, re: RegExp) =>
+            assert.ok(
+                found.some((v) => v.policy === policy && re.test(v.message)),
+                `${policy}: ${found.map((v) => `${v.policy}: ${v.message}`).join("\n")}`,
+            );
+        by("k8s-api-not-from-world", /https-external-to-master-0-0-0-0--0: 443 is open to 0\.0\.0\.0\/0 on api-elb/);
+        by("no-ssh-from-world", /ssh-external-to-master-0-0-0-0--0: SSH \(22\) is open/);
+        by("imds-v2-required", /master-a: metadataOptions\.httpTokens is "optional"/);
+        by("ebs-encrypted", /a-etcd-main: the volume is not encrypted/);
+        by("s3-no-public-acl", /state-acl: the public-read ACL/);
+    });
+
+    it("pairs a bucket with its own access block by reference, never with a neighbour's", () => {
+        // Two buckets in one component: the second has no access block and no policy of its own.
+        const parent = "urn:pulumi:s::p::crossborder:storage:ServingBucket::two";
+        const records = [
+            ...bucketSet({ Statement: [tlsDeny] }, allBlocked, parent, "first"),
+            ...res(BUCKET, { bucket: "second" }, { name: "second-bucket", parent }),
+        ];
+        const msgs = runPolicies(records).map((v) => `${v.policy}: ${v.message}`);
+        assert.ok(
+            msgs.some((m) => /^s3-block-public-access: second-bucket: no BucketPublicAccessBlock/.test(m)),
+            msgs.join("\n"),
+        );
+        assert.ok(
+            msgs.some((m) => /^s3-tls-only: second-bucket: no bucket policy denies/.test(m)),
+            msgs.join("\n"),
+        );
+        assert.ok(!msgs.some((m) => m.includes("first-bucket")), msgs.join("\n"));
     });
 
     it("passes the example stacks offline, and fails a plan whose API endpoint is open to 0.0.0.0/0 (exit 1)", function () {
