@@ -29,6 +29,7 @@ function isUserError(e: unknown): e is Error {
                 "HelmError",
                 "ChartCacheError",
                 "ManifestError",
+                "PublishError",
             ].includes(e.name))
     );
 }
@@ -60,7 +61,7 @@ function fsProblem(e: unknown): string | undefined {
 
 /** Findings: the check looked and found something (exit 1). */
 function isFinding(e: unknown): e is Error {
-    return e instanceof Error && ["RenderFindings"].includes(e.name);
+    return e instanceof Error && ["RenderFindings", "PublishRefused", "RegistryError"].includes(e.name);
 }
 
 export function buildCli(): Command {
@@ -107,7 +108,11 @@ export function buildCli(): Command {
         .description(
             "check that every image of an inventory is in the target registry with the upstream digest (exit 1 if not)",
         )
-        .requiredOption("--inventory <file>", "inventory/images.txt of a rendered tree")
+        .option("--inventory <file>", "inventory/images.txt of a rendered tree")
+        .option(
+            "--artifact <ref>",
+            "a published tree, <repository>:<tag>@<digest> (crossborder publish prints it); needs --registry",
+        )
         .option("--charts <file>", "the chart inventory (default: charts.txt beside --inventory, when present)")
         .option(
             "--registry <host>",
@@ -131,6 +136,30 @@ export function buildCli(): Command {
         .action((opts: { stacksDir: string }) => {
             const { bringUpOrder } = require("./order") as typeof import("./order");
             process.stdout.write(bringUpOrder(opts.stacksDir) + "\n");
+        });
+
+    program
+        .command("publish")
+        .description(
+            "push the tree a cluster reconciles (default china) to the origin registry as a Flux OCI artifact; replication carries it into China",
+        )
+        .option("--tree <dir>", "the rendered tree", path.join("out", "gitops"))
+        .option("--cluster <cluster>", "whose tree: china (or global)", "china")
+        .option("--registry <host>", "where to push (default: the origin ACR EE instance of the global stack)")
+        .option(
+            "--repository <path>",
+            "the artifact's repository (default: <registry namespace>/<gitops.artifact.repository>)",
+        )
+        .option("--tag <tag>", "the tag to push (default: gitops.artifact.tag)")
+        .option("--source <text>", "org.opencontainers.image.source annotation")
+        .option("--revision <text>", "org.opencontainers.image.revision annotation (default: the tag)")
+        .option("--created <time>", "org.opencontainers.image.created (default: SOURCE_DATE_EPOCH, else the epoch)")
+        .option("--plain-http", "talk plain HTTP (loopback test registries)")
+        .option("--dry-run", "build the artifact and print its digest without pushing")
+        .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
+        .action(async (opts: import("./publish").PublishCliOptions) => {
+            const { runPublish } = require("./publish") as typeof import("./publish");
+            process.exitCode = await runPublish(opts);
         });
 
     program

@@ -27,6 +27,9 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
     const vpn = runsIpsecEndpoint(c) && g.vpn.enabled;
     const china = acrEndpoints(c.registry.instanceName, c.alicloud.region).public;
     const origin = acrEndpoints(g.registry.instanceName, g.alicloud.region).public;
+    const oci = c.gitops.delivery === "oci";
+    const artifact = `${c.registry.namespace}/${c.gitops.artifact.repository}:${c.gitops.artifact.tag}`;
+    const chinaTree = oci ? `the artifact oci://${china}/${artifact}` : `${c.gitops.url} ${c.gitops.path}`;
     return [
         {
             run: `pulumi up -s china      (${where(c)})`,
@@ -38,7 +41,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
                           "VPN: Elastic IP and network interface (exported as vpnPublicIp); the strongSwan instance waits for the tunnels",
                       ]
                     : []),
-                "Flux: skipped (it waits for the mirror: step 7)",
+                `Flux: skipped (it waits for the mirror: step ${oci ? 8 : 7})`,
             ],
             waitsFor: `nothing; pulumi up ${reach(c)}`,
         },
@@ -82,24 +85,37 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
             ],
             waitsFor: `a host in crossborder:registry.pushCidrs, logged in to ${origin}`,
         },
+        ...(oci
+            ? [
+                  {
+                      run: "npx crossborder publish --tree <fleet repo>",
+                      creates: [
+                          `the china tree as a Flux OCI artifact, ${origin}/${artifact} (it prints the digest); ACR EE replicates it to China`,
+                      ],
+                      waitsFor: `a host in crossborder:registry.pushCidrs, logged in to ${origin}`,
+                  },
+              ]
+            : []),
         {
-            run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt --registry ${china}`,
+            run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt${oci ? ` --artifact ${artifact}@<digest>` : ""} --registry ${china}`,
             creates: [
-                "nothing: it checks every image and chart of the inventory on the China instance, digest for digest",
+                `nothing: it checks every image and chart of the inventory${oci ? ", and the published tree," : ""} on the China instance, digest for digest`,
             ],
-            waitsFor: "the replication of step 5 (run it again until it exits 0)",
+            waitsFor: `the replication of step${oci ? "s 5 and 6" : " 5"} (run it again until it exits 0)`,
         },
         {
             run: "pulumi config set crossborder:flux.mirrorVerified true -s china && pulumi up -s china",
-            creates: [`Flux from the China registry, reconciling ${c.gitops.url} ${c.gitops.path}`],
-            waitsFor: "verify-mirror exiting 0 (step 6): Flux's own chart and images are then in China",
+            creates: [`Flux from the China registry, reconciling ${chinaTree}`],
+            waitsFor: `verify-mirror exiting 0 (step ${oci ? 7 : 6}): Flux's own chart and images${oci ? ", and the tree," : ""} are then in China`,
         },
         {
-            run: "git commit and push the tree",
+            run: oci
+                ? "git commit and push the tree (the global cluster reads it from Git)"
+                : "git commit and push the tree",
             creates: [
-                "Flux on each cluster reconciles clusters/<cluster>; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China",
+                `Flux on each cluster reconciles clusters/<cluster>${oci ? " (china: from the artifact; each change is render, publish, verify)" : ""}; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
             ],
-            waitsFor: "Flux installed on both clusters (steps 2 and 7)",
+            waitsFor: `Flux installed on both clusters (steps 2 and ${oci ? 8 : 7})`,
         },
     ];
 }

@@ -18,7 +18,9 @@ import { readText } from "../gitops/yaml-source";
 import { UsageError } from "./util";
 
 export interface VerifyCliOptions {
-    readonly inventory: string;
+    readonly inventory?: string;
+    /** A published tree: `<repository>:<tag>@sha256:…` (crossborder publish prints it). */
+    readonly artifact?: string;
     readonly charts?: string;
     readonly registry?: string;
     readonly plainHttp?: boolean;
@@ -64,16 +66,25 @@ export async function runVerify(
         throw new UsageError(
             `verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`,
         );
+    if (!opts.inventory && !opts.artifact)
+        throw new UsageError(
+            "verify-mirror: give --inventory <images.txt>, --artifact <repository>:<tag>@<digest>, or both",
+        );
+    if (opts.artifact && !opts.registry)
+        throw new UsageError(
+            "verify-mirror: --artifact needs --registry, the host that must serve it (the China instance)",
+        );
     const timeoutMs = bounded("timeout", opts.timeout, 1, 600_000);
     const retries = bounded("retries", opts.retries, 0, 50);
     const concurrency = bounded("concurrency", opts.concurrency, 1, 256);
-    const entries = parseInventory(readText(opts.inventory, "inventory"), opts.inventory);
-    const chartsFile = opts.charts ?? path.join(path.dirname(opts.inventory), "charts.txt");
+    const artifact = opts.artifact ? parseArtifact(opts.artifact) : undefined;
+    const entries = opts.inventory ? parseInventory(readText(opts.inventory, "inventory"), opts.inventory) : [];
+    const chartsFile = opts.charts ?? (opts.inventory ? path.join(path.dirname(opts.inventory), "charts.txt") : "");
     const charts =
-        opts.charts || fs.existsSync(chartsFile)
+        opts.charts || (chartsFile && fs.existsSync(chartsFile))
             ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile)
             : [];
-    if (entries.length === 0 && charts.length === 0)
+    if (opts.inventory && entries.length === 0 && charts.length === 0)
         throw new UsageError(
             `verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`,
         );
@@ -90,6 +101,7 @@ export async function runVerify(
         // Credentials belong to the one registry named: never to the inventory's upstreams or other hosts.
         credentials: user && password && opts.registry ? { host: opts.registry, username: user, password } : undefined,
     });
+    const artifactLine = artifact ? await checkArtifact(client, opts.registry!, artifact) : undefined;
     const tty = err.isTTY;
     const results = await verifyMirror(entries, {
         client,
@@ -105,11 +117,13 @@ export async function runVerify(
     const chartResults = await verifyCharts(charts, { client, registry: opts.registry, concurrency });
     const bad = results.filter((r) => r.status !== "ok");
     const badCharts = chartResults.filter((r) => r.status !== "ok");
+    const artifactOk = !artifactLine || artifactLine.ok;
     if (opts.json) {
         out.write(
             JSON.stringify(
                 {
-                    complete: bad.length + badCharts.length === 0,
+                    complete: bad.length + badCharts.length === 0 && artifactOk,
+                    ...(artifactLine ? { artifact: artifactLine } : {}),
                     requests: client.requests,
                     results: results.map((r) => ({
                         source: format(r.entry.source),
@@ -133,17 +147,65 @@ export async function runVerify(
             ) + "\n",
         );
     } else {
-        for (const r of bad) out.write(imageLine(r, opts.inventory) + "\n");
+        if (artifactLine) out.write(artifactLine.line + "\n");
+        for (const r of bad) out.write(imageLine(r, opts.inventory ?? "") + "\n");
         for (const r of badCharts) out.write(chartLine(r, chartsFile) + "\n");
         for (const r of results.filter((x) => x.status === "ok" && x.note))
             out.write(`note      ${r.checked}   ${r.note}\n`);
         const count = (xs: { status: string }[], s: string) => xs.filter((r) => r.status === s).length;
         const all = [...bad, ...badCharts];
+        if (!opts.inventory) {
+            out.write(
+                artifactOk
+                    ? "complete: the published tree is served as published\n"
+                    : "incomplete: the published tree is not served as published\n",
+            );
+            return artifactOk ? 0 : 1;
+        }
         out.write(
-            all.length === 0
+            all.length === 0 && artifactOk
                 ? `complete: all ${results.length} images present with the expected digests, and all ${chartResults.length} charts as their locked archives\n`
                 : `incomplete: ${count(all, "missing")} missing, ${count(all, "mismatch")} digest mismatches, ${count(all, "error")} unreachable, of ${results.length} images and ${chartResults.length} charts\n`,
         );
     }
-    return bad.length + badCharts.length === 0 ? 0 : 1;
+    return bad.length + badCharts.length === 0 && artifactOk ? 0 : 1;
+}
+
+interface ArtifactRef {
+    readonly repository: string;
+    readonly tag: string;
+    readonly digest: string;
+}
+
+function parseArtifact(text: string): ArtifactRef {
+    const m = /^([a-z0-9]+(?:[._/-][a-z0-9]+)*):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})@(sha256:[a-f0-9]{64})$/.exec(text);
+    if (!m)
+        throw new UsageError(
+            `verify-mirror: --artifact must be <repository>:<tag>@sha256:<64 hex>, as crossborder publish prints it, got "${text}"`,
+        );
+    return { repository: m[1], tag: m[2], digest: m[3] };
+}
+
+/** Whether `host` serves the published digest under its tag (replication done), and the manifest itself. */
+async function checkArtifact(
+    client: RegistryClient,
+    host: string,
+    a: ArtifactRef,
+): Promise<{ ok: boolean; line: string }> {
+    const checked = `${host}/${a.repository}:${a.tag}`;
+    try {
+        const byTag = await client.checkManifest(host, a.repository, a.tag);
+        if (!byTag.found)
+            return { ok: false, line: `MISSING   ${checked}   (the published tree ${a.digest} has not arrived)` };
+        if (byTag.digest !== a.digest)
+            return {
+                ok: false,
+                line: `MISMATCH  ${checked}   points at ${byTag.digest}, not the published ${a.digest}`,
+            };
+        const byDigest = await client.checkManifest(host, a.repository, a.digest);
+        if (!byDigest.found) return { ok: false, line: `MISSING   ${host}/${a.repository}@${a.digest}` };
+        return { ok: true, line: `artifact  ${checked}@${a.digest}: served, as published` };
+    } catch (e) {
+        return { ok: false, line: `ERROR     ${checked}   ${(e as Error).message}` };
+    }
 }

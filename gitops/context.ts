@@ -139,6 +139,7 @@ export function clusterSettings(opts: ContextOptions = {}, src = new StackSource
             china: side === "china",
             profile: SLOW_LINK[side],
             git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
+            delivery: cfg.gitops.delivery,
             kubernetesVersion: cfg.cluster.kubernetesVersion,
         };
     });

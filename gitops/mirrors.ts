@@ -49,6 +49,14 @@ export interface HelmMirrorTarget {
     readonly urlPrefix: string;
 }
 
+/**
+ * The Secret (type kubernetes.io/dockerconfigjson, with username and password beside it) that every china
+ * chart source in the China registry names: the namespace is private, and source-controller pulls with
+ * its own credentials, not the nodes'. The Pulumi china stack creates it in each namespace of the china
+ * releases and in flux-system (stacks/china.ts); it never travels in the tree.
+ */
+export const REGISTRY_PULL_SECRET = "crossborder-registry";
+
 export type Target = RegistryTarget | PrefixTarget | HostSwapTarget | HelmMirrorTarget;
 
 export interface Mirrors {

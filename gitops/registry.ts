@@ -175,7 +175,7 @@ export class RegistryClient {
         throw new RegistryError(`${url}: ${lastError} after ${this.opts.retries + 1} attempts`, this.opts.retries + 1);
     }
 
-    private async authorize(host: string, repository: string, challenge: string): Promise<string> {
+    private async authorize(host: string, repository: string, challenge: string, wanted?: string): Promise<string> {
         const { scheme, params } = parseChallenge(challenge);
         const creds = this.credentialsFor(host);
         if (scheme === "basic") {
@@ -191,7 +191,7 @@ export class RegistryClient {
                 `${host}: answered 401 with the challenge "${challenge.slice(0, 200)}", which is neither Basic nor Bearer with a realm`,
                 1,
             );
-        const scope = params.scope ?? `repository:${repository}:pull`;
+        const scope = params.scope ?? wanted ?? `repository:${repository}:pull`;
         const key = tokenKey(host, scope);
         const cached = this.tokens.get(key);
         if (cached) return cached;
@@ -274,6 +274,99 @@ export class RegistryClient {
         // Some registries leave the digest out of HEAD: fetch the manifest and hash it.
         const got = await this.getManifest(host, repository, reference);
         return got.found ? { found: true, digest: got.digest, mediaType: got.mediaType } : got;
+    }
+
+    /** A request with the repository's token for `actions`, asked for on the registry's 401 challenge. */
+    private async authed(
+        host: string,
+        repository: string,
+        actions: "pull" | "pull,push",
+        url: string,
+        init: RequestInit & { headers?: Record<string, string> },
+    ): Promise<Response> {
+        const wanted = `repository:${repository}:${actions}`;
+        const headers: Record<string, string> = { ...(init.headers ?? {}) };
+        const known = this.tokens.get(tokenKey(host, wanted));
+        if (known) headers.authorization = known;
+        let res = await this.send(url, { ...init, headers });
+        if (res.status === 401) {
+            await res.body?.cancel().catch(() => undefined);
+            headers.authorization = await this.authorize(
+                host,
+                repository,
+                res.headers.get("www-authenticate") ?? "",
+                wanted,
+            );
+            res = await this.send(url, { ...init, headers });
+        }
+        return res;
+    }
+
+    private async expect(res: Response, url: string, statuses: number[], what: string): Promise<void> {
+        if (statuses.includes(res.status)) return;
+        const text = (await readBody(res, 4096, url, this.opts.timeoutMs).catch(() => Buffer.alloc(0))).toString(
+            "utf8",
+        );
+        const denied =
+            res.status === 401 || res.status === 403 ? "; check the registry credentials and the push rights" : "";
+        throw new RegistryError(
+            `${url}: ${what} answered HTTP ${res.status}${denied}${text ? ` (${text.slice(0, 200).trim()})` : ""}`,
+            1,
+        );
+    }
+
+    /** Upload a blob (monolithic: POST an upload, PUT the bytes with their digest), unless the registry has it. */
+    async pushBlob(host: string, repository: string, digest: string, bytes: Buffer): Promise<void> {
+        const blobUrl = `${this.base(host)}/v2/${repository}/blobs/${digest}`;
+        const head = await this.authed(host, repository, "pull,push", blobUrl, { method: "HEAD" });
+        await head.body?.cancel().catch(() => undefined);
+        if (head.status === 200) return;
+        const start = `${this.base(host)}/v2/${repository}/blobs/uploads/`;
+        const res = await this.authed(host, repository, "pull,push", start, {
+            method: "POST",
+            headers: { "content-length": "0" },
+        });
+        await this.expect(res, start, [202], "starting an upload");
+        await res.body?.cancel().catch(() => undefined);
+        const location = res.headers.get("location");
+        if (!location) throw new RegistryError(`${start}: the registry started an upload but gave no Location`, 1);
+        const target = new URL(location, `${this.base(host)}/`);
+        if (target.host.toLowerCase() !== host.toLowerCase())
+            throw new RegistryError(
+                `${start}: the registry sent the upload to another host (${target.host}); refusing to send it there`,
+                1,
+            );
+        target.searchParams.set("digest", digest);
+        const put = await this.authed(host, repository, "pull,push", target.toString(), {
+            method: "PUT",
+            headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) },
+            body: new Uint8Array(bytes),
+        });
+        await this.expect(put, target.toString(), [201], "uploading the blob");
+        await put.body?.cancel().catch(() => undefined);
+    }
+
+    /** Put a manifest under `reference` (a tag); returns the digest the registry stored it under. */
+    async pushManifest(
+        host: string,
+        repository: string,
+        reference: string,
+        mediaType: string,
+        bytes: Buffer,
+    ): Promise<string> {
+        const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
+        const res = await this.authed(host, repository, "pull,push", url, {
+            method: "PUT",
+            headers: { "content-type": mediaType, "content-length": String(bytes.length) },
+            body: new Uint8Array(bytes),
+        });
+        await this.expect(res, url, [201], "storing the manifest");
+        await res.body?.cancel().catch(() => undefined);
+        const computed = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+        const stored = res.headers.get("docker-content-digest");
+        if (stored && stored !== computed)
+            throw new RegistryError(`${url}: the registry stored the manifest as ${stored}, not ${computed}`, 1);
+        return computed;
     }
 
     /** The manifest itself (parsed), with the digest of its bytes. */

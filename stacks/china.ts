@@ -9,7 +9,7 @@ import { acrEndpoints, RegistryInstance } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { IpsecEndpoint } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { DEFAULT_MIRRORS_FILE, loadMirrors, rewriteImage } from "../gitops/mirrors";
+import { DEFAULT_MIRRORS_FILE, loadMirrors, REGISTRY_PULL_SECRET, rewriteImage } from "../gitops/mirrors";
 import { planSubnets } from "../components/network";
 import { runsIpsecEndpoint, StackConfig } from "./config";
 import { peerOutputs } from "./peer";
@@ -116,7 +116,14 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
     // The China end of the border VPN: its public IP first; the tunnels once the global stack has them.
     const vpn = runsIpsecEndpoint(cfg) ? await borderEndpoint(ctx, foundation) : undefined;
 
-    const flux = bootstrapFlux(ctx, foundation, catalog, mirrors);
+    // source-controller pulls the China registry's charts (and the tree's artifact) with its own credentials.
+    const flux = bootstrapFlux(ctx, foundation, catalog, mirrors, {
+        secretName: REGISTRY_PULL_SECRET,
+        dockerConfigJson: registryDockerConfig(cfg),
+        username: cfg.registry.pullUser ?? "",
+        password: pulumi.secret(cfg.registry.pullPassword ?? ""),
+        namespaces: catalog.releases.filter((r) => r.clusters.includes("china")).map((r) => r.namespace),
+    });
     return {
         ...foundation.outputs,
         dataBucket: data.bucketName,

@@ -6,7 +6,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster, RegistryAuth } from "../components/cluster";
 import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
-import { FluxBootstrap, FluxImage, GitAuth } from "../components/flux";
+import { FluxBootstrap, FluxImage, GitAuth, RegistryCredentials, TreeSource } from "../components/flux";
+import { acrEndpoints } from "../components/registry/endpoints";
 import { Network } from "../components/network";
 import { SLOW_LINK } from "../components/slow-link";
 import { Catalog } from "../gitops/catalog";
@@ -132,6 +133,19 @@ export function gitAuth(cfg: StackConfig): GitAuth {
     }
 }
 
+/** Where Flux reads this side's tree: its Git repository, or (oci delivery) its artifact in the China registry. */
+export function treeSource(cfg: StackConfig, secretName?: string): TreeSource {
+    const g = cfg.gitops;
+    if (g.delivery === "git") return { kind: "git", url: g.url, branch: g.branch, auth: gitAuth(cfg) };
+    const host = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    return {
+        kind: "oci",
+        url: `oci://${host}/${cfg.registry.namespace}/${g.artifact.repository}`,
+        ref: g.artifact.digest ? { digest: g.artifact.digest } : { tag: g.artifact.tag },
+        ...(secretName ? { secretName } : {}),
+    };
+}
+
 /**
  * Flux on this side's cluster, reconciling clusters/<side> of the generated tree. With `mirrors` (the
  * china side) the chart and every image come from the China registry, so Flux is installed only once the
@@ -143,6 +157,7 @@ export function bootstrapFlux(
     foundation: Foundation,
     catalog: Catalog,
     mirrors?: Mirrors,
+    registryCredentials?: RegistryCredentials,
 ): FluxBootstrap | undefined {
     const { cfg } = ctx;
     if (mirrors && !cfg.flux.mirrorVerified) {
@@ -167,7 +182,9 @@ export function bootstrapFlux(
             chartUrl,
             chartVersion: chart.version,
             images,
-            git: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path, auth: gitAuth(cfg) },
+            source: treeSource(cfg, registryCredentials?.secretName),
+            path: cfg.gitops.path,
+            ...(registryCredentials ? { registryCredentials } : {}),
             profile: SLOW_LINK[cfg.side],
             dependsOn: foundation.cluster.ready,
         },

@@ -4,9 +4,13 @@
  * `clusters/<cluster>`. On the china side the chart comes from the China registry and every controller
  * image is overridden to it; the slow-link profile sets the timeouts.
  *
- * This component is the only owner of the GitRepository and the root Kustomization (the generated tree
- * does not carry them): it holds the Git credentials, which never go into the tree. The credentials
- * Secret is made from a Pulumi secret; a public repository needs none, and then no secretRef is set.
+ * This component is the only owner of the source and the root Kustomization (the generated tree does not
+ * carry them): it holds the credentials, which never go into the tree. The source is either
+ *   git  a GitRepository, with a credentials Secret made from a Pulumi secret (none for a public repository);
+ *   oci  an OCIRepository: the tree as an OCI artifact in the China registry (crossborder publish pushes it to
+ *        the origin; replication brings it in), following a tag or pinned to a digest. No Git host at all.
+ * With registry credentials, it also makes the pull Secret that source-controller uses for a private
+ * registry (the artifact, and the tree's chart sources) in flux-system and in the releases' namespaces.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -49,13 +53,41 @@ export function gitSecretData(auth: GitAuth): Record<string, pulumi.Input<string
 
 export const FLUX_NAMESPACE = "flux-system";
 
+/** Where Flux reads the tree from. */
+export type TreeSource =
+    | { readonly kind: "git"; readonly url: string; readonly branch: string; readonly auth: GitAuth }
+    | {
+          readonly kind: "oci";
+          /** `oci://<registry>/<namespace>/<repository>` */
+          readonly url: string;
+          /** A tag to follow, or a digest to pin. */
+          readonly ref: { readonly tag: string } | { readonly digest: string };
+          /** The pull Secret in flux-system (see registryCredentials). */
+          readonly secretName?: string;
+      };
+
+/** Pull credentials for a private registry, for source-controller (Flux pulls with its own, not the nodes'). */
+export interface RegistryCredentials {
+    readonly secretName: string;
+    /** Docker config JSON (`{"auths": …}`), a Pulumi secret: what OCIRepository reads. */
+    readonly dockerConfigJson: pulumi.Input<string>;
+    /** The same user and password: what an https HelmRepository reads. */
+    readonly username: string;
+    readonly password: pulumi.Input<string>;
+    /** Namespaces besides flux-system whose sources pull from the registry. */
+    readonly namespaces: readonly string[];
+}
+
 export interface FluxBootstrapArgs {
     /** `oci://…/flux2` (the chart itself) or an https Helm repository URL. */
     readonly chartUrl: string;
     readonly chartVersion: string;
     /** Images by their repository's last component (source-controller, …). */
     readonly images: ReadonlyMap<string, FluxImage>;
-    readonly git: { readonly url: string; readonly branch: string; readonly path: string; readonly auth: GitAuth };
+    readonly source: TreeSource;
+    /** The tree path the root Kustomization applies, e.g. clusters/china. */
+    readonly path: string;
+    readonly registryCredentials?: RegistryCredentials;
     readonly profile: SlowLinkProfile;
     /** What must exist before Flux is installed: the node groups and add-ons (Flux's pods need nodes and DNS). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -114,8 +146,55 @@ export class FluxBootstrap extends pulumi.ComponentResource {
             },
             { ...child, dependsOn: [namespace] },
         );
+        const pulls = args.registryCredentials ? this.pullSecrets(name, args.registryCredentials, namespace) : [];
+        const source = this.source(name, args, [release, namespace, ...pulls]);
+        new k8s.apiextensions.CustomResource(
+            `${name}-root`,
+            {
+                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                kind: "Kustomization",
+                metadata: { name: "flux-system", namespace: FLUX_NAMESPACE },
+                spec: {
+                    interval: args.profile.kustomizationInterval,
+                    retryInterval: args.profile.kustomizationRetryInterval,
+                    timeout: args.profile.kustomizationTimeout,
+                    path: `./${args.path}`,
+                    prune: true,
+                    sourceRef: {
+                        kind: args.source.kind === "oci" ? "OCIRepository" : "GitRepository",
+                        name: "flux-system",
+                    },
+                },
+            },
+            { ...child, dependsOn: [source] },
+        );
+        this.registerOutputs({});
+    }
+
+    /** The tree's source, flux-system: a GitRepository (with its credentials) or an OCIRepository. */
+    private source(name: string, args: FluxBootstrapArgs, after: pulumi.Resource[]): pulumi.Resource {
+        const child = { parent: this };
         const meta = { name: "flux-system", namespace: FLUX_NAMESPACE };
-        const data = gitSecretData(args.git.auth);
+        const src = args.source;
+        const timing = { interval: args.profile.sourceInterval, timeout: args.profile.sourceTimeout };
+        if (src.kind === "oci") {
+            return new k8s.apiextensions.CustomResource(
+                `${name}-oci`,
+                {
+                    apiVersion: "source.toolkit.fluxcd.io/v1",
+                    kind: "OCIRepository",
+                    metadata: meta,
+                    spec: {
+                        ...timing,
+                        url: src.url,
+                        ref: src.ref,
+                        ...(src.secretName ? { secretRef: { name: src.secretName } } : {}),
+                    },
+                },
+                { ...child, dependsOn: after },
+            );
+        }
+        const data = gitSecretData(src.auth);
         const secret = data
             ? new k8s.core.v1.Secret(
                   `${name}-git-auth`,
@@ -124,42 +203,54 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                       type: "Opaque",
                       stringData: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, pulumi.secret(v)])),
                   },
-                  { ...child, dependsOn: [namespace] },
+                  { ...child, dependsOn: after },
               )
             : undefined;
-        const git = new k8s.apiextensions.CustomResource(
+        return new k8s.apiextensions.CustomResource(
             `${name}-git`,
             {
                 apiVersion: "source.toolkit.fluxcd.io/v1",
                 kind: "GitRepository",
                 metadata: meta,
                 spec: {
-                    interval: args.profile.sourceInterval,
-                    timeout: args.profile.sourceTimeout,
-                    url: args.git.url,
-                    ref: { branch: args.git.branch },
+                    ...timing,
+                    url: src.url,
+                    ref: { branch: src.branch },
                     ...(secret ? { secretRef: { name: "flux-system" } } : {}),
                 },
             },
-            { ...child, dependsOn: [release, ...(secret ? [secret] : [])] },
+            { ...child, dependsOn: [...after, ...(secret ? [secret] : [])] },
         );
-        new k8s.apiextensions.CustomResource(
-            `${name}-root`,
-            {
-                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-                kind: "Kustomization",
-                metadata: meta,
-                spec: {
-                    interval: args.profile.kustomizationInterval,
-                    retryInterval: args.profile.kustomizationRetryInterval,
-                    timeout: args.profile.kustomizationTimeout,
-                    path: `./${args.git.path}`,
-                    prune: true,
-                    sourceRef: { kind: "GitRepository", name: "flux-system" },
-                },
+    }
+
+    /** The registry pull Secret in flux-system and in each namespace whose chart sources use the registry. */
+    private pullSecrets(name: string, creds: RegistryCredentials, fluxNs: k8s.core.v1.Namespace): k8s.core.v1.Secret[] {
+        const child = { parent: this };
+        return [FLUX_NAMESPACE, ...[...new Set(creds.namespaces)].filter((n) => n !== FLUX_NAMESPACE).sort()].map(
+            (ns) => {
+                // The namespaces of the tree are Flux's; this only makes sure they exist, and never deletes them.
+                const owner =
+                    ns === FLUX_NAMESPACE
+                        ? fluxNs
+                        : new k8s.core.v1.Namespace(
+                              `${name}-ns-${ns}`,
+                              { metadata: { name: ns } },
+                              { ...child, retainOnDelete: true },
+                          );
+                return new k8s.core.v1.Secret(
+                    `${name}-registry-${ns}`,
+                    {
+                        metadata: { name: creds.secretName, namespace: ns },
+                        type: "kubernetes.io/dockerconfigjson",
+                        stringData: {
+                            ".dockerconfigjson": pulumi.secret(creds.dockerConfigJson),
+                            username: creds.username,
+                            password: pulumi.secret(creds.password),
+                        },
+                    },
+                    { ...child, dependsOn: [owner] },
+                );
             },
-            { ...child, dependsOn: [git] },
         );
-        this.registerOutputs({});
     }
 }

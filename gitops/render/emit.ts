@@ -20,7 +20,7 @@ import { SlowLinkProfile } from "../../components/slow-link";
 import { Catalog, ClusterName, Group, isLocalChart, LocalChart, Manifests, Release } from "../catalog";
 import { GENERATED_HEADER, markdownFile, yamlFile } from "../emit";
 import { KustomizeImage, KustomizePostRenderer } from "../engine/kustomize";
-import { chartKey, ChinaChartSource, Mirrors, MirrorVars, rewriteChartSource } from "../mirrors";
+import { chartKey, ChinaChartSource, Mirrors, MirrorVars, REGISTRY_PULL_SECRET, rewriteChartSource } from "../mirrors";
 import { Reference } from "../reference";
 import { SourceError } from "../yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
@@ -31,8 +31,19 @@ export interface ClusterSettings {
     readonly china: boolean;
     readonly profile: SlowLinkProfile;
     readonly git: { readonly url: string; readonly branch: string; readonly path: string };
+    /** How Flux receives the tree: a GitRepository, or an OCIRepository (crossborder publish). @default "git" */
+    readonly delivery?: "git" | "oci";
     /** The cluster's Kubernetes version (helm template --kube-version). */
     readonly kubernetesVersion?: string;
+}
+
+/** Whether a chart source URL is served by a registry target of the mirrors (ACR EE: private). */
+function fromPrivateRegistry(mirrors: Mirrors, url: string): boolean {
+    const host = url
+        .replace(/^oci:\/\//, "")
+        .split("/")[0]
+        .toLowerCase();
+    return [...mirrors.targets.values()].some((t) => t.kind === "registry" && t.host.toLowerCase() === host);
 }
 
 /** How one release is deployed on one cluster. */
@@ -224,6 +235,9 @@ class ClusterEmitter {
                         url: target.url,
                         ref: { tag: target.version },
                         layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" },
+                        ...(this.moveToChina && fromPrivateRegistry(this.input.mirrors, target.url)
+                            ? { secretRef: { name: REGISTRY_PULL_SECRET } }
+                            : {}),
                     },
                 },
                 ref: { chartRef: { kind: "OCIRepository", name: r.name } },
@@ -419,7 +433,11 @@ class ClusterEmitter {
                 interval: p.kustomizationInterval,
                 retryInterval: p.kustomizationRetryInterval,
                 timeout: p.kustomizationTimeout,
-                sourceRef: { kind: "GitRepository", name: "flux-system" },
+                // The source the Pulumi bootstrap creates: the tree's Git repository, or its OCI artifact.
+                sourceRef: {
+                    kind: this.cluster.delivery === "oci" ? "OCIRepository" : "GitRepository",
+                    name: "flux-system",
+                },
                 path: kpath,
                 prune: true,
                 wait: true,
@@ -542,8 +560,10 @@ function treeReadme(input: EmitInput, unrendered: readonly string[]): string {
             .sort()
             .join(", ") || "(none)";
     const clusters = input.clusters
-        .map(
-            (c) => `- **${c.name}**: ${rows(c.name)}. Git: \`${c.git.url}\` (${c.git.branch}), path \`${c.git.path}\`.`,
+        .map((c) =>
+            c.delivery === "oci"
+                ? `- **${c.name}**: ${rows(c.name)}. Delivered as an OCI artifact (\`crossborder publish\`), path \`${c.git.path}\`.`
+                : `- **${c.name}**: ${rows(c.name)}. Git: \`${c.git.url}\` (${c.git.branch}), path \`${c.git.path}\`.`,
         )
         .join("\n");
     const verdict = !input.rewrite

@@ -3,8 +3,25 @@ import { acrEndpoints } from "../../components/registry/endpoints";
 import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../gitops/mirrors";
 import { key as k, readSecret, Scope } from "./reader";
 
+export interface ArtifactConfig {
+    /** Repository of the artifact inside the registry namespace (crossborder publish pushes it). @default "fleet" */
+    readonly repository: string;
+    /** The tag Flux follows. @default the side ("china") */
+    readonly tag: string;
+    /** Pin one published digest instead of following the tag (sha256:…). @default none */
+    readonly digest?: string;
+}
+
 export interface GitopsConfig {
-    /** Git URL Flux pulls the generated tree from (on china: a host reachable from inside China). */
+    /**
+     * How Flux receives the tree: git (a GitRepository), or oci (china only: an OCIRepository in the China
+     * registry, published by crossborder publish to the origin and replicated into China, so no Git host is
+     * needed). @default "git"
+     */
+    readonly delivery: "git" | "oci";
+    /** oci delivery: the artifact Flux reconciles. */
+    readonly artifact: ArtifactConfig;
+    /** git delivery: the Git URL Flux pulls the generated tree from (on china: a host inside China). "" with oci. */
     readonly url: string;
     /** @default "main" */
     readonly branch: string;
@@ -99,6 +116,56 @@ function readAuth(
     return { auth, username, ...(knownHosts ? { knownHosts } : {}), ...(credential ? { credential } : {}) };
 }
 
+function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
+    const { r } = s;
+    const a = r.object(k("gitops.artifact"), raw, ["repository", "tag", "digest"]);
+    const digest =
+        a.digest === undefined
+            ? undefined
+            : r.string(k("gitops.artifact.digest"), a.digest, {
+                  pattern: /^sha256:[a-f0-9]{64}$/,
+                  hint: "the sha256:… digest crossborder publish printed",
+              });
+    return {
+        repository: r.string(k("gitops.artifact.repository"), a.repository, {
+            default: "fleet",
+            pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+            hint: "a repository name such as fleet",
+        }),
+        tag: r.string(k("gitops.artifact.tag"), a.tag, {
+            default: s.side,
+            pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+            hint: "a tag such as china",
+        }),
+        ...(digest ? { digest } : {}),
+    };
+}
+
+/** oci delivery: only the path and the artifact matter; Git settings are refused as unused. */
+function readOciDelivery(s: Scope, raw: Record<string, unknown>, artifact: ArtifactConfig): GitopsConfig {
+    const { r } = s;
+    for (const key of ["url", "auth", "username", "knownHosts", "branch"])
+        if (raw[key] !== undefined)
+            r.issue(
+                k(`gitops.${key}`),
+                "is not used with delivery: oci (Flux reads the tree from the China registry, not from Git)",
+                "remove it, or use delivery: git",
+            );
+    return {
+        delivery: "oci",
+        artifact,
+        url: "",
+        branch: "main",
+        path: r.string(k("gitops.path"), raw.path, {
+            default: `clusters/${s.side}`,
+            pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+            hint: `a relative path such as clusters/${s.side}`,
+        }),
+        auth: "none",
+        username: "git",
+    };
+}
+
 export function readGitops(
     s: Scope,
     registry: { instanceName: string; namespace: string },
@@ -106,7 +173,25 @@ export function readGitops(
     aliMainland: boolean,
 ): GitopsConfig {
     const { r } = s;
-    const raw = r.object(k("gitops"), s.top.gitops, ["url", "branch", "path", "auth", "username", "knownHosts"]);
+    const raw = r.object(k("gitops"), s.top.gitops, [
+        "delivery",
+        "artifact",
+        "url",
+        "branch",
+        "path",
+        "auth",
+        "username",
+        "knownHosts",
+    ]);
+    const delivery = r.oneOf(k("gitops.delivery"), raw.delivery, ["git", "oci"] as const, "git");
+    if (delivery === "oci" && !s.china)
+        r.issue(
+            k("gitops.delivery"),
+            "oci delivers the tree through the China registry, which only the china side reads",
+            "use delivery: git on the global side",
+        );
+    const artifact = readArtifact(s, raw.artifact);
+    if (delivery === "oci") return readOciDelivery(s, raw, artifact);
     const url = r.string(k("gitops.url"), raw.url, {
         pattern: /^(https:\/\/|ssh:\/\/)[^\s]+$/,
         hint: s.china
@@ -127,6 +212,8 @@ export function readGitops(
             );
     }
     return {
+        delivery,
+        artifact,
         url,
         branch: r.string(k("gitops.branch"), raw.branch, {
             default: "main",

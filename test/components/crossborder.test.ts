@@ -218,16 +218,17 @@ describe("the cross-border pair under the mock runtime", function () {
         });
 
         it("points Flux at clusters/<cluster> of the tree with the profile's source timeout", () => {
-            for (const [stack, url, timeout] of [
-                ["china", "https://codeup.aliyun.com/acme/fleet.git", "5m"],
-                ["global", "https://github.com/acme/fleet.git", "60s"],
+            for (const [stack, kind, url, timeout] of [
+                ["china", "OCIRepository", `oci://${CHINA_REGISTRY}/platform/fleet`, "5m"],
+                ["global", "GitRepository", "https://github.com/acme/fleet.git", "60s"],
             ]) {
-                const crs = find(verified.get(stack)!, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+                const crs = find(verified.get(stack)!, `kubernetes:source.toolkit.fluxcd.io/v1:${kind}`);
                 assert.strictEqual(crs.length, 1);
                 assert.strictEqual((crs[0].inputs.spec as any).url, url);
                 assert.strictEqual((crs[0].inputs.spec as any).timeout, timeout);
                 const [root] = find(verified.get(stack)!, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
                 assert.strictEqual((root.inputs.spec as any).path, `./clusters/${stack}`);
+                assert.deepStrictEqual((root.inputs.spec as any).sourceRef, { kind, name: "flux-system" });
             }
         });
 

@@ -486,10 +486,11 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
 
         it("refuses a china stack whose gitops.url is on github.com, in plan and render alike", async () => {
             const dir = tempDir("gh-stacks");
+            // Git delivery on china (the example delivers over the registry), from a host outside China.
             copyStacks(dir, {
                 file: "china",
-                from: "https://codeup.aliyun.com/acme/fleet.git",
-                to: "https://github.com/acme/fleet.git",
+                from: "    delivery: oci\n    path: clusters/china\n    artifact:\n      repository: fleet       # <registry namespace>/fleet on the China instance\n      tag: china              # Flux follows this tag; set digest: sha256:... to pin one publish\n",
+                to: "    delivery: git\n    url: https://github.com/acme/fleet.git\n    path: clusters/china\n",
             });
             for (const cmd of [
                 ["plan", "--stacks-dir", dir, "--out", path.join(dir, "plan")],

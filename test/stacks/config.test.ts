@@ -40,7 +40,7 @@ describe("stack config", () => {
             assert.deepStrictEqual(cfg.ecrRefresher.serviceAccounts, ["default"]);
             assert.strictEqual(cfg.cluster.deployFromVpc, true);
             assert.strictEqual(cfg.registry.pullUser, "crossborder-pull@1234567890123456");
-            assert.strictEqual(cfg.gitops.auth, "token");
+            assert.strictEqual(cfg.gitops.delivery, "oci");
             assert.strictEqual(cfg.s3.publicPrefix, undefined);
             assert.strictEqual(cfg.gitops.path, "clusters/china");
         });
@@ -470,12 +470,12 @@ describe("stack config", () => {
         });
 
         it("requires the Git credential its auth names, over a URL of the same kind", () => {
-            const raw = exampleConfig("china");
+            const raw = exampleConfig("global");
             delete raw["crossborder:gitopsToken"];
             assert.match(messages(raw)[0], /^crossborder:gitopsToken: is required \(gitops\.auth is token\)/);
-            const ssh = exampleConfig("china");
+            const ssh = exampleConfig("global");
             ssh["crossborder:gitops"].auth = "ssh";
-            ssh["crossborder:gitops"].knownHosts = "codeup.aliyun.com ecdsa-sha2-nistp256 AAAAE2VjZHNh";
+            ssh["crossborder:gitops"].knownHosts = "github.com ecdsa-sha2-nistp256 AAAAE2VjZHNh";
             assert.deepStrictEqual(
                 messages(ssh).map((m) => m.split(";")[0]),
                 [
@@ -508,6 +508,42 @@ describe("stack config", () => {
             assert.strictEqual(isConfigSecret("crossborder:gitopsToken"), true);
             assert.strictEqual(isConfigSecret("crossborder:side"), false);
             pulumi.runtime.setAllConfig({}, []);
+        });
+    });
+
+    describe("delivery of the china tree", () => {
+        it("reads the tree from the China registry on china: no Git host, no Git credential", () => {
+            const cfg = loadStackConfig(exampleConfig("china"), { isSecret: isExampleSecret });
+            assert.strictEqual(cfg.gitops.delivery, "oci");
+            assert.deepStrictEqual(cfg.gitops.artifact, { repository: "fleet", tag: "china" });
+            assert.strictEqual(cfg.gitops.url, "");
+        });
+
+        it("refuses oci on global, Git settings beside oci, and a digest that is not one", () => {
+            const global = exampleConfig("global");
+            global["crossborder:gitops"] = { delivery: "oci" };
+            assert.match(
+                messages(global)[0],
+                /^crossborder:gitops\.delivery: oci delivers the tree through the China registry/,
+            );
+            const china = exampleConfig("china");
+            china["crossborder:gitops"].url = "https://codeup.aliyun.com/acme/fleet.git";
+            china["crossborder:gitops"].artifact.digest = "sha256:abc";
+            assert.deepStrictEqual(
+                messages(china).map((m) => m.split(";")[0]),
+                [
+                    'crossborder:gitops.artifact.digest: "sha256:abc" is not valid',
+                    "crossborder:gitops.url: is not used with delivery: oci (Flux reads the tree from the China registry, not from Git)",
+                ],
+            );
+        });
+
+        it("still takes Git delivery on china, from a host inside China", () => {
+            const china = exampleConfig("china");
+            china["crossborder:gitops"] = { url: "https://gitee.com/acme/fleet.git" };
+            assert.strictEqual(loadStackConfig(china, { isSecret: isExampleSecret }).gitops.delivery, "git");
+            china["crossborder:gitops"] = { url: "https://github.com/acme/fleet.git" };
+            assert.match(messages(china)[0], /^crossborder:gitops\.url: github\.com is not a host inside China/);
         });
     });
 });

@@ -1,0 +1,89 @@
+/**
+ * `crossborder publish`: push the tree the china cluster reconciles to the origin registry as a Flux OCI
+ * artifact (gitops/publish), and say how to verify it in China and pin it.
+ */
+import * as path from "path";
+import { acrEndpoints } from "../components/registry/endpoints";
+import { originRegistry, StackSources } from "../gitops/context";
+import { publish, PublishCluster } from "../gitops/publish";
+import { RegistryClient } from "../gitops/registry";
+import { UsageError } from "./util";
+
+export interface PublishCliOptions {
+    readonly tree: string;
+    readonly cluster: string;
+    readonly registry?: string;
+    readonly repository?: string;
+    readonly tag?: string;
+    readonly source?: string;
+    readonly revision?: string;
+    readonly created?: string;
+    readonly plainHttp?: boolean;
+    readonly dryRun?: boolean;
+    readonly stacksDir: string;
+}
+
+/** The artifact's creation time: fixed (SOURCE_DATE_EPOCH, else the epoch), so the digest depends on the files only. */
+function createdAt(given: string | undefined): string {
+    if (given !== undefined) {
+        if (Number.isNaN(Date.parse(given)) || !/^\d{4}-\d{2}-\d{2}T/.test(given))
+            throw new UsageError(
+                `publish: --created must be an RFC 3339 time such as 2026-11-27T00:00:00Z, got "${given}"`,
+            );
+        return new Date(given).toISOString().replace(/\.000Z$/, "Z");
+    }
+    const epoch = process.env.SOURCE_DATE_EPOCH;
+    if (epoch !== undefined && /^\d+$/.test(epoch))
+        return new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, "Z");
+    return "1970-01-01T00:00:00Z";
+}
+
+export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+    if (opts.cluster !== "china" && opts.cluster !== "global")
+        throw new UsageError(`publish: --cluster ${opts.cluster}: use china (or global)`);
+    const cluster = opts.cluster as PublishCluster;
+    const sources = new StackSources({ stacksDir: opts.stacksDir });
+    const cfg = sources.config(cluster);
+    const registry = opts.registry ?? originRegistry({ stacksDir: opts.stacksDir }, sources);
+    const repository = opts.repository ?? `${cfg.registry.namespace}/${cfg.gitops.artifact.repository}`;
+    const tag = opts.tag ?? cfg.gitops.artifact.tag;
+    if (!/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(repository))
+        throw new UsageError(
+            `publish: --repository must be a registry path such as platform/fleet, got "${repository}"`,
+        );
+    const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
+    const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
+    const client = new RegistryClient({
+        plainHttp: () => Boolean(opts.plainHttp),
+        credentials: user && password ? { host: registry, username: user, password } : undefined,
+    });
+    const result = await publish({
+        tree: opts.tree,
+        cluster,
+        registry,
+        repository,
+        tag,
+        client,
+        dryRun: opts.dryRun,
+        meta: {
+            source: opts.source ?? `crossborder render (${path.basename(path.resolve(opts.tree))})`,
+            revision: opts.revision ?? tag,
+            created: createdAt(opts.created),
+        },
+    });
+    const china = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    out.write(
+        [
+            `${result.pushed ? "published" : "built (--dry-run, not pushed)"} ${result.files} files of the ${cluster} tree (${result.bytes} bytes): ${result.reference}`,
+            `digest ${result.digest}`,
+            "",
+            "Next:",
+            `  npx crossborder verify-mirror --artifact ${repository}:${tag}@${result.digest} --registry ${china}`,
+            `      proves the China instance serves it (replication), before the ${cluster} cluster reconciles it`,
+            `  pulumi config set --path crossborder:gitops.artifact.digest ${result.digest} -s ${cluster}`,
+            `      pins this digest (otherwise Flux follows the tag ${tag})`,
+            "",
+        ].join("\n"),
+    );
+    return 0;
+}

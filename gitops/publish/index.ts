@@ -1,0 +1,176 @@
+/**
+ * `crossborder publish`: the tree one cluster reconciles, as a Flux OCI artifact pushed to the origin
+ * registry, whose replication carries it into China. The china cluster then reconciles a digest from a
+ * registry inside China and needs no Git host at all.
+ *
+ * What goes in: every file of the rendered tree the cluster's root Kustomization can reach (its clusters/,
+ * infrastructure/*, apps/ folders, apps/base, charts/), none of another cluster's, no inventory, no
+ * README, no writer state. What never goes in: a Kubernetes Secret with data, or anything that reads as a
+ * key; the publish is refused and names the file and line.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+import { RegistryClient } from "../registry";
+import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";
+
+export { buildArtifact, reproducibleTar } from "./artifact";
+export type { Artifact, ArtifactMeta } from "./artifact";
+
+const CLUSTERS = ["global", "china"] as const;
+export type PublishCluster = (typeof CLUSTERS)[number];
+
+/** A finding that stops the publish (exit 1): the tree holds something that must not travel. */
+export class PublishRefused extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`refusing to publish:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+        this.name = "PublishRefused";
+    }
+}
+
+/** A tree that cannot be published as given (exit 2). */
+export class PublishError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PublishError";
+    }
+}
+
+function belongsToOther(rel: string, cluster: PublishCluster): boolean {
+    const others = CLUSTERS.filter((c) => c !== cluster);
+    const parts = rel.split("/");
+    return others.some(
+        (o) =>
+            ((parts[0] === "clusters" || parts[0] === "apps") && parts[1] === o) ||
+            (parts[0] === "infrastructure" && parts[2] === o),
+    );
+}
+
+const SKIP_TOP = new Set([".crossborder", "inventory", ".git", "README.md"]);
+
+/** The files `cluster` reconciles, relative path → bytes. */
+export function clusterFiles(tree: string, cluster: PublishCluster): Map<string, Buffer> {
+    if (!fs.existsSync(path.join(tree, "clusters", cluster, "kustomization.yaml")))
+        throw new PublishError(
+            `${tree}: no clusters/${cluster}/kustomization.yaml; give the folder crossborder render wrote`,
+        );
+    const files = new Map<string, Buffer>();
+    const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(tree, rel), { withFileTypes: true })) {
+            const p = rel ? `${rel}/${e.name}` : e.name;
+            if (!rel && SKIP_TOP.has(e.name)) continue;
+            if (belongsToOther(p, cluster)) continue;
+            if (e.isSymbolicLink())
+                throw new PublishError(`${path.join(tree, p)}: a symbolic link; an artifact carries files only`);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) files.set(p, fs.readFileSync(path.join(tree, p)));
+        }
+    };
+    walk("");
+    return files;
+}
+
+/** Things that read as credentials, by line (private keys, cloud access keys, tokens, docker auths). */
+const KEY_PATTERNS: [RegExp, string][] = [
+    [/-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/, "a private key"],
+    [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
+    [/aws_secret_access_key|AWS_SECRET_ACCESS_KEY\s*[:=]\s*\S{20,}/, "an AWS secret access key"],
+    [/\bLTAI[0-9A-Za-z]{12,30}\b/, "an Alibaba Cloud AccessKey id"],
+    [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
+    [/\bglpat-[A-Za-z0-9_-]{20,}\b/, "a GitLab token"],
+    [/"auths"\s*:\s*\{[^}]*"auth"\s*:/, "registry credentials (a docker config)"],
+];
+
+/** Why `files` must not be published: Secrets with data, and anything that reads as a key, by file:line. */
+export function secretProblems(files: ReadonlyMap<string, Buffer>): string[] {
+    const problems: string[] = [];
+    for (const [p, bytes] of files) {
+        const text = bytes.toString("utf8");
+        text.split("\n").forEach((line, i) => {
+            for (const [re, what] of KEY_PATTERNS) if (re.test(line)) problems.push(`${p}:${i + 1}: ${what}`);
+        });
+        // Helm templates are not Kubernetes YAML until rendered; their Secrets are the chart's business.
+        if (!/\.(ya?ml|json)$/i.test(p) || p.includes("/templates/")) continue;
+        let docs;
+        try {
+            docs = parseAllDocuments(text, { logLevel: "silent" });
+        } catch {
+            continue;
+        }
+        for (const doc of docs) {
+            let o: Record<string, unknown> | null;
+            try {
+                o = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown> | null;
+            } catch {
+                continue;
+            }
+            if (!o || typeof o !== "object" || o.kind !== "Secret") continue;
+            const has = (k: string) => o[k] && typeof o[k] === "object" && Object.keys(o[k] as object).length > 0;
+            if (has("data") || has("stringData")) {
+                const start = doc.range ? doc.range[0] : 0;
+                const at = text.slice(start).search(/^kind:\s*["']?Secret/m);
+                const line = text.slice(0, at < 0 ? start : start + at).split("\n").length;
+                const name = (o.metadata as Record<string, unknown> | undefined)?.name;
+                problems.push(
+                    `${p}:${line}: the Secret ${String(name ?? "(no name)")} carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)`,
+                );
+            }
+        }
+    }
+    return problems.sort();
+}
+
+export interface PublishOptions {
+    readonly tree: string;
+    readonly cluster: PublishCluster;
+    readonly registry: string;
+    readonly repository: string;
+    readonly tag: string;
+    readonly meta: ArtifactMeta;
+    readonly client: RegistryClient;
+    /** Build and report the digest without pushing. */
+    readonly dryRun?: boolean;
+}
+
+export interface Published {
+    readonly digest: string;
+    readonly reference: string;
+    readonly files: number;
+    readonly bytes: number;
+    readonly pushed: boolean;
+}
+
+/** The artifact of a tree, refused if it holds a secret. */
+export function artifactOf(
+    tree: string,
+    cluster: PublishCluster,
+    meta: ArtifactMeta,
+): { artifact: Artifact; files: number } {
+    const files = clusterFiles(tree, cluster);
+    const problems = secretProblems(files);
+    if (problems.length) throw new PublishRefused(problems);
+    return { artifact: buildArtifact(files, meta), files: files.size };
+}
+
+export async function publish(opts: PublishOptions): Promise<Published> {
+    const { artifact, files } = artifactOf(opts.tree, opts.cluster, opts.meta);
+    const reference = `${opts.registry}/${opts.repository}:${opts.tag}@${artifact.manifest.digest}`;
+    if (!opts.dryRun) {
+        for (const b of [artifact.config, artifact.layer])
+            await opts.client.pushBlob(opts.registry, opts.repository, b.digest, b.bytes);
+        await opts.client.pushManifest(
+            opts.registry,
+            opts.repository,
+            opts.tag,
+            artifact.manifest.mediaType,
+            artifact.manifest.bytes,
+        );
+    }
+    return {
+        digest: artifact.manifest.digest,
+        reference,
+        files,
+        bytes: artifact.layer.bytes.length,
+        pushed: !opts.dryRun,
+    };
+}

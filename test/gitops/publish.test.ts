@@ -1,0 +1,294 @@
+/**
+ * `crossborder publish`: the china tree as a Flux OCI artifact, pushed to a real registry (Debian's
+ * docker-registry on loopback) and pulled back through the registry API; reproducible digests; secrets
+ * refused; verify-mirror --artifact; and the Flux objects that reconcile it, against Flux's own schemas.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { Parser } from "tar";
+import type { StackRun } from "../../cli/offline";
+import { runPlan } from "../../cli/plan";
+import { buildArtifact, clusterFiles, secretProblems } from "../../gitops/publish";
+import { fluxValidator } from "../flux-schema";
+import { requireCorpus } from "../corpus";
+import { ROOT, runCli, runCliAsync, tempDir, variantStacks } from "../helpers";
+import { requireRegistryTools, startRegistry, Registry } from "../registry/harness";
+
+const META = { source: "test", revision: "china", created: "1970-01-01T00:00:00Z" };
+
+/** The files of a tar.gz, path → bytes, read with the tar package (an independent reader). */
+async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
+    const files = new Map<string, Buffer>();
+    await new Promise<void>((resolve, reject) => {
+        const p = new Parser({
+            onReadEntry: (e) => {
+                const chunks: Buffer[] = [];
+                e.on("data", (c: Buffer) => chunks.push(c));
+                e.on("end", () => files.set(e.path, Buffer.concat(chunks)));
+            },
+        });
+        p.on("end", resolve);
+        p.on("error", reject);
+        p.end(zlib.gunzipSync(gz));
+    });
+    return files;
+}
+
+describe("publishing the china tree as an OCI artifact", function () {
+    this.timeout(180_000);
+    let tree: string;
+
+    before(() => {
+        tree = path.join(tempDir("publish"), "tree");
+        const r = runCli(["render", "--out", tree]);
+        assert.strictEqual(r.status, 0, r.stderr);
+    });
+
+    it("carries exactly what the china cluster reconciles", () => {
+        const files = [...clusterFiles(tree, "china").keys()];
+        assert.ok(files.includes("clusters/china/kustomization.yaml"));
+        assert.ok(files.some((f) => f.startsWith("infrastructure/controllers/china/")));
+        assert.ok(files.some((f) => f.startsWith("apps/base/")));
+        for (const f of files) {
+            assert.ok(!/^(clusters|apps)\/global\/|^infrastructure\/[^/]+\/global\//.test(f), f);
+            assert.ok(!f.startsWith("inventory/") && !f.startsWith(".crossborder/") && f !== "README.md", f);
+        }
+    });
+
+    it("gives the same digest for the same tree and a new one for a changed file", () => {
+        const files = clusterFiles(tree, "china");
+        const a = buildArtifact(files, META);
+        const reordered = new Map([...files].reverse());
+        assert.strictEqual(buildArtifact(reordered, META).manifest.digest, a.manifest.digest);
+        const changed = new Map(files);
+        changed.set(
+            "clusters/china/apps.yaml",
+            Buffer.concat([files.get("clusters/china/apps.yaml")!, Buffer.from("# changed\n")]),
+        );
+        assert.notStrictEqual(buildArtifact(changed, META).manifest.digest, a.manifest.digest);
+        // gzip without a time or a name: bytes 4-7 (MTIME) are zero and FLG has no FNAME.
+        assert.strictEqual(a.layer.bytes.readUInt32LE(4), 0);
+        assert.strictEqual(a.layer.bytes[3] & 0x08, 0);
+    });
+
+    it("refuses a tree that holds a Secret with data or anything that reads as a key, naming the file and line", () => {
+        const dir = tempDir("publish-secret");
+        fs.cpSync(tree, dir, { recursive: true });
+        const secret = path.join(dir, "apps", "china", "leak.yaml");
+        fs.writeFileSync(
+            secret,
+            "# x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n",
+        );
+        fs.writeFileSync(
+            path.join(dir, "infrastructure", "configs", "china", "key.pem"),
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+        );
+        const problems = secretProblems(clusterFiles(dir, "china"));
+        assert.deepStrictEqual(problems, [
+            "apps/china/leak.yaml:8: the Secret db carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)",
+            "infrastructure/configs/china/key.pem:1: a private key",
+        ]);
+        const r = runCli(["publish", "--tree", dir, "--dry-run"]);
+        assert.strictEqual(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /refusing to publish:\n {2}apps\/china\/leak\.yaml:8: the Secret db carries data/);
+        // An empty Secret (a name other objects refer to) is not a leak.
+        fs.writeFileSync(secret, "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n");
+        fs.rmSync(path.join(dir, "infrastructure", "configs", "china", "key.pem"));
+        assert.deepStrictEqual(secretProblems(clusterFiles(dir, "china")), []);
+    });
+
+    describe("with a real registry", () => {
+        let registry: Registry;
+        before(async function () {
+            requireRegistryTools(this);
+            registry = await startRegistry(tempDir("publish-registry"));
+        });
+        after(() => registry?.stop());
+
+        const publishTo = (treeDir: string, extra: string[] = []) =>
+            runCliAsync(["publish", "--tree", treeDir, "--registry", registry.host, "--plain-http", ...extra]);
+        const digestOf = (stdout: string) => /^digest (sha256:[a-f0-9]{64})$/m.exec(stdout)?.[1];
+
+        it("pushes a Flux artifact that pulls back as exactly the china tree", async () => {
+            const r = await publishTo(tree);
+            assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+            const digest = digestOf(r.stdout)!;
+            assert.match(
+                r.stdout,
+                new RegExp(
+                    `published \\d+ files of the china tree .*: ${registry.host.replace(/\./g, "\\.")}/platform/fleet:china@${digest}`,
+                ),
+            );
+            const base = `http://${registry.host}/v2/platform/fleet`;
+            const res = await fetch(`${base}/manifests/china`, {
+                headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+            });
+            assert.strictEqual(res.headers.get("docker-content-digest"), digest);
+            const manifest = (await res.json()) as Record<string, any>;
+            assert.strictEqual(manifest.mediaType, "application/vnd.oci.image.manifest.v1+json");
+            assert.strictEqual(manifest.config.mediaType, "application/vnd.cncf.flux.config.v1+json");
+            assert.deepStrictEqual(
+                manifest.layers.map((l: { mediaType: string }) => l.mediaType),
+                ["application/vnd.cncf.flux.content.v1.tar+gzip"],
+            );
+            assert.deepStrictEqual(Object.keys(manifest.annotations).sort(), [
+                "org.opencontainers.image.created",
+                "org.opencontainers.image.revision",
+                "org.opencontainers.image.source",
+            ]);
+            const config = Buffer.from(await (await fetch(`${base}/blobs/${manifest.config.digest}`)).arrayBuffer());
+            assert.strictEqual(config.toString(), "{}");
+            const layer = Buffer.from(await (await fetch(`${base}/blobs/${manifest.layers[0].digest}`)).arrayBuffer());
+            const pulled = await untar(layer);
+            const expected = clusterFiles(tree, "china");
+            assert.deepStrictEqual([...pulled.keys()].sort(), [...expected.keys()].sort());
+            for (const [p, bytes] of expected) assert.ok(pulled.get(p)!.equals(bytes), p);
+        });
+
+        it("publishes the same digest twice, and a new one when a file changes", async () => {
+            const first = digestOf((await publishTo(tree)).stdout);
+            const again = digestOf((await publishTo(tree)).stdout);
+            assert.strictEqual(again, first);
+            const changed = tempDir("publish-changed");
+            fs.cpSync(tree, changed, { recursive: true });
+            fs.appendFileSync(path.join(changed, "clusters", "china", "apps.yaml"), "# a change\n");
+            const other = digestOf((await publishTo(changed, ["--tag", "next"])).stdout);
+            assert.ok(other && other !== first);
+        });
+
+        it("verifies the China side serves the published digest, and catches a tag moved to another", async () => {
+            const published = digestOf((await publishTo(tree)).stdout)!;
+            const ok = await runCliAsync([
+                "verify-mirror",
+                "--artifact",
+                `platform/fleet:china@${published}`,
+                "--registry",
+                registry.host,
+                "--plain-http",
+            ]);
+            assert.strictEqual(ok.status, 0, ok.stdout + ok.stderr);
+            assert.match(ok.stdout, /served, as published/);
+            // Someone pushes another tree under the same tag: the tag no longer means what was published.
+            const changed = tempDir("publish-moved");
+            fs.cpSync(tree, changed, { recursive: true });
+            fs.appendFileSync(path.join(changed, "clusters", "china", "apps.yaml"), "# moved\n");
+            const moved = digestOf((await publishTo(changed)).stdout)!;
+            const bad = await runCliAsync([
+                "verify-mirror",
+                "--artifact",
+                `platform/fleet:china@${published}`,
+                "--registry",
+                registry.host,
+                "--plain-http",
+            ]);
+            assert.strictEqual(bad.status, 1, bad.stdout + bad.stderr);
+            assert.match(
+                bad.stdout,
+                new RegExp(`MISMATCH .*platform/fleet:china +points at ${moved}, not the published ${published}`),
+            );
+            const missing = await runCliAsync([
+                "verify-mirror",
+                "--artifact",
+                `platform/nothing:china@${published}`,
+                "--registry",
+                registry.host,
+                "--plain-http",
+                "--retries",
+                "0",
+            ]);
+            assert.strictEqual(missing.status, 1);
+            assert.match(missing.stdout, /MISSING .*platform\/nothing:china/);
+        });
+    });
+
+    describe("the Flux objects that reconcile it", () => {
+        let run: StackRun;
+        before(async function () {
+            requireCorpus(this);
+            const plan = await runPlan({
+                stacks: ["china"],
+                stacksDir: variantStacks({ china: [[["crossborder:flux", "mirrorVerified"], true]] }),
+                outDir: path.join(tempDir("publish-plan"), "plan"),
+            });
+            run = plan.runs.find((r) => r.stack === "china")!;
+        });
+
+        it("makes the Pulumi bootstrap's OCIRepository and root Kustomization valid Flux objects on the China registry", () => {
+            const validate = fluxValidator();
+            const objects = run.resources.filter(
+                (r) =>
+                    r.type.startsWith("kubernetes:source.toolkit.fluxcd.io/") ||
+                    r.type.startsWith("kubernetes:kustomize.toolkit.fluxcd.io/"),
+            );
+            const oci = objects.find((r) => r.type === "kubernetes:source.toolkit.fluxcd.io/v1:OCIRepository")!;
+            assert.ok(oci, "an OCIRepository");
+            assert.strictEqual(objects.filter((r) => r.type.endsWith(":GitRepository")).length, 0, "no Git host");
+            const spec = oci.inputs.spec as Record<string, unknown>;
+            assert.strictEqual(spec.url, "oci://crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com/platform/fleet");
+            assert.deepStrictEqual(spec.ref, { tag: "china" });
+            assert.deepStrictEqual(spec.secretRef, { name: "crossborder-registry" });
+            assert.strictEqual(spec.timeout, "5m");
+            const root = objects.find((r) => r.type.endsWith(":Kustomization"))!;
+            assert.deepStrictEqual((root.inputs.spec as Record<string, unknown>).sourceRef, {
+                kind: "OCIRepository",
+                name: "flux-system",
+            });
+            for (const o of objects) {
+                const kind = o.type.split(":").pop()!;
+                const apiVersion = o.type.split(":")[1].replace(/^/, "");
+                const errors = validate({ apiVersion, kind, metadata: o.inputs.metadata, spec: o.inputs.spec });
+                assert.deepStrictEqual(errors, [], `${kind}: ${JSON.stringify(errors)}`);
+            }
+        });
+
+        it("pins a digest when the stack says so", async () => {
+            const digest = `sha256:${"a".repeat(64)}`;
+            const plan = await runPlan({
+                stacks: ["china"],
+                stacksDir: variantStacks({
+                    china: [
+                        [["crossborder:flux", "mirrorVerified"], true],
+                        [["crossborder:gitops", "artifact", "digest"], digest],
+                    ],
+                }),
+                outDir: path.join(tempDir("publish-plan"), "plan"),
+            });
+            const oci = plan.runs[0].resources.find(
+                (r) => r.type === "kubernetes:source.toolkit.fluxcd.io/v1:OCIRepository",
+            )!;
+            assert.deepStrictEqual((oci.inputs.spec as Record<string, unknown>).ref, { digest });
+        });
+
+        it("gives source-controller the registry's credentials where the tree's china sources and the artifact live", () => {
+            const secrets = run.resources.filter(
+                (r) =>
+                    r.type === "kubernetes:core/v1:Secret" &&
+                    (r.inputs.metadata as { name: string }).name === "crossborder-registry",
+            );
+            const namespaces = secrets.map((s) => (s.inputs.metadata as { namespace: string }).namespace).sort();
+            assert.ok(namespaces.includes("flux-system") && namespaces.includes("ingress-nginx"), namespaces.join(" "));
+            for (const s of secrets) assert.strictEqual(s.inputs.stringData, "[secret]");
+            const source = fs.readFileSync(
+                path.join(tree, "infrastructure", "controllers", "china", "ingress-nginx.yaml"),
+                "utf8",
+            );
+            assert.match(source, /secretRef:\n +name: crossborder-registry/);
+            assert.doesNotMatch(
+                fs.readFileSync(
+                    path.join(tree, "infrastructure", "controllers", "global", "ingress-nginx.yaml"),
+                    "utf8",
+                ),
+                /crossborder-registry/,
+            );
+            const kustomizations = fs.readFileSync(path.join(tree, "clusters", "china", "apps.yaml"), "utf8");
+            assert.match(kustomizations, /sourceRef:\n +kind: OCIRepository\n +name: flux-system/);
+            assert.match(
+                fs.readFileSync(path.join(tree, "clusters", "global", "apps.yaml"), "utf8"),
+                /kind: GitRepository/,
+            );
+            assert.ok(fs.existsSync(path.join(ROOT, "stacks", "Pulumi.china.yaml")));
+        });
+    });
+});
