@@ -399,7 +399,6 @@ const FUZZ: FuzzTarget[] = [
     {
         input: "a tree's file (audit)",
         name: "clusters/china/apps.yaml",
-        runs: 150,
         seed: () =>
             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n  images: [{name: nginx, newName: docker.io/library/nginx}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: 'ghcr.io/acme/app:1'}]}\n",
         argv: (dir) => {

@@ -6,7 +6,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import * as zlib from "zlib";
+import { parseAllDocuments } from "yaml";
 import { Parser } from "tar";
 import type { StackRun } from "../../cli/offline";
 import { runPlan } from "../../cli/plan";
@@ -71,6 +73,33 @@ describe("publishing the china tree as an OCI artifact", function () {
         // gzip without a time or a name: bytes 4-7 (MTIME) are zero and FLG has no FNAME.
         assert.strictEqual(a.layer.bytes.readUInt32LE(4), 0);
         assert.strictEqual(a.layer.bytes[3] & 0x08, 0);
+    });
+
+    it("unpacks to a tree that builds, with kubectl kustomize, every path its Flux Kustomizations name", async function () {
+        requireCorpus(this);
+        const artifact = buildArtifact(clusterFiles(tree, "china"), META);
+        const dir = tempDir("publish-unpacked");
+        for (const [p, bytes] of await untar(artifact.layer.bytes)) {
+            fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+            fs.writeFileSync(path.join(dir, p), bytes);
+        }
+        const kubectl = path.join(ROOT, ".tools", "bin", "kubectl");
+        const build = (rel: string) => {
+            const r = spawnSync(kubectl, ["kustomize", path.join(dir, rel)], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `kubectl kustomize ${rel}: ${r.stderr}`);
+            return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>);
+        };
+        const validate = fluxValidator();
+        // What Flux builds first: the cluster's folder, whose Kustomizations name the other paths.
+        const flux = build("clusters/china").filter((o) => o.kind === "Kustomization");
+        assert.ok(flux.length >= 3, "infra-controllers, infra-configs and apps");
+        for (const k of flux) {
+            assert.deepStrictEqual(validate(k), [], k.metadata.name);
+            assert.deepStrictEqual(k.spec.sourceRef, { kind: "OCIRepository", name: "flux-system" }, k.metadata.name);
+            for (const o of build(k.spec.path.replace(/^\.\//, ""))) {
+                assert.deepStrictEqual(validate(o) ?? [], [], `${k.spec.path}: ${o.kind} ${o.metadata?.name}`);
+            }
+        }
     });
 
     it("refuses a tree that holds a Secret with data or anything that reads as a key, naming the file and line", () => {
@@ -237,7 +266,7 @@ describe("publishing the china tree as an OCI artifact", function () {
             });
             for (const o of objects) {
                 const kind = o.type.split(":").pop()!;
-                const apiVersion = o.type.split(":")[1].replace(/^/, "");
+                const apiVersion = o.type.split(":")[1];
                 const errors = validate({ apiVersion, kind, metadata: o.inputs.metadata, spec: o.inputs.spec });
                 assert.deepStrictEqual(errors, [], `${kind}: ${JSON.stringify(errors)}`);
             }
