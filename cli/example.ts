@@ -1,10 +1,13 @@
 /**
  * `crossborder example` (what `npm start` runs): the embedded example end to end, offline. The offline plan
- * of both stacks with the policy pack, the Flux tree, and its border audit, each told in a line or two, then
- * what was built, where it went, the border verdict, and the next command.
+ * of both stacks with the policy pack, the Flux tree, its border audit and the china artifact (built, not
+ * pushed), each told in a line or two, then what was built, where it went, the border verdict, and the next
+ * command.
  */
 import * as path from "path";
 import { runPlan } from "./plan";
+import { PublishRefused } from "../gitops/publish";
+import { publishTree } from "./publish";
 import { renderSummary, runAudit } from "./render";
 
 export async function runExample(
@@ -51,7 +54,21 @@ export async function runExample(
             : unproven
               ? `NOT PROVEN: nothing cross-border in what was read, but ${unproven} china release(s) were judged on their values only`
               : "OK: the china cluster pulls nothing from outside China";
-    write(`          ${verdictLine}\n\n`);
+    write(`          ${verdictLine}\n`);
+
+    // The china tree as the OCI artifact China would reconcile (built, never pushed: no registry here).
+    let refused = false;
+    try {
+        const art = await publishTree({ tree: TREE_DIR, cluster: "china", stacksDir: "stacks", dryRun: true });
+        write(
+            `4. publish ${art.result.files} files of the china tree -> ${art.repository}:${art.tag}@${art.result.digest}\n` +
+                `          (--dry-run: built, not pushed; crossborder publish pushes it to the origin, ACR EE replicates it to China)\n\n`,
+        );
+    } catch (e) {
+        if (!(e instanceof PublishRefused)) throw e;
+        refused = true;
+        write(`4. publish REFUSED: the china tree ${e.message.replace(/^refusing to publish:/, "holds secrets:")}\n\n`);
+    }
 
     const next: [string, string][] = [
         ...(render.unrendered.length
@@ -67,5 +84,5 @@ export async function runExample(
     ];
     const width = Math.max(...next.map(([cmd]) => cmd.length));
     write(`Next:\n${next.map(([cmd, why]) => `  ${cmd.padEnd(width)}   ${why}\n`).join("")}`);
-    return plan.failed || audit.code !== 0 ? 1 : 0;
+    return plan.failed || audit.code !== 0 || refused ? 1 : 0;
 }

@@ -151,7 +151,7 @@ export function buildCli(): Command {
             "the artifact's repository (default: <registry namespace>/<gitops.artifact.repository>)",
         )
         .option("--tag <tag>", "the tag to push (default: gitops.artifact.tag)")
-        .option("--source <text>", "org.opencontainers.image.source annotation")
+        .option("--source <text>", "org.opencontainers.image.source annotation (default: crossborder render)")
         .option("--revision <text>", "org.opencontainers.image.revision annotation (default: the tag)")
         .option("--created <time>", "org.opencontainers.image.created (default: SOURCE_DATE_EPOCH, else the epoch)")
         .option("--plain-http", "talk plain HTTP (loopback test registries)")

@@ -2,10 +2,9 @@
  * `crossborder publish`: push the tree the china cluster reconciles to the origin registry as a Flux OCI
  * artifact (gitops/publish), and say how to verify it in China and pin it.
  */
-import * as path from "path";
 import { acrEndpoints } from "../components/registry/endpoints";
 import { originRegistry, StackSources } from "../gitops/context";
-import { publish, PublishCluster } from "../gitops/publish";
+import { publish, PublishCluster, Published } from "../gitops/publish";
 import { RegistryClient } from "../gitops/registry";
 import { UsageError } from "./util";
 
@@ -38,7 +37,17 @@ function createdAt(given: string | undefined): string {
     return "1970-01-01T00:00:00Z";
 }
 
-export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+export interface PublishOutcome {
+    readonly result: Published;
+    readonly cluster: PublishCluster;
+    readonly repository: string;
+    readonly tag: string;
+    /** The China instance that replication serves it from. */
+    readonly china: string;
+}
+
+/** Resolve the target from the options and the stack files, then build (and unless --dry-run, push) the artifact. */
+export async function publishTree(opts: PublishCliOptions): Promise<PublishOutcome> {
     if (opts.cluster !== "china" && opts.cluster !== "global")
         throw new UsageError(`publish: --cluster ${opts.cluster}: use china (or global)`);
     const cluster = opts.cluster as PublishCluster;
@@ -66,12 +75,18 @@ export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStrea
         client,
         dryRun: opts.dryRun,
         meta: {
-            source: opts.source ?? `crossborder render (${path.basename(path.resolve(opts.tree))})`,
+            // Not the tree's folder name: the digest depends on the files (and these three texts) only.
+            source: opts.source ?? "crossborder render",
             revision: opts.revision ?? tag,
             created: createdAt(opts.created),
         },
     });
     const china = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    return { result, cluster, repository, tag, china };
+}
+
+export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+    const { result, cluster, repository, tag, china } = await publishTree(opts);
     out.write(
         [
             `${result.pushed ? "published" : "built (--dry-run, not pushed)"} ${result.files} files of the ${cluster} tree (${result.bytes} bytes): ${result.reference}`,
