@@ -139,6 +139,23 @@ describe("publishing the china tree as an OCI artifact", function () {
         const publishTo = (treeDir: string, extra: string[] = []) =>
             runCliAsync(["publish", "--tree", treeDir, "--registry", registry.host, "--plain-http", ...extra]);
         const digestOf = (stdout: string) => /^digest (sha256:[a-f0-9]{64})$/m.exec(stdout)?.[1];
+        const verifyArtifact = (artifact: string, extra: string[] = []) =>
+            runCliAsync([
+                "verify-mirror",
+                "--artifact",
+                artifact,
+                "--registry",
+                registry.host,
+                "--plain-http",
+                ...extra,
+            ]);
+        /** A copy of the tree with one line added to the china apps file. */
+        const changedTree = (label: string) => {
+            const dir = tempDir(label);
+            fs.cpSync(tree, dir, { recursive: true });
+            fs.appendFileSync(path.join(dir, "clusters", "china", "apps.yaml"), `# ${label}\n`);
+            return dir;
+        };
 
         it("pushes a Flux artifact that pulls back as exactly the china tree", async () => {
             const r = await publishTo(tree);
@@ -180,53 +197,24 @@ describe("publishing the china tree as an OCI artifact", function () {
             const first = digestOf((await publishTo(tree)).stdout);
             const again = digestOf((await publishTo(tree)).stdout);
             assert.strictEqual(again, first);
-            const changed = tempDir("publish-changed");
-            fs.cpSync(tree, changed, { recursive: true });
-            fs.appendFileSync(path.join(changed, "clusters", "china", "apps.yaml"), "# a change\n");
-            const other = digestOf((await publishTo(changed, ["--tag", "next"])).stdout);
+            const other = digestOf((await publishTo(changedTree("publish-changed"), ["--tag", "next"])).stdout);
             assert.ok(other && other !== first);
         });
 
         it("verifies the China side serves the published digest, and catches a tag moved to another", async () => {
             const published = digestOf((await publishTo(tree)).stdout)!;
-            const ok = await runCliAsync([
-                "verify-mirror",
-                "--artifact",
-                `platform/fleet:china@${published}`,
-                "--registry",
-                registry.host,
-                "--plain-http",
-            ]);
+            const ok = await verifyArtifact(`platform/fleet:china@${published}`);
             assert.strictEqual(ok.status, 0, ok.stdout + ok.stderr);
             assert.match(ok.stdout, /served, as published/);
             // Someone pushes another tree under the same tag: the tag no longer means what was published.
-            const changed = tempDir("publish-moved");
-            fs.cpSync(tree, changed, { recursive: true });
-            fs.appendFileSync(path.join(changed, "clusters", "china", "apps.yaml"), "# moved\n");
-            const moved = digestOf((await publishTo(changed)).stdout)!;
-            const bad = await runCliAsync([
-                "verify-mirror",
-                "--artifact",
-                `platform/fleet:china@${published}`,
-                "--registry",
-                registry.host,
-                "--plain-http",
-            ]);
+            const moved = digestOf((await publishTo(changedTree("publish-moved"))).stdout)!;
+            const bad = await verifyArtifact(`platform/fleet:china@${published}`);
             assert.strictEqual(bad.status, 1, bad.stdout + bad.stderr);
             assert.match(
                 bad.stdout,
                 new RegExp(`MISMATCH .*platform/fleet:china +points at ${moved}, not the published ${published}`),
             );
-            const missing = await runCliAsync([
-                "verify-mirror",
-                "--artifact",
-                `platform/nothing:china@${published}`,
-                "--registry",
-                registry.host,
-                "--plain-http",
-                "--retries",
-                "0",
-            ]);
+            const missing = await verifyArtifact(`platform/nothing:china@${published}`, ["--retries", "0"]);
             assert.strictEqual(missing.status, 1);
             assert.match(missing.stdout, /MISSING .*platform\/nothing:china/);
         });
