@@ -298,6 +298,30 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.match(r.stdout, /runs on a runner inside the china VPC/);
             assert.match(r.stdout, /runs from 203\.0\.113\.10\/32/);
             assert.match(r.stdout, /licensed carrier: China Telecom Global/);
+            // OCI delivery (the china example): the tree is published, then proven in China, then reconciled.
+            assert.ok(at(/crossborder publish --tree/) > at(/inventory\/copy\.sh/));
+            assert.ok(at(/crossborder verify-mirror .*--artifact platform\/fleet:china@/) > at(/crossborder publish/));
+            assert.match(
+                r.stdout,
+                /reconciling the artifact oci:\/\/crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\/platform\/fleet:china/,
+            );
+        });
+
+        it("prints no publish step when china takes its tree from Git", () => {
+            const dir = variantStacks({
+                china: [
+                    [["crossborder:gitops", "delivery"], "git"],
+                    [["crossborder:gitops", "url"], "https://codeup.aliyun.com/acme/fleet.git"],
+                    [["crossborder:gitops", "auth"], "none"],
+                    [["crossborder:gitops", "artifact"], undefined],
+                ],
+            });
+            const r = runCli(["order", "--stacks-dir", dir]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            const steps = r.stdout.split("\n").filter((l) => /^\d\. /.test(l));
+            assert.strictEqual(steps.length, 8, steps.join("\n"));
+            assert.ok(!/crossborder publish|--artifact/.test(r.stdout), r.stdout);
+            assert.match(r.stdout, /reconciling https:\/\/codeup\.aliyun\.com\/acme\/fleet\.git clusters\/china/);
         });
     });
 
