@@ -116,6 +116,9 @@ function readAuth(
     return { auth, username, ...(knownHosts ? { knownHosts } : {}), ...(credential ? { credential } : {}) };
 }
 
+/** An OCI tag (distribution spec: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
+export const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
 function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
     const { r } = s;
     const a = r.object(k("gitops.artifact"), raw, ["repository", "tag", "digest"]);
@@ -134,7 +137,7 @@ function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
         }),
         tag: r.string(k("gitops.artifact.tag"), a.tag, {
             default: s.side,
-            pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+            pattern: OCI_TAG,
             hint: "a tag such as china",
         }),
         ...(digest ? { digest } : {}),

@@ -128,6 +128,18 @@ describe("publishing the china tree as an OCI artifact", function () {
         assert.deepStrictEqual(secretProblems(clusterFiles(dir, "china")), []);
     });
 
+    it("refuses a tag or repository a registry would refuse, before building or pushing anything", () => {
+        for (const [flag, value, message] of [
+            ["--tag", "::bad", /--tag must be an OCI tag .*got "::bad"/],
+            ["--tag", "-china", /--tag must be an OCI tag/],
+            ["--repository", "Platform/fleet", /--repository must be a registry path .*got "Platform\/fleet"/],
+        ] as const) {
+            const r = runCli(["publish", "--tree", tree, flag, value, "--registry", "127.0.0.1:9", "--plain-http"]);
+            assert.strictEqual(r.status, 2, r.stdout + r.stderr);
+            assert.match(r.stderr, message);
+        }
+    });
+
     describe("with a real registry", () => {
         let registry: Registry;
         before(async function () {
