@@ -3,10 +3,10 @@
  * registry, whose replication carries it into China. The china cluster then reconciles a digest from a
  * registry inside China and needs no Git host at all.
  *
- * What goes in: every file of the rendered tree the cluster's root Kustomization can reach (its clusters/,
- * infrastructure/*, apps/ folders, apps/base, charts/), none of another cluster's, no inventory, no
- * README, no writer state. What never goes in: a Kubernetes Secret with data, or anything that reads as a
- * key; the publish is refused and names the file and line.
+ * What goes in: the tree as Git would hold it, minus what the cluster never reads (another cluster's
+ * clusters/, infrastructure/* and apps/ folders, inventory/, the README, the writer's state, .git). What
+ * never goes in: a Kubernetes Secret with data, a kustomize secretGenerator, anything that reads as a key,
+ * or a manifest that cannot be read to check; the publish is refused and names the file and line.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -81,7 +81,30 @@ const KEY_PATTERNS: [RegExp, string][] = [
     [/"auths"\s*:\s*\{[^}]*"auth"\s*:/, "registry credentials (a docker config)"],
 ];
 
-/** Why `files` must not be published: Secrets with data, and anything that reads as a key, by file:line. */
+/** The 1-based line of `offset` in `text`. */
+const lineAt = (text: string, offset: number) => text.slice(0, Math.max(0, offset)).split("\n").length;
+
+/** Why one manifest document must not be published (a Secret with data, a kustomize secretGenerator). */
+function documentProblem(o: Record<string, unknown>, text: string, start: number): string | undefined {
+    const has = (v: unknown) => Boolean(v) && typeof v === "object" && Object.keys(v as object).length > 0;
+    const at = (key: RegExp) => {
+        const i = text.slice(start).search(key);
+        return lineAt(text, i < 0 ? start : start + i);
+    };
+    if (o.kind === "Secret" && (has(o.data) || has(o.stringData))) {
+        const name = (o.metadata as Record<string, unknown> | undefined)?.name;
+        return `${at(/^kind:\s*["']?Secret/m)}: the Secret ${String(name ?? "(no name)")} carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)`;
+    }
+    // kustomize makes Secrets from literals, files and env files beside the kustomization.
+    if (has(o.secretGenerator))
+        return `${at(/^secretGenerator:/m)}: a kustomize secretGenerator; its literals and files would travel in the artifact (deliver the Secret with the cluster instead)`;
+    return undefined;
+}
+
+/**
+ * Why `files` must not be published, by file:line: Secrets with data, secret generators, anything that reads
+ * as a key, and manifests it cannot read (a check that could not look does not say OK).
+ */
 export function secretProblems(files: ReadonlyMap<string, Buffer>): string[] {
     const problems: string[] = [];
     for (const [p, bytes] of files) {
@@ -91,30 +114,25 @@ export function secretProblems(files: ReadonlyMap<string, Buffer>): string[] {
         });
         // Helm templates are not Kubernetes YAML until rendered; their Secrets are the chart's business.
         if (!/\.(ya?ml|json)$/i.test(p) || p.includes("/templates/")) continue;
-        let docs;
-        try {
-            docs = parseAllDocuments(text, { logLevel: "silent" });
-        } catch {
-            continue;
-        }
-        for (const doc of docs) {
-            let o: Record<string, unknown> | null;
+        const unreadable = (offset: number, why: string) =>
+            problems.push(
+                `${p}:${lineAt(text, offset)}: cannot be read as YAML (${why}), so it cannot be checked for Secrets; fix it`,
+            );
+        for (const doc of parseAllDocuments(text, { logLevel: "silent" })) {
+            if (doc.errors.length > 0) {
+                unreadable(doc.errors[0].pos[0], doc.errors[0].message.split("\n")[0]);
+                break;
+            }
+            let o: unknown;
             try {
-                o = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown> | null;
-            } catch {
+                o = doc.toJS({ maxAliasCount: 100 });
+            } catch (e) {
+                unreadable(doc.range[0], (e as Error).message.split("\n")[0]);
                 continue;
             }
-            if (!o || typeof o !== "object" || o.kind !== "Secret") continue;
-            const has = (k: string) => o[k] && typeof o[k] === "object" && Object.keys(o[k] as object).length > 0;
-            if (has("data") || has("stringData")) {
-                const start = doc.range ? doc.range[0] : 0;
-                const at = text.slice(start).search(/^kind:\s*["']?Secret/m);
-                const line = text.slice(0, at < 0 ? start : start + at).split("\n").length;
-                const name = (o.metadata as Record<string, unknown> | undefined)?.name;
-                problems.push(
-                    `${p}:${line}: the Secret ${String(name ?? "(no name)")} carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)`,
-                );
-            }
+            if (!o || typeof o !== "object" || Array.isArray(o)) continue;
+            const why = documentProblem(o as Record<string, unknown>, text, doc.range[0]);
+            if (why) problems.push(`${p}:${why}`);
         }
     }
     return problems.sort();

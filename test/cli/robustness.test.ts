@@ -410,6 +410,13 @@ const FUZZ: FuzzTarget[] = [
             return ["audit", dir, "--no-render"];
         },
     },
+    {
+        input: "a tree's file (publish)",
+        name: "clusters/china/kustomization.yaml",
+        seed: () =>
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [apps.yaml]\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\ndata: {token: dg==}\n",
+        argv: (dir) => ["publish", "--tree", dir, "--dry-run"],
+    },
 ];
 
 describe("fuzz: no input ends in anything but exit 0, 1 or 2", function () {

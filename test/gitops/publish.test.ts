@@ -128,6 +128,36 @@ describe("publishing the china tree as an OCI artifact", function () {
         assert.deepStrictEqual(secretProblems(clusterFiles(dir, "china")), []);
     });
 
+    it("refuses a kustomize secretGenerator and a manifest it cannot read, naming the file and line", () => {
+        const files = new Map([
+            [
+                "apps/china/kustomization.yaml",
+                Buffer.from("resources: [a.yaml]\nsecretGenerator:\n  - name: db\n    literals: [password=hunter2]\n"),
+            ],
+            ["apps/china/broken.yaml", Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\n")],
+            [
+                "apps/china/bomb.yaml",
+                Buffer.from(
+                    "a: &a [x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [" +
+                        "*b, ".repeat(20) +
+                        "*b]\n",
+                ),
+            ],
+            [
+                "apps/china/fine.yaml",
+                Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
+            ],
+        ]);
+        const problems = secretProblems(files);
+        assert.strictEqual(problems.length, 3, problems.join("\n"));
+        assert.match(
+            problems[0],
+            /^apps\/china\/bomb\.yaml:1: cannot be read as YAML \(.*alias.*\), so it cannot be checked for Secrets/i,
+        );
+        assert.match(problems[1], /^apps\/china\/broken\.yaml:\d: cannot be read as YAML/);
+        assert.match(problems[2], /^apps\/china\/kustomization\.yaml:2: a kustomize secretGenerator/);
+    });
+
     it("refuses a tag or repository a registry would refuse, before building or pushing anything", () => {
         for (const [flag, value, message] of [
             ["--tag", "::bad", /--tag must be an OCI tag .*got "::bad"/],
