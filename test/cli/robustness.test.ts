@@ -98,6 +98,15 @@ const TARGETS: Target[] = [
         argv: (_d, f) => ["verify-mirror", "--inventory", f, "--registry", "127.0.0.1:9", "--retries", "0"],
     },
     { input: "catalog (charts pull)", name: "catalog.yaml", argv: (_d, f) => ["charts", "pull", "--catalog", f] },
+    {
+        input: "stack file (publish)",
+        name: "Pulumi.global.yaml",
+        argv: (dir) => (
+            fs.copyFileSync(path.join(STACKS, "Pulumi.china.yaml"), path.join(dir, "Pulumi.china.yaml")),
+            ["publish", "--tree", dir, "--stacks-dir", dir, "--dry-run"]
+        ),
+    },
+    { input: "tree (publish)", name: "tree", argv: (_d, f) => ["publish", "--tree", f, "--dry-run"] },
 ];
 
 describe("bad input, every command (subprocess)", function () {
