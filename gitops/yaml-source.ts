@@ -95,6 +95,7 @@ function toData(file: string, doc: Document, lines: LineCounter): unknown {
         let unresolved: { name: string; line: number } | undefined;
         let firstAlias: number | undefined;
         visit(doc, (_key, node) => {
+            if (!node) return; // a key without a value (`{a, b: 1}`) visits as null
             const anchor = (node as { anchor?: string }).anchor;
             if (anchor) anchors.add(anchor);
             if (isAlias(node)) {

@@ -89,6 +89,11 @@ describe("stack files", () => {
             () => parseStackFile("config:\n  a: *x\n  b: &x 1\n", FILE),
             /Pulumi\.china\.yaml:2: the alias \*x is used before its anchor &x is defined; define the anchor first/,
         );
+        // A key without a value beside it (found by the fuzz: it crashed the search for the alias).
+        assert.throws(
+            () => parseStackFile("config:\n  a: {na web, b: *x}\n", FILE),
+            /Pulumi\.china\.yaml:2: the alias \*x is used before its anchor &x is defined/,
+        );
     });
 
     it("insists on the Pulumi.<stack>.yaml name", () => {
