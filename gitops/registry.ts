@@ -248,16 +248,7 @@ export class RegistryClient {
         method: "HEAD" | "GET",
     ): Promise<Response> {
         const url = `${this.base(host)}/v2/${repository}/manifests/${reference}`;
-        const headers: Record<string, string> = { accept: MANIFEST_TYPES.join(", ") };
-        const known = this.tokens.get(tokenKey(host, `repository:${repository}:pull`));
-        if (known) headers.authorization = known;
-        let res = await this.send(url, { method, headers });
-        if (res.status === 401) {
-            await res.body?.cancel().catch(() => undefined);
-            headers.authorization = await this.authorize(host, repository, res.headers.get("www-authenticate") ?? "");
-            res = await this.send(url, { method, headers });
-        }
-        return res;
+        return this.authed(host, repository, "pull", url, { method, headers: { accept: MANIFEST_TYPES.join(", ") } });
     }
 
     /** Whether `repository:reference` exists on `host`, and its manifest digest. */
