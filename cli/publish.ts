@@ -5,8 +5,8 @@
 import { acrEndpoints } from "../components/registry/endpoints";
 import { originRegistry, StackSources } from "../gitops/context";
 import { publish, PublishCluster, Published } from "../gitops/publish";
+import { isValidTag, REPOSITORY_PATH } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
-import { OCI_TAG } from "../stacks/config/gitops";
 import { UsageError } from "./util";
 
 export interface PublishCliOptions {
@@ -57,11 +57,11 @@ export async function publishTree(opts: PublishCliOptions): Promise<PublishOutco
     const registry = opts.registry ?? originRegistry({ stacksDir: opts.stacksDir }, sources);
     const repository = opts.repository ?? `${cfg.registry.namespace}/${cfg.gitops.artifact.repository}`;
     const tag = opts.tag ?? cfg.gitops.artifact.tag;
-    if (!OCI_TAG.test(tag))
+    if (!isValidTag(tag))
         throw new UsageError(
             `publish: --tag must be an OCI tag (letters, digits, _ . -, at most 128, not starting with . or -), got "${tag}"`,
         );
-    if (!/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/.test(repository))
+    if (!REPOSITORY_PATH.test(repository))
         throw new UsageError(
             `publish: --repository must be a registry path such as platform/fleet, got "${repository}"`,
         );

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { format } from "../gitops/reference";
+import { format, isValidTag, REPOSITORY_PATH } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
 import {
     ChartResult,
@@ -178,8 +178,8 @@ interface ArtifactRef {
 }
 
 function parseArtifact(text: string): ArtifactRef {
-    const m = /^([a-z0-9]+(?:[._/-][a-z0-9]+)*):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})@(sha256:[a-f0-9]{64})$/.exec(text);
-    if (!m)
+    const m = /^([^:@]+):([^:@]+)@(sha256:[a-f0-9]{64})$/.exec(text);
+    if (!m || !REPOSITORY_PATH.test(m[1]) || !isValidTag(m[2]))
         throw new UsageError(
             `verify-mirror: --artifact must be <repository>:<tag>@sha256:<64 hex>, as crossborder publish prints it, got "${text}"`,
         );

@@ -23,7 +23,10 @@ const namePat = `(?:${domainAndPort}/)?${remoteName}`;
 const REFERENCE = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
 const ANCHORED_NAME = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
 const ANCHORED_IDENTIFIER = /^[a-f0-9]{64}$/;
-const ANCHORED_TAG = new RegExp(`^${tagPat}$`);
+/** A whole tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. */
+export const ANCHORED_TAG = new RegExp(`^${tagPat}$`);
+/** The repository crossborder publishes an artifact to: lowercase components such as platform/fleet (stricter than remoteName). */
+export const REPOSITORY_PATH = /^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/;
 export const DOMAIN_AND_PORT = new RegExp(`^${domainAndPort}$`);
 
 export const DEFAULT_DOMAIN = "docker.io";

@@ -1,6 +1,7 @@
 /** crossborder:gitops and crossborder:flux — where Flux pulls the tree from, and when it is installed (components/flux). */
 import { acrEndpoints } from "../../components/registry/endpoints";
 import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../gitops/mirrors";
+import { ANCHORED_TAG } from "../../gitops/reference";
 import { key as k, readSecret, Scope } from "./reader";
 
 export interface ArtifactConfig {
@@ -116,9 +117,6 @@ function readAuth(
     return { auth, username, ...(knownHosts ? { knownHosts } : {}), ...(credential ? { credential } : {}) };
 }
 
-/** An OCI tag (distribution spec: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
-export const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
 function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
     const { r } = s;
     const a = r.object(k("gitops.artifact"), raw, ["repository", "tag", "digest"]);
@@ -137,7 +135,7 @@ function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
         }),
         tag: r.string(k("gitops.artifact.tag"), a.tag, {
             default: s.side,
-            pattern: OCI_TAG,
+            pattern: ANCHORED_TAG,
             hint: "a tag such as china",
         }),
         ...(digest ? { digest } : {}),
