@@ -25,17 +25,16 @@ export interface PublishCliOptions {
 
 /** The artifact's creation time: fixed (SOURCE_DATE_EPOCH, else the epoch), so the digest depends on the files only. */
 function createdAt(given: string | undefined): string {
+    const epoch = process.env.SOURCE_DATE_EPOCH;
+    let time = new Date(0);
     if (given !== undefined) {
         if (Number.isNaN(Date.parse(given)) || !/^\d{4}-\d{2}-\d{2}T/.test(given))
             throw new UsageError(
                 `publish: --created must be an RFC 3339 time such as 2026-11-27T00:00:00Z, got "${given}"`,
             );
-        return new Date(given).toISOString().replace(/\.000Z$/, "Z");
-    }
-    const epoch = process.env.SOURCE_DATE_EPOCH;
-    if (epoch !== undefined && /^\d+$/.test(epoch))
-        return new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, "Z");
-    return "1970-01-01T00:00:00Z";
+        time = new Date(given);
+    } else if (epoch !== undefined && /^\d+$/.test(epoch)) time = new Date(Number(epoch) * 1000);
+    return time.toISOString().replace(/\.000Z$/, "Z");
 }
 
 export interface PublishOutcome {

@@ -114,6 +114,11 @@ async function readBody(res: Response, max: number, what: string, timeoutMs: num
     return Buffer.concat(chunks);
 }
 
+/** The OCI digest of some bytes (`sha256:<hex>`). */
+export function sha256Digest(bytes: Buffer): string {
+    return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
 export class RegistryClient {
     private readonly tokens = new Map<string, string>();
     private readonly opts: Required<Omit<RegistryClientOptions, "credentials">> &
@@ -353,7 +358,7 @@ export class RegistryClient {
         });
         await this.expect(res, url, [201], "storing the manifest");
         await res.body?.cancel().catch(() => undefined);
-        const computed = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+        const computed = sha256Digest(bytes);
         const stored = res.headers.get("docker-content-digest");
         if (stored && stored !== computed)
             throw new RegistryError(`${url}: the registry stored the manifest as ${stored}, not ${computed}`, 1);
@@ -387,7 +392,7 @@ export class RegistryClient {
             throw new RegistryError(`${url}: the manifest is not a JSON object`, 1);
         return {
             found: true,
-            digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+            digest: sha256Digest(bytes),
             mediaType: res.headers.get("content-type") ?? "",
             manifest: manifest as Doc,
         };

@@ -10,9 +10,9 @@
  * owner 0:0 with no names, modification time 0, and gzip with no name and time 0 (Node's zlib writes
  * MTIME 0 and no FNAME).
  */
-import { createHash } from "crypto";
 import * as zlib from "zlib";
 import { Header } from "tar";
+import { sha256Digest } from "../registry";
 
 export const FLUX_CONFIG_MEDIA_TYPE = "application/vnd.cncf.flux.config.v1+json";
 export const FLUX_CONTENT_MEDIA_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip";
@@ -40,7 +40,7 @@ export interface Artifact {
 }
 
 function blob(mediaType: string, bytes: Buffer): Blob {
-    return { mediaType, bytes, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}` };
+    return { mediaType, bytes, digest: sha256Digest(bytes) };
 }
 
 /** A POSIX ustar stream of `files` (path → bytes), deterministic. */
