@@ -142,6 +142,15 @@ function readArtifact(s: Scope, raw: unknown): ArtifactConfig {
     };
 }
 
+/** The tree folder the root Kustomization applies. */
+function readTreePath(s: Scope, raw: unknown): string {
+    return s.r.string(k("gitops.path"), raw, {
+        default: `clusters/${s.side}`,
+        pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+        hint: `a relative path such as clusters/${s.side}`,
+    });
+}
+
 /** oci delivery: only the path and the artifact matter; Git settings are refused as unused. */
 function readOciDelivery(s: Scope, raw: Record<string, unknown>, artifact: ArtifactConfig): GitopsConfig {
     const { r } = s;
@@ -157,11 +166,7 @@ function readOciDelivery(s: Scope, raw: Record<string, unknown>, artifact: Artif
         artifact,
         url: "",
         branch: "main",
-        path: r.string(k("gitops.path"), raw.path, {
-            default: `clusters/${s.side}`,
-            pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
-            hint: `a relative path such as clusters/${s.side}`,
-        }),
+        path: readTreePath(s, raw.path),
         auth: "none",
         username: "git",
     };
@@ -221,11 +226,7 @@ export function readGitops(
             pattern: /^[A-Za-z0-9._/-]+$/,
             hint: "a branch name",
         }),
-        path: r.string(k("gitops.path"), raw.path, {
-            default: `clusters/${s.side}`,
-            pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
-            hint: `a relative path such as clusters/${s.side}`,
-        }),
+        path: readTreePath(s, raw.path),
         ...readAuth(s, raw, url),
     };
 }
