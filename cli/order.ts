@@ -8,6 +8,8 @@ import { StackSources } from "../gitops/context";
 import { apiAccess, runsIpsecEndpoint, StackConfig } from "../stacks/config";
 
 interface Step {
+    /** Other steps name this one as {step:<id>}; the number is filled in once the list is known. */
+    readonly id?: string;
     readonly run: string;
     readonly creates: readonly string[];
     readonly waitsFor: string;
@@ -32,6 +34,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
     const chinaTree = oci ? `the artifact oci://${china}/${artifact}` : `${c.gitops.url} ${c.gitops.path}`;
     return [
         {
+            id: "china",
             run: `pulumi up -s china      (${where(c)})`,
             creates: [
                 `network ${c.network.vpcCidr}, EKS cluster ${c.cluster.name} (nodes pull the China registry with crossborder:registryPullPassword), ECR, private data bucket`,
@@ -41,11 +44,12 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
                           "VPN: Elastic IP and network interface (exported as vpnPublicIp); the strongSwan instance waits for the tunnels",
                       ]
                     : []),
-                `Flux: skipped (it waits for the mirror: step ${oci ? 8 : 7})`,
+                "Flux: skipped (it waits for the mirror: step {step:flux})",
             ],
             waitsFor: `nothing; pulumi up ${reach(c)}`,
         },
         {
+            id: "global",
             run: `pulumi up -s global     (${where(g)}${g.vpn.enabled ? `, VPN hub ${g.vpn.hubRegion}` : ""})`,
             creates: [
                 `network ${g.network.vpcCidr}, EKS cluster ${g.cluster.name}, ECR, downloads bucket (public under ${g.s3.publicPrefix})`,
@@ -57,7 +61,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
                     : []),
                 `Flux from upstream, reconciling ${g.gitops.url} ${g.gitops.path}`,
             ],
-            waitsFor: `china's outputs registryInstanceId${vpn ? " and vpnPublicIp" : ""} (step 1); pulumi up ${reach(g)}`,
+            waitsFor: `china's outputs registryInstanceId${vpn ? " and vpnPublicIp" : ""} (step {step:china}); pulumi up ${reach(g)}`,
         },
         ...(vpn
             ? [
@@ -67,7 +71,8 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
                           "the strongSwan endpoint: an auto-scaling group of one, route-based tunnels from global's tunnel outputs (keys via SSM)",
                           `routes to ${c.peer.vpcCidr} through it`,
                       ],
-                      waitsFor: "global's outputs vpnTunnel1Address, vpnTunnel2Address and their keys (step 2)",
+                      waitsFor:
+                          "global's outputs vpnTunnel1Address, vpnTunnel2Address and their keys (step {step:global})",
                   },
               ]
             : []),
@@ -79,6 +84,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
             waitsFor: "pulumi stack output --json -s china > outputs.json (the registry endpoints)",
         },
         {
+            id: "copy",
             run: "sh <fleet repo>/inventory/copy.sh   (and push the charts of inventory/charts.txt)",
             creates: [
                 `copies them into the origin instance; ACR EE replicates the namespace to ${china} with the same digests`,
@@ -88,6 +94,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
         ...(oci
             ? [
                   {
+                      id: "publish",
                       run: "npx crossborder publish --tree <fleet repo>",
                       creates: [
                           `the china tree as a Flux OCI artifact, ${origin}/${artifact} (it prints the digest); ACR EE replicates it to China`,
@@ -97,16 +104,18 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
               ]
             : []),
         {
+            id: "verify",
             run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt${oci ? ` --artifact ${artifact}@<digest>` : ""} --registry ${china}`,
             creates: [
                 `nothing: it checks every image and chart of the inventory${oci ? ", and the published tree," : ""} on the China instance, digest for digest`,
             ],
-            waitsFor: `the replication of step${oci ? "s 5 and 6" : " 5"} (run it again until it exits 0)`,
+            waitsFor: `the replication of ${oci ? "steps {step:copy} and {step:publish}" : "step {step:copy}"} (run it again until it exits 0)`,
         },
         {
+            id: "flux",
             run: "pulumi config set crossborder:flux.mirrorVerified true -s china && pulumi up -s china",
             creates: [`Flux from the China registry, reconciling ${chinaTree}`],
-            waitsFor: `verify-mirror exiting 0 (step ${oci ? 7 : 6}): Flux's own chart and images${oci ? ", and the tree," : ""} are then in China`,
+            waitsFor: `verify-mirror exiting 0 (step {step:verify}): Flux's own chart and images${oci ? ", and the tree," : ""} are then in China`,
         },
         {
             run: oci
@@ -115,7 +124,7 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
             creates: [
                 `Flux on each cluster reconciles clusters/<cluster>${oci ? " (china: from the artifact; each change is render, publish, verify)" : ""}; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
             ],
-            waitsFor: `Flux installed on both clusters (steps 2 and ${oci ? 8 : 7})`,
+            waitsFor: "Flux installed on both clusters (steps {step:global} and {step:flux})",
         },
     ];
 }
@@ -124,10 +133,13 @@ export function bringUpOrder(stacksDir: string): string {
     const stacks = new StackSources({ stacksDir });
     const c = stacks.config("china");
     const lines = ["First bring-up of the pair (afterwards each stack can be updated on its own):", ""];
-    steps(stacks.config("global"), c).forEach((s, i) => {
-        lines.push(`${i + 1}. ${s.run}`);
-        for (const w of s.creates) lines.push(`     ${w}`);
-        lines.push(`     waits for: ${s.waitsFor}`);
+    const list = steps(stacks.config("global"), c);
+    const numbers = new Map(list.map((s, i) => [s.id, String(i + 1)]));
+    const resolve = (text: string) => text.replace(/\{step:(\w+)\}/g, (_m, id: string) => numbers.get(id)!);
+    list.forEach((s, i) => {
+        lines.push(`${i + 1}. ${resolve(s.run)}`);
+        for (const w of s.creates) lines.push(`     ${resolve(w)}`);
+        lines.push(`     waits for: ${resolve(s.waitsFor)}`);
     });
     lines.push(
         "",

@@ -307,6 +307,35 @@ describe("the cross-border pair under the mock runtime", function () {
             );
         });
 
+        it("numbers every step it refers to as printed, with or without the VPN steps", () => {
+            const noVpn = variantStacks({
+                global: [[["crossborder:vpn", "enabled"], false]],
+                china: [
+                    [["crossborder:vpn", "enabled"], false],
+                    [["crossborder:vpn", "licensedCarrier"], undefined],
+                ],
+            });
+            for (const args of [["order"], ["order", "--stacks-dir", noVpn]]) {
+                const r = runCli(args);
+                assert.strictEqual(r.status, 0, r.stderr);
+                const runs = new Map(
+                    r.stdout
+                        .split("\n")
+                        .filter((l) => /^\d\. /.test(l))
+                        .map((l) => [l.split(". ")[0], l.slice(3)]),
+                );
+                const cited = (re: RegExp) => runs.get(re.exec(r.stdout)?.[1] ?? "") ?? "";
+                assert.match(cited(/verify-mirror exiting 0 \(step (\d)\)/), /^npx crossborder verify-mirror/);
+                assert.match(cited(/the replication of steps (\d) and/), /^sh <fleet repo>\/inventory\/copy\.sh/);
+                assert.match(cited(/the replication of steps \d and (\d)/), /^npx crossborder publish/);
+                assert.match(
+                    cited(/waits for the mirror: step (\d)/),
+                    /^pulumi config set crossborder:flux\.mirrorVerified/,
+                );
+                assert.match(cited(/on both clusters \(steps (\d) and/), /^pulumi up -s global/);
+            }
+        });
+
         it("prints no publish step when china takes its tree from Git", () => {
             const dir = variantStacks({
                 china: [
