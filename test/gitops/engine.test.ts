@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { auditTree } from "../../gitops/audit";
-import { parseCatalog } from "../../gitops/catalog";
+import { loadCatalog, parseCatalog } from "../../gitops/catalog";
 import { RenderCache } from "../../gitops/engine/cache";
 import { ChartCacheError, readLock } from "../../gitops/engine/charts";
 import { HelmError, resetHelm } from "../../gitops/engine/helm";
@@ -83,6 +83,14 @@ function runReleaseOnce(hr: Obj, archive: string): string {
         text = r.stdout;
     }
     return text;
+}
+
+/** A catalog of one release of the local chart `name` written into `dir`; returns the catalog file. */
+function oneChartCatalog(dir: string, name: string, files: Record<string, string>, release: object = {}): string {
+    writeChart(dir, name, files);
+    const file = path.join(dir, "catalog.yaml");
+    fs.writeFileSync(file, stringify({ version: 1, releases: [{ name, chart: { path: name }, ...release }] }));
+    return file;
 }
 
 const imagesOf = (text: string) =>
@@ -386,21 +394,17 @@ describe("rendering on the Helm engine", function () {
 
         it("refuses (exit 1) a rewrite it cannot prove, naming release, object, field and image", async () => {
             const d = tempDir("unprovable");
-            writeChart(d, "nameless", {
-                "templates/cr.yaml":
-                    "apiVersion: acme.io/v1\nkind: Thing\nmetadata: {generateName: thing-}\nspec: {image: quay.io/acme/thing:1}\n",
-            });
-            fs.writeFileSync(
-                path.join(d, "catalog.yaml"),
-                stringify({
-                    version: 1,
-                    releases: [{ name: "nameless", chart: { path: "nameless" }, clusters: ["china"] }],
-                }),
+            const catalog = oneChartCatalog(
+                d,
+                "nameless",
+                {
+                    "templates/cr.yaml":
+                        "apiVersion: acme.io/v1\nkind: Thing\nmetadata: {generateName: thing-}\nspec: {image: quay.io/acme/thing:1}\n",
+                },
+                { clusters: ["china"] },
             );
             await assert.rejects(
-                renderCatalog(
-                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
-                ),
+                renderCatalog(loadCatalog(catalog)),
                 (e: Error) =>
                     e instanceof RenderFindings &&
                     /release nameless: Thing thing-<generated> \/spec\/image: the object has no name, so no patch can target it/.test(
@@ -548,21 +552,17 @@ describe("rendering on the Helm engine", function () {
 
         it("exits 2 when helm is missing, naming the variable and the install", () => {
             const d = tempDir("nohelm");
-            writeChart(d, "app", {
+            const catalog = oneChartCatalog(d, "app", {
                 "templates/pod.yaml":
                     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
             });
-            fs.writeFileSync(
-                path.join(d, "catalog.yaml"),
-                stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }),
-            );
             const r = spawnSync(
                 process.execPath,
                 [
                     path.join(ROOT, "bin", "crossborder.js"),
                     "render",
                     "--catalog",
-                    path.join(d, "catalog.yaml"),
+                    catalog,
                     "--out",
                     path.join(d, "out"),
                 ],
@@ -582,25 +582,21 @@ describe("rendering on the Helm engine", function () {
 
         it("exits 2 when helm refuses a chart, naming the release and quoting helm", async () => {
             const d = tempDir("helmfail");
-            writeChart(d, "broken", { "templates/x.yaml": '{{ fail "the chart needs .Values.clusterName" }}\n' });
-            fs.writeFileSync(
-                path.join(d, "catalog.yaml"),
-                stringify({
-                    version: 1,
-                    releases: [{ name: "broken", chart: { path: "broken" }, clusters: ["china"] }],
-                }),
+            const catalog = oneChartCatalog(
+                d,
+                "broken",
+                { "templates/x.yaml": '{{ fail "the chart needs .Values.clusterName" }}\n' },
+                { clusters: ["china"] },
             );
             await assert.rejects(
-                renderCatalog(
-                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
-                ),
+                renderCatalog(loadCatalog(catalog)),
                 (e: Error) =>
                     e instanceof HelmError &&
                     /^release broken \(china\): helm template failed:\n {2}\| Error: execution error at \(broken\/templates\/x\.yaml:1:3\): the chart needs \.Values\.clusterName/.test(
                         e.message,
                     ),
             );
-            const r = runCli(["render", "--catalog", path.join(d, "catalog.yaml"), "--out", path.join(d, "out")]);
+            const r = runCli(["render", "--catalog", catalog, "--out", path.join(d, "out")]);
             assert.strictEqual(r.status, 2);
             assert.match(r.stderr, /release broken \(china\): helm template failed/);
         });
@@ -613,18 +609,12 @@ describe("rendering on the Helm engine", function () {
             });
             process.env.CROSSBORDER_HELM = fake;
             resetHelm();
-            writeChart(d, "app", {
+            const catalog = oneChartCatalog(d, "app", {
                 "templates/pod.yaml":
                     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
             });
-            fs.writeFileSync(
-                path.join(d, "catalog.yaml"),
-                stringify({ version: 1, releases: [{ name: "app", chart: { path: "app" } }] }),
-            );
             await assert.rejects(
-                renderCatalog(
-                    parseCatalog(fs.readFileSync(path.join(d, "catalog.yaml"), "utf8"), path.join(d, "catalog.yaml")),
-                ),
+                renderCatalog(loadCatalog(catalog)),
                 (e: Error) =>
                     e instanceof ToolError &&
                     /is helm v3\.17\.2; crossborder renders with Helm 4, the engine of Flux 2\.8's helm-controller/.test(
