@@ -32,10 +32,7 @@ async function main(): Promise<void> {
         },
         clusterValues: { china: { replicas: 2 } },
     }));
-    const text = stringify(
-        { version: 1, flux: { images: ["ghcr.io/fluxcd/source-controller:v1.8.2"] }, releases },
-        { lineWidth: 0 },
-    );
+    const text = stringify({ version: 1, releases }, { lineWidth: 0 });
     const context = renderContext({ stacksDir: path.join(root, "stacks") });
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-bench-render-"));
     try {

@@ -13,6 +13,14 @@ import { parse as parseYamlText } from "yaml";
 import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "./yaml-source";
 import { tryParseImage } from "./reference";
 import { Doc } from "./objects/manifests";
+import {
+    DEFAULT_FLUX_VERSION,
+    FLUX_IMAGE_REGISTRY,
+    FLUX_RELEASES,
+    fluxImages,
+    fluxRelease,
+    FluxRelease,
+} from "../components/flux/releases";
 
 export const CLUSTERS = ["global", "china"] as const;
 export type ClusterName = (typeof CLUSTERS)[number];
@@ -20,13 +28,6 @@ export const GROUPS = ["controllers", "configs", "apps"] as const;
 export type Group = (typeof GROUPS)[number];
 
 export const DEFAULT_CATALOG_FILE = path.join(__dirname, "catalog.yaml");
-
-/** The fluxcd-community chart the Pulumi bootstrap installs when the catalog names none. */
-export const DEFAULT_FLUX_CHART: ChartRef = {
-    repository: "https://fluxcd-community.github.io/helm-charts",
-    name: "flux2",
-    version: "2.18.3",
-};
 
 /** Runs the ECR token refresher: needs sh, aws and kubectl. */
 export const DEFAULT_ECR_REFRESHER_IMAGE = "docker.io/alpine/k8s:1.33.4";
@@ -90,7 +91,9 @@ export interface Manifests {
 
 export interface Catalog {
     readonly file: string;
-    /** Flux's own controller images, pinned to the China registry on the china cluster. */
+    /** The Flux release the Pulumi bootstrap installs (flux.version): its images, chart and semantics. */
+    readonly flux: FluxRelease;
+    /** Flux's own controller images (of that release), pinned to the China registry on the china cluster. */
     readonly fluxImages: readonly string[];
     /** The flux2 chart the Pulumi bootstrap installs. */
     readonly fluxChart: ChartRef;
@@ -205,7 +208,7 @@ class CatalogReader {
                 this.fail(
                     [...p, i],
                     `${JSON.stringify(s)} is not an image reference`,
-                    "write registry/repository:tag, e.g. ghcr.io/fluxcd/source-controller:v1.8.2",
+                    "write registry/repository:tag, e.g. ghcr.io/acme/app:1.0",
                 );
                 return [];
             }
@@ -548,14 +551,52 @@ function checkDependencies(r: CatalogReader, releases: readonly Release[], index
     }
 }
 
-function readFlux(r: CatalogReader, raw: unknown): { images: string[]; chart: ChartRef } {
-    if (raw === undefined) return { images: [], chart: DEFAULT_FLUX_CHART };
+interface FluxSettings {
+    readonly release: FluxRelease;
+    readonly chart: ChartRef;
+    readonly images: string[];
+}
+
+function readFlux(r: CatalogReader, raw: unknown): FluxSettings {
+    const fallback = fluxRelease(DEFAULT_FLUX_VERSION)!;
+    const known = FLUX_RELEASES.map((x) => x.version).join(", ");
+    const defaults = { release: fallback, chart: fallback.chart!, images: fluxImages(fallback) };
+    if (raw === undefined) return defaults;
     if (!isObj(raw)) {
-        r.fail(["flux"], "must be a mapping", "write flux: with images: [...]");
-        return { images: [], chart: DEFAULT_FLUX_CHART };
+        r.fail(["flux"], "must be a mapping", `write flux: with version: "${DEFAULT_FLUX_VERSION}"`);
+        return defaults;
     }
-    r.known(["flux"], raw, ["images", "chart"]);
-    let chart: ChartRef = DEFAULT_FLUX_CHART;
+    if (raw.images !== undefined)
+        r.fail(
+            ["flux", "images"],
+            "is no longer a setting: the Flux version decides every controller image",
+            `remove it and pin the release instead (flux.version, one of ${known})`,
+        );
+    r.known(["flux"], raw, ["version", "chart", "registry", "images"]);
+    let registry = FLUX_IMAGE_REGISTRY;
+    if (raw.registry !== undefined) {
+        const probe =
+            typeof raw.registry === "string" ? tryParseImage(`${raw.registry}/source-controller:v1`) : undefined;
+        if (!probe || !String(raw.registry).includes("."))
+            r.fail(
+                ["flux", "registry"],
+                `${JSON.stringify(raw.registry)} is not a registry host and path`,
+                `give where Flux's images are mirrored, e.g. harbor.example.com/fluxcd (default ${FLUX_IMAGE_REGISTRY})`,
+            );
+        else registry = String(raw.registry);
+    }
+    let release = fallback;
+    if (raw.version !== undefined) {
+        const found = typeof raw.version === "string" ? fluxRelease(raw.version) : undefined;
+        if (!found)
+            r.fail(
+                ["flux", "version"],
+                `${JSON.stringify(raw.version)} is not a Flux release crossborder knows (it must know which images, CRDs and hook semantics it brings)`,
+                `use one of ${known} (quoted), or add the release to components/flux/releases.ts`,
+            );
+        else release = found;
+    }
+    let chart: ChartRef | undefined = release.chart;
     if (raw.chart !== undefined) {
         const c = readChart(r, ["flux", "chart"], raw.chart);
         if (isLocalChart(c))
@@ -566,7 +607,15 @@ function readFlux(r: CatalogReader, raw: unknown): { images: string[]; chart: Ch
             );
         else chart = c;
     }
-    return { images: r.images(["flux", "images"], raw.images), chart };
+    if (!chart) {
+        r.fail(
+            ["flux", "version"],
+            `Flux ${release.version} has no published chart crossborder has tested (the fluxcd-community flux2 chart carries Flux 2.8)`,
+            `give flux.chart: a chart whose CRDs are Flux ${release.version}'s (render checks the tree against them), or pin flux.version "${DEFAULT_FLUX_VERSION}"`,
+        );
+        chart = fallback.chart!;
+    }
+    return { release, chart, images: fluxImages(release, registry) };
 }
 
 function readPlatform(r: CatalogReader, raw: unknown): { ecrRefresherImage: string } {
@@ -601,5 +650,13 @@ export function parseCatalog(text: string, file: string): Catalog {
     checkUniqueNames(r, releases, manifests);
     checkDependencies(r, releases, (rel) => rawReleases.findIndex((x: unknown) => isObj(x) && x.name === rel.name));
     r.finish();
-    return { file, fluxImages: flux.images, fluxChart: flux.chart, platform, releases, manifests };
+    return {
+        file,
+        flux: flux.release,
+        fluxImages: flux.images,
+        fluxChart: flux.chart,
+        platform,
+        releases,
+        manifests,
+    };
 }

@@ -1,25 +1,25 @@
-/** Validators for Flux objects, compiled from the CRDs in ../shared/corpus/flux-crds (openAPIV3Schema). */
-import Ajv, { ValidateFunction } from "ajv";
+/**
+ * Validators for Flux objects, compiled from the CRDs of one Flux release in ../shared/corpus/flux-crds
+ * (`flux-v<version>/`, each controller at the tag that release ships), with every field the API server would
+ * prune refused. The default is the release the catalog pins: a tree is valid only for the Flux it installs.
+ */
 import * as fs from "fs";
 import { parse } from "yaml";
+import { DEFAULT_FLUX_VERSION } from "../components/flux/releases";
+import { crdSchemas } from "../gitops/engine/flux-crds";
 import { corpusFile } from "./corpus";
 
 export type FluxValidator = (doc: Record<string, any>) => string[] | undefined;
 
-/** undefined for objects no corpus CRD describes; otherwise the list of schema errors (empty when valid). */
-export function fluxValidator(): FluxValidator {
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-    const validators = new Map<string, ValidateFunction>();
-    const dir = corpusFile("flux-crds");
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".yaml"))) {
-        const crd = parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
-        for (const v of crd.spec.versions) {
-            validators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(v.schema.openAPIV3Schema));
-        }
-    }
-    return (doc) => {
-        const validate = validators.get(`${doc.apiVersion}/${doc.kind}`);
-        if (!validate) return undefined;
-        return validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`);
-    };
+/** undefined for objects no CRD of the release describes; otherwise the list of schema errors (empty when valid). */
+export function fluxValidator(version = DEFAULT_FLUX_VERSION): FluxValidator {
+    const dir = corpusFile("flux-crds", `flux-v${version}`);
+    if (!fs.existsSync(dir)) throw new Error(`no CRDs of Flux ${version} in ${dir}`);
+    const crds = fs
+        .readdirSync(dir)
+        .filter((x) => x.endsWith(".yaml"))
+        .sort()
+        .map((f) => parse(fs.readFileSync(`${dir}/${f}`, "utf8")));
+    const schemas = crdSchemas(crds, `Flux ${version}`);
+    return (doc) => schemas.validate(doc);
 }

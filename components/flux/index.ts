@@ -15,17 +15,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SlowLinkProfile } from "../slow-link";
+import { fluxValues } from "./releases";
 
-/** flux2 chart values key for each Flux image (by its repository's last path component). */
-export const FLUX_IMAGE_KEYS: Readonly<Record<string, string>> = {
-    "flux-cli": "cli",
-    "source-controller": "sourceController",
-    "kustomize-controller": "kustomizeController",
-    "helm-controller": "helmController",
-    "notification-controller": "notificationController",
-    "image-automation-controller": "imageAutomationController",
-    "image-reflector-controller": "imageReflectionController",
-};
+export { FLUX_IMAGE_KEYS, fluxValues } from "./releases";
 
 export interface FluxImage {
     /** Repository (already on the cluster's side of the border). */
@@ -99,26 +91,6 @@ export function durationSeconds(d: string): number {
     for (const [, n, unit] of d.matchAll(/(\d+)(h|m|s)/g))
         total += Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"];
     return total;
-}
-
-/** The flux2 chart values that pin every controller (and the CLI hook) to the given images. */
-export function fluxValues(images: ReadonlyMap<string, FluxImage>): Record<string, unknown> {
-    const values: Record<string, unknown> = {
-        // Image automation is not part of the crossborder tree; turn it on with its images in the catalog.
-        imageAutomationController: { create: false },
-        imageReflectionController: { create: false },
-    };
-    for (const [component, image] of images) {
-        const key = FLUX_IMAGE_KEYS[component];
-        if (!key) throw new Error(`fluxValues: no flux2 chart value for the image ${component}`);
-        values[key] = {
-            ...(values[key] as object),
-            image: image.repository,
-            tag: image.tag,
-            ...(key === "imageAutomationController" || key === "imageReflectionController" ? { create: true } : {}),
-        };
-    }
-    return values;
 }
 
 export class FluxBootstrap extends pulumi.ComponentResource {

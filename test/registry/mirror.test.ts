@@ -15,6 +15,7 @@ import { RenderCache } from "../../gitops/engine/cache";
 import { archivePath, lockText, readLock, sha256File } from "../../gitops/engine/charts";
 import { parseMirrors } from "../../gitops/mirrors";
 import { parseNormalizedNamed } from "../../gitops/reference";
+import { DEFAULT_FLUX_VERSION, fluxImages, fluxRelease } from "../../components/flux/releases";
 import { RegistryClient } from "../../gitops/registry";
 import { renderTree } from "../../gitops/render";
 import { parseInventory, verifyMirror } from "../../gitops/verify";
@@ -43,7 +44,10 @@ charts:
 function catalogText(upstream: string, pinned: string): string {
     return stringify({
         version: 1,
-        flux: { images: [], chart: { repository: `oci://${upstream}/charts`, name: "flux2", version: "1.0.0" } },
+        flux: {
+            registry: `${upstream}/fluxcd`,
+            chart: { repository: `oci://${upstream}/charts`, name: "flux2", version: "1.0.0" },
+        },
         platform: { ecrRefresherImage: `${upstream}/test/app:1.0` },
         releases: [
             {
@@ -158,6 +162,12 @@ describe("mirroring into real registries", function () {
         seeded.app = push(ociImage(work, "1.0", "app 1.0"), "1.0", `${upstream.host}/test/app:1.0`);
         seeded.multi = push(ociImage(work, "2.0", "multi 2.0", true), "2.0", `${upstream.host}/test/multi:2.0`);
         seeded.pinned = push(ociImage(work, "3.0", "pinned 3.0"), "3.0", `${upstream.host}/test/pinned:3.0`);
+        // Flux's own images, which the china bootstrap installs: the catalog takes them from this registry.
+        for (const image of fluxImages(fluxRelease(DEFAULT_FLUX_VERSION)!, `${upstream.host}/fluxcd`)) {
+            const ref = parseNormalizedNamed(image);
+            const name = ref.path.split("/").pop()!;
+            seeded[name] = push(ociImage(work, ref.tag!, name), ref.tag!, image);
+        }
     });
 
     after(() => {
@@ -194,7 +204,16 @@ describe("mirroring into real registries", function () {
 
         it("copies every image with skopeo, digests preserved, and pushes the locked chart archive", async () => {
             const entries = parseInventory(fs.readFileSync(images, "utf8"), images);
-            assert.deepStrictEqual(entries.map((e) => e.source.path).sort(), ["test/app", "test/multi", "test/pinned"]);
+            assert.deepStrictEqual(entries.map((e) => e.source.path).sort(), [
+                "fluxcd/flux-cli",
+                "fluxcd/helm-controller",
+                "fluxcd/kustomize-controller",
+                "fluxcd/notification-controller",
+                "fluxcd/source-controller",
+                "test/app",
+                "test/multi",
+                "test/pinned",
+            ]);
             const r = copy(inventory);
             assert.strictEqual(r.status, 0, r.stderr);
             for (const e of entries) {
@@ -223,7 +242,7 @@ describe("mirroring into real registries", function () {
             assert.strictEqual(r.status, 0, r.stdout + r.stderr);
             assert.match(
                 r.stdout,
-                /^complete: all 3 images present with the expected digests, and all 2 charts as their locked archives$/m,
+                /^complete: all 8 images present with the expected digests, and all 2 charts as their locked archives$/m,
             );
         });
 
@@ -252,7 +271,7 @@ describe("mirroring into real registries", function () {
             );
             assert.match(
                 r.stdout,
-                /incomplete: 0 missing, 1 digest mismatches, 0 unreachable, of 3 images and 2 charts/,
+                /incomplete: 0 missing, 1 digest mismatches, 0 unreachable, of 8 images and 2 charts/,
             );
             assert.strictEqual(copy(inventory).status, 0, "copying again repairs it");
             assert.strictEqual(runCli(["verify-mirror", "--inventory", images, "--plain-http"]).status, 0);
@@ -272,7 +291,7 @@ describe("mirroring into real registries", function () {
                 r.stdout,
                 new RegExp(`^MISSING   ${china.host.replace(/\./g, "\\.")}/platform/\\S+_s_test_s_app:1\\.0`, "m"),
             );
-            assert.match(r.stdout, /incomplete: 1 missing, 0 digest mismatches, 0 unreachable, of 3/);
+            assert.match(r.stdout, /incomplete: 1 missing, 0 digest mismatches, 0 unreachable, of 8/);
             assert.strictEqual(copy(inventory).status, 0, "copying again repairs it");
         });
 
@@ -361,7 +380,7 @@ describe("mirroring into real registries", function () {
                     "--plain-http",
                 ]);
                 assert.strictEqual(v.status, 0, v.stdout + v.stderr);
-                assert.match(v.stdout, /complete: all 3 images/);
+                assert.match(v.stdout, /complete: all 8 images/);
             } finally {
                 plainUpstream.stop();
             }
