@@ -150,6 +150,12 @@ export function readChartArchive(file: string): Chart {
     return chartFrom(files, top, file, budget);
 }
 
+/** A chart directory's files (relative path → bytes, as localChartFiles reads them) as a chart. */
+export function readChartDirectory(files: ReadonlyMap<string, Buffer>, what: string): Chart {
+    const prefixed: Files = new Map([...files].map(([p, b]) => [`chart/${p}`, b]));
+    return chartFrom(prefixed, "chart", what, { left: MAX_CHART_BYTES });
+}
+
 /**
  * The values a release of `chart` renders with (user `values` over the chart's defaults, dependencies
  * filled in under their keys), and every image in them. Findings under a bundled dependency come from

@@ -9,6 +9,7 @@ import { Reference, tryParseImage } from "./reference";
 import { RegistryClient, RegistryError } from "./registry";
 import { SourceError } from "./yaml-source";
 import type { Doc } from "./objects/manifests";
+import { HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "./publish/artifact";
 
 export interface InventoryEntry {
     readonly line: number;
@@ -113,7 +114,7 @@ export async function verifyMirror(entries: readonly InventoryEntry[], opts: Ver
 // ---------------------------------------------------------------------------------------------------
 // Charts
 
-export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+export { HELM_CHART_LAYER };
 
 export interface ChartEntry {
     readonly line: number;

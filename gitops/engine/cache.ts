@@ -10,7 +10,7 @@ import * as path from "path";
 import { cacheRoot } from "./paths";
 
 /** Bump when what a record holds, or how images are found, changes: old records then miss. */
-export const ENGINE_FORMAT = 1;
+export const ENGINE_FORMAT = 2;
 
 /** A stable JSON text: object keys sorted at every depth. */
 export function stableJson(value: unknown): string {

@@ -59,7 +59,9 @@ export function resetHelm(): void {
 
 export async function helmTemplate(req: HelmTemplateRequest): Promise<string> {
     const { file } = await helm();
-    const args = ["template", req.release, req.chart, "--namespace", req.namespace, "--values", "-"];
+    // --include-crds: helm-controller installs a chart's crds/ folder too (install.crds), so what it holds is
+    // judged like everything else (parseManifests drops the CustomResourceDefinitions themselves).
+    const args = ["template", req.release, req.chart, "--namespace", req.namespace, "--values", "-", "--include-crds"];
     if (req.kubeVersion) args.push("--kube-version", req.kubeVersion);
     const r = await runTool(file, args, { input: JSON.stringify(req.values ?? {}), timeoutMs: 300_000 });
     if (r.code !== 0)

@@ -32,6 +32,11 @@ export interface RenderedObject {
     readonly source?: string;
     /** The `helm.sh/hook` annotation: hooks and tests run outside the release's manifest. */
     readonly hook?: string;
+    /**
+     * From a chart's `crds/` folder (helm template --include-crds names it in `# Source:`): Helm installs
+     * these as written, before templates, and neither values nor post-renderers reach them.
+     */
+    readonly crds?: boolean;
     /** The document's own text (what a post-renderer is fed). */
     readonly text: string;
 }
@@ -47,6 +52,8 @@ export class ManifestError extends Error {
 const SEPARATOR = /^---[ \t]*(?:#.*)?$/m;
 const CRD = /^kind:[ \t]*["']?CustomResourceDefinition["']?[ \t]*$/m;
 const SOURCE = /^# Source: (.+)$/m;
+/** `<chart>/crds/x.yaml`, `<chart>/charts/<sub>/crds/x.yaml`: a chart's crds/ folder, not its templates. */
+const CRDS_FOLDER = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//;
 const PARSE_OPTIONS = { maxAliasCount: 100, uniqueKeys: false } as const;
 
 export function objectId(o: Doc): ObjectId {
@@ -78,7 +85,14 @@ function toObjects(data: unknown, text: string, source: string | undefined, out:
     }
     if (data.kind === "CustomResourceDefinition") return;
     const hook = data.metadata?.annotations?.["helm.sh/hook"];
-    out.push({ id: objectId(data), object: data, source, hook: typeof hook === "string" ? hook : undefined, text });
+    out.push({
+        id: objectId(data),
+        object: data,
+        source,
+        hook: typeof hook === "string" ? hook : undefined,
+        ...(source && CRDS_FOLDER.test(source) ? { crds: true } : {}),
+        text,
+    });
 }
 
 /** Every object of a multi-document YAML stream, CRDs left out; `label` names the stream in errors. */

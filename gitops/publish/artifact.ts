@@ -12,6 +12,7 @@
  */
 import * as zlib from "zlib";
 import { Header } from "tar";
+import { stableJson } from "../engine/cache";
 import { sha256Digest } from "../registry";
 
 export const FLUX_CONFIG_MEDIA_TYPE = "application/vnd.cncf.flux.config.v1+json";
@@ -74,16 +75,36 @@ export function reproducibleTar(files: ReadonlyMap<string, Buffer>): Buffer {
 export function buildArtifact(files: ReadonlyMap<string, Buffer>, meta: ArtifactMeta): Artifact {
     const layer = blob(FLUX_CONTENT_MEDIA_TYPE, zlib.gzipSync(reproducibleTar(files), { level: 9 }));
     const config = blob(FLUX_CONFIG_MEDIA_TYPE, Buffer.from("{}"));
+    return assemble(config, layer, {
+        "org.opencontainers.image.created": meta.created,
+        "org.opencontainers.image.revision": meta.revision,
+        "org.opencontainers.image.source": meta.source,
+    });
+}
+
+export const HELM_CONFIG_MEDIA_TYPE = "application/vnd.cncf.helm.config.v1+json";
+export const HELM_CONTENT_MEDIA_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+/**
+ * A chart directory (relative path → bytes, as the tree carries it) as a Helm OCI chart, built reproducibly:
+ * the layer is a chart archive `helm` and helm-controller load (`<name>/Chart.yaml`, …), the config is the
+ * chart's metadata as JSON (Helm's config media type), no annotations. The same files give the same digest,
+ * so a tree can pin it, and the audit can recompute it from the tree.
+ */
+export function buildChartArtifact(name: string, files: ReadonlyMap<string, Buffer>, metadata: unknown): Artifact {
+    const prefixed = new Map([...files].map(([p, b]) => [`${name}/${p}`, b]));
+    const layer = blob(HELM_CONTENT_MEDIA_TYPE, zlib.gzipSync(reproducibleTar(prefixed), { level: 9 }));
+    const config = blob(HELM_CONFIG_MEDIA_TYPE, Buffer.from(stableJson(metadata)));
+    return assemble(config, layer);
+}
+
+function assemble(config: Blob, layer: Blob, annotations?: Record<string, string>): Artifact {
     const manifest = {
         schemaVersion: 2,
         mediaType: OCI_MANIFEST_MEDIA_TYPE,
         config: { mediaType: config.mediaType, digest: config.digest, size: config.bytes.length },
         layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.bytes.length }],
-        annotations: {
-            "org.opencontainers.image.created": meta.created,
-            "org.opencontainers.image.revision": meta.revision,
-            "org.opencontainers.image.source": meta.source,
-        },
+        ...(annotations ? { annotations } : {}),
     };
     return { config, layer, manifest: blob(OCI_MANIFEST_MEDIA_TYPE, Buffer.from(JSON.stringify(manifest))) };
 }

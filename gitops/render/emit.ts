@@ -16,6 +16,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { SlowLinkProfile } from "../../components/slow-link";
 import { Catalog, ClusterName, Group, isLocalChart, LocalChart, Manifests, Release } from "../catalog";
 import { GENERATED_HEADER, markdownFile, yamlFile } from "../emit";
@@ -24,6 +25,7 @@ import { chartKey, ChinaChartSource, Mirrors, MirrorVars, REGISTRY_PULL_SECRET, 
 import { Reference } from "../reference";
 import { SourceError } from "../yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
+import { Artifact, buildChartArtifact, HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "../publish/artifact";
 
 export interface ClusterSettings {
     readonly name: ClusterName;
@@ -75,7 +77,7 @@ export function outcomeKey(release: string, cluster: ClusterName): string {
     return `${release}|${cluster}`;
 }
 
-export const HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+export { HELM_CHART_LAYER };
 /** Namespaces that exist on every cluster and are never created by the tree. */
 const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"]);
 const GROUP_DIRS: Record<Group, string> = {
@@ -183,9 +185,39 @@ class ClusterEmitter {
             : [];
     }
 
-    /** The release's source object (none for local charts: they come with the tree) and how its HelmRelease refers to it. */
+    /**
+     * A local chart on a cluster that receives its tree as an OCI artifact: no GitRepository exists there, so
+     * the chart travels as a Helm OCI chart of its own (crossborder publish pushes it beside the tree), pinned
+     * by the digest of exactly the files the tree carries.
+     */
+    private localChartSource(r: Release, chart: LocalChart): { source: Obj; ref: Obj } {
+        const artifact = localChartArtifact(this.input.catalog.file, chart);
+        const url = localChartUrl(this.input.vars, chart);
+        return {
+            source: {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "OCIRepository",
+                metadata: { name: r.name, namespace: r.namespace },
+                spec: {
+                    interval: this.p.sourceInterval,
+                    timeout: this.p.sourceTimeout,
+                    url,
+                    ref: { tag: chart.version, digest: artifact.manifest.digest },
+                    layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" },
+                    ...(fromPrivateRegistry(this.input.mirrors, url)
+                        ? { secretRef: { name: REGISTRY_PULL_SECRET } }
+                        : {}),
+                },
+            },
+            ref: { chartRef: { kind: "OCIRepository", name: r.name } },
+        };
+    }
+
+    /** The release's source object (none for local charts delivered with a Git tree) and how its HelmRelease refers to it. */
     private sourceOf(r: Release): { source?: Obj; ref: Obj } {
         const p = this.p;
+        if (isLocalChart(r.chart) && this.moveToChina && this.cluster.delivery === "oci")
+            return this.localChartSource(r, r.chart);
         if (isLocalChart(r.chart)) {
             return {
                 ref: {
@@ -276,9 +308,11 @@ class ClusterEmitter {
             (outcome.postRenderer.images?.length || outcome.postRenderer.patches?.length)
         ) {
             postRenderers = [{ kustomize: outcome.postRenderer }];
-            // Hooks and tests must go through the post-renderer too: say so, so that a controller started
-            // with Helm 3 defaults (UseHelm3Defaults) cannot leave their images upstream.
-            strategy = { postRenderStrategy: "combined" };
+            // Where the installed Flux has the field, hooks and tests go through the post-renderer too: say
+            // so, so that a controller started with Helm 3 defaults (UseHelm3Defaults) cannot leave their images
+            // upstream. Where it has not (Flux 2.8), the field would be pruned, and hooks were rewritten
+            // through values instead (render/hooks.ts).
+            if (this.input.catalog.flux.postRenderStrategyField) strategy = { postRenderStrategy: "combined" };
         } else if (this.moveToChina && outcome.guess) {
             values = mergeOverrides(values, outcome.guess.overrides);
             if (outcome.guess.images.length) postRenderers = [{ kustomize: { images: outcome.guess.images } }];
@@ -502,6 +536,32 @@ function withChartHeader(file: string, content: Buffer, from: string): string | 
     return content;
 }
 
+/** A local chart's files as the tree carries them (each with a generated header where the format allows). */
+export function treeChartFiles(catalogFile: string, chart: LocalChart): Map<string, string | Buffer> {
+    const from = path.posix.join(path.basename(path.dirname(catalogFile)), chart.path);
+    const out = new Map<string, string | Buffer>();
+    for (const [file, content] of localChartFiles(chart))
+        out.set(file, withChartHeader(file, content, `${from}/${file}`));
+    return out;
+}
+
+/** The Helm OCI chart of a local chart, exactly as the tree carries it (crossborder publish pushes this). */
+export function localChartArtifact(catalogFile: string, chart: LocalChart): Artifact {
+    return chartArtifactOf(chart.name, treeChartFiles(catalogFile, chart));
+}
+
+/** The Helm OCI chart of a chart directory's files (tree path inside the chart → bytes). */
+export function chartArtifactOf(name: string, files: ReadonlyMap<string, string | Buffer>): Artifact {
+    const bytes = new Map([...files].map(([p, b]) => [p, Buffer.isBuffer(b) ? b : Buffer.from(b)]));
+    const meta = parseYaml(bytes.get("Chart.yaml")?.toString("utf8") ?? "{}", { maxAliasCount: 100 }) ?? {};
+    return buildChartArtifact(name, bytes, meta);
+}
+
+/** Where a local chart lives in the China registry: beside the tree's artifact, under the registry namespace. */
+export function localChartUrl(vars: MirrorVars, chart: { readonly name: string }): string {
+    return `oci://${vars.chinaRegistry}/${vars.registryNamespace}/${chart.name}`;
+}
+
 function emitLocalCharts(input: EmitInput, tree: TreeFiles): void {
     const done = new Map<string, LocalChart>();
     for (const r of byName(input.catalog.releases)) {
@@ -514,9 +574,8 @@ function emitLocalCharts(input: EmitInput, tree: TreeFiles): void {
         if (seen) continue;
         done.set(r.chart.name, r.chart);
         const base = localChartPath(r.chart);
-        const from = path.posix.join(path.basename(path.dirname(input.catalog.file)), r.chart.path);
-        for (const [file, content] of localChartFiles(r.chart))
-            tree.put(`${base}/${file}`, withChartHeader(file, content, `${from}/${file}`), ownerOf(r));
+        for (const [file, content] of treeChartFiles(input.catalog.file, r.chart))
+            tree.put(`${base}/${file}`, content, ownerOf(r));
     }
 }
 

@@ -21,6 +21,8 @@ export interface ReleaseRender {
 export interface StoredObject {
     readonly id: ObjectId;
     readonly hook?: string;
+    /** From the chart's crds/ folder: installed as written, never post-rendered. */
+    readonly crds?: boolean;
     readonly source?: string;
     readonly text: string;
 }
@@ -47,6 +49,7 @@ export function storeObjects(objects: readonly RenderedObject[]): StoredObject[]
     return objects.map((o) => ({
         id: o.id,
         ...(o.hook ? { hook: o.hook } : {}),
+        ...(o.crds ? { crds: true } : {}),
         ...(o.source ? { source: o.source } : {}),
         text: o.text,
     }));

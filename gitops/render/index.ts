@@ -21,13 +21,29 @@ import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference 
 import { KNOWN_REGISTRIES } from "../objects/images";
 import { parseNormalizedNamed } from "../reference";
 import { SourceError } from "../yaml-source";
-import { ClusterSettings, emitClusters, emitInventoryAndReadme, outcomeKey, ReleaseOutcome } from "./emit";
+import {
+    ClusterSettings,
+    emitClusters,
+    emitInventoryAndReadme,
+    localChartUrl,
+    outcomeKey,
+    ReleaseOutcome,
+} from "./emit";
 import { EngineContext, ReleaseRender, renderAll, RenderJob } from "./engine";
 import { Inventory, InventoryBuilder } from "./inventory";
 import { isEmptyPostRenderer, planRewrites, RewritePlan } from "./plan";
 import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, valuesGuess } from "./scan";
-import { crossBorder, postRenderAll, VerifiedRender } from "./verify";
+import { crossBorder, postRenderAll, PostRenderStrategy, VerifiedRender } from "./verify";
+import { rewriteHooksByValues } from "./hooks";
+import { effectivePostRenderStrategy } from "../../components/flux/releases";
 import { KustomizeError } from "../engine/kustomize";
+import { cacheKey } from "../engine/cache";
+import { lockedArchive } from "../engine/charts";
+import { crdSchemas, installedFluxCrdDocs } from "../engine/flux-crds";
+import { helm } from "../engine/helm";
+import type { Doc } from "../objects/manifests";
+import { fluxSchemaProblems } from "./schema";
+import { fluxValues } from "../../components/flux/releases";
 
 export type { ClusterSettings } from "./emit";
 
@@ -55,6 +71,8 @@ export interface RenderOutput {
     readonly unrendered: readonly string[];
     /** Render records read from the cache, and written to it. */
     readonly cache: { readonly hits: number; readonly misses: number };
+    /** The installed Flux CRDs every Flux object was checked against; undefined when its chart was not at hand. */
+    readonly fluxSchemas?: string;
 }
 
 /** The china tree could not be proven: images outside China, or images the inventory cannot copy (exit 1). */
@@ -110,15 +128,23 @@ interface Proven {
     readonly verified: VerifiedRender;
 }
 
-/** Stages 3 and 4 for the china releases: plan, post-render (batched), judge. */
+/** Only what the post-renderer sees under `strategy`: hooks are left out when they are applied as rendered. */
+function postRenderedPart(render: ReleaseRender, strategy: PostRenderStrategy): ReleaseRender {
+    const aside = (o: ReleaseRender["objects"][number]) => o.crds || (strategy === "nohooks" && Boolean(o.hook));
+    return { ...render, locations: render.locations.filter((l) => !aside(render.objects[l.object])) };
+}
+
+/** Stages 3 and 4 for the china releases: plan, post-render (batched), judge, under the installed Flux's strategy. */
 async function prove(
     jobs: readonly { job: Job; render: ReleaseRender }[],
     input: RenderInput,
     ctx: EngineContext,
     findings: string[],
 ): Promise<Proven[]> {
+    // The strategy the installed helm-controller applies to what the tree writes (components/flux/releases.ts).
+    const strategy = effectivePostRenderStrategy(input.catalog.flux, "combined");
     const plans = jobs.map(({ job, render }) => {
-        const plan = planRewrites(render, input.mirrors);
+        const plan = planRewrites(postRenderedPart(render, strategy), input.mirrors);
         findings.push(...plan.problems.map((p) => `release ${job.release.name}: ${p}`));
         return plan;
     });
@@ -129,7 +155,7 @@ async function prove(
                 label: job.job!.label,
                 render,
                 postRenderers: isEmptyPostRenderer(plans[i].postRenderer) ? [] : [plans[i].postRenderer],
-                strategy: "combined",
+                strategy,
                 onlyObjectsWithImages: true,
             })),
             ctx,
@@ -141,6 +167,15 @@ async function prove(
     }
     return jobs.map(({ job }, i) => {
         for (const x of crossBorder(verified[i], input.mirrors)) {
+            const o = verified[i].objects[x.location.object];
+            // Hooks applied as rendered were judged (and named) when their values were rewritten.
+            if (strategy === "nohooks" && o.hook && !o.crds) continue;
+            if (o.crds) {
+                findings.push(
+                    `release ${job.release.name}: ${x.message}; it is in the chart's crds/ folder (${o.source}), which Helm installs as written: no value or post-renderer reaches it. Use a chart without it, or install it yourself from the China registry and disable the chart's copy`,
+                );
+                continue;
+            }
             if (x.location.parsed)
                 findings.push(
                     `release ${job.release.name}: ${x.message}; the post-renderer did not reach it (${x.location.via})`,
@@ -148,6 +183,30 @@ async function prove(
         }
         return { plan: plans[i], verified: verified[i] };
     });
+}
+
+/**
+ * Hooks on a Flux that applies them as rendered: their images move through values, proven on the engine
+ * (gitops/render/hooks.ts). Returns the job with the values it installs with, and its render.
+ */
+async function hooksByValues(
+    job: Job,
+    render: ReleaseRender,
+    input: RenderInput,
+    ctx: EngineContext,
+    findings: string[],
+): Promise<{ job: Job; render: ReleaseRender }> {
+    if (effectivePostRenderStrategy(input.catalog.flux, "combined") !== "nohooks") return { job, render };
+    const r = await rewriteHooksByValues(
+        { ...job.job!, local: isLocalChart(job.release.chart) },
+        render,
+        input.mirrors,
+        ctx,
+        `Flux ${input.catalog.flux.version}`,
+    );
+    findings.push(...r.problems.map((p) => `release ${job.release.name}: ${p}`));
+    if (Object.keys(r.overrides).length === 0) return { job, render };
+    return { job: { ...job, values: r.values, job: { ...job.job!, values: r.values } }, render: r.render };
 }
 
 function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirrors: Mirrors): void {
@@ -182,6 +241,14 @@ function checkChartDestinations(input: RenderInput): void {
             owner: `flux.chart, the chart the Pulumi bootstrap installs (${input.catalog.file})`,
         },
     ];
+    // A local chart delivered beside an OCI tree lands at <namespace>/<chart> too (emit.ts localChartUrl).
+    if (input.clusters.some((c) => c.china && c.delivery === "oci"))
+        for (const r of input.catalog.releases)
+            if (isLocalChart(r.chart) && r.clusters.includes("china"))
+                seen.set(localChartUrl(input.vars, r.chart), {
+                    chart: { repository: `file://${r.chart.dir}`, name: r.chart.name, version: r.chart.version },
+                    owner: `release "${r.name}" (${r.at}), a chart kept beside the catalog`,
+                });
     for (const { chart, owner } of charts) {
         const url = rewriteChartSource(input.mirrors, {
             url: chart.repository,
@@ -230,7 +297,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
         const render = renders.get(j);
         const base = { release: j.release, cluster: j.cluster.name, values: j.values, rendered: Boolean(render) };
         if (!(j.cluster.china && rewrite)) outcomes.set(outcomeKey(j.release.name, j.cluster.name), base);
-        else if (render) toProve.push({ job: j, render });
+        else if (render) toProve.push(await hooksByValues(j, render, input, ctx, findings));
         else {
             const guess = valuesGuess(j.release, j.values, input.mirrors, j.cluster.name);
             warnings.push(...guess.warnings);
@@ -299,6 +366,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
         outcomes,
     };
     const out = emitClusters(emitInput);
+    const fluxSchemas = await checkFluxObjects(input, out.objects, ctx, warnings);
     emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []);
     if (unrendered.length) {
         warnings.push(
@@ -312,5 +380,37 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
         rendered: [...new Set(jobs.filter((j) => j.job).map((j) => j.release.name))].sort(),
         unrendered,
         cache: { hits: cache.hits, misses: cache.misses },
+        fluxSchemas,
     };
+}
+
+/**
+ * The emitted Flux objects against the CRDs the installed Flux has (those its chart carries, rendered on the
+ * engine): a field the pinned Flux lacks is a finding, not a silent prune. Returns what they were checked
+ * against, or undefined (with a warning) when the Flux chart's archive is not at hand.
+ */
+async function checkFluxObjects(
+    input: RenderInput,
+    objects: ReadonlyMap<string, readonly unknown[]>,
+    ctx: EngineContext,
+    warnings: string[],
+): Promise<string | undefined> {
+    const chart = input.catalog.fluxChart;
+    const archive = lockedArchive(input.charts.cacheDir, input.charts.lock, chart);
+    if (!archive) {
+        warnings.push(
+            `the Flux objects were not checked against the CRDs Flux ${input.catalog.flux.version} installs: its chart ${chartLabel(chart)} is not in ${input.charts.cacheDir}; crossborder charts pull fetches it`,
+        );
+        return undefined;
+    }
+    const label = `${chart.name} ${chart.version} (Flux ${input.catalog.flux.version})`;
+    const key = cacheKey({ stage: "flux-crds", chart: archive.sha256, helm: (await helm()).version });
+    let crds = ctx.cache.get<Doc[]>(key);
+    if (!crds) {
+        crds = await installedFluxCrdDocs({ file: archive.file, label }, fluxValues(new Map()));
+        ctx.cache.set(key, crds);
+    }
+    const problems = fluxSchemaProblems(objects, crdSchemas(crds, label));
+    if (problems.length) throw new RenderFindings(problems);
+    return label;
 }

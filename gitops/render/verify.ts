@@ -18,10 +18,11 @@ import { locateTool, runTool, toolVersion } from "../engine/tools";
 import { isChinaHost, Mirrors } from "../mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation } from "../objects/images";
-import { EngineContext, ReleaseRender, storeObjects } from "./engine";
+import { EngineContext, ReleaseRender, StoredObject, storeObjects } from "./engine";
 import { describeLocation } from "./plan";
 
-export type PostRenderStrategy = "combined" | "separate" | "nohooks";
+export type { PostRenderStrategy } from "../../components/flux/releases";
+import type { PostRenderStrategy } from "../../components/flux/releases";
 
 export interface VerifyRequest {
     readonly label: string;
@@ -57,10 +58,9 @@ function fedObjects(req: VerifyRequest): { fed: ReleaseRender["objects"]; untouc
     const withImages = new Set(req.render.locations.map((l) => l.object));
     const fed = req.render.objects.filter((_, i) => !req.onlyObjectsWithImages || withImages.has(i));
     const strategy = req.strategy ?? "combined";
-    return {
-        fed: fed.filter((o) => strategy !== "nohooks" || !o.hook),
-        untouched: strategy === "nohooks" ? fed.filter((o) => o.hook) : [],
-    };
+    // Helm installs a chart's crds/ folder as written: no post-renderer ever sees it.
+    const aside = (o: StoredObject) => o.crds || (strategy === "nohooks" && Boolean(o.hook));
+    return { fed: fed.filter((o) => !aside(o)), untouched: fed.filter(aside) };
 }
 
 const stream = (objects: ReleaseRender["objects"]) => objects.map((o) => o.text.trim()).join("\n---\n") + "\n";
@@ -139,7 +139,10 @@ async function postRenderBatch(
             if (i === undefined) return undefined;
             per[i].push(o);
         }
-        return batch.map(({ key }, i) => result(key, per[i], ctx));
+        // Hooks the strategy keeps from the post-renderer are applied as rendered.
+        return batch.map(({ req, key }, i) =>
+            result(key, [...per[i], ...parseManifests(stream(fedObjects(req).untouched), req.label)], ctx),
+        );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -182,7 +185,7 @@ export async function postRenderAll(reqs: readonly VerifyRequest[], ctx: EngineC
     }
     const batchable = pending.filter(
         ({ req }) =>
-            req.postRenderers.length === 1 && (req.strategy ?? "combined") === "combined" && req.onlyObjectsWithImages,
+            req.postRenderers.length === 1 && (req.strategy ?? "combined") !== "separate" && req.onlyObjectsWithImages,
     );
     const single = pending.filter((p) => !batchable.includes(p));
     const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);

@@ -12,7 +12,7 @@ import { parse, parseAllDocuments, stringify } from "yaml";
 import { auditTree } from "../../gitops/audit";
 import { loadCatalog, parseCatalog } from "../../gitops/catalog";
 import { RenderCache } from "../../gitops/engine/cache";
-import { ChartCacheError, readLock } from "../../gitops/engine/charts";
+import { archivePath, ChartCacheError, lockText, readLock, sha256File } from "../../gitops/engine/charts";
 import { HelmError, resetHelm } from "../../gitops/engine/helm";
 import { ToolError } from "../../gitops/engine/tools";
 import { encodeFlat, isChinaHost } from "../../gitops/mirrors";
@@ -55,18 +55,36 @@ function helmReleases(out: RenderOutput, cluster: "global" | "china"): Obj[] {
 }
 
 /**
+ * How the installed helm-controller feeds hooks to the post-renderers, stated here from its source rather
+ * than read from the product: v1.5.5 (Flux 2.8.8) hard-codes PostRenderStrategyNoHooks
+ * (internal/action/install.go, commit 263affa); v1.6.x (Flux 2.9) reads spec.postRenderStrategy, default
+ * combined (internal/action/post_render.go).
+ */
+type Controller = "flux-2.8" | "flux-2.9";
+
+function hooksPostRendered(hr: Obj, controller: Controller): boolean {
+    return controller === "flux-2.9" && (hr.spec.postRenderStrategy ?? "combined") === "combined";
+}
+
+/**
  * What a cluster runs for one HelmRelease, computed here independently of the pipeline: the real helm
- * template with the HelmRelease's values, then its post-renderers built by the real kustomize.
+ * template with the HelmRelease's values, then its post-renderers built by the real kustomize, with hooks
+ * left as rendered where the controller does not post-render them.
  */
 const runs = new Map<string, string>();
-function runRelease(hr: Obj, archive: string): string {
-    const key = JSON.stringify([hr, archive]);
-    if (!runs.has(key)) runs.set(key, runReleaseOnce(hr, archive));
+function runRelease(hr: Obj, archive: string, controller: Controller = "flux-2.8"): string {
+    const key = JSON.stringify([hr, archive, controller]);
+    if (!runs.has(key)) runs.set(key, runReleaseOnce(hr, archive, controller));
     return runs.get(key)!;
 }
 
-function runReleaseOnce(hr: Obj, archive: string): string {
-    let text = helmTemplate(archive, hr.metadata.name, hr.metadata.namespace, hr.spec.values ?? {}, "1.33");
+function runReleaseOnce(hr: Obj, archive: string, controller: Controller): string {
+    const rendered = helmTemplate(archive, hr.metadata.name, hr.metadata.namespace, hr.spec.values ?? {}, "1.33");
+    if (!hr.spec.postRenderers?.length) return rendered;
+    const docs = rendered.split(/^---$/m).filter((d) => d.trim());
+    const isHook = (d: string) => Boolean(parse(d)?.metadata?.annotations?.["helm.sh/hook"]);
+    const aside = hooksPostRendered(hr, controller) ? [] : docs.filter(isHook);
+    let text = docs.filter((d) => !aside.includes(d)).join("\n---\n");
     for (const pr of hr.spec.postRenderers ?? []) {
         const dir = tempDir("postrender");
         fs.writeFileSync(path.join(dir, "helm-output.yaml"), text);
@@ -82,7 +100,7 @@ function runReleaseOnce(hr: Obj, archive: string): string {
         assert.strictEqual(r.status, 0, `kustomize of ${hr.metadata.name}: ${r.stderr}`);
         text = r.stdout;
     }
-    return text;
+    return [text, ...aside].join("\n---\n");
 }
 
 /** A catalog of one release of the local chart `name` written into `dir`; returns the catalog file. */
@@ -220,9 +238,11 @@ describe("rendering on the Helm engine", function () {
         it("the audit renders the tree's HelmReleases (--charts) and catches a hand edit that puts an upstream image into a rendered object", async () => {
             const dir = path.join(tempDir("audit-corpus"), "tree");
             writeTree(dir, out.files);
+            const lock = readLock(path.join(setup.dir, "catalog.lock"));
             const clean = await auditTree(dir, {
                 mirrors,
                 chartCache: setup.chartCache,
+                lock,
                 kubeVersions: { global: "1.33", china: "1.33" },
             });
             const china = clean.clusters.find((c) => c.name === "china")!;
@@ -241,6 +261,7 @@ describe("rendering on the Helm engine", function () {
             const edited = await auditTree(dir, {
                 mirrors,
                 chartCache: setup.chartCache,
+                lock,
                 kubeVersions: { china: "1.33" },
             });
             const bad = edited.clusters.find((c) => c.name === "china")!.images.filter((i) => !i.inChina);
@@ -300,8 +321,9 @@ describe("rendering on the Helm engine", function () {
                     "metadata:",
                     "  name: operator-test",
                     "  annotations: {helm.sh/hook: test}",
-                    "spec: {containers: [{name: t, image: docker.io/bats/bats:1.11.0}]}",
+                    "spec: {containers: [{name: t, image: '{{ .Values.test.image.repository }}:{{ .Values.test.image.tag }}'}]}",
                 ].join("\n"),
+                "values.yaml": "test:\n  image: {repository: docker.io/bats/bats, tag: 1.11.0}\n",
             });
             // A subchart whose image comes from the parent's values under its key.
             const parent = chart("parent", {
@@ -370,12 +392,13 @@ describe("rendering on the Helm engine", function () {
             ]) {
                 assert.ok(sources.includes(`docker://${s}`), s);
             }
+            // Flux 2.8.8 applies the test hook as rendered: its image moves through the chart's value, and the
+            // field that would ask for post-rendered hooks is not written (that Flux's CRD has none).
             const hr = helmReleases(out, "china").find((h) => h.metadata.name === "operator")!;
-            assert.strictEqual(
-                hr.spec.postRenderStrategy,
-                "combined",
-                "the test hook's image is rewritten only if hooks are post-rendered",
-            );
+            assert.strictEqual(hr.spec.postRenderStrategy, undefined);
+            assert.deepStrictEqual(hr.spec.values, {
+                test: { image: { repository: chinaName("docker.io/bats/bats") } },
+            });
         });
 
         it("finds a subchart's image where the parent's values set it", () => {
@@ -408,6 +431,109 @@ describe("rendering on the Helm engine", function () {
                 (e: Error) =>
                     e instanceof RenderFindings &&
                     /release nameless: Thing thing-<generated> \/spec\/image: the object has no name, so no patch can target it/.test(
+                        e.message,
+                    ),
+            );
+        });
+    });
+
+    describe("hooks, as the installed Flux applies them", () => {
+        // A chart whose pre-install hook hard-codes its image: no value of the chart can move it.
+        const HOOK_CHART = {
+            "templates/job.yaml":
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-install}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: ghcr.io/acme/migrate:2.0}]\n",
+            "templates/deploy.yaml":
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: a, image: ghcr.io/acme/app:2.0}]\n",
+        };
+
+        it("on Flux 2.8.8 refuses (exit 1) a hook image no value sets, naming the hook", async () => {
+            const d = tempDir("hook-28");
+            const catalog = oneChartCatalog(d, "hooked", HOOK_CHART, { clusters: ["china"] });
+            await assert.rejects(
+                renderCatalog(loadCatalog(catalog)),
+                (e: Error) =>
+                    e instanceof RenderFindings &&
+                    /release hooked: Job migrate \/spec\/template\/spec\/containers\/0\/image: ghcr\.io\/acme\/migrate:2\.0 is in a hook \(helm\.sh\/hook: pre-install\), which Flux 2\.8\.8's helm-controller applies as rendered/.test(
+                        e.message,
+                    ) &&
+                    !/acme\/app/.test(e.message),
+            );
+        });
+
+        it("on Flux 2.9.4 post-renders the hook: 0 upstream images, hooks included, on the real engines", async () => {
+            const d = tempDir("hook-29");
+            writeChart(d, "hooked", HOOK_CHART);
+            const file = path.join(d, "catalog.yaml");
+            fs.writeFileSync(
+                file,
+                stringify({
+                    version: 1,
+                    flux: {
+                        version: "2.9.4",
+                        chart: { repository: "oci://ghcr.io/example/charts", name: "flux2", version: "2.19.0" },
+                    },
+                    releases: [{ name: "hooked", namespace: "hooked", chart: { path: "hooked" }, clusters: ["china"] }],
+                }),
+            );
+            const got = await renderCatalog(loadCatalog(file));
+            const hr = helmReleases(got, "china").find((h) => h.metadata.name === "hooked")!;
+            assert.strictEqual(hr.spec.postRenderStrategy, "combined");
+            const images = imagesOf(runRelease(hr, path.join(d, "hooked"), "flux-2.9"));
+            assert.deepStrictEqual(images.map((i) => i.reference).sort(), [
+                `${vars.chinaRegistry}/platform/${encodeFlat("ghcr.io/acme/app")}:2.0`,
+                `${vars.chinaRegistry}/platform/${encodeFlat("ghcr.io/acme/migrate")}:2.0`,
+            ]);
+            // The same tree on a Flux 2.8 controller would leave the hook upstream: the pin decides.
+            const on28 = imagesOf(runRelease(hr, path.join(d, "hooked"), "flux-2.8")).map((i) => i.reference);
+            assert.ok(on28.includes("ghcr.io/acme/migrate:2.0"), on28.join("\n"));
+        });
+    });
+
+    describe("the tree against the CRDs the installed Flux has", () => {
+        /** A catalog of one china release with an upstream image, and the corpus flux2 chart locked in a cache. */
+        function withFluxChart(d: string, flux: Record<string, unknown>): { file: string; cache: string } {
+            writeChart(d, "web", {
+                "templates/deploy.yaml":
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: w, image: ghcr.io/acme/web:1.0}]\n",
+            });
+            const cache = path.join(d, "charts");
+            const ref = {
+                repository: "https://fluxcd-community.github.io/helm-charts",
+                name: "flux2",
+                version: "2.18.3",
+            };
+            const archive = archivePath(cache, ref);
+            fs.mkdirSync(path.dirname(archive), { recursive: true });
+            fs.copyFileSync(corpusFile("charts", "flux2", "flux2-2.18.3.tgz"), archive);
+            fs.writeFileSync(path.join(d, "catalog.lock"), lockText([{ ...ref, sha256: sha256File(archive) }]));
+            const file = path.join(d, "catalog.yaml");
+            fs.writeFileSync(
+                file,
+                stringify({
+                    version: 1,
+                    flux: { ...flux, chart: ref },
+                    releases: [{ name: "web", namespace: "web", chart: { path: "web" }, clusters: ["china"] }],
+                }),
+            );
+            return { file, cache };
+        }
+
+        it("checks every Flux object against the CRDs the Flux chart installs, rendered on the engine", async function () {
+            requireCorpus(this);
+            const { file, cache } = withFluxChart(tempDir("crds-28"), { version: "2.8.8" });
+            const got = await renderCatalog(loadCatalog(file), { chartCache: cache });
+            assert.strictEqual(got.fluxSchemas, "flux2 2.18.3 (Flux 2.8.8)");
+        });
+
+        it("refuses (exit 1) a tree that relies on a field the installed CRDs lack (the API server would prune it)", async function () {
+            requireCorpus(this);
+            // Flux 2.9.4 pinned, but installed with a chart that carries Flux 2.8's CRDs.
+            const { file, cache } = withFluxChart(tempDir("crds-29"), { version: "2.9.4" });
+            await assert.rejects(
+                renderCatalog(loadCatalog(file), { chartCache: cache }),
+                (e: Error) =>
+                    e instanceof RenderFindings &&
+                    /apps\/china\/web-release\.yaml: HelmRelease web\/web \/spec\/postRenderStrategy: not a field of HelmRelease in flux2 2\.18\.3 \(Flux 2\.9\.4\) \(the API server prunes it\)/.test(
                         e.message,
                     ),
             );
