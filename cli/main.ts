@@ -290,10 +290,17 @@ export function buildCli(): Command {
         .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
         .option("--china-cluster <name...>", "clusters that must pull only from inside China", ["china"])
         .option("--assume-cluster <name>", "attribute files that no cluster's Kustomizations reach to this cluster")
+        .option(
+            "--catalog <file>",
+            "the catalog: its lock identifies chart archives, its flux.version is the Flux the clusters run (default: gitops/catalog.yaml)",
+        )
+        .option("--flux-version <version>", "judge as this Flux release instead of the catalog's flux.version")
         .action(
             async (
                 dir: string,
                 opts: {
+                    catalog?: string;
+                    fluxVersion?: string;
                     json?: boolean;
                     verbose?: boolean;
                     charts?: string;

@@ -8,11 +8,16 @@ import { ContextOptions, loadMirrorsFor, renderContext, StackSources } from "../
 import {
     archivePath,
     ChartCacheError,
+    ChartLock,
     chartLabel,
     defaultChartCache,
+    lockedArchive,
     lockFileFor,
     readLock,
 } from "../gitops/engine/charts";
+import { CrdSchemas, crdSchemas, installedFluxCrdDocs } from "../gitops/engine/flux-crds";
+import { FLUX_RELEASES, fluxRelease, FluxRelease, fluxValues } from "../components/flux/releases";
+import { UsageError } from "./util";
 import { helm } from "../gitops/engine/helm";
 import { RenderCache } from "../gitops/engine/cache";
 import { renderTree } from "../gitops/render";
@@ -109,6 +114,32 @@ export interface AuditOptions extends ContextOptions {
     readonly strict?: boolean;
     /** Judge HelmReleases on their values only. @default false */
     readonly noRender?: boolean;
+    /** The catalog whose lock identifies chart archives and whose flux.version the clusters run. @default gitops/catalog.yaml */
+    readonly catalog?: string;
+    /** Judge as this Flux release instead of the catalog's. */
+    readonly fluxVersion?: string;
+}
+
+/** What the audit needs from the catalog: the chart lock, the Flux release, and that Flux's installed CRDs. */
+async function auditFlux(
+    opts: AuditOptions,
+): Promise<{ lock?: ChartLock; flux: FluxRelease; fluxSchemas?: CrdSchemas }> {
+    const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
+    const lock = readLock(lockFileFor(catalog.file));
+    let flux = catalog.flux;
+    if (opts.fluxVersion !== undefined) {
+        const found = fluxRelease(opts.fluxVersion);
+        if (!found)
+            throw new UsageError(
+                `audit: --flux-version ${opts.fluxVersion} is not a Flux release crossborder knows; use one of ${FLUX_RELEASES.map((r) => r.version).join(", ")}`,
+            );
+        flux = found;
+    }
+    const archive = lockedArchive(opts.charts ?? defaultChartCache(), lock, catalog.fluxChart);
+    if (!archive) return { lock, flux };
+    const label = `${catalog.fluxChart.name} ${catalog.fluxChart.version}`;
+    const crds = await installedFluxCrdDocs({ file: archive.file, label }, fluxValues(new Map()));
+    return { lock, flux, fluxSchemas: crdSchemas(crds, label) };
 }
 
 /** Each stack's Kubernetes version, where the stack files can be read (helm template --kube-version). */
@@ -132,6 +163,9 @@ export async function runAudit(
         throw new SourceError(`${opts.dir}: not a directory; pass the root of a Kubernetes/Flux tree`);
     const mirrors = loadMirrorsFor(opts);
     const report = await auditTree(opts.dir, {
+        ...(await auditFlux(opts)),
+        // --strict trusts no cached render: a record cannot be verified without rendering again.
+        trustCache: !opts.strict,
         mirrors,
         chinaClusters: opts.chinaClusters,
         assumeCluster: opts.assumeCluster,

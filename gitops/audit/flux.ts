@@ -25,6 +25,8 @@ const ORIGIN = "config.kubernetes.io/origin";
 const PARSE = { maxAliasCount: 100 } as const;
 
 export interface FluxSpec {
+    /** Kustomize components, paths relative to spec.path (kustomize-controller adds them to `components`). */
+    readonly components?: unknown[];
     readonly targetNamespace?: string;
     readonly patches?: unknown[];
     readonly patchesStrategicMerge?: unknown[];
@@ -137,6 +139,28 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
     return problems;
 }
 
+/** A Flux Kustomization's spec.components: each a directory of the tree, read like any kustomization. */
+function refusedComponents(root: string, dir: string, components: unknown[] | undefined): string[] {
+    const problems: string[] = [];
+    for (const c of Array.isArray(components) ? components : []) {
+        if (typeof c !== "string") {
+            problems.push(`spec.components holds ${JSON.stringify(c)}, not a path`);
+            continue;
+        }
+        if (REMOTE.test(c)) {
+            problems.push(
+                `spec.components: the remote component ${c} would be fetched at reconcile time; keep every component in the tree`,
+            );
+            continue;
+        }
+        const target = path.resolve(dir, c);
+        if (target !== root && !target.startsWith(root + path.sep))
+            problems.push(`spec.components: ${c} is outside the tree`);
+        else problems.push(...refusedReferences(root, target));
+    }
+    return problems;
+}
+
 /** Flux's generated kustomization for a directory that has none. */
 function generatedKustomization(dir: string): Record<string, unknown> {
     const resources: string[] = [];
@@ -159,6 +183,8 @@ function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text:
     const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
     const k: Doc = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
     if (spec.targetNamespace) k.namespace = spec.targetNamespace;
+    if (Array.isArray(spec.components) && spec.components.length)
+        k.components = [...(Array.isArray(k.components) ? k.components : []), ...spec.components];
     for (const key of ["patches", "patchesStrategicMerge", "patchesJson6902"] as const)
         if (Array.isArray(spec[key]) && spec[key]!.length)
             k[key] = [
@@ -220,7 +246,7 @@ export async function buildFluxPath(
     const dir = path.join(root, rel);
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
         return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
-    const refused = refusedReferences(root, dir);
+    const refused = [...refusedReferences(root, dir), ...refusedComponents(root, dir, spec.components)];
     if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
     let merged: ReturnType<typeof mergedKustomization>;
     try {

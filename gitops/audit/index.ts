@@ -30,6 +30,10 @@ import { jsonPointer } from "../render/plan";
 import { scanValues } from "../values";
 import { buildFluxPath, BuiltObject, FluxSpec, KUSTOMIZATION_FILES, sourcePath, substitute } from "./flux";
 import { judgeHelmRelease } from "./helm";
+import { ChartContext } from "./charts";
+import { ChartLock } from "../engine/charts";
+import { CrdSchemas } from "../engine/flux-crds";
+import { DEFAULT_FLUX_VERSION, fluxRelease, FluxRelease } from "../../components/flux/releases";
 import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./sources";
 
 export interface AuditOptions {
@@ -45,6 +49,17 @@ export interface AuditOptions {
     /** Per cluster: its Kubernetes version (helm template --kube-version). */
     readonly kubeVersions?: Readonly<Record<string, string>>;
     readonly engine?: { readonly cache?: RenderCache; readonly concurrency?: number };
+    /** The catalog's chart lock: how a chart source is matched to an archive. @default none (no remote chart renders) */
+    readonly lock?: ChartLock;
+    /** The Flux the clusters run (the catalog's flux.version): it decides how hooks are post-rendered. @default the default release */
+    readonly flux?: FluxRelease;
+    /** The CRDs that Flux installs: every Flux object is checked against them, unknown fields refused. */
+    readonly fluxSchemas?: CrdSchemas;
+    /**
+     * Read earlier renders from the render cache. A cached record cannot be verified without rendering again,
+     * so --strict renders everything. @default true
+     */
+    readonly trustCache?: boolean;
 }
 
 export interface ImageFinding {
@@ -92,6 +107,10 @@ export interface AuditReport {
     readonly problems: string[];
     readonly filesRead: number;
     readonly helmVersion?: string;
+    /** The Flux the clusters were judged as running. */
+    readonly flux: string;
+    /** The installed CRDs every Flux object was checked against; undefined when they were not at hand. */
+    readonly fluxSchemas?: string;
 }
 
 /**
@@ -237,15 +256,28 @@ async function buildCluster(name: string, entry: string, copy: string): Promise<
             const spec = o.object.spec ?? {};
             const src = spec.sourceRef ?? {};
             const label = `${describeId(o.id)} (${o.file})`;
-            if (!((src.kind === "GitRepository" || src.kind === "OCIRepository") && src.name === "flux-system")) {
+            // A sourceRef without a namespace is in the Kustomization's own namespace (Flux's CrossNamespaceSourceReference).
+            const srcNamespace = src.namespace ?? o.id.namespace ?? "flux-system";
+            if (!(
+                (src.kind === "GitRepository" || src.kind === "OCIRepository") &&
+                src.name === "flux-system" &&
+                srcNamespace === "flux-system"
+            )) {
                 problems.push(
-                    `${label}: reconciles ${src.kind ?? "?"} ${src.name ?? "?"}, which is not this tree, so what it applies cannot be audited`,
+                    `${label}: reconciles ${src.kind ?? "?"} ${srcNamespace}/${src.name ?? "?"}, which is not this tree (flux-system/flux-system), so what it applies cannot be audited`,
+                );
+                continue;
+            }
+            if (spec.kubeConfig !== undefined) {
+                problems.push(
+                    `${label}: spec.kubeConfig sends what it applies to another cluster (the one its kubeConfig Secret names), so this cluster's audit cannot judge it; keep each cluster's objects in its own clusters/<name> tree`,
                 );
                 continue;
             }
             queue.push({
                 path: typeof spec.path === "string" ? spec.path : ".",
                 spec: {
+                    components: spec.components,
                     targetNamespace: spec.targetNamespace,
                     patches: spec.patches,
                     patchesStrategicMerge: spec.patchesStrategicMerge,
@@ -321,10 +353,33 @@ interface JudgeContext {
     readonly china: boolean;
     readonly render: boolean;
     readonly engine: EngineContext;
-    readonly copy: string;
-    readonly chartCache: string;
-    readonly recordedSha: ReadonlyMap<string, string>;
+    readonly charts: ChartContext;
+    readonly flux: FluxRelease;
+    readonly fluxSchemas?: CrdSchemas;
     readonly kubeVersion?: string;
+}
+
+/**
+ * Flux objects the installed Flux would not run as written: fields its CRDs lack (pruned), objects sent to
+ * another cluster. With the installed CRDs at hand every Flux object is checked against them.
+ */
+function fluxObjectProblems(objects: readonly BuiltObject[], ctx: JudgeContext): string[] {
+    const problems: string[] = [];
+    for (const o of objects) {
+        if (!/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion)) continue;
+        const label = `${describeId(o.id)} (${o.file})`;
+        if (isHelmRelease(o) && o.object.spec?.kubeConfig !== undefined)
+            problems.push(
+                `${label}: spec.kubeConfig installs the release into another cluster, which this cluster's audit cannot judge`,
+            );
+        const errors = ctx.fluxSchemas?.validate(o.object);
+        if (errors === undefined && ctx.fluxSchemas)
+            problems.push(
+                `${label}: Flux ${ctx.flux.version} (${ctx.fluxSchemas.from}) has no CustomResourceDefinition for ${o.id.apiVersion} ${o.id.kind}`,
+            );
+        for (const e of errors ?? []) problems.push(`${label}: ${e}`);
+    }
+    return problems;
 }
 
 async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext): Promise<ClusterReport> {
@@ -332,7 +387,7 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
     const images: ImageFinding[] = [];
     const sources: SourceFinding[] = [];
     const releases: ReleaseFinding[] = [];
-    const problems = [...build.problems];
+    const problems = [...build.problems, ...fluxObjectProblems(build.objects, ctx)];
     const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isSource(o));
     images.push(
         ...imageFindings(
@@ -363,9 +418,8 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
                 judged = ctx.render
                     ? await judgeHelmRelease(hr, build.objects, {
                           engine: ctx.engine,
-                          root: ctx.copy,
-                          chartCache: ctx.chartCache,
-                          recordedSha: ctx.recordedSha,
+                          charts: ctx.charts,
+                          flux: ctx.flux,
                           kubeVersion: ctx.kubeVersion,
                       })
                     : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
@@ -418,18 +472,6 @@ function patchFiles(k: Doc | undefined): string[] {
     ];
 }
 
-/** inventory/charts.txt of a generated tree: the sha256 each chart archive was locked with. */
-function recordedChartSha(root: string): Map<string, string> {
-    const out = new Map<string, string>();
-    const file = path.join(root, "inventory", "charts.txt");
-    if (!fs.existsSync(file)) return out;
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-        const f = line.trim().split(/\s+/);
-        if (f.length === 6 && !line.startsWith("#") && /^[a-f0-9]{64}$/.test(f[4])) out.set(f[5], f[4]);
-    }
-    return out;
-}
-
 export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
     const root = path.resolve(dir);
     const problems: string[] = [];
@@ -458,7 +500,11 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
     try {
         copyTree(root, copy);
         const engine: EngineContext = {
-            cache: opts.engine?.cache ?? new RenderCache(),
+            // An untrusted cache is not read: a record cannot be checked without rendering again.
+            cache:
+                opts.trustCache === false
+                    ? new RenderCache(undefined, false)
+                    : (opts.engine?.cache ?? new RenderCache()),
             limit: limit(opts.engine?.concurrency),
             registries: [...KNOWN_REGISTRIES, ...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
         };
@@ -489,7 +535,13 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
                 );
         }
 
-        const recordedSha = recordedChartSha(root);
+        const charts: ChartContext = {
+            root: copy,
+            chartCache: opts.chartCache ?? defaultChartCache(),
+            lock: opts.lock,
+            mirrors: opts.mirrors,
+            chartDirs: tree.chartDirs,
+        };
         const clusters: ClusterReport[] = [];
         for (const [name, build] of builds) {
             clusters.push(
@@ -498,20 +550,23 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
                     china: chinaNames.includes(name),
                     render: opts.render ?? true,
                     engine,
-                    copy,
-                    chartCache: opts.chartCache ?? defaultChartCache(),
-                    recordedSha,
+                    charts,
+                    flux: opts.flux ?? fluxRelease(DEFAULT_FLUX_VERSION)!,
+                    fluxSchemas: opts.fluxSchemas,
                     kubeVersion: opts.kubeVersions?.[name],
                 }),
             );
         }
         const rendered = clusters.some((c) => c.releases.some((r) => r.rendered));
+        const flux = opts.flux ?? fluxRelease(DEFAULT_FLUX_VERSION)!;
         return {
             root,
             clusters,
             problems: [...new Set(problems)],
             filesRead: tree.files.length,
             helmVersion: rendered ? (await helm()).version : undefined,
+            flux: flux.version,
+            ...(opts.fluxSchemas ? { fluxSchemas: opts.fluxSchemas.from } : {}),
         };
     } finally {
         fs.rmSync(copy, { recursive: true, force: true });
@@ -532,7 +587,7 @@ export function verdict(report: AuditReport, strict: boolean): Verdict {
     const sources = report.clusters.reduce((n, c) => n + c.sources.length, 0);
     const releases = report.clusters.reduce((n, c) => n + c.releases.length, 0);
     const renderedCount = report.clusters.reduce((n, c) => n + c.releases.filter((r) => r.rendered).length, 0);
-    const checked = `checked ${report.clusters.length} cluster(s) (${report.clusters.map((c) => c.name).join(", ") || "none"}), ${report.filesRead} files, ${images} image references, ${sources} sources; ${renderedCount} of ${releases} HelmReleases rendered${report.helmVersion ? ` on helm ${report.helmVersion}` : ""}`;
+    const checked = `checked ${report.clusters.length} cluster(s) (${report.clusters.map((c) => c.name).join(", ") || "none"}), ${report.filesRead} files, ${images} image references, ${sources} sources; ${renderedCount} of ${releases} HelmReleases rendered${report.helmVersion ? ` on helm ${report.helmVersion}` : ""}, as Flux ${report.flux} runs them${report.fluxSchemas ? `; Flux objects checked against ${report.fluxSchemas}'s CRDs` : ""}`;
     const bad = china.filter((c) => c.crossBorder > 0);
     if (bad.length || report.problems.length || china.length === 0) {
         const parts = [
@@ -541,8 +596,19 @@ export function verdict(report: AuditReport, strict: boolean): Verdict {
         ];
         return { code: 1, summary: `${checked}.\nFAIL: ${parts.join("; ") || "no china cluster was checked"}` };
     }
+    const unproven = [
+        ...(unrendered.length
+            ? [`${unrendered.length} china HelmRelease(s) not rendered, judged on their values only (listed above)`]
+            : []),
+        ...(report.fluxSchemas
+            ? []
+            : [
+                  `the Flux objects were not checked against the CRDs Flux ${report.flux} installs (its chart's archive is not at hand)`,
+              ]),
+    ];
+    if (strict && unproven.length) return { code: 1, summary: `${checked}.\nFAIL (--strict): ${unproven.join("; ")}` };
     if (unrendered.length) {
-        const line = `${unrendered.length} china HelmRelease(s) not rendered, judged on their values only (listed above)`;
+        const line = unproven[0];
         return strict
             ? { code: 1, summary: `${checked}.\nFAIL (--strict): ${line}` }
             : {
