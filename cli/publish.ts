@@ -95,6 +95,9 @@ export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStrea
         [
             `${result.pushed ? "published" : "built (--dry-run, not pushed)"} ${result.files} files of the ${cluster} tree (${result.bytes} bytes): ${result.reference}`,
             `digest ${result.digest}`,
+            ...result.charts.map(
+                (c) => `${result.pushed ? "published" : "built"} the tree's chart beside it: ${c.reference}`,
+            ),
             "",
             "Next:",
             `  npx crossborder verify-mirror --artifact ${repository}:${tag}@${result.digest} --registry ${china}`,

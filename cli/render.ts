@@ -139,6 +139,7 @@ async function auditFlux(
     if (!archive) return { lock, flux };
     const label = `${catalog.fluxChart.name} ${catalog.fluxChart.version}`;
     const crds = await installedFluxCrdDocs({ file: archive.file, label }, fluxValues(new Map()));
+    if (!crds.some((c) => /\.toolkit\.fluxcd\.io$/.test(String(c?.spec?.group)))) return { lock, flux };
     return { lock, flux, fluxSchemas: crdSchemas(crds, label) };
 }
 

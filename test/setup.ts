@@ -14,6 +14,8 @@ import { createdTempDirs, ROOT } from "./helpers";
 
 const cache = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-test-cache-"));
 process.env.CROSSBORDER_CACHE = cache;
+// The render cache's secret lives outside the cache (gitops/engine/paths.ts stateRoot): here, inside the run's folder.
+process.env.CROSSBORDER_STATE = path.join(cache, "state");
 
 /** What the full suite needs besides Node, and how to get it (.ci/run does all of it). */
 function missingTools(): string[] {

@@ -13,3 +13,13 @@ export function cacheRoot(): string {
 export function defaultChartCache(): string {
     return path.join(cacheRoot(), "charts");
 }
+
+/**
+ * What crossborder keeps that is not a cache and must not travel with one (the render cache's secret):
+ * `$CROSSBORDER_STATE`, else `$XDG_STATE_HOME/crossborder`, else `~/.local/state/crossborder`.
+ */
+export function stateRoot(): string {
+    if (process.env.CROSSBORDER_STATE) return path.resolve(process.env.CROSSBORDER_STATE);
+    const xdg = process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state");
+    return path.join(xdg, "crossborder");
+}

@@ -10,7 +10,10 @@
  *   composite   `{registry, repository, tag|digest}` or `{repository: host/path, tag|digest}` objects
  *   embedded    a reference inside any other string (`--flag=IMAGE` arguments, env values such as
  *               RELATED_IMAGE_*, ConfigMap data): one with a known registry host, or with any host and a
- *               tag or digest, standing on its own (not part of a URL or a longer word)
+ *               tag or digest, standing on its own (not part of a URL or a longer word); and a reference
+ *               without a host (`nginx:1.25`, `org/name:tag`: Docker Hub) where the name says it is one: the
+ *               value of a flag named for an image (`--image=`, `--sidecar-image=`), and of an env variable
+ *               named for one (`SIDECAR_IMAGE`)
  */
 import { KNOWN_REGISTRIES, matchesAnyHost } from "../hosts";
 import { nameOf, Reference, tryParseImage } from "../reference";
@@ -41,6 +44,10 @@ export interface ImageLocation {
 
 const CONTAINER_LISTS = new Set(["containers", "initContainers"]);
 const IMAGE_KEY = /images?$/i;
+/** An env variable or flag named for an image. */
+const IMAGE_NAME = /image/i;
+/** `--image=nginx:1.25`, `--sidecar-image=org/proxy:2`: a flag named for an image takes a reference, host or not. */
+const IMAGE_FLAG = /(?<![\w-])--?[\w.-]*image[\w.-]*=([^\s,;"'=]+)/gi;
 
 const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
 const HOST = `(?:${LABEL}(?:\\.${LABEL})+(?::[0-9]+)?|localhost(?::[0-9]+)?|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?)`;
@@ -64,6 +71,20 @@ export function nameAsWritten(reference: string): string {
 }
 
 export { KNOWN_REGISTRIES };
+
+/**
+ * A whole value that reads as an image where its name says it is one: a reference with a tag or digest
+ * (`nginx:1.25`, `org/proxy@sha256:…`), or one that names its registry host. A bare word (`v1.2` of an
+ * IMAGE_TAG, `Always` of an image pull policy, `docker.io` of an IMAGE_REGISTRY) is not one.
+ */
+function namesAnImage(text: string): boolean {
+    if (!text || /\s/.test(text)) return false;
+    const ref = tryParseImage(text);
+    if (!ref) return false;
+    const first = text.split("/")[0];
+    const host = text.includes("/") && (/[.:]/.test(first) || first === "localhost");
+    return host ? text.includes("/") : /[:@]/.test(text.slice(text.lastIndexOf("/") + 1));
+}
 
 export function findImages(objects: readonly RenderedObject[], opts: FindOptions = {}): ImageLocation[] {
     const registries = [...KNOWN_REGISTRIES, ...(opts.registries ?? [])];
@@ -104,9 +125,17 @@ function walk(
         const obj = node as Record<string, unknown>;
         const composite = compositeOf(obj, path, object);
         if (composite) out.push(composite);
+        // An env variable named for an image (RELATED_IMAGE_DB, SIDECAR_IMAGE): its value is one, with a host
+        // or without (a short Docker Hub name an operator hands to the pods it makes).
+        const envImage =
+            typeof obj.name === "string" &&
+            IMAGE_NAME.test(obj.name) &&
+            typeof obj.value === "string" &&
+            namesAnImage(obj.value.trim());
         for (const [k, v] of Object.entries(obj)) {
             if (composite && (k === "repository" || k === "registry")) continue;
-            visit(v, [...path, k], object, registries, out);
+            if (envImage && k === "value") visitString(v as string, [...path, k], true, object, registries, out);
+            else visit(v, [...path, k], object, registries, out);
         }
     }
 }
@@ -148,8 +177,18 @@ function visitString(
         out.push(whole(object, "field", path, value));
         return;
     }
+    const seen = new Set<number>();
+    for (const m of value.matchAll(IMAGE_FLAG)) {
+        const text = m[1];
+        const parsed = namesAnImage(text) ? tryParseImage(text) : undefined;
+        if (!parsed) continue;
+        const start = m.index! + m[0].length - text.length;
+        seen.add(start);
+        out.push({ object, via: "embedded", path, value, start, end: start + text.length, reference: text, parsed });
+    }
     if (!value.includes("/")) return;
     for (const m of value.matchAll(EMBEDDED)) {
+        if (seen.has(m.index!)) continue;
         const text = m[1];
         const parsed = tryParseImage(text);
         if (!parsed) continue;

@@ -10,7 +10,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseAllDocuments } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+import type { Doc } from "../objects/manifests";
+import { isValidTag } from "../reference";
+import { chartArtifactOf } from "../render/emit";
 import { RegistryClient } from "../registry";
 import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";
 
@@ -156,6 +159,8 @@ export interface Published {
     readonly files: number;
     readonly bytes: number;
     readonly pushed: boolean;
+    /** The tree's own charts, pushed beside it as Helm OCI charts (the china cluster's OCIRepositories pin them). */
+    readonly charts: readonly { readonly reference: string; readonly digest: string }[];
 }
 
 /** The artifact of a tree, refused if it holds a secret. */
@@ -163,26 +168,92 @@ export function artifactOf(
     tree: string,
     cluster: PublishCluster,
     meta: ArtifactMeta,
-): { artifact: Artifact; files: number } {
+): { artifact: Artifact; files: number; charts: TreeChart[] } {
     const files = clusterFiles(tree, cluster);
     const problems = secretProblems(files);
+    const charts = treeCharts(files);
+    problems.push(...pinProblems(files, charts));
     if (problems.length) throw new PublishRefused(problems);
-    return { artifact: buildArtifact(files, meta), files: files.size };
+    return { artifact: buildArtifact(files, meta), files: files.size, charts };
+}
+
+interface TreeChart {
+    readonly name: string;
+    readonly version: string;
+    readonly artifact: Artifact;
+}
+
+/** Every chart the tree carries (charts/<name>/Chart.yaml), as the Helm OCI chart a cluster pulls. */
+function treeCharts(files: ReadonlyMap<string, Buffer>): TreeChart[] {
+    const out: TreeChart[] = [];
+    for (const p of [...files.keys()].sort()) {
+        const m = /^charts\/([^/]+)\/Chart\.yaml$/.exec(p);
+        if (!m) continue;
+        const prefix = `charts/${m[1]}/`;
+        const own = new Map(
+            [...files].filter(([f]) => f.startsWith(prefix)).map(([f, b]) => [f.slice(prefix.length), b]),
+        );
+        const artifact = chartArtifactOf(m[1], own);
+        let version = "";
+        try {
+            version = String(parseYaml(files.get(p)!.toString("utf8"), { maxAliasCount: 100 })?.version ?? "");
+        } catch {
+            // secretProblems names the unreadable file
+        }
+        if (!isValidTag(version)) throw new PublishError(`${p}: version "${version}" cannot be an OCI tag`);
+        out.push({ name: m[1], version, artifact });
+    }
+    return out;
+}
+
+/** An OCIRepository of the tree that pins a tree chart by a digest its files no longer give (a hand edit). */
+function pinProblems(files: ReadonlyMap<string, Buffer>, charts: readonly TreeChart[]): string[] {
+    const problems: string[] = [];
+    for (const [p, bytes] of files) {
+        if (!/\.ya?ml$/.test(p) || p.startsWith("charts/")) continue;
+        for (const doc of parseAllDocuments(bytes.toString("utf8"), { logLevel: "silent" })) {
+            let o: Doc | undefined;
+            try {
+                o = doc.toJS({ maxAliasCount: 100 }) as Doc;
+            } catch {
+                continue;
+            }
+            if (o?.kind !== "OCIRepository" || typeof o.spec?.ref?.digest !== "string") continue;
+            const chart = charts.find((c) => String(o!.spec.url ?? "").endsWith(`/${c.name}`));
+            if (chart && chart.artifact.manifest.digest !== o.spec.ref.digest)
+                problems.push(
+                    `${p}: OCIRepository ${o.metadata?.name} pins ${o.spec.ref.digest}, but charts/${chart.name} gives ${chart.artifact.manifest.digest}; render again instead of editing the tree`,
+                );
+        }
+    }
+    return problems;
+}
+
+async function pushArtifact(opts: PublishOptions, repository: string, tag: string, artifact: Artifact): Promise<void> {
+    for (const b of [artifact.config, artifact.layer])
+        await opts.client.pushBlob(opts.registry, repository, b.digest, b.bytes);
+    await opts.client.pushManifest(
+        opts.registry,
+        repository,
+        tag,
+        artifact.manifest.mediaType,
+        artifact.manifest.bytes,
+    );
 }
 
 export async function publish(opts: PublishOptions): Promise<Published> {
-    const { artifact, files } = artifactOf(opts.tree, opts.cluster, opts.meta);
+    const { artifact, files, charts } = artifactOf(opts.tree, opts.cluster, opts.meta);
     const reference = `${opts.registry}/${opts.repository}:${opts.tag}@${artifact.manifest.digest}`;
+    // The tree's charts go beside the tree (<namespace>/<chart>), and before it: a tree never names a chart
+    // the registry does not hold yet.
+    const namespace = opts.repository.includes("/") ? opts.repository.slice(0, opts.repository.lastIndexOf("/")) : "";
+    const pushedCharts = charts.map((c) => ({
+        c,
+        repository: namespace ? `${namespace}/${c.name}` : c.name,
+    }));
     if (!opts.dryRun) {
-        for (const b of [artifact.config, artifact.layer])
-            await opts.client.pushBlob(opts.registry, opts.repository, b.digest, b.bytes);
-        await opts.client.pushManifest(
-            opts.registry,
-            opts.repository,
-            opts.tag,
-            artifact.manifest.mediaType,
-            artifact.manifest.bytes,
-        );
+        for (const { c, repository } of pushedCharts) await pushArtifact(opts, repository, c.version, c.artifact);
+        await pushArtifact(opts, opts.repository, opts.tag, artifact);
     }
     return {
         digest: artifact.manifest.digest,
@@ -190,5 +261,9 @@ export async function publish(opts: PublishOptions): Promise<Published> {
         files,
         bytes: artifact.layer.bytes.length,
         pushed: !opts.dryRun,
+        charts: pushedCharts.map(({ c, repository }) => ({
+            reference: `${opts.registry}/${repository}:${c.version}@${c.artifact.manifest.digest}`,
+            digest: c.artifact.manifest.digest,
+        })),
     };
 }

@@ -70,7 +70,7 @@ export interface RenderOutput {
     readonly rendered: readonly string[];
     readonly unrendered: readonly string[];
     /** Render records read from the cache, and written to it. */
-    readonly cache: { readonly hits: number; readonly misses: number };
+    readonly cache: { readonly hits: number; readonly misses: number; readonly rejected: number };
     /** The installed Flux CRDs every Flux object was checked against; undefined when its chart was not at hand. */
     readonly fluxSchemas?: string;
 }
@@ -352,6 +352,10 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
                 `inventory: ${u}`,
             );
     }
+    if (cache.rejected)
+        warnings.push(
+            `${cache.rejected} render cache record(s) in ${cache.dir} failed their check (edited, or not written by this user's crossborder) and were rendered again`,
+        );
     if (findings.length > 0) throw new RenderFindings([...new Set(findings)].sort());
 
     // 6: the tree.
@@ -379,7 +383,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
         inventory: built ?? { images: [], charts: [], unresolved: [] },
         rendered: [...new Set(jobs.filter((j) => j.job).map((j) => j.release.name))].sort(),
         unrendered,
-        cache: { hits: cache.hits, misses: cache.misses },
+        cache: { hits: cache.hits, misses: cache.misses, rejected: cache.rejected },
         fluxSchemas,
     };
 }
@@ -409,6 +413,12 @@ async function checkFluxObjects(
     if (!crds) {
         crds = await installedFluxCrdDocs({ file: archive.file, label }, fluxValues(new Map()));
         ctx.cache.set(key, crds);
+    }
+    if (!crds.some((c) => /\.toolkit\.fluxcd\.io$/.test(String(c?.spec?.group)))) {
+        warnings.push(
+            `the Flux objects were not checked against the CRDs Flux ${input.catalog.flux.version} installs: its chart ${chartLabel(chart)} renders no Flux CRDs (installed some other way?)`,
+        );
+        return undefined;
     }
     const problems = fluxSchemaProblems(objects, crdSchemas(crds, label));
     if (problems.length) throw new RenderFindings(problems);

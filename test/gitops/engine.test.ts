@@ -574,6 +574,54 @@ describe("rendering on the Helm engine", function () {
         });
     });
 
+    describe("a render cache that was tampered with", () => {
+        /** Every record file of a cache folder. */
+        const records = (dir: string) =>
+            fs
+                .readdirSync(dir, { recursive: true, withFileTypes: true })
+                .filter((e) => e.isFile() && e.name.endsWith(".json"))
+                .map((e) => path.join(e.parentPath, e.name));
+
+        it("renders again, never uses, a record edited by hand or copied from another machine", async () => {
+            const d = tempDir("tamper");
+            const catalogFile = oneChartCatalog(d, "app", {
+                "templates/pod.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: ghcr.io/acme/app:1}]}\n",
+            });
+            const renders = path.join(d, "renders");
+            const render = (cache: RenderCache) => renderCatalog(loadCatalog(catalogFile), { cache });
+            const honest = await render(new RenderCache(renders));
+            // Hand edits: every record now says the release renders a Pod from inside China, with no image to rewrite.
+            for (const f of records(renders)) {
+                const raw = fs.readFileSync(f, "utf8");
+                const edited = raw.replace(/ghcr\.io\/acme\/app:1/g, `${vars.chinaRegistry}/platform/app:1`);
+                // A record without the image (the post-rendered one) gets an edit that changes no value at all.
+                fs.writeFileSync(f, edited === raw ? `${raw} ` : edited);
+            }
+            const cache = new RenderCache(renders);
+            const again = await render(cache);
+            assert.strictEqual(cache.hits, 0, "no edited record was used");
+            assert.ok(cache.rejected >= 2, `${cache.rejected} rejected`);
+            assert.deepStrictEqual([...again.files], [...honest.files], "the same tree as an honest render");
+            assert.match(again.warnings.join("\n"), /render cache record\(s\) in \S+ failed their check/);
+            // This user's own records, written by that render, are read back.
+            const own = new RenderCache(renders);
+            await render(own);
+            assert.ok(own.hits >= 2 && own.rejected === 0, `${own.hits} hits, ${own.rejected} rejected`);
+            // audit --strict trusts no record, not even a valid one: it renders again.
+            const tree = path.join(d, "tree");
+            writeTree(tree, again.files);
+            const before = own.hits;
+            const report = await auditTree(tree, { mirrors, engine: { cache: own }, trustCache: false });
+            assert.strictEqual(own.hits, before);
+            assert.ok(report.clusters.find((c) => c.name === "china")!.releases.every((r) => r.rendered));
+            // …but to another user (another secret) the same records are not trusted.
+            const elsewhere = new RenderCache(renders, true, path.join(d, "other-user.key"));
+            await render(elsewhere);
+            assert.strictEqual(elsewhere.hits, 0);
+        });
+    });
+
     describe("chart archives and the lock", () => {
         let d: string;
         let archive: string;

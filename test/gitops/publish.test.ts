@@ -235,6 +235,40 @@ describe("publishing the china tree as an OCI artifact", function () {
             for (const [p, bytes] of expected) assert.ok(pulled.get(p)!.equals(bytes), p);
         });
 
+        it("pushes the tree's own chart beside it, as a Helm chart helm pulls and renders, at the digest the tree pins", async () => {
+            const r = await publishTo(tree);
+            assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+            const pinned = parseAllDocuments(fs.readFileSync(path.join(tree, "apps/china/demo-source.yaml"), "utf8"))
+                .map((d) => d.toJS())
+                .find((d) => d?.kind === "OCIRepository");
+            const m =
+                /published the tree's chart beside it: (\S+)\/platform\/crossborder-demo:0\.1\.0@(sha256:[a-f0-9]{64})/.exec(
+                    r.stdout,
+                );
+            assert.ok(m, r.stdout);
+            assert.strictEqual(m[2], pinned.spec.ref.digest, "the china OCIRepository pins what publish pushed");
+            assert.strictEqual(pinned.spec.ref.tag, "0.1.0");
+            // The real helm, as helm-controller would: pull the chart by digest, then render it.
+            const helm = path.join(ROOT, ".tools", "bin", "helm");
+            const dest = tempDir("pulled-chart");
+            const pull = spawnSync(
+                helm,
+                [
+                    "pull",
+                    `oci://${registry.host}/platform/crossborder-demo@${m[2]}`,
+                    "--plain-http",
+                    "--destination",
+                    dest,
+                ],
+                { encoding: "utf8", env: { ...process.env, HELM_CACHE_HOME: path.join(dest, ".cache") } },
+            );
+            assert.strictEqual(pull.status, 0, pull.stderr);
+            const archive = fs.readdirSync(dest).find((f) => f.endsWith(".tgz"))!;
+            const t = spawnSync(helm, ["template", "demo", path.join(dest, archive)], { encoding: "utf8" });
+            assert.strictEqual(t.status, 0, t.stderr);
+            assert.match(t.stdout, /kind: Deployment/);
+        });
+
         it("publishes the same digest twice, and a new one when a file changes", async () => {
             const first = digestOf((await publishTo(tree)).stdout);
             const again = digestOf((await publishTo(tree)).stdout);
@@ -300,6 +334,70 @@ describe("publishing the china tree as an OCI artifact", function () {
                 const errors = validate({ apiVersion, kind, metadata: o.inputs.metadata, spec: o.inputs.spec });
                 assert.deepStrictEqual(errors, [], `${kind}: ${JSON.stringify(errors)}`);
             }
+        });
+
+        it("resolves every reference of the china cluster to an object the tree or the bootstrap creates", function () {
+            requireCorpus(this);
+            // What exists on the china cluster: the bootstrap's objects (the plan) and everything Flux applies.
+            const kubectl = path.join(ROOT, ".tools", "bin", "kubectl");
+            const build = (rel: string) => {
+                const r = spawnSync(kubectl, ["kustomize", path.join(tree, rel)], { encoding: "utf8" });
+                assert.strictEqual(r.status, 0, r.stderr);
+                return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>);
+            };
+            const objects: Record<string, any>[] = run.resources
+                .filter((r) => r.type.startsWith("kubernetes:"))
+                .map((r) => ({
+                    kind: r.type.split(":").pop(),
+                    metadata: r.inputs.metadata,
+                    spec: r.inputs.spec,
+                }));
+            const pending = ["clusters/china"];
+            while (pending.length) {
+                for (const o of build(pending.shift()!)) {
+                    objects.push(o);
+                    if (o.kind === "Kustomization" && o.spec?.path) pending.push(o.spec.path.replace(/^\.\//, ""));
+                }
+            }
+            const exists = (kind: string, name: string, ns: string) =>
+                objects.some(
+                    (o) =>
+                        o.kind === kind &&
+                        o.metadata?.name === name &&
+                        (o.metadata?.namespace ?? (kind === "Namespace" ? undefined : "default")) === ns,
+                );
+            const dangling: string[] = [];
+            let checked = 0;
+            const ref = (
+                from: Record<string, any>,
+                kind: string,
+                r: { name?: string; namespace?: string } | undefined,
+            ) => {
+                if (!r?.name) return;
+                checked++;
+                const ns = r.namespace ?? from.metadata?.namespace ?? "default";
+                if (!exists(kind, r.name, ns))
+                    dangling.push(
+                        `${from.kind} ${from.metadata?.namespace}/${from.metadata?.name} -> ${kind} ${ns}/${r.name}`,
+                    );
+            };
+            for (const o of objects) {
+                const spec = o.spec ?? {};
+                if (o.kind === "Kustomization" && spec.sourceRef) {
+                    ref(o, spec.sourceRef.kind, spec.sourceRef);
+                    for (const d of spec.dependsOn ?? []) ref(o, "Kustomization", d);
+                }
+                if (o.kind === "HelmRelease") {
+                    if (spec.chartRef) ref(o, spec.chartRef.kind, spec.chartRef);
+                    if (spec.chart?.spec?.sourceRef) ref(o, spec.chart.spec.sourceRef.kind, spec.chart.spec.sourceRef);
+                    for (const d of spec.dependsOn ?? []) ref(o, "HelmRelease", d);
+                    for (const v of spec.valuesFrom ?? []) ref(o, v.kind, v);
+                }
+                if (["OCIRepository", "HelmRepository", "GitRepository"].includes(o.kind) && spec.secretRef)
+                    ref(o, "Secret", spec.secretRef);
+            }
+            assert.ok(checked >= 20, `${checked} references`);
+            assert.deepStrictEqual(dangling, []);
         });
 
         it("pins a digest when the stack says so", async () => {
