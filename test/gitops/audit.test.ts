@@ -7,7 +7,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { vars } from "../engine-fixtures";
+import { stringify } from "yaml";
+import { archivePath, lockText, sha256File } from "../../gitops/engine/charts";
+import { corpusAvailable, corpusFile, requireCorpus } from "../corpus";
+import { packageChart, vars } from "../engine-fixtures";
 import { copyStacks, runCliAsync, tempDir } from "../helpers";
 
 const CN = `${vars.chinaRegistry}/platform/app:1`;
@@ -73,19 +76,55 @@ interface Case {
     /** Files added to (or, as null, removed from) the base tree. */
     readonly files?: Record<string, string | null>;
     readonly args?: string[];
-    /** Called with the tree folder before the audit (for what files cannot say: links). */
-    readonly prepare?: (dir: string) => void;
+    /** Called with the tree folder before the audit (for what files cannot say: links); may add arguments. */
+    readonly prepare?: (dir: string) => string[] | void;
     readonly code: 0 | 1 | 2;
     /** What the output (stdout + stderr) must say. */
     readonly says: RegExp;
     /** Start from an empty folder instead of the base tree. */
     readonly empty?: boolean;
+    /** Needs ../shared/corpus (the flux2 chart whose CRDs are installed). */
+    readonly needsCorpus?: boolean;
 }
 
 const withApp = (extra: string) => ({
     "apps/kustomization.yaml": "resources: [web.yaml, app.yaml]\n",
     "apps/app.yaml": extra,
 });
+
+/**
+ * The tree's chart packaged as the upstream chart oci://ghcr.io/acme/charts/app 1.0.0, locked in a catalog
+ * beside the tree as `crossborder charts pull` leaves it (with the corpus flux2 chart as Flux's, when the
+ * corpus is there): the audit then identifies a china OCIRepository by its URL and tag through the lock.
+ */
+function lockedChart(dir: string): string[] {
+    const work = tempDir("attack-lock");
+    const cache = path.join(work, "charts");
+    const ref = { repository: "oci://ghcr.io/acme/charts", name: "app", version: "1.0.0" };
+    const archive = packageChart(path.join(dir, "charts", "app"), path.dirname(archivePath(cache, ref)));
+    const entries = [{ ...ref, sha256: sha256File(archive) }];
+    const catalog: Record<string, unknown> = { version: 1, releases: [] };
+    if (corpusAvailable()) {
+        const flux = { repository: "https://fluxcd-community.github.io/helm-charts", name: "flux2", version: "2.18.3" };
+        const file = archivePath(cache, flux);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.copyFileSync(corpusFile("charts", "flux2", "flux2-2.18.3.tgz"), file);
+        entries.push({ ...flux, sha256: sha256File(file) });
+        catalog.flux = { version: "2.8.8", chart: flux };
+    }
+    fs.writeFileSync(path.join(work, "catalog.yaml"), stringify(catalog));
+    fs.writeFileSync(path.join(work, "catalog.lock"), lockText(entries));
+    return ["--catalog", path.join(work, "catalog.yaml"), "--charts", cache];
+}
+
+/** A china OCIRepository for the locked chart, and a HelmRelease of it; `ref` is the source's ref. */
+const chinaChart = (ref: string, url = `oci://${vars.chinaRegistry}/platform/app`) =>
+    withApp(
+        yaml(
+            `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: web}\nspec:\n  interval: 1m\n  url: ${url}\n  ref: ${ref}\n  layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}`,
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: app, namespace: web}\nspec: {interval: 1m, chartRef: {kind: OCIRepository, name: app}}",
+        ),
+    );
 
 const CASES: Case[] = [
     { name: "the base tree is clean", code: 0, says: /^OK: china pulls nothing from outside China$/m },
@@ -353,6 +392,178 @@ const CASES: Case[] = [
         says: /no china cluster found \(looked for clusters\/china\); nothing was checked for the border[\s\S]*^checked 0 cluster\(s\) \(none\)[\s\S]*^FAIL: 1 problem\(s\) with the tree$/m,
     },
     {
+        name: "a china OCIRepository whose URL and tag the lock identifies renders on the engine",
+        files: chinaChart("{tag: 1.0.0}"),
+        prepare: lockedChart,
+        code: 0,
+        says: /1 of 1 HelmReleases rendered[\s\S]*^OK:/m,
+    },
+    {
+        name: "… with the tag bumped past what the lock holds: not proven, FAIL under --strict",
+        files: chinaChart("{tag: 1.0.1}"),
+        prepare: lockedChart,
+        args: ["--strict"],
+        code: 1,
+        says: /not rendered {2}HelmRelease web\/app: no chart of \S+catalog\.lock is served as oci:\/\/\S+\/platform\/app 1\.0\.1[\s\S]*^FAIL \(--strict\)/m,
+    },
+    {
+        name: '… with semver "*": which version Flux installs is the registry\'s choice',
+        files: chinaChart('{semver: "*"}'),
+        prepare: lockedChart,
+        args: ["--strict"],
+        code: 1,
+        says: /not rendered {2}HelmRelease web\/app: its OCIRepository app asks for semver "\*"[\s\S]*^FAIL \(--strict\)/m,
+    },
+    {
+        name: "… with the URL moved to another repository of the China registry",
+        files: chinaChart("{tag: 1.0.0}", `oci://${vars.chinaRegistry}/other/app`),
+        prepare: lockedChart,
+        args: ["--strict"],
+        code: 1,
+        says: /not rendered {2}HelmRelease web\/app: no chart of \S+ is served as oci:\/\/\S+\/other\/app 1\.0\.0[\s\S]*^FAIL \(--strict\)/m,
+    },
+    {
+        name: "… pinned to a digest that is no chart of the tree",
+        files: chinaChart(`{tag: 1.0.0, digest: "sha256:${"b".repeat(64)}"}`),
+        prepare: lockedChart,
+        args: ["--strict"],
+        code: 1,
+        says: /its OCIRepository app is pinned to sha256:b{64}, which is no chart of this tree[\s\S]*^FAIL \(--strict\)/m,
+    },
+    {
+        name: "a chart annotation that names an upstream chart is not trusted",
+        files: chinaChart("{tag: 9.9.9}"),
+        prepare: (dir) => {
+            const f = path.join(dir, "apps", "app.yaml");
+            fs.writeFileSync(
+                f,
+                fs
+                    .readFileSync(f, "utf8")
+                    .replace(
+                        "metadata: {name: app, namespace: web}\nspec:\n  interval: 1m",
+                        "metadata: {name: app, namespace: web, annotations: {crossborder/upstream-chart: 'oci://ghcr.io/acme/charts/app@1.0.0'}}\nspec:\n  interval: 1m",
+                    ),
+            );
+            return lockedChart(dir);
+        },
+        args: ["--strict"],
+        code: 1,
+        says: /is served as oci:\/\/\S+\/platform\/app 9\.9\.9[\s\S]*^FAIL \(--strict\)/m,
+    },
+    {
+        name: "a Flux Kustomization's spec.components that patch in an upstream image",
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization("apps", "./apps", "\n  components: [../components/evil]"),
+            ),
+            "components/evil/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages:\n  - {name: ${vars.chinaRegistry}/platform/app, newName: quay.io/evil/app}\n`,
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}quay\.io\/evil\/app:1 {3}\(apps\/web\.yaml/,
+    },
+    {
+        name: "a Flux Kustomization's remote spec.components",
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization("apps", "./apps", "\n  components: [https://github.com/evil/x//component]"),
+            ),
+        },
+        code: 1,
+        says: /spec\.components: the remote component https:\/\/github\.com\/evil\/x\/\/component would be fetched at reconcile time/,
+    },
+    {
+        name: "a Kustomization in another namespace whose sourceRef names flux-system there",
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization("apps", "./apps").replace("namespace: flux-system", "namespace: apps"),
+            ),
+        },
+        code: 1,
+        says: /Kustomization apps\/apps \(clusters\/china\/apps\.yaml\): reconciles GitRepository apps\/flux-system, which is not this tree/,
+    },
+    {
+        name: "a Kustomization that applies to another cluster with spec.kubeConfig",
+        files: {
+            "clusters/china/apps.yaml": yaml(
+                fluxKustomization("apps", "./apps", "\n  kubeConfig: {secretRef: {name: far-away}}"),
+            ),
+        },
+        code: 1,
+        says: /spec\.kubeConfig sends what it applies to another cluster/,
+    },
+    {
+        name: "a HelmRelease that installs into another cluster with spec.kubeConfig",
+        files: withApp(yaml(helmRelease("kubeConfig: {secretRef: {name: far-away}}"))),
+        code: 1,
+        says: /HelmRelease web\/app \(apps\/app\.yaml\): spec\.kubeConfig installs the release into another cluster/,
+    },
+    {
+        name: "an object in a chart's crds/ folder (installed as written, never post-rendered)",
+        files: {
+            ...withApp(
+                yaml(
+                    helmRelease(
+                        `postRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                    ),
+                ),
+            ),
+            "charts/app/crds/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: from-crds, namespace: web}\nspec: {containers: [{name: c, image: ${UP}}]}\n`,
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*renders Pod web\/from-crds/,
+    },
+    {
+        name: "a hostless image in a --image= flag",
+        files: { "apps/web.yaml": yaml(deployment("web", CN, `\n          args: ["--image=nginx:1.25"]`)) },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*\/containers\/0\/args\/0/,
+    },
+    {
+        name: "a hostless image in an env variable named for one",
+        files: {
+            "apps/web.yaml": yaml(
+                deployment("web", CN, `\n          env: [{name: SIDECAR_IMAGE, value: "library/redis:7"}]`),
+            ),
+        },
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}docker\.io\/library\/redis:7 .*\/env\/0\/value/,
+    },
+    {
+        name: "postRenderStrategy: combined on Flux 2.8, whose helm-controller prunes it and applies hooks as rendered",
+        files: withApp(
+            yaml(
+                helmRelease(
+                    `values: {hookImage: ${UP}}\npostRenderStrategy: combined\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                ),
+            ),
+        ),
+        code: 1,
+        says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 .*renders Job (web\/)?app-migrate[\s\S]*spec\.postRenderStrategy is not a field of Flux 2\.8\.8's HelmRelease/,
+    },
+    {
+        name: "… the same tree judged as Flux 2.9.4, which post-renders hooks",
+        files: withApp(
+            yaml(
+                helmRelease(
+                    `values: {hookImage: ${UP}}\npostRenderStrategy: combined\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                ),
+            ),
+        ),
+        args: ["--flux-version", "2.9.4"],
+        code: 0,
+        says: /as Flux 2\.9\.4 runs them[\s\S]*^OK:/m,
+    },
+    {
+        name: "a Flux object field the installed Flux's CRDs do not define (pruned by the API server)",
+        files: {
+            "clusters/china/apps.yaml": yaml(fluxKustomization("apps", "./apps", "\n  healthCheckExprs2: []")),
+        },
+        prepare: lockedChart,
+        needsCorpus: true,
+        code: 1,
+        says: /Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): \/spec\/healthCheckExprs2: not a field of Kustomization in flux2 2\.18\.3/,
+    },
+    {
         name: "a HelmRelease whose chart archive is not at hand: not proven, exit 0",
         files: withApp(
             yaml(
@@ -391,7 +602,8 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
     this.timeout(300_000);
 
     for (const c of CASES) {
-        it(`${c.name}: exit ${c.code}`, async () => {
+        it(`${c.name}: exit ${c.code}`, async function () {
+            if (c.needsCorpus) requireCorpus(this);
             const dir = tempDir("attack");
             if (!c.empty) {
                 const files: Record<string, string | null> = { ...BASE, ...c.files };
@@ -401,8 +613,8 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
                     fs.writeFileSync(path.join(dir, p), text);
                 }
             }
-            c.prepare?.(dir);
-            const r = await runCliAsync(["audit", dir, ...(c.args ?? [])]);
+            const extra = c.prepare?.(dir) ?? [];
+            const r = await runCliAsync(["audit", dir, ...(c.args ?? []), ...extra]);
             const output = r.stdout + r.stderr;
             assert.strictEqual(r.status, c.code, output);
             assert.match(output, c.says);
