@@ -36,6 +36,7 @@ function missingTools(): string[] {
             "strongSwan (apt-get install strongswan-swanctl charon-systemd)",
         ],
         [onPath("openssl"), "openssl (apt-get install openssl)"],
+        [onPath("containerd") && onPath("ctr"), "containerd (apt-get install containerd)"],
         [corpusAvailable(), "the test corpus (../shared/corpus beside this checkout)"],
     ];
     return checks.filter(([ok]) => !ok).map(([, what]) => what);

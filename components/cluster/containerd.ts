@@ -55,6 +55,12 @@ function hostsToml(upstream: string, target: Target): string {
                     `# ${target.host} stores ${upstream} images under renamed repositories, which containerd cannot map;`,
                     "# images are rewritten by the GitOps tree. Anything that escaped it fails here, inside China.",
                     `server = "https://${target.host}"`,
+                    "",
+                    // Without a [host] table containerd 1.6-2.x rejects the file ("invalid `host` tree") and pulls
+                    // from the upstream itself (containerd issues 10027, 13212; test/components/containerd.test.ts
+                    // runs the real containerd on these files).
+                    `[host."https://${target.host}"]`,
+                    '  capabilities = ["pull", "resolve"]',
                 );
             }
             break;
