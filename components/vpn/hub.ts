@@ -7,6 +7,13 @@
  * in the hub region, one Transit Gateway serves both). Peering attachments carry only static routes, and
  * must be associated with a route table before a route may point at them (Transit Gateway guide, "Add a
  * route to a transit gateway route table"), so both are made here, both ways.
+ *
+ * Neither Transit Gateway has a default route table to associate or propagate into
+ * (`defaultRouteTableAssociation`/`Propagation: disable`): each has one route table made here, every
+ * attachment (VPC, VPN, and the peering on both sides) is associated with it exactly once and explicitly,
+ * and every route in it is static. With default association on, AWS associates attachments by itself (the
+ * accepter side of a peering too, terraform-provider-aws issue 16452), and an explicit association of the
+ * same attachment fails with Resource.AlreadyAssociated; policy rule `tgw-explicit-route-tables` refuses it.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -82,8 +89,8 @@ export class VpnHub extends pulumi.ComponentResource {
         const tgwArgs = (asn: number, where: string): aws.ec2transitgateway.TransitGatewayArgs => ({
             description: `crossborder border VPN, ${where}`,
             amazonSideAsn: asn,
-            defaultRouteTableAssociation: "enable",
-            defaultRouteTablePropagation: "enable",
+            defaultRouteTableAssociation: "disable",
+            defaultRouteTablePropagation: "disable",
             vpnEcmpSupport: "enable",
             dnsSupport: "enable",
             tags: { Name: `${name}-${where}` },
@@ -94,6 +101,15 @@ export class VpnHub extends pulumi.ComponentResource {
         const near = sameRegion
             ? hub
             : new aws.ec2transitgateway.TransitGateway(`${name}-global`, tgwArgs(GLOBAL_ASN, "global"), child);
+        const table = (tgw: aws.ec2transitgateway.TransitGateway, where: string, opts: pulumi.CustomResourceOptions) =>
+            new aws.ec2transitgateway.RouteTable(
+                `${name}-${where}-routes`,
+                { transitGatewayId: tgw.id, tags: { Name: `${name}-${where}` } },
+                opts,
+            );
+        const hubTable = table(hub, "hub", inHub);
+        const nearTable = sameRegion ? hubTable : table(near, "global", child);
+        const nearOpts = sameRegion ? inHub : child;
 
         const vpcAttachment = new aws.ec2transitgateway.VpcAttachment(
             `${name}-global-vpc`,
@@ -101,9 +117,26 @@ export class VpnHub extends pulumi.ComponentResource {
                 transitGatewayId: near.id,
                 vpcId: args.globalVpc.vpcId,
                 subnetIds: args.globalVpc.subnetIds,
+                transitGatewayDefaultRouteTableAssociation: false,
+                transitGatewayDefaultRouteTablePropagation: false,
                 tags: { Name: `${name}-global-vpc` },
             },
-            sameRegion ? inHub : child,
+            nearOpts,
+        );
+        const vpcAssociation = new aws.ec2transitgateway.RouteTableAssociation(
+            `${name}-global-vpc`,
+            { transitGatewayAttachmentId: vpcAttachment.id, transitGatewayRouteTableId: nearTable.id },
+            nearOpts,
+        );
+        // Replies to the global VPC: its range is a static route to its own attachment.
+        new aws.ec2transitgateway.Route(
+            `${name}-to-global-vpc`,
+            {
+                destinationCidrBlock: args.globalVpc.cidr,
+                transitGatewayAttachmentId: vpcAttachment.id,
+                transitGatewayRouteTableId: nearTable.id,
+            },
+            { ...nearOpts, dependsOn: [vpcAssociation] },
         );
         args.globalVpc.routeTableIds.forEach(
             (rt, i) =>
@@ -124,7 +157,7 @@ export class VpnHub extends pulumi.ComponentResource {
             child,
         );
 
-        if (!sameRegion) this.peer(name, args, hub, near);
+        if (!sameRegion) this.peer(name, args, { hub, near, hubTable, nearTable });
 
         if (args.chinaPublicIp !== undefined) {
             const cgw = new aws.ec2.CustomerGateway(
@@ -147,15 +180,23 @@ export class VpnHub extends pulumi.ComponentResource {
                 } as aws.ec2.VpnConnectionArgs,
                 { ...inHub, additionalSecretOutputs: ["tunnel1PresharedKey", "tunnel2PresharedKey"] },
             );
+            const vpnAssociation = new aws.ec2transitgateway.RouteTableAssociation(
+                `${name}-vpn`,
+                {
+                    transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
+                    transitGatewayRouteTableId: hubTable.id,
+                },
+                inHub,
+            );
             // A VPN attachment with static routing learns nothing: the China range is a static route to it.
             new aws.ec2transitgateway.Route(
                 `${name}-hub-to-china`,
                 {
                     destinationCidrBlock: args.chinaCidr,
                     transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
-                    transitGatewayRouteTableId: hub.associationDefaultRouteTableId,
+                    transitGatewayRouteTableId: hubTable.id,
                 },
-                inHub,
+                { ...inHub, dependsOn: [vpnAssociation] },
             );
             this.tunnel1Address = connection.tunnel1Address;
             this.tunnel2Address = connection.tunnel2Address;
@@ -171,16 +212,20 @@ export class VpnHub extends pulumi.ComponentResource {
     private peer(
         name: string,
         args: VpnHubArgs,
-        hub: aws.ec2transitgateway.TransitGateway,
-        near: aws.ec2transitgateway.TransitGateway,
+        tgw: {
+            readonly hub: aws.ec2transitgateway.TransitGateway;
+            readonly near: aws.ec2transitgateway.TransitGateway;
+            readonly hubTable: aws.ec2transitgateway.RouteTable;
+            readonly nearTable: aws.ec2transitgateway.RouteTable;
+        },
     ): void {
         const child = { parent: this };
         const inHub = { parent: this, provider: args.hubProvider };
         const peering = new aws.ec2transitgateway.PeeringAttachment(
             `${name}-peering`,
             {
-                transitGatewayId: hub.id,
-                peerTransitGatewayId: near.id,
+                transitGatewayId: tgw.hub.id,
+                peerTransitGatewayId: tgw.near.id,
                 peerRegion: args.globalVpc.region,
                 tags: { Name: `${name}-hub-to-global` },
             },
@@ -193,14 +238,14 @@ export class VpnHub extends pulumi.ComponentResource {
         );
         const hubAssociation = new aws.ec2transitgateway.RouteTableAssociation(
             `${name}-hub-peering`,
-            { transitGatewayAttachmentId: peering.id, transitGatewayRouteTableId: hub.associationDefaultRouteTableId },
+            { transitGatewayAttachmentId: peering.id, transitGatewayRouteTableId: tgw.hubTable.id },
             { ...inHub, dependsOn: [accepted] },
         );
         const nearAssociation = new aws.ec2transitgateway.RouteTableAssociation(
             `${name}-global-peering`,
             {
                 transitGatewayAttachmentId: accepted.transitGatewayAttachmentId,
-                transitGatewayRouteTableId: near.associationDefaultRouteTableId,
+                transitGatewayRouteTableId: tgw.nearTable.id,
             },
             { ...child, dependsOn: [accepted] },
         );
@@ -209,7 +254,7 @@ export class VpnHub extends pulumi.ComponentResource {
             {
                 destinationCidrBlock: args.globalVpc.cidr,
                 transitGatewayAttachmentId: peering.id,
-                transitGatewayRouteTableId: hub.associationDefaultRouteTableId,
+                transitGatewayRouteTableId: tgw.hubTable.id,
             },
             { ...inHub, dependsOn: [hubAssociation] },
         );
@@ -218,7 +263,7 @@ export class VpnHub extends pulumi.ComponentResource {
             {
                 destinationCidrBlock: args.chinaCidr,
                 transitGatewayAttachmentId: accepted.transitGatewayAttachmentId,
-                transitGatewayRouteTableId: near.associationDefaultRouteTableId,
+                transitGatewayRouteTableId: tgw.nearTable.id,
             },
             { ...child, dependsOn: [nearAssociation] },
         );

@@ -74,4 +74,40 @@ export const registryInternetAclBounded: Rule = {
     },
 };
 
-export const deployRules: Rule[] = [awsTagValues, noInlineRoutes, registryInternetAclBounded];
+/**
+ * Transit Gateways with a default route table associate (and propagate) every new attachment by themselves,
+ * the accepter side of a peering included (terraform-provider-aws issue 16452); an explicit association of
+ * the same attachment then fails with Resource.AlreadyAssociated, and every route that depends on it with it.
+ * The border VPN's gateways have route tables of their own and associate every attachment explicitly.
+ */
+export const tgwExplicitRouteTables: Rule = {
+    name: "tgw-explicit-route-tables",
+    description:
+        "Transit Gateways do not associate or propagate attachments into a default route table (omitted means enable), and VPC attachments do not ask for it: every association is explicit, so none collides with one AWS made.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type === "aws:ec2transitgateway/transitGateway:TransitGateway") {
+            for (const key of ["defaultRouteTableAssociation", "defaultRouteTablePropagation"]) {
+                if (isUnknown(args.props[key])) undecided(args, key);
+                if (args.props[key] !== "disable")
+                    report(
+                        `${args.name}: ${key} is ${JSON.stringify(args.props[key] ?? "enable (omitted)")}; set it to "disable" and associate each attachment with a route table of the stack's own`,
+                    );
+            }
+        }
+        if (args.type === "aws:ec2transitgateway/vpcAttachment:VpcAttachment") {
+            for (const key of [
+                "transitGatewayDefaultRouteTableAssociation",
+                "transitGatewayDefaultRouteTablePropagation",
+            ]) {
+                if (isUnknown(args.props[key])) undecided(args, key);
+                if (args.props[key] !== false)
+                    report(
+                        `${args.name}: ${key} is ${JSON.stringify(args.props[key] ?? "true (omitted)")}; set it to false and associate the attachment explicitly`,
+                    );
+            }
+        }
+    },
+};
+
+export const deployRules: Rule[] = [awsTagValues, noInlineRoutes, registryInternetAclBounded, tgwExplicitRouteTables];

@@ -498,9 +498,35 @@ describe("the stacks under the mock runtime", function () {
             const peering = one("global", "aws:ec2transitgateway/peeringAttachment:PeeringAttachment").inputs;
             assert.strictEqual(peering.peerRegion, "eu-central-1");
             one("global", "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter");
-            assert.strictEqual(
-                resources("global", "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation").length,
-                2,
+            // No default route table: AWS associates nothing by itself, so no explicit association can collide
+            // with one it made (Resource.AlreadyAssociated); every attachment is associated once, with a
+            // route table of the stack's own.
+            for (const t of tgws)
+                assert.deepStrictEqual(
+                    [t.inputs.defaultRouteTableAssociation, t.inputs.defaultRouteTablePropagation],
+                    ["disable", "disable"],
+                );
+            const tables = resources("global", "aws:ec2transitgateway/routeTable:RouteTable");
+            assert.strictEqual(tables.length, 2, "one route table per Transit Gateway");
+            const associations = resources(
+                "global",
+                "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+            );
+            assert.deepStrictEqual(associations.map((a) => a.name).sort(), [
+                "global-vpn-global-peering",
+                "global-vpn-global-vpc",
+                "global-vpn-hub-peering",
+                "global-vpn-vpn",
+            ]);
+            // A peering is one attachment id on both gateways: once per gateway's table, never twice in one.
+            const attached = associations.map(
+                (a) => `${a.inputs.transitGatewayAttachmentId}|${a.inputs.transitGatewayRouteTableId}`,
+            );
+            assert.strictEqual(new Set(attached).size, attached.length, "each attachment associated once per table");
+            assert.deepStrictEqual(
+                new Set(associations.map((a) => String(a.inputs.transitGatewayRouteTableId))),
+                new Set(tables.map((t) => `${t.name}-id`)),
+                "only with the stack's own route tables",
             );
             const tgwRoutes = resources("global", "aws:ec2transitgateway/route:Route")
                 .map((r) => `${r.name}:${r.inputs.destinationCidrBlock}`)
@@ -509,6 +535,7 @@ describe("the stacks under the mock runtime", function () {
                 "global-vpn-global-to-china:10.20.0.0/16",
                 "global-vpn-hub-to-china:10.20.0.0/16",
                 "global-vpn-hub-to-global:10.10.0.0/16",
+                "global-vpn-to-global-vpc:10.10.0.0/16",
             ]);
             const vpn = one("global", "aws:ec2/vpnConnection:VpnConnection");
             assert.ok(vpn.inputs.transitGatewayId && !vpn.inputs.vpnGatewayId);

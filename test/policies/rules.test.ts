@@ -936,6 +936,52 @@ const FIXTURES: Record<string, RuleFixtures> = {
             },
         ],
     },
+    "tgw-explicit-route-tables": {
+        pass: [
+            {
+                name: "a Transit Gateway without default route table, and a VPC attachment that asks for none",
+                resources: [
+                    ...res("aws:ec2transitgateway/transitGateway:TransitGateway", {
+                        defaultRouteTableAssociation: "disable",
+                        defaultRouteTablePropagation: "disable",
+                    }),
+                    ...res(
+                        "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+                        {
+                            transitGatewayDefaultRouteTableAssociation: false,
+                            transitGatewayDefaultRouteTablePropagation: false,
+                        },
+                        { name: "attach" },
+                    ),
+                ],
+            },
+        ],
+        fail: [
+            {
+                name: "a Transit Gateway that associates attachments by default (the field omitted)",
+                resources: res("aws:ec2transitgateway/transitGateway:TransitGateway", {
+                    defaultRouteTablePropagation: "disable",
+                }),
+                message: /defaultRouteTableAssociation is "enable \(omitted\)"; set it to "disable"/,
+            },
+            {
+                name: "a VPC attachment that asks for the default route table",
+                resources: res("aws:ec2transitgateway/vpcAttachment:VpcAttachment", {
+                    transitGatewayDefaultRouteTableAssociation: true,
+                    transitGatewayDefaultRouteTablePropagation: false,
+                }),
+                message: /transitGatewayDefaultRouteTableAssociation is true; set it to false/,
+            },
+        ],
+        notApplicable: [
+            {
+                name: "a route table association",
+                resources: res("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation", {
+                    transitGatewayAttachmentId: "tgw-attach-1",
+                }),
+            },
+        ],
+    },
     "registry-internet-acl-bounded": {
         pass: [
             {
