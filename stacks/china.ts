@@ -62,6 +62,7 @@ async function borderEndpoint(ctx: SideContext, foundation: Foundation): Promise
             clusterSecurityGroupId: cluster.securityGroupId,
             instanceType: cfg.vpn.instanceType,
             amiParameter: cfg.vpn.amiParameter,
+            aptMirror: cfg.vpn.aptMirror,
             licensedCarrier: cfg.vpn.licensedCarrier ?? "",
             tunnels: hub
                 ? [

@@ -8,6 +8,22 @@ export const VPN_HUB_REGIONS = ["ap-east-1", "ap-southeast-1"] as const;
 export const DEFAULT_VPN_AMI_PARAMETER =
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id";
 
+/**
+ * Ubuntu archive mirrors run inside mainland China (the endpoint installs strongSwan from one, never from
+ * Canonical's archive abroad): Alibaba Cloud's, Tencent Cloud's, Huawei Cloud's and the universities' under
+ * .edu.cn. A host under .cn or .amazonaws.com.cn (an archive of your own in S3) is accepted too.
+ */
+export const CHINA_UBUNTU_MIRRORS = [
+    "mirrors.aliyun.com",
+    "mirrors.cloud.tencent.com",
+    "mirrors.huaweicloud.com",
+    "mirrors.tuna.tsinghua.edu.cn",
+    "mirrors.ustc.edu.cn",
+];
+
+/** Alibaba Cloud's Ubuntu mirror, in mainland China. */
+export const DEFAULT_VPN_APT_MIRROR = "https://mirrors.aliyun.com/ubuntu";
+
 export interface VpnConfig {
     /** @default true */
     readonly enabled: boolean;
@@ -25,6 +41,11 @@ export interface VpnConfig {
     readonly instanceType: string;
     /** China side: SSM parameter naming the endpoint's AMI. @default Ubuntu 24.04 LTS (Canonical's public parameter) */
     readonly amiParameter: string;
+    /**
+     * China side: the Ubuntu archive mirror inside China the endpoint installs strongSwan from; every other
+     * apt source is removed, so no package request leaves China. @default Alibaba Cloud's mirror
+     */
+    readonly aptMirror: string;
 }
 
 export function readVpn(s: Scope): VpnConfig {
@@ -36,6 +57,7 @@ export function readVpn(s: Scope): VpnConfig {
         "licensedCarrier",
         "instanceType",
         "amiParameter",
+        "aptMirror",
     ]);
     const enabled = r.bool(k("vpn.enabled"), raw.enabled, true);
     if (raw.mode === "alibaba-cen") {
@@ -75,5 +97,22 @@ export function readVpn(s: Scope): VpnConfig {
             pattern: /^\/[A-Za-z0-9_.\-/]+$/,
             hint: "an SSM parameter path such as /aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
         }),
+        aptMirror: readAptMirror(s, raw.aptMirror),
     };
+}
+
+function readAptMirror(s: Scope, raw: unknown): string {
+    const url = s.r.string(k("vpn.aptMirror"), raw, {
+        default: DEFAULT_VPN_APT_MIRROR,
+        pattern: /^https?:\/\/[a-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/,
+        hint: "the URL of an Ubuntu archive mirror inside China, such as https://mirrors.aliyun.com/ubuntu",
+    });
+    const host = /^https?:\/\/([^/:]+)/.exec(url)?.[1] ?? "";
+    if (!CHINA_UBUNTU_MIRRORS.includes(host) && !/\.cn$/.test(host))
+        s.r.issue(
+            k("vpn.aptMirror"),
+            `${host} is not known to be inside mainland China, and the endpoint must not fetch packages across the border`,
+            `use a mirror inside China (${CHINA_UBUNTU_MIRRORS.join(", ")}, or a host under .cn or .amazonaws.com.cn)`,
+        );
+    return url.replace(/\/+$/, "");
 }

@@ -191,8 +191,10 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.match(userData, /secret = "@PSK1@"/);
             assert.match(
                 userData,
-                /aws ssm get-parameter --region cn-northwest-1 --with-decryption --name '\/crossborder\/china-vpn\/tunnel1\/psk'/,
+                /crossborder-aws fill-secret \/etc\/swanctl\/conf\.d\/crossborder\.conf @PSK1@ '\/crossborder\/china-vpn\/tunnel1\/psk'/,
             );
+            assert.match(userData, /^REGION=cn-northwest-1$/m);
+            assert.match(userData, /^DNS_SUFFIX=amazonaws\.com\.cn$/m);
             // Route-based: the global range is routed into whichever tunnel is up (the updown script).
             assert.match(userData, /remote_ts = 0\.0\.0\.0\/0/);
             assert.match(userData, /ip route replace 10\.10\.0\.0\/16 dev "\$dev" metric "\$metric"/);

@@ -575,7 +575,16 @@ describe("the stacks under the mock runtime", function () {
             const boot = userDataOf(template);
             assert.match(boot, /ip link add xfrm1 type xfrm/);
             assert.match(boot, /ip link add xfrm2 type xfrm/);
-            assert.ok(boot.indexOf("apt-get update") < boot.indexOf("aws ec2 attach-network-interface"));
+            assert.ok(boot.indexOf("apt-get update") < boot.indexOf("/usr/local/sbin/crossborder-aws attach-eni"));
+            assert.match(boot, /^URIs: https:\/\/mirrors\.aliyun\.com\/ubuntu$/m);
+            // Health that reflects the tunnels: the group's name is fixed so the instance may mark itself.
+            const group = one("china", "aws:autoscaling/group:Group");
+            assert.strictEqual(group.inputs.name, "crossborder-china-vpn-ipsec");
+            const alarm = one("china", "aws:cloudwatch/metricAlarm:MetricAlarm").inputs;
+            assert.deepStrictEqual(
+                [alarm.namespace, alarm.metricName, alarm.treatMissingData],
+                ["crossborder/vpn", "TunnelsUp", "breaching"],
+            );
             const routes = resources("china", "aws:ec2/route:Route").filter(
                 (r) => r.inputs.destinationCidrBlock === "10.10.0.0/16",
             );

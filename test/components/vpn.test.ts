@@ -11,6 +11,9 @@ import { tempDir } from "../helpers";
 
 const BOOT = {
     region: "cn-northwest-1",
+    dnsSuffix: "amazonaws.com.cn",
+    aptMirror: "https://mirrors.aliyun.com/ubuntu",
+    endpointName: "china-vpn",
     eniId: "eni-0123456789abcdef0",
     eniMac: "02:AB:CD:00:00:01",
     eniAddress: "10.20.128.10",
@@ -60,7 +63,7 @@ describe("border VPN endpoint scripts", () => {
         assert.deepStrictEqual(runUpdown("up-host", "1"), []);
     });
 
-    it("boots in an order that works on a stock image: packages, then the AWS CLI's first use", () => {
+    it("boots in an order that works on a stock Ubuntu 24.04: the helper, then packages from China, then the interface", () => {
         const script = endpointUserData(BOOT);
         const dir = tempDir("userdata");
         fs.writeFileSync(path.join(dir, "boot.sh"), script);
@@ -71,13 +74,17 @@ describe("border VPN endpoint scripts", () => {
             assert.ok(i >= 0, `the boot script lacks ${needle}`);
             return i;
         };
-        assert.ok(at("apt-get update") < at("apt-get install"), "the package lists are fetched before installing");
-        assert.match(script, /apt-get install -y -q strongswan-swanctl charon-systemd awscli/);
         assert.ok(
-            at("apt-get install") < at("aws ec2 attach-network-interface"),
-            "the AWS CLI exists before it is called",
+            at("trap ") < at("apt-get update"),
+            "a failure from the first package on marks the instance unhealthy",
         );
-        assert.ok(at("aws ec2 attach-network-interface") < at("aws ssm get-parameter"));
+        assert.ok(at("apt-get update") < at("apt-get install"), "the package lists are fetched before installing");
+        // Ubuntu 24.04 has no awscli package (only a snap): nothing installs or calls it.
+        assert.doesNotMatch(script, /apt-get install[^\n]*awscli|^\s*aws (ec2|ssm|s3) /m);
+        assert.ok(at("apt-get install") < at("/usr/local/sbin/crossborder-aws attach-eni"));
+        assert.ok(at("/usr/local/sbin/crossborder-aws attach-eni") < at("/usr/local/sbin/crossborder-aws fill-secret"));
+        // The key never passes through a command line (sed, echo): the helper writes it into the file.
+        assert.doesNotMatch(script, /sed -i .*PSK|\$PSK/);
     });
 
     it("sends IKE from the Elastic IP's interface and builds one XFRM interface per tunnel", () => {

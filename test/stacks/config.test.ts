@@ -306,6 +306,19 @@ describe("stack config", () => {
             ]);
         });
 
+        it("installs the endpoint's packages from a mirror inside China only", () => {
+            const raw = exampleConfig("china");
+            raw["crossborder:vpn"].aptMirror = "http://archive.ubuntu.com/ubuntu";
+            assert.deepStrictEqual(messages(raw), [
+                "crossborder:vpn.aptMirror: archive.ubuntu.com is not known to be inside mainland China, and the endpoint must not fetch packages across the border; use a mirror inside China (mirrors.aliyun.com, mirrors.cloud.tencent.com, mirrors.huaweicloud.com, mirrors.tuna.tsinghua.edu.cn, mirrors.ustc.edu.cn, or a host under .cn or .amazonaws.com.cn)",
+            ]);
+            raw["crossborder:vpn"].aptMirror = "https://mirrors.tuna.tsinghua.edu.cn/ubuntu/";
+            assert.strictEqual(
+                loadStackConfig(raw, { isSecret: isExampleSecret }).vpn.aptMirror,
+                "https://mirrors.tuna.tsinghua.edu.cn/ubuntu",
+            );
+        });
+
         it("refuses the Alibaba CEN mode, which is not built", () => {
             const raw = exampleConfig("china");
             raw["crossborder:vpn"].mode = "alibaba-cen";
