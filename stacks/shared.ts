@@ -11,7 +11,16 @@ import { acrEndpoints } from "../components/registry/endpoints";
 import { Network } from "../components/network";
 import { SLOW_LINK } from "../components/slow-link";
 import { Catalog } from "../gitops/catalog";
-import { Mirrors, rewriteChartSource, rewriteReference } from "../gitops/mirrors";
+import {
+    archivePath,
+    ChartCacheError,
+    chartLabel,
+    defaultChartCache,
+    lockedArchive,
+    lockFileFor,
+    readLock,
+} from "../gitops/engine/charts";
+import { Mirrors, rewriteReference } from "../gitops/mirrors";
 import { nameOf, parseNormalizedNamed } from "../gitops/reference";
 import { apiAccess, StackConfig } from "./config";
 import { cloudFacts } from "./facts";
@@ -173,13 +182,14 @@ export function bootstrapFlux(
         images.set(upstream.path.split("/").pop()!, { repository: nameOf(ref), tag: ref.tag ?? "" });
     }
     const chart = catalog.fluxChart;
-    const chartUrl = mirrors
-        ? rewriteChartSource(mirrors, { url: chart.repository, chart: chart.name, version: chart.version }).url
-        : chart.repository;
+    // china: the locked archive from the runner's chart cache, installed as a file. helm.v3.Release has no OCI
+    // login of its own (pulumi-kubernetes issues 1914, 2321), and the China namespace is private, so pulling
+    // the chart from the China registry would fail with 401; the file needs no registry at all.
+    const source = mirrors ? { archive: fluxChartArchive(catalog) } : { repository: chart.repository };
     return new FluxBootstrap(
         `${cfg.side}-flux`,
         {
-            chartUrl,
+            chart: source,
             chartVersion: chart.version,
             images,
             source: treeSource(cfg, registryCredentials?.secretName),
@@ -190,4 +200,29 @@ export function bootstrapFlux(
         },
         { providers: { kubernetes: foundation.k8sProvider } },
     );
+}
+
+/**
+ * The locked archive of the Flux chart in the chart cache (crossborder charts pull; on a runner inside China
+ * stacks/runner/bootstrap.sh places it). Checked against catalog.lock. A preview (and the offline plan) only
+ * says when it is missing; `pulumi up` stops with the fix.
+ */
+function fluxChartArchive(catalog: Catalog): string {
+    const lock = readLock(lockFileFor(catalog.file));
+    const cache = defaultChartCache();
+    const file = archivePath(cache, catalog.fluxChart);
+    let found: string | undefined;
+    try {
+        found = lockedArchive(cache, lock, catalog.fluxChart)?.file;
+    } catch (e) {
+        if (!(e instanceof ChartCacheError)) throw e;
+        if (!pulumi.runtime.isDryRun()) throw e;
+        notice(`Flux chart: ${e.message}`);
+        return file;
+    }
+    if (found) return found;
+    const why = `the Flux chart ${chartLabel(catalog.fluxChart)} is not at ${file}: run crossborder charts pull (on a runner inside China, stacks/runner/bootstrap.sh install puts the locked archives into its chart cache)`;
+    if (!pulumi.runtime.isDryRun()) throw new ChartCacheError(why);
+    notice(`Flux chart: ${why}; pulumi up stops until it is there`);
+    return file;
 }

@@ -71,8 +71,11 @@ export interface RegistryCredentials {
 }
 
 export interface FluxBootstrapArgs {
-    /** `oci://…/flux2` (the chart itself) or an https Helm repository URL. */
-    readonly chartUrl: string;
+    /**
+     * Where the chart comes from: a chart archive on the machine that runs `pulumi up` (no registry, no login),
+     * or an https Helm repository.
+     */
+    readonly chart: { readonly archive: string } | { readonly repository: string };
     readonly chartVersion: string;
     /** Images by their repository's last component (source-controller, …). */
     readonly images: ReadonlyMap<string, FluxImage>;
@@ -97,7 +100,6 @@ export class FluxBootstrap extends pulumi.ComponentResource {
     constructor(name: string, args: FluxBootstrapArgs, opts: pulumi.ComponentResourceOptions) {
         super("crossborder:flux:FluxBootstrap", name, {}, opts);
         const child = { parent: this };
-        const oci = args.chartUrl.startsWith("oci://");
         const namespace = new k8s.core.v1.Namespace(
             `${name}-ns`,
             { metadata: { name: FLUX_NAMESPACE } },
@@ -109,12 +111,15 @@ export class FluxBootstrap extends pulumi.ComponentResource {
                 name: "flux2",
                 namespace: FLUX_NAMESPACE,
                 createNamespace: false,
-                chart: oci ? args.chartUrl : "flux2",
-                version: args.chartVersion,
-                ...(oci ? {} : { repositoryOpts: { repo: args.chartUrl } }),
+                ...("archive" in args.chart
+                    ? { chart: args.chart.archive }
+                    : { chart: "flux2", version: args.chartVersion, repositoryOpts: { repo: args.chart.repository } }),
                 values: fluxValues(args.images),
                 timeout: durationSeconds(args.profile.helmTimeout),
-                atomic: true,
+                // Not atomic: on a slow link one image pull may outlast the timeout, and an atomic install would
+                // roll all of Flux back; the next pulumi up finishes the release instead.
+                atomic: false,
+                cleanupOnFail: false,
             },
             { ...child, dependsOn: [namespace] },
         );

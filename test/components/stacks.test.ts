@@ -243,6 +243,8 @@ describe("the stacks under the mock runtime", function () {
             );
             assert.match(userData, /\/var\/lib\/kubelet\/config\.json/);
             assert.doesNotMatch(userData, /"auths"/);
+            // Fail closed: kubelet does not start (the node never joins) until the credentials exist.
+            assert.match(userData, /^ExecStartPre=\/bin\/sh -c 'test -s \/var\/lib\/kubelet\/config\.json/m);
             const parameter = resources("china", "aws:ssm/parameter:Parameter").find((r) =>
                 r.name.includes("registry-auth"),
             )!;
@@ -623,7 +625,11 @@ describe("the stacks under the mock runtime", function () {
             );
             assert.strictEqual(runs.get("china")!.outputs.fluxInstalled, false);
             const release = one("china", "kubernetes:helm.sh/v3:Release", variant).inputs as any;
-            assert.match(release.chart, /^oci:\/\/crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\//);
+            assert.match(release.chart, /\/flux2-2\.18\.3\.tgz$/);
+            assert.match(
+                variant.get("china")!.warnings.join("\n"),
+                /Flux chart: the Flux chart https:\/\/fluxcd-community\.github\.io\/helm-charts flux2 2\.18\.3 is not at \S+: run crossborder charts pull/,
+            );
             assert.strictEqual(release.createNamespace, false);
             assert.match(
                 release.values.sourceController.image,

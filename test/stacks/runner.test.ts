@@ -59,9 +59,14 @@ describe("the runner bootstrap", () => {
         assert.strictEqual(scriptVar("PULUMI_CLI_VERSION"), lockVersion("@pulumi/pulumi"));
     });
 
-    it("stages the CLI and every plugin from their release sites into the China bucket", () => {
+    it("stages the CLI and every plugin from their release sites, and the chart cache, into the China bucket", () => {
         const dir = tempDir("runner-stage");
-        const r = run(["stage", "s3://acme-pulumi/runner"], dir);
+        const charts = path.join(dir, "cache", "charts", "fluxcd-community.github.io", "helm-charts");
+        fs.mkdirSync(charts, { recursive: true });
+        fs.writeFileSync(path.join(charts, "flux2-2.18.3.tgz"), "archive");
+        const r = run(["stage", "s3://acme-pulumi/runner"], dir, {
+            CROSSBORDER_CHARTS: path.join(dir, "cache", "charts"),
+        });
         assert.strictEqual(r.status, 0, r.stderr);
         const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8");
         assert.match(calls, /https:\/\/get\.pulumi\.com\/releases\/sdk\/pulumi-v3\.\d+\.\d+-linux-x64\.tar\.gz/);
@@ -70,7 +75,17 @@ describe("the runner bootstrap", () => {
             /https:\/\/github\.com\/pulumi\/pulumi-aws\/releases\/download\/v7\.48\.0\/pulumi-resource-aws-v7\.48\.0-linux-amd64\.tar\.gz/,
         );
         assert.match(calls, /aws --profile china s3 cp --recursive \S+ s3:\/\/acme-pulumi\/runner\//);
-        assert.strictEqual(fs.readdirSync(path.join(dir, "bucket")).length, 5, "the CLI and four plugins");
+        assert.strictEqual(fs.readdirSync(path.join(dir, "bucket")).length, 6, "the CLI, four plugins, the charts");
+        assert.ok(
+            fs.existsSync(
+                path.join(dir, "bucket", "charts", "fluxcd-community.github.io", "helm-charts", "flux2-2.18.3.tgz"),
+            ),
+        );
+        const empty = run(["stage", "s3://acme-pulumi/runner"], tempDir("runner-stage-empty"), {
+            CROSSBORDER_CHARTS: path.join(dir, "nothing"),
+        });
+        assert.strictEqual(empty.status, 1);
+        assert.match(empty.stderr, /no chart archives in \S+: run crossborder charts pull first/);
     });
 
     it("installs only from the bucket, and points plugin downloads and npm inside China", () => {
@@ -90,12 +105,17 @@ describe("the runner bootstrap", () => {
             path.join(dir, "cli"),
             "pulumi",
         ]);
+        fs.mkdirSync(path.join(staged, "charts", "example.com"), { recursive: true });
+        fs.writeFileSync(path.join(staged, "charts", "example.com", "flux2-2.18.3.tgz"), "archive");
         const profile = path.join(dir, "profile.sh");
         const r = run(["install", "s3://acme-pulumi/runner"], dir, {
             CROSSBORDER_PULUMI_HOME: path.join(dir, "opt"),
             CROSSBORDER_PROFILE_FILE: profile,
+            CROSSBORDER_CHARTS: path.join(dir, "runner-charts"),
         });
         assert.strictEqual(r.status, 0, r.stderr);
+        // The chart cache lands where pulumi up looks for the Flux chart.
+        assert.ok(fs.existsSync(path.join(dir, "runner-charts", "example.com", "flux2-2.18.3.tgz")));
         const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8");
         assert.doesNotMatch(calls, /^curl /m, "nothing is downloaded from outside");
         for (const name of ["alicloud", "aws", "kubernetes", "random"])
