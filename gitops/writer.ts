@@ -195,6 +195,21 @@ function acquireLock(out: string, waitMs: number): () => void {
 // ---------------------------------------------------------------------------------------------------
 // Recovery
 
+/** Where the writer puts the temporary of a generated path. */
+function tempPath(p: string): string {
+    return path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.crossborder-tmp`);
+}
+
+/** The first folder on the way to `p` (inside `out`) that is a symbolic link, if any. */
+function throughLink(out: string, p: string): string | undefined {
+    const parts = p.split("/");
+    for (let i = 1; i < parts.length; i++) {
+        const d = parts.slice(0, i).join("/");
+        if (lstat(path.join(out, d))?.isSymbolicLink()) return d;
+    }
+    return undefined;
+}
+
 function readJournal(out: string): Journal | undefined {
     const file = path.join(out, JOURNAL_FILE);
     if (!lstat(file)) return undefined;
@@ -208,8 +223,20 @@ function readJournal(out: string): Journal | undefined {
             !j.manifest
         )
             throw new Error("not a crossborder journal");
-        for (const x of j.install) checkPath(x.path);
+        // Every path it names must be one this writer could have written: inside the folder, and the
+        // temporaries exactly where it puts them. A journal carried in a fleet repository could otherwise make
+        // the next render delete a file beside the folder, or move one from outside into the tree.
+        for (const x of j.install) {
+            checkPath(x.path);
+            if (x.temp !== tempPath(x.path))
+                throw new Error(
+                    `install entry ${JSON.stringify(x.path)} names the temporary ${JSON.stringify(x.temp)}, which is not the writer's ${tempPath(x.path)}`,
+                );
+            if (typeof x.mode !== "number") throw new Error(`install entry ${JSON.stringify(x.path)} has no mode`);
+        }
         for (const p of [...j.remove, ...j.created]) checkPath(p);
+        for (const p of [...j.install.map((x: { path: string }) => x.path), ...j.remove, ...j.created])
+            if (throughLink(out, p)) throw new Error(`${p} lies below a symbolic link, outside the folder's own tree`);
         return j as Journal;
     } catch (e) {
         throw new WriterError(
@@ -348,7 +375,15 @@ function plan(
             conflicts.push(`${path.join(outDir, p)} is not crossborder's and would be overwritten`);
         if (now === undefined || !Buffer.from(content).equals(now)) install.push(p);
     }
-    const remove = [...owned.keys()].filter((p) => !files.has(p) && current(p) !== undefined).sort();
+    // A folder of the tree replaced by a symbolic link: what the manifest owns below it is not removed through it.
+    for (const p of owned.keys()) {
+        const link = throughLink(out, p);
+        if (link && !files.has(p))
+            conflicts.push(`${path.join(outDir, link)} is a symbolic link, and ${p} must not be removed through it`);
+    }
+    const remove = [...owned.keys()]
+        .filter((p) => !files.has(p) && !throughLink(out, p) && current(p) !== undefined)
+        .sort();
     return { conflicts: [...new Set(conflicts)], install: install.sort(), remove };
 }
 
@@ -419,7 +454,7 @@ function applyWrite(
     }
     const entries = install.map((p) => ({
         path: p,
-        temp: path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.crossborder-tmp`),
+        temp: tempPath(p),
         mode: modeOf(p),
     }));
     const journal = (state: Journal["state"]): Journal => ({

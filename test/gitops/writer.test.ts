@@ -206,6 +206,71 @@ describe("the writer", () => {
         });
     });
 
+    describe("a journal or manifest that names paths outside the folder (a fleet repository can carry one)", () => {
+        /** A folder with a tree, a victim file beside it, and the journal `entry` planted in its records. */
+        function planted(state: "preparing" | "committed", entry: Record<string, unknown>) {
+            const dir = tempDir("journal-attack");
+            const out = path.join(dir, "out");
+            writeTree(out, tree("1"));
+            const victim = path.join(dir, "victim.txt");
+            fs.writeFileSync(victim, "the user's\n");
+            const manifest = JSON.parse(fs.readFileSync(path.join(out, MANIFEST_FILE), "utf8"));
+            fs.writeFileSync(
+                path.join(out, ".crossborder", "journal.json"),
+                JSON.stringify({ version: 1, state, install: [entry], remove: [], created: [], manifest }),
+            );
+            return { dir, out, victim };
+        }
+
+        for (const state of ["preparing", "committed"] as const)
+            it(`refuses (exit 2) a ${state} journal whose temporary is outside, touching nothing`, () => {
+                const { dir, out, victim } = planted(state, {
+                    path: "apps/a.yaml",
+                    temp: "../victim.txt",
+                    mode: 0o666,
+                });
+                const before = fs.readFileSync(path.join(out, "apps", "a.yaml"), "utf8");
+                assert.throws(
+                    () => writeTree(out, tree("2")),
+                    (e: Error) =>
+                        e instanceof WriterError &&
+                        /journal\.json: unreadable journal of an interrupted write \(install entry "apps\/a\.yaml" names the temporary "\.\.\/victim\.txt", which is not the writer's apps\/\.a\.yaml\.crossborder-tmp\)/.test(
+                            e.message,
+                        ),
+                );
+                assert.strictEqual(fs.readFileSync(victim, "utf8"), "the user's\n", "the file beside it is kept");
+                assert.strictEqual(fs.readFileSync(path.join(out, "apps", "a.yaml"), "utf8"), before);
+                assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["out", "victim.txt"]);
+                // …and the command says so with exit 2.
+                const r = runCli(["render", "--out", out]);
+                assert.strictEqual(r.status, 2, r.stderr);
+                assert.match(r.stderr, /journal\.json: unreadable journal/);
+                assert.ok(fs.existsSync(victim));
+            });
+
+        it("neither follows nor removes through a folder replaced by a symbolic link", () => {
+            const dir = tempDir("link-attack");
+            const out = path.join(dir, "out");
+            writeTree(out, tree("1"));
+            const elsewhere = path.join(dir, "elsewhere");
+            fs.mkdirSync(path.join(elsewhere, "b"), { recursive: true });
+            fs.writeFileSync(path.join(elsewhere, "b", "b.yaml"), "b: 1\n"); // the same bytes the manifest owns
+            fs.rmSync(path.join(out, "apps"), { recursive: true });
+            fs.symlinkSync(elsewhere, path.join(out, "apps"));
+            // The next tree no longer has apps/b/b.yaml: removing it would go through the link.
+            const next = new Map(tree("1"));
+            next.delete("apps/b/b.yaml");
+            next.delete("apps/a.yaml");
+            assert.throws(
+                () => writeTree(out, next),
+                (e: Error) =>
+                    e instanceof WriterError &&
+                    /apps is a symbolic link, and apps\/b\/b\.yaml must not be removed through it/.test(e.message),
+            );
+            assert.ok(fs.existsSync(path.join(elsewhere, "b", "b.yaml")), "nothing outside was removed");
+        });
+    });
+
     it("records what it owns in .crossborder/manifest.json", () => {
         const out = path.join(tempDir("manifest"), "out");
         writeTree(out, tree("1"));
