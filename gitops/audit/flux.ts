@@ -38,6 +38,8 @@ export interface FluxSpec {
 export interface BuiltObject extends RenderedObject {
     /** The tree file the object came from. */
     readonly file: string;
+    /** `spec.decryption.provider` of the Flux Kustomization that applies it (sops), if any. */
+    readonly decryption?: string;
 }
 
 export interface FluxBuild {

@@ -28,7 +28,8 @@ import { format, tryParseImage } from "../reference";
 import { EngineContext } from "../render/engine";
 import { jsonPointer } from "../render/plan";
 import { scanValues } from "../values";
-import { buildFluxPath, BuiltObject, FluxSpec, KUSTOMIZATION_FILES, sourcePath, substitute } from "./flux";
+import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
+import { buildCluster, ClusterBuild, isFluxKustomization } from "./cluster";
 import { judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
@@ -206,91 +207,10 @@ function copyTree(from: string, to: string): void {
     });
 }
 
-const isFluxKustomization = (o: RenderedObject) =>
-    o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
 const isHelmRelease = (o: RenderedObject) =>
     o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
 const isSource = (o: RenderedObject) =>
     /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
-
-/** postBuild variables of a Flux Kustomization: substituteFrom ConfigMaps/Secrets first, then substitute. */
-function postBuildVars(k: RenderedObject, objects: readonly BuiltObject[]): Record<string, string> {
-    const vars: Record<string, string> = {};
-    const ns = k.id.namespace ?? "flux-system";
-    for (const ref of Array.isArray(k.object.spec?.postBuild?.substituteFrom)
-        ? k.object.spec.postBuild.substituteFrom
-        : []) {
-        const o = objects.find(
-            (x) => x.id.kind === ref?.kind && x.id.name === ref?.name && (x.id.namespace ?? ns) === ns,
-        );
-        for (const [key, value] of Object.entries<string>(o?.object.data ?? {}))
-            vars[key] = ref.kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
-    }
-    Object.assign(vars, k.object.spec?.postBuild?.substitute ?? {});
-    return vars;
-}
-
-interface ClusterBuild {
-    readonly objects: BuiltObject[];
-    readonly problems: string[];
-}
-
-/** Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies. */
-async function buildCluster(name: string, entry: string, copy: string): Promise<ClusterBuild> {
-    const objects: BuiltObject[] = [];
-    const problems: string[] = [];
-    const queue: { path: string; spec: FluxSpec; vars: Record<string, string>; label: string }[] = [
-        { path: entry, spec: {}, vars: {}, label: `cluster ${name} root (${entry})` },
-    ];
-    const seen = new Set<string>();
-    while (queue.length) {
-        const next = queue.shift()!;
-        const key = JSON.stringify([sourcePath(next.path), next.spec, next.vars]);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const build = await buildFluxPath(copy, next.path, next.spec, next.vars, next.label);
-        problems.push(...build.problems);
-        for (const o of build.objects) {
-            objects.push(o);
-            if (!isFluxKustomization(o)) continue;
-            const spec = o.object.spec ?? {};
-            const src = spec.sourceRef ?? {};
-            const label = `${describeId(o.id)} (${o.file})`;
-            // A sourceRef without a namespace is in the Kustomization's own namespace (Flux's CrossNamespaceSourceReference).
-            const srcNamespace = src.namespace ?? o.id.namespace ?? "flux-system";
-            if (!(
-                (src.kind === "GitRepository" || src.kind === "OCIRepository") &&
-                src.name === "flux-system" &&
-                srcNamespace === "flux-system"
-            )) {
-                problems.push(
-                    `${label}: reconciles ${src.kind ?? "?"} ${srcNamespace}/${src.name ?? "?"}, which is not this tree (flux-system/flux-system), so what it applies cannot be audited`,
-                );
-                continue;
-            }
-            if (spec.kubeConfig !== undefined) {
-                problems.push(
-                    `${label}: spec.kubeConfig sends what it applies to another cluster (the one its kubeConfig Secret names), so this cluster's audit cannot judge it; keep each cluster's objects in its own clusters/<name> tree`,
-                );
-                continue;
-            }
-            queue.push({
-                path: typeof spec.path === "string" ? spec.path : ".",
-                spec: {
-                    components: spec.components,
-                    targetNamespace: spec.targetNamespace,
-                    patches: spec.patches,
-                    patchesStrategicMerge: spec.patchesStrategicMerge,
-                    patchesJson6902: spec.patchesJson6902,
-                    images: spec.images,
-                },
-                vars: postBuildVars(o, objects),
-                label,
-            });
-        }
-    }
-    return { objects, problems };
-}
 
 function imageFindings(
     locations: readonly ImageLocation[],

@@ -16,6 +16,7 @@ import { isValidTag } from "../reference";
 import { chartArtifactOf } from "../render/emit";
 import { RegistryClient } from "../registry";
 import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";
+import { appliedProblems, fileProblems } from "./secrets";
 
 export { buildArtifact, reproducibleTar } from "./artifact";
 export type { Artifact, ArtifactMeta } from "./artifact";
@@ -73,72 +74,15 @@ export function clusterFiles(tree: string, cluster: PublishCluster): Map<string,
     return files;
 }
 
-/** Things that read as credentials, by line (private keys, cloud access keys, tokens, docker auths). */
-const KEY_PATTERNS: [RegExp, string][] = [
-    [/-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/, "a private key"],
-    [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
-    [/aws_secret_access_key|AWS_SECRET_ACCESS_KEY\s*[:=]\s*\S{20,}/, "an AWS secret access key"],
-    [/\bLTAI[0-9A-Za-z]{12,30}\b/, "an Alibaba Cloud AccessKey id"],
-    [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
-    [/\bglpat-[A-Za-z0-9_-]{20,}\b/, "a GitLab token"],
-    [/"auths"\s*:\s*\{[^}]*"auth"\s*:/, "registry credentials (a docker config)"],
-];
-
-/** The 1-based line of `offset` in `text`. */
-const lineAt = (text: string, offset: number) => text.slice(0, Math.max(0, offset)).split("\n").length;
-
-/** Why one manifest document must not be published (a Secret with data, a kustomize secretGenerator). */
-function documentProblem(o: Record<string, unknown>, text: string, start: number): string | undefined {
-    const has = (v: unknown) => Boolean(v) && typeof v === "object" && Object.keys(v as object).length > 0;
-    const at = (key: RegExp) => {
-        const i = text.slice(start).search(key);
-        return lineAt(text, i < 0 ? start : start + i);
-    };
-    if (o.kind === "Secret" && (has(o.data) || has(o.stringData))) {
-        const name = (o.metadata as Record<string, unknown> | undefined)?.name;
-        return `${at(/^kind:\s*["']?Secret/m)}: the Secret ${String(name ?? "(no name)")} carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)`;
-    }
-    // kustomize makes Secrets from literals, files and env files beside the kustomization.
-    if (has(o.secretGenerator))
-        return `${at(/^secretGenerator:/m)}: a kustomize secretGenerator; its literals and files would travel in the artifact (deliver the Secret with the cluster instead)`;
-    return undefined;
-}
-
 /**
- * Why `files` must not be published, by file:line: Secrets with data, secret generators, anything that reads
- * as a key, and manifests it cannot read (a check that could not look does not say OK).
+ * Why `files` must not be published, by file:line: credentials in any file (secretlint's recommended rules and
+ * the project's own), Secrets with data and secret generators in the files and in what Flux builds from them,
+ * and anything it cannot read or build (a check that could not look does not say OK). gitops/publish/secrets.ts.
  */
-export function secretProblems(files: ReadonlyMap<string, Buffer>): string[] {
-    const problems: string[] = [];
-    for (const [p, bytes] of files) {
-        const text = bytes.toString("utf8");
-        text.split("\n").forEach((line, i) => {
-            for (const [re, what] of KEY_PATTERNS) if (re.test(line)) problems.push(`${p}:${i + 1}: ${what}`);
-        });
-        // Helm templates are not Kubernetes YAML until rendered; their Secrets are the chart's business.
-        if (!/\.(ya?ml|json)$/i.test(p) || p.includes("/templates/")) continue;
-        const unreadable = (offset: number, why: string) =>
-            problems.push(
-                `${p}:${lineAt(text, offset)}: cannot be read as YAML (${why}), so it cannot be checked for Secrets; fix it`,
-            );
-        for (const doc of parseAllDocuments(text, { logLevel: "silent" })) {
-            if (doc.errors.length > 0) {
-                unreadable(doc.errors[0].pos[0], doc.errors[0].message.split("\n")[0]);
-                break;
-            }
-            let o: unknown;
-            try {
-                o = doc.toJS({ maxAliasCount: 100 });
-            } catch (e) {
-                unreadable(doc.range[0], (e as Error).message.split("\n")[0]);
-                continue;
-            }
-            if (!o || typeof o !== "object" || Array.isArray(o)) continue;
-            const why = documentProblem(o as Record<string, unknown>, text, doc.range[0]);
-            if (why) problems.push(`${p}:${why}`);
-        }
-    }
-    return problems.sort();
+export async function secretProblems(files: ReadonlyMap<string, Buffer>, cluster?: PublishCluster): Promise<string[]> {
+    const own = await fileProblems(files);
+    const applied = cluster ? await appliedProblems(files, cluster) : [];
+    return [...new Set([...own, ...applied])];
 }
 
 export interface PublishOptions {
@@ -164,13 +108,13 @@ export interface Published {
 }
 
 /** The artifact of a tree, refused if it holds a secret. */
-export function artifactOf(
+export async function artifactOf(
     tree: string,
     cluster: PublishCluster,
     meta: ArtifactMeta,
-): { artifact: Artifact; files: number; charts: TreeChart[] } {
+): Promise<{ artifact: Artifact; files: number; charts: TreeChart[] }> {
     const files = clusterFiles(tree, cluster);
-    const problems = secretProblems(files);
+    const problems = await secretProblems(files, cluster);
     const charts = treeCharts(files);
     problems.push(...pinProblems(files, charts));
     if (problems.length) throw new PublishRefused(problems);
@@ -242,7 +186,7 @@ async function pushArtifact(opts: PublishOptions, repository: string, tag: strin
 }
 
 export async function publish(opts: PublishOptions): Promise<Published> {
-    const { artifact, files, charts } = artifactOf(opts.tree, opts.cluster, opts.meta);
+    const { artifact, files, charts } = await artifactOf(opts.tree, opts.cluster, opts.meta);
     const reference = `${opts.registry}/${opts.repository}:${opts.tag}@${artifact.manifest.digest}`;
     // The tree's charts go beside the tree (<namespace>/<chart>), and before it: a tree never names a chart
     // the registry does not hold yet.

@@ -102,7 +102,7 @@ describe("publishing the china tree as an OCI artifact", function () {
         }
     });
 
-    it("refuses a tree that holds a Secret with data or anything that reads as a key, naming the file and line", () => {
+    it("refuses a tree that holds a Secret with data or anything that reads as a key, naming the file and line", async () => {
         const dir = tempDir("publish-secret");
         fs.cpSync(tree, dir, { recursive: true });
         const secret = path.join(dir, "apps", "china", "leak.yaml");
@@ -114,9 +114,10 @@ describe("publishing the china tree as an OCI artifact", function () {
             path.join(dir, "infrastructure", "configs", "china", "key.pem"),
             "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
         );
-        const problems = secretProblems(clusterFiles(dir, "china"));
+        const problems = await secretProblems(clusterFiles(dir, "china"));
         assert.deepStrictEqual(problems, [
-            "apps/china/leak.yaml:8: the Secret db carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi)",
+            "apps/china/leak.yaml:8: the Secret db carries data; keep Secrets out of the artifact (deliver them with the cluster, e.g. from Pulumi, or encrypt them with SOPS)",
+            'apps/china/leak.yaml:10: a credential in "password"',
             "infrastructure/configs/china/key.pem:1: a private key",
         ]);
         const r = runCli(["publish", "--tree", dir, "--dry-run"]);
@@ -125,10 +126,212 @@ describe("publishing the china tree as an OCI artifact", function () {
         // An empty Secret (a name other objects refer to) is not a leak.
         fs.writeFileSync(secret, "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n");
         fs.rmSync(path.join(dir, "infrastructure", "configs", "china", "key.pem"));
-        assert.deepStrictEqual(secretProblems(clusterFiles(dir, "china")), []);
+        assert.deepStrictEqual(await secretProblems(clusterFiles(dir, "china"), "china"), []);
     });
 
-    it("refuses a kustomize secretGenerator and a manifest it cannot read, naming the file and line", () => {
+    describe("the shapes a secret hides in (each refused, naming the file and line)", () => {
+        const KEY_BODY = "MIIEowIBAAKCAQEA7bq0mT2s5bKf3RxW9nqZ1uJ8d4aH6pLwYcVe0oI2sT9uN3vX";
+        const cm = (name: string, data: string) =>
+            `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: demo}\ndata:\n${data}\n`;
+        const dockerConfig = JSON.stringify({
+            auths: { "registry.example.cn": { username: "u", password: "s3cr3t-pw" } },
+        });
+        /** file → text, and whether apps/china/kustomization.yaml must list it (what Flux applies). */
+        const SHAPES: { name: string; files: Record<string, string>; list?: string[]; says: RegExp }[] = [
+            {
+                name: "a Secret inside kind: List",
+                files: {
+                    "apps/china/list.yaml":
+                        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: listed, namespace: demo}\n    data: {k: dmFsdWU=}\n",
+                },
+                list: ["list.yaml"],
+                says: /^apps\/china\/list\.yaml:\d+: the Secret listed carries data/m,
+            },
+            {
+                name: "a Secret in a resource file named secret.txt",
+                files: {
+                    "apps/china/secret.txt":
+                        "apiVersion: v1\nkind: Secret\nmetadata: {name: txt, namespace: demo}\ndata: {k: dmFsdWU=}\n",
+                },
+                list: ["secret.txt"],
+                says: /^apps\/china\/secret\.txt:\d+: the Secret txt carries data.*as kustomize builds it/m,
+            },
+            {
+                name: "a Secret under a templates/ folder that is not a chart",
+                files: {
+                    "apps/china/templates/s.yaml":
+                        "apiVersion: v1\nkind: Secret\nmetadata: {name: tpl, namespace: demo}\nstringData: {k: value}\n",
+                },
+                says: /^apps\/china\/templates\/s\.yaml:2: the Secret tpl carries data/m,
+            },
+            {
+                name: "a Secret whose kind comes from a merge key",
+                files: {
+                    "apps/china/merged.yaml":
+                        "base: &base {apiVersion: v1, kind: Secret}\n<<: *base\nmetadata: {name: merged, namespace: demo}\ndata: {k: dmFsdWU=}\n",
+                },
+                list: ["merged.yaml"],
+                says: /^apps\/china\/merged\.yaml:\d+: the Secret merged carries data.*as kustomize builds it/m,
+            },
+            {
+                name: "a docker config with a user name and password",
+                files: { "apps/china/docker.yaml": cm("docker", `  config.json: '${dockerConfig}'`) },
+                says: /^apps\/china\/docker\.yaml:\d+: registry credentials \(a docker config\)/m,
+            },
+            {
+                name: "the same docker config, base64, in a ConfigMap",
+                files: {
+                    "apps/china/docker64.yaml": cm(
+                        "docker64",
+                        `  config: ${Buffer.from(dockerConfig).toString("base64")}`,
+                    ),
+                },
+                says: /^apps\/china\/docker64\.yaml:\d+: registry credentials \(a docker config\), base64-encoded/m,
+            },
+            {
+                name: "a PGP private key block",
+                files: {
+                    "apps/china/pgp.yaml": cm(
+                        "pgp",
+                        `  key: |\n    -----BEGIN PGP PRIVATE KEY BLOCK-----\n    ${KEY_BODY}\n    -----END PGP PRIVATE KEY BLOCK-----`,
+                    ),
+                },
+                says: /^apps\/china\/pgp\.yaml:\d+: a private key/m,
+            },
+            {
+                name: "a private key folded over YAML lines",
+                files: {
+                    "apps/china/folded.yaml": cm(
+                        "folded",
+                        `  key: >-\n    -----BEGIN RSA\n    PRIVATE KEY-----\n    ${KEY_BODY}`,
+                    ),
+                },
+                says: /^apps\/china\/folded\.yaml:\d+: a private key/m,
+            },
+            {
+                name: "a private key escaped in a quoted string",
+                files: {
+                    "apps/china/escaped.yaml": cm(
+                        "escaped",
+                        `  key: "-----BEGIN EC PRIVATE\\u0020KEY-----\\n${KEY_BODY}\\n-----END EC PRIVATE KEY-----"`,
+                    ),
+                },
+                says: /^apps\/china\/escaped\.yaml:\d+: a private key/m,
+            },
+            {
+                name: "a kubeconfig's client-key-data",
+                files: {
+                    "apps/china/kubeconfig.yaml": cm(
+                        "kube",
+                        `  config: |\n    users:\n      - name: admin\n        user:\n          client-key-data: ${Buffer.from(KEY_BODY).toString("base64")}`,
+                    ),
+                },
+                says: /^apps\/china\/kubeconfig\.yaml:\d+: a kubeconfig client key/m,
+            },
+            {
+                name: "a kubeconfig's token",
+                files: {
+                    "apps/china/token.yaml":
+                        "apiVersion: v1\nkind: Config\nusers:\n  - name: ci\n    user:\n      token: eyJhbGciOiJSUzI1NiJ9.payload.signature\n",
+                },
+                says: /^apps\/china\/token\.yaml:6: a credential in "token"/m,
+            },
+            {
+                name: "a GitHub fine-grained token",
+                files: {
+                    "apps/china/gh.yaml": cm(
+                        "gh",
+                        "  token-file: github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH",
+                    ),
+                },
+                says: /^apps\/china\/gh\.yaml:\d+: a GitHub fine-grained token/m,
+            },
+            {
+                name: "AWS_SECRET_ACCESS_KEY as an env name, its value on the next line",
+                files: {
+                    "apps/china/env.yaml":
+                        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: demo}\nspec:\n  containers:\n    - name: c\n      image: x\n      env:\n        - name: AWS_SECRET_ACCESS_KEY\n          value: wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz\n",
+                },
+                says: /^apps\/china\/env\.yaml:9: a credential in the env variable AWS_SECRET_ACCESS_KEY/m,
+            },
+            {
+                name: "a .env file with a password",
+                files: { "apps/china/app.env": "LOG_LEVEL=info\nDB_PASSWORD=correct-horse-battery\n" },
+                says: /^apps\/china\/app\.env:2: a credential in DB_PASSWORD/m,
+            },
+            {
+                name: "an Alibaba Cloud AccessKey secret",
+                files: {
+                    "apps/china/ali.yaml": cm("ali", "  accessKeySecret: 4dF3kP9sL2mN8qR5tV1wX7yZ0aB6cE"),
+                },
+                says: /^apps\/china\/ali\.yaml:\d+: a credential in "accessKeySecret"/m,
+            },
+            {
+                name: "a SOPS-encrypted Secret applied without decryption",
+                files: {
+                    "apps/china/sops.yaml":
+                        "apiVersion: v1\nkind: Secret\nmetadata: {name: sops, namespace: demo}\ndata: {k: 'ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi=,type:str]'}\nsops: {version: 3.9.0, age: [{recipient: age1x}]}\n",
+                },
+                list: ["sops.yaml"],
+                says: /^apps\/china\/sops\.yaml:\d+: the SOPS-encrypted Secret sops is applied by a Kustomization without decryption/m,
+            },
+        ];
+
+        /** A copy of the rendered tree with the shape's files, listed in the china apps kustomization. */
+        function withShape(shape: (typeof SHAPES)[number]): string {
+            const dir = tempDir("publish-shape");
+            fs.cpSync(tree, dir, { recursive: true });
+            for (const [p, text] of Object.entries(shape.files)) {
+                fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+                fs.writeFileSync(path.join(dir, p), text);
+            }
+            if (shape.list) {
+                const k = path.join(dir, "apps", "china", "kustomization.yaml");
+                fs.writeFileSync(
+                    k,
+                    fs
+                        .readFileSync(k, "utf8")
+                        .replace("resources:\n", `resources:\n${shape.list.map((f) => `  - ${f}\n`).join("")}`),
+                );
+            }
+            return dir;
+        }
+
+        for (const shape of SHAPES)
+            it(shape.name, async function () {
+                requireCorpus(this);
+                const problems = await secretProblems(clusterFiles(withShape(shape), "china"), "china");
+                assert.match(problems.join("\n"), shape.says, problems.join("\n"));
+            });
+
+        it("publishes a SOPS-encrypted Secret that its Kustomization decrypts (ciphertext, decrypted in the cluster)", async function () {
+            requireCorpus(this);
+            const sops = SHAPES.find((x) => x.name.startsWith("a SOPS"))!;
+            const dir = withShape(sops);
+            const apps = path.join(dir, "clusters", "china", "apps.yaml");
+            fs.writeFileSync(
+                apps,
+                fs
+                    .readFileSync(apps, "utf8")
+                    .replace(
+                        "  prune: true",
+                        "  prune: true\n  decryption: {provider: sops, secretRef: {name: sops-age}}",
+                    ),
+            );
+            assert.deepStrictEqual(await secretProblems(clusterFiles(dir, "china"), "china"), []);
+        });
+
+        it("refuses through the command too (exit 1), before anything is built", () => {
+            const r = runCli(["publish", "--tree", withShape(SHAPES[1]), "--dry-run"]);
+            assert.strictEqual(r.status, 1, r.stdout + r.stderr);
+            assert.match(
+                r.stderr,
+                /refusing to publish:\n[\s\S]*apps\/china\/secret\.txt:\d+: the Secret txt carries data/,
+            );
+        });
+    });
+
+    it("refuses a kustomize secretGenerator and a manifest it cannot read, naming the file and line", async () => {
         const files = new Map([
             [
                 "apps/china/kustomization.yaml",
@@ -148,7 +351,7 @@ describe("publishing the china tree as an OCI artifact", function () {
                 Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
             ],
         ]);
-        const problems = secretProblems(files);
+        const problems = await secretProblems(files);
         assert.strictEqual(problems.length, 3, problems.join("\n"));
         assert.match(
             problems[0],
