@@ -76,7 +76,8 @@ function decoded(s: string): string | undefined {
     const t = s.replace(/\s+/g, "");
     if (t.length < 24 || t.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(t)) return undefined;
     const text = Buffer.from(t, "base64").toString("utf8");
-    return /^[\x09\x0a\x0d\x20-\x7e]+$/.test(text) ? text : undefined;
+    // Printable ASCII, tabs and line breaks only: binary is not a credential text.
+    return [...text].every((c) => c === "\t" || c === "\n" || c === "\r" || (c >= " " && c <= "~")) ? text : undefined;
 }
 
 type Secretlint = (file: string, text: string) => Promise<{ line: number; message: string }[]>;
