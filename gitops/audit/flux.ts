@@ -16,8 +16,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml, stringify } from "yaml";
-import { firstLines, locateTool, runTool } from "../engine/tools";
+import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
+import { firstLines, locateTool, runTool, ToolError } from "../engine/tools";
 import { Doc, parseManifests, RenderedObject } from "../objects/manifests";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -93,6 +93,26 @@ function referencedPaths(k: Doc | undefined): string[] {
     return out;
 }
 
+const MAX_INPUT = 32 * 1024 * 1024;
+
+/**
+ * Why a file may not be handed to kustomize: too large, or YAML that expands beyond the alias limit (kustomize
+ * would expand an alias bomb in a patch file without bound). Read with the same limits as every other file.
+ */
+function unsafeInput(file: string): string | undefined {
+    const size = fs.statSync(file).size;
+    if (size > MAX_INPUT) return `${size} bytes, more than the ${MAX_INPUT} crossborder hands to kustomize`;
+    try {
+        for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"), { logLevel: "silent" })) {
+            if (doc.errors.length) return undefined; // kustomize refuses it and says why
+            doc.toJS(PARSE);
+        }
+    } catch (e) {
+        return `cannot be read within the YAML limits (${(e as Error).message.split("\n")[0]}), so it is not handed to kustomize`;
+    }
+    return undefined;
+}
+
 /** Remote or escaping references of every kustomization a directory reaches (static: before building). */
 function refusedReferences(root: string, dir: string, seen = new Set<string>()): string[] {
     if (seen.has(dir)) return [];
@@ -125,8 +145,18 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
                 continue;
             }
             if (fs.existsSync(target) && fs.statSync(target).isDirectory()) subdirs.push(target);
+            else if (fs.existsSync(target)) {
+                const why = unsafeInput(target);
+                if (why) problems.push(`${rel(target)} (named by ${rel(kfile)}): ${why}`);
+            }
         }
     } else if (fs.existsSync(dir)) {
+        for (const f of generatedKustomization(dir).resources as string[]) {
+            const target = path.join(dir, f);
+            if (!fs.statSync(target).isFile()) continue;
+            const why = unsafeInput(target);
+            if (why) problems.push(`${rel(target)}: ${why}`);
+        }
         const walk = (d: string) => {
             for (const e of fs.readdirSync(d, { withFileTypes: true })) {
                 if (!e.isDirectory()) continue;
@@ -263,11 +293,15 @@ export async function buildFluxPath(
     }
     fs.writeFileSync(merged.file, merged.text);
     try {
-        const r = await runTool(
-            locateTool("kubectl"),
-            ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir],
-            { timeoutMs: 300_000 },
-        );
+        let r;
+        try {
+            r = await runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+                purpose: "build",
+            });
+        } catch (e) {
+            if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
+            return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };
+        }
         if (r.code !== 0)
             return {
                 objects: [],

@@ -175,7 +175,7 @@ async function helmPull(ref: ChartRef, dir: string, plainHttp: boolean): Promise
         : ["pull", ref.name, "--repo", repo, "--version", ref.version, "--destination", dir];
     // helm's repository index cache is throwaway: keep it out of the user's ~/.cache (registry logins stay).
     const r = await runTool(file, args, {
-        timeoutMs: 600_000,
+        purpose: "pull",
         env: { ...process.env, HELM_CACHE_HOME: path.join(dir, ".helm-cache") },
     });
     if (r.code !== 0)

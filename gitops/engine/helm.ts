@@ -63,7 +63,14 @@ export async function helmTemplate(req: HelmTemplateRequest): Promise<string> {
     // judged like everything else (parseManifests drops the CustomResourceDefinitions themselves).
     const args = ["template", req.release, req.chart, "--namespace", req.namespace, "--values", "-", "--include-crds"];
     if (req.kubeVersion) args.push("--kube-version", req.kubeVersion);
-    const r = await runTool(file, args, { input: JSON.stringify(req.values ?? {}), timeoutMs: 300_000 });
+    let r;
+    try {
+        r = await runTool(file, args, { input: JSON.stringify(req.values ?? {}), purpose: "render" });
+    } catch (e) {
+        // A bound hit (time, output, memory): the chart's fault, named by its release.
+        if (e instanceof ToolError && !/cannot run/.test(e.message)) throw new HelmError(`${req.label}: ${e.message}`);
+        throw e;
+    }
     if (r.code !== 0)
         throw new HelmError(`${req.label}: helm template failed:\n${firstLines(r.stderr, 12).replace(/^/gm, "  | ")}`);
     return r.stdout;

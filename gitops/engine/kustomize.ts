@@ -67,9 +67,16 @@ export async function applyKustomize(
         };
         fs.writeFileSync(path.join(dir, "helm-output.yaml"), manifests);
         fs.writeFileSync(path.join(dir, "kustomization.yaml"), JSON.stringify(kustomization));
-        const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
-            timeoutMs: 300_000,
-        });
+        let r;
+        try {
+            r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+                purpose: "build",
+            });
+        } catch (e) {
+            if (e instanceof ToolError && !/cannot run/.test(e.message))
+                throw new KustomizeError(`${label}: its kustomize post-renderer: ${e.message}`);
+            throw e;
+        }
         if (r.code !== 0) {
             if (/unknown command|unknown flag/.test(r.stderr))
                 throw new ToolError(`${kubectl} has no usable kustomize: ${firstLines(r.stderr)}`);

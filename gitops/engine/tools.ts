@@ -2,7 +2,8 @@
  * The real tools crossborder judges with: `helm` (v4, the engine Flux 2.8's helm-controller renders with)
  * and `kubectl` (its built-in kustomize applies post-renderers as helm-controller does). Each is found as
  * `CROSSBORDER_HELM` / `CROSSBORDER_KUBECTL`, else the binary `npm ci` unpacked into `.tools/bin`
- * (bin/install-tools.js), else the command on PATH. Subprocesses are bounded in output size and time.
+ * (bin/install-tools.js), else the command on PATH. Every subprocess runs here (runTool), bounded in time,
+ * output and memory by TOOL_LIMITS, in its own process group, and dies with crossborder.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -64,20 +65,88 @@ export interface RunResult {
     readonly stderr: string;
 }
 
+/**
+ * What each kind of tool run may take, in one place: wall time, output (stdout and stderr together) and
+ * address space. A run that passes a bound is stopped (its whole process group killed) and is a ToolError
+ * naming the bound; a chart that renders without end, or a patch file that explodes, ends there.
+ */
+export const TOOL_LIMITS = {
+    /** `helm template` of one release. */
+    render: { timeoutMs: 300_000, maxOutputBytes: 256 * 1024 * 1024, memoryBytes: 4 * 1024 ** 3 },
+    /** `kubectl kustomize` of one path or post-renderer. */
+    build: { timeoutMs: 300_000, maxOutputBytes: 256 * 1024 * 1024, memoryBytes: 4 * 1024 ** 3 },
+    /** `helm pull` of one chart (a slow link). */
+    pull: { timeoutMs: 600_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
+    /** `--version` and the like. */
+    version: { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 1024 ** 3 },
+} as const;
+
+export type ToolPurpose = keyof typeof TOOL_LIMITS;
+
+export type ToolLimits = { readonly [K in keyof (typeof TOOL_LIMITS)["render"]]: number };
+
 export interface RunOptions {
+    /** Which bounds apply (TOOL_LIMITS). */
+    readonly purpose: ToolPurpose;
+    /** Tighter bounds for this run (never looser than the purpose's). */
+    readonly limits?: Partial<ToolLimits>;
     readonly input?: string;
     readonly cwd?: string;
     readonly env?: NodeJS.ProcessEnv;
-    /** @default 120000 */
-    readonly timeoutMs?: number;
-    /** Output beyond this is an error, not a memory blow-up. @default 256 MiB */
-    readonly maxOutputBytes?: number;
 }
 
-/** Run a tool to completion; spawn failures and limits become ToolErrors naming what happened. */
-export function runTool(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    const max = opts.maxOutputBytes ?? 256 * 1024 * 1024;
+/**
+ * Every tool child that is running, by process group: killed when crossborder exits, is interrupted, or
+ * fails. A crossborder killed outright (SIGKILL) cannot run code: there the kernel kills the child, which
+ * runs with a parent-death signal (setpriv --pdeathsig KILL, util-linux).
+ */
+const live = new Set<number>();
+let reaping = false;
+
+function killGroup(pid: number): void {
+    try {
+        process.kill(-pid, "SIGKILL");
+    } catch {
+        // already gone
+    }
+}
+
+function reapOnExit(): void {
+    if (reaping) return;
+    reaping = true;
+    process.on("exit", () => {
+        for (const pid of live) killGroup(pid);
+    });
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.on(signal, () => {
+            for (const pid of live) killGroup(pid);
+            // The default action of the signal, after the children: exit as a signalled process does.
+            process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+        });
+    }
+}
+
+const SETPRIV = "/usr/bin/setpriv";
+const PRLIMIT = "/usr/bin/prlimit";
+
+/** The command line that runs `file` with its address-space bound and a parent-death signal, where the system can. */
+function bounded(file: string, args: readonly string[], memoryBytes: number): { file: string; args: string[] } {
+    const memory = Number(process.env.CROSSBORDER_TOOL_MEMORY_MB ?? 0) * 1024 * 1024 || memoryBytes;
+    if (process.platform !== "linux" || !executable(SETPRIV) || !executable(PRLIMIT)) return { file, args: [...args] };
+    return { file: PRLIMIT, args: [`--as=${memory}`, "--", SETPRIV, "--pdeathsig", "KILL", "--", file, ...args] };
+}
+
+/** Run a tool to completion within its bounds; spawn failures and limits become ToolErrors naming what happened. */
+export function runTool(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+    const base: ToolLimits = TOOL_LIMITS[opts.purpose];
+    const limits: ToolLimits = {
+        timeoutMs: Math.min(base.timeoutMs, opts.limits?.timeoutMs ?? Infinity),
+        maxOutputBytes: Math.min(base.maxOutputBytes, opts.limits?.maxOutputBytes ?? Infinity),
+        memoryBytes: Math.min(base.memoryBytes, opts.limits?.memoryBytes ?? Infinity),
+    };
+    const max = limits.maxOutputBytes;
     const started = process.hrtime.bigint();
+    const name = `${path.basename(file)} ${args[0] ?? ""}`.trim();
     const trace = (code: number | string) => {
         // CROSSBORDER_TRACE=1 shows every tool run and how long it took (on stderr).
         if (process.env.CROSSBORDER_TRACE)
@@ -85,33 +154,32 @@ export function runTool(file: string, args: readonly string[], opts: RunOptions 
                 `trace: ${path.basename(file)} ${args.slice(0, 3).join(" ")} -> ${code} in ${Number(process.hrtime.bigint() - started) / 1e6} ms\n`,
             );
     };
+    reapOnExit();
     return new Promise((resolve, reject) => {
-        const child = spawn(file, [...args], {
+        const cmd = bounded(file, args, limits.memoryBytes);
+        // Its own process group (detached), so that a timeout kills whatever the tool started too.
+        const child = spawn(cmd.file, cmd.args, {
             cwd: opts.cwd,
             env: opts.env ?? process.env,
             stdio: ["pipe", "pipe", "pipe"],
+            detached: true,
         });
+        if (child.pid) live.add(child.pid);
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let size = 0;
         let failure: Error | undefined;
         const stop = (e: Error) => {
             failure ??= e;
-            child.kill("SIGKILL");
+            if (child.pid) killGroup(child.pid);
         };
         const timer = setTimeout(
-            () =>
-                stop(
-                    new ToolError(
-                        `${path.basename(file)} ${args[0] ?? ""}: no result within ${(opts.timeoutMs ?? 120_000) / 1000} s`,
-                    ),
-                ),
-            opts.timeoutMs ?? 120_000,
+            () => stop(new ToolError(`${name}: no result within ${limits.timeoutMs / 1000} s`)),
+            limits.timeoutMs,
         );
         const collect = (into: Buffer[]) => (chunk: Buffer) => {
             size += chunk.length;
-            if (size > max)
-                return stop(new ToolError(`${path.basename(file)} ${args[0] ?? ""}: more than ${max} bytes of output`));
+            if (size > max) return stop(new ToolError(`${name}: more than ${max} bytes of output`));
             into.push(chunk);
         };
         child.stdout.on("data", collect(out));
@@ -120,14 +188,26 @@ export function runTool(file: string, args: readonly string[], opts: RunOptions 
             stop(new ToolError(`${file}: cannot run (${e.code ?? e.message})`)),
         );
         child.stdin.on("error", () => undefined); // a tool that exits early closes its stdin; its exit code says why
-        child.on("close", (code) => {
+        child.on("close", (code, signal) => {
             clearTimeout(timer);
+            if (child.pid) {
+                killGroup(child.pid); // anything it left behind in its group
+                live.delete(child.pid);
+            }
             trace(failure ? "failed" : (code ?? "signal"));
             if (failure) return reject(failure);
+            const stderr = Buffer.concat(err).toString("utf8");
+            // Go's runtime reports a failed allocation under the address-space bound as "out of memory".
+            if (code !== 0 && /fatal error: (?:runtime: )?out of memory|cannot allocate memory/i.test(stderr))
+                return reject(
+                    new ToolError(
+                        `${name}: ran out of its ${Math.round(limits.memoryBytes / 1024 ** 2)} MiB of memory (CROSSBORDER_TOOL_MEMORY_MB raises it)`,
+                    ),
+                );
             resolve({
-                code: code ?? 1,
+                code: code ?? (signal ? 128 : 1),
                 stdout: Buffer.concat(out).toString("utf8"),
-                stderr: Buffer.concat(err).toString("utf8"),
+                stderr,
             });
         });
         child.stdin.end(opts.input ?? "");
@@ -191,7 +271,7 @@ export function toolVersion(name: ToolName, file: string): Promise<string> {
             name === "helm" ? ["version", "--template", "{{.Version}}"] : ["version", "--client", "-o", "json"];
         v = known
             ? Promise.resolve(known)
-            : runTool(file, args, { timeoutMs: 30_000 }).then((r) => {
+            : runTool(file, args, { purpose: "version" }).then((r) => {
                   if (r.code !== 0) throw new ToolError(`${file} ${args.join(" ")} failed: ${firstLines(r.stderr)}`);
                   const version =
                       name === "helm"

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { applyKustomize, KustomizePostRenderer } from "../engine/kustomize";
 import { cacheKey } from "../engine/cache";
-import { locateTool, runTool, toolVersion } from "../engine/tools";
+import { locateTool, runTool, ToolError, toolVersion } from "../engine/tools";
 import { isChinaHost, Mirrors } from "../mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation } from "../objects/images";
@@ -127,12 +127,18 @@ async function postRenderBatch(
                 resources: batch.map((_, i) => `r${i}`),
             }),
         );
-        const r = await ctx.limit(() =>
-            runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
-                timeoutMs: 300_000,
-            }),
-        );
-        if (r.code !== 0) return undefined;
+        // A batch that fails (or passes a bound) is done again one release at a time, which names the release.
+        const r = await ctx
+            .limit(() =>
+                runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+                    purpose: "build",
+                }),
+            )
+            .catch((e) => {
+                if (e instanceof ToolError && !/cannot run/.test(e.message)) return undefined;
+                throw e;
+            });
+        if (!r || r.code !== 0) return undefined;
         const per: RenderedObject[][] = batch.map(() => []);
         for (const o of parseManifests(r.stdout, "post-rendered output")) {
             const i = owner.get(idKey(o.id));

@@ -4,6 +4,7 @@
  * The fuzz runs the command in-process (cli/main.ts run) so that a thousand inputs per type fit in CI.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -426,7 +427,83 @@ const FUZZ: FuzzTarget[] = [
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [apps.yaml]\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\ndata: {token: dg==}\n",
         argv: (dir) => ["publish", "--tree", dir, "--dry-run"],
     },
+    {
+        input: "a kustomize patch file (audit)",
+        name: "apps/patch.yaml",
+        runs: 200,
+        seed: () =>
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: 'ghcr.io/acme/web:2'}]\n",
+        argv: (dir) => {
+            fs.mkdirSync(path.join(dir, "clusters", "china"), { recursive: true });
+            fs.writeFileSync(
+                path.join(dir, "clusters", "china", "apps.yaml"),
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+            );
+            fs.writeFileSync(
+                path.join(dir, "apps", "kustomization.yaml"),
+                "resources: [web.yaml]\npatches:\n  - path: patch.yaml\n",
+            );
+            fs.writeFileSync(
+                path.join(dir, "apps", "web.yaml"),
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: 'ghcr.io/acme/web:1'}]\n",
+            );
+            return ["audit", dir, "--no-render"];
+        },
+    },
+    {
+        input: "a hostile chart archive (render on the engine)",
+        name: "charts/charts.example.com/stable/web-1.2.3.tgz",
+        runs: 150,
+        binary: true,
+        seed: () => {
+            const dir = tempDir("fuzz-hostile");
+            fs.mkdirSync(path.join(dir, "web", "templates"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "web", "Chart.yaml"), "apiVersion: v2\nname: web\nversion: 1.2.3\n");
+            fs.writeFileSync(
+                path.join(dir, "web", "values.yaml"),
+                "image: {repository: ghcr.io/acme/web, tag: '1.0'}\n",
+            );
+            fs.writeFileSync(
+                path.join(dir, "web", "templates", "deploy.yaml"),
+                '{{- define "twice" }}{{ . }}{{ . }}{{- end }}\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, annotations: {x: {{ include "twice" "ab" | quote }}}}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"}]\n',
+            );
+            const tar = require("tar") as typeof import("tar");
+            tar.create({ gzip: false, cwd: dir, file: path.join(dir, "web.tar"), sync: true, portable: true }, ["web"]);
+            return zlib.gzipSync(fs.readFileSync(path.join(dir, "web.tar")));
+        },
+        // The lock records whatever bytes are there, so the mutated archive reaches helm itself.
+        argv: (dir, f) => {
+            fs.writeFileSync(path.join(dir, "catalog.yaml"), smallCatalog());
+            const sha = require("crypto").createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+            fs.writeFileSync(
+                path.join(dir, "catalog.lock"),
+                `version: 1\ncharts:\n  - {repository: https://charts.example.com/stable, name: web, version: 1.2.3, sha256: ${sha}}\n`,
+            );
+            return [
+                "render",
+                "--catalog",
+                path.join(dir, "catalog.yaml"),
+                "--out",
+                path.join(dir, "out"),
+                "--charts",
+                path.join(dir, "charts"),
+                "--no-cache",
+            ];
+        },
+    },
 ];
+
+/** Tool processes (helm, kubectl, and their bounding wrappers) still running below this process. */
+function leftoverTools(): string[] {
+    // A zombie has finished (its exit status waits for Node to collect it): only running ones count.
+    const r = spawnSync("ps", ["-eo", "pid=,ppid=,stat=,args="], { encoding: "utf8" });
+    return r.stdout
+        .split("\n")
+        .filter((l) => /\b(helm|kubectl|prlimit|setpriv)\b/.test(l))
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([, ppid, stat]) => Number(ppid) === process.pid && !stat.startsWith("Z"))
+        .map((f) => f.join(" "));
+}
 
 describe("fuzz: no input ends in anything but exit 0, 1 or 2", function () {
     this.timeout(900_000);
@@ -467,6 +544,8 @@ describe("fuzz: no input ends in anything but exit 0, 1 or 2", function () {
                 { numRuns: t.runs ?? 1000 },
             );
             assert.ok(Object.keys(counts).length > 0);
+            const left = leftoverTools();
+            assert.deepStrictEqual(left, [], `no tool process left behind: ${left.join("; ")}`);
             console.log(`      exits: ${JSON.stringify(counts)}`);
         });
     }

@@ -380,6 +380,15 @@ const CASES: Case[] = [
         says: /PROBLEM {7}apps\/bomb\.yaml: cannot be parsed/,
     },
     {
+        name: "an alias bomb in a kustomize patch file (never handed to kustomize)",
+        files: {
+            "apps/kustomization.yaml": "resources: [web.yaml]\npatches:\n  - path: bomb-patch.yaml\n",
+            "apps/bomb-patch.yaml": `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+        },
+        code: 1,
+        says: /apps\/bomb-patch\.yaml \(named by apps\/kustomization\.yaml\): cannot be read within the YAML limits/,
+    },
+    {
         name: "a symbolic link in the tree",
         prepare: (dir) => fs.symlinkSync("/etc/passwd", path.join(dir, "apps", "passwd.yaml")),
         code: 1,
