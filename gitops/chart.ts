@@ -50,11 +50,37 @@ function gunzipBounded(buffer: Buffer, what: string, budget: Budget): Buffer {
             );
         }
         throw new SourceError(
-            `${what}: not a gzip-compressed chart archive (${err.message}); pass a .tgz made by helm package`,
+            `${what}: byte ${corruptAt(buffer, limit)} of ${buffer.length}: not a gzip-compressed chart archive (${err.message}); pass a .tgz made by helm package`,
         );
     }
     budget.left -= out.length;
     return out;
+}
+
+/**
+ * Where a damaged gzip stream goes wrong: the shortest prefix that fails with anything but "more input
+ * expected" (found by bisection; the error path only). A bad checksum is found at the end, in the trailer.
+ */
+function corruptAt(buffer: Buffer, limit: number): number {
+    const fails = (n: number) => {
+        try {
+            zlib.gunzipSync(buffer.subarray(0, n), {
+                maxOutputLength: limit,
+                finishFlush: zlib.constants.Z_SYNC_FLUSH,
+            });
+            return false;
+        } catch (e) {
+            return !/unexpected end of file/i.test((e as Error).message);
+        }
+    };
+    let [lo, hi] = [0, buffer.length];
+    if (!fails(hi)) return hi;
+    while (lo + 1 < hi) {
+        const mid = (lo + hi) >> 1;
+        if (fails(mid)) hi = mid;
+        else lo = mid;
+    }
+    return hi;
 }
 
 function untar(buffer: Buffer, what: string, budget: Budget): Files {

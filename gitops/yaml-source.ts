@@ -88,8 +88,9 @@ const lineAt = (lines: LineCounter, node: unknown) =>
 
 /** The document as plain data; a bad alias is a SourceError at its line, never an exception. */
 function toData(file: string, doc: Document, lines: LineCounter): unknown {
+    let data: unknown;
     try {
-        return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+        data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
         const anchors = new Set<string>();
         let unresolved: { name: string; line: number } | undefined;
@@ -114,6 +115,15 @@ function toData(file: string, doc: Document, lines: LineCounter): unknown {
             );
         throw new SourceError(`${file}:1: cannot be read as YAML (${(e as Error).message.split("\n")[0]})`);
     }
+    // An alias inside the node it names (`a: &a [*a]`) makes data that contains itself: refused where written.
+    visit(doc, (_key, node, path) => {
+        if (!isAlias(node)) return;
+        if (path.some((ancestor) => (ancestor as { anchor?: string }).anchor === node.source))
+            throw new SourceError(
+                `${file}:${lineAt(lines, node)}: the alias *${node.source} is inside the node its anchor &${node.source} names, so the value would contain itself; write the values out instead`,
+            );
+    });
+    return data;
 }
 
 /** Two equal keys in one mapping would silently keep the last: refused, in one pass (linear in the keys). */

@@ -76,6 +76,16 @@ export function isDoc(v: unknown): v is Doc {
     return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/** True when `data` contains itself (an alias inside the node its anchor names: `a: &a [*a]`). */
+export function containsItself(data: unknown, ancestors = new Set<unknown>()): boolean {
+    if (!data || typeof data !== "object") return false;
+    if (ancestors.has(data)) return true;
+    ancestors.add(data);
+    for (const v of Object.values(data as object)) if (containsItself(v, ancestors)) return true;
+    ancestors.delete(data);
+    return false;
+}
+
 function toObjects(data: unknown, text: string, source: string | undefined, out: RenderedObject[]): void {
     if (!isDoc(data)) return;
     if (typeof data.kind === "string" && data.kind.endsWith("List") && Array.isArray(data.items)) {
@@ -101,10 +111,14 @@ export function parseManifests(text: string, label: string): RenderedObject[] {
     try {
         for (const piece of text.split(SEPARATOR)) {
             if (!piece.trim() || CRD.test(piece)) continue;
-            toObjects(parse(piece, PARSE_OPTIONS), piece, SOURCE.exec(piece)?.[1], out);
+            const data = parse(piece, PARSE_OPTIONS);
+            if (containsItself(data))
+                throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
+            toObjects(data, piece, SOURCE.exec(piece)?.[1], out);
         }
         return out;
-    } catch {
+    } catch (e) {
+        if (e instanceof ManifestError) throw e;
         // A "---" inside a block scalar split a document: parse the stream as a whole to be sure.
     }
     out.length = 0;
@@ -117,6 +131,8 @@ export function parseManifests(text: string, label: string): RenderedObject[] {
         } catch (e) {
             throw new ManifestError(`${label}: the output cannot be read: ${(e as Error).message.split("\n")[0]}`);
         }
+        if (containsItself(data))
+            throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
         toObjects(data, doc.toString(), undefined, out);
     }
     return out;

@@ -7,11 +7,11 @@
  *   manifest annotations org.opencontainers.image.{created,source,revision}
  *
  * Reproducible: entries sorted by path, regular files only (the reader creates the folders), mode 0644,
- * owner 0:0 with no names, modification time 0, and gzip with no name and time 0 (Node's zlib writes
- * MTIME 0 and no FNAME).
+ * owner 0:0 with no names, modification time 0, long or non-ASCII paths in a PAX header holding only the
+ * path, and gzip with no name and time 0 (Node's zlib writes MTIME 0 and no FNAME).
  */
 import * as zlib from "zlib";
-import { Header } from "tar";
+import { Header, Pax } from "tar";
 import { stableJson } from "../engine/cache";
 import { sha256Digest } from "../registry";
 
@@ -64,8 +64,10 @@ export function reproducibleTar(files: ReadonlyMap<string, Buffer>): Buffer {
         });
         const block = Buffer.alloc(512);
         header.encode(block, 0);
-        if (header.needPax)
-            throw new Error(`artifact: ${p} is too long for a plain tar header (${p.length} characters)`);
+        // A path over ustar's 100 (+155 prefix) bytes, or not ASCII, goes in a PAX extended header before the
+        // entry (POSIX.1-2001), as helm, GNU tar and source-controller read it; with only the path in it, and
+        // the entry's own fields fixed, the bytes stay the same for the same files.
+        if (header.needPax) chunks.push(new Pax({ path: p }).encode());
         chunks.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
     }
     chunks.push(Buffer.alloc(1024));

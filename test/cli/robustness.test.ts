@@ -47,6 +47,8 @@ const BAD: Record<string, (file: string) => void> = {
         fs.closeSync(fd);
     },
     "alias bomb": (f) => fs.writeFileSync(f, ALIAS_BOMB),
+    // An alias inside its own anchor: data that contains itself (it overflowed the stack).
+    "self alias": (f) => fs.writeFileSync(f, "a: &a [*a]\n"),
     unreadable: (f) => fs.mkdirSync(f),
     "wrong type": (f) => fs.writeFileSync(f, "- a list\n- where a mapping belongs\n"),
 };

@@ -19,7 +19,7 @@ function setUp(
     charts = "",
 ): {
     dir: string;
-    run: (env?: Record<string, string>) => ReturnType<typeof spawnSync>;
+    run: (env?: Record<string, string>, cwd?: string) => ReturnType<typeof spawnSync>;
     calls: () => string[];
     images: number;
 } {
@@ -47,9 +47,10 @@ if [ ${failures} -lt 0 ] || [ "$n" -le ${failures} ]; then echo "writing manifes
     fs.writeFileSync(path.join(bin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     return {
         dir,
-        run: (env = {}) =>
+        run: (env = {}, cwd?: string) =>
             spawnSync("sh", [path.join(dir, "inventory", "copy.sh")], {
                 encoding: "utf8",
+                cwd,
                 env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
             }),
         calls: () =>
@@ -58,6 +59,16 @@ if [ ${failures} -lt 0 ] || [ "$n" -le ${failures} ]; then echo "writing manifes
                 : [],
         images: example.inventory.images.length,
     };
+}
+
+/** A folder of the plain utilities copy.sh needs, and no skopeo or helm: a PATH where those are missing. */
+function basicTools(): string {
+    const dir = tempDir("copysh-path");
+    for (const tool of ["sh", "grep", "cut", "cksum", "sha256sum", "cat", "dirname", "tr"]) {
+        const from = ["/usr/bin", "/bin"].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f))!;
+        fs.symlinkSync(from, path.join(dir, tool));
+    }
+    return dir;
 }
 
 describe("inventory/copy.sh", () => {
@@ -83,6 +94,39 @@ describe("inventory/copy.sh", () => {
         assert.strictEqual(r.status, 1);
         assert.strictEqual(s.calls().length, 5, "the china profile's five attempts, then stop");
         assert.match(String(r.stderr), /copy\.sh: giving up on docker:\/\/\S+ after 5 attempts/);
+    });
+
+    it("says a missing skopeo at once (exit 2), before copying anything, instead of retrying it", () => {
+        const s = setUp(0);
+        fs.rmSync(path.join(s.dir, "bin", "skopeo"));
+        const r = s.run({ PATH: `${path.join(s.dir, "bin")}:${basicTools()}` });
+        assert.strictEqual(r.status, 2, String(r.stderr));
+        assert.match(String(r.stderr), /^copy\.sh: skopeo is not installed \(apt-get install skopeo\)/m);
+        assert.deepStrictEqual(s.calls(), [], "nothing was tried");
+    });
+
+    it("uses the project's helm (.tools/bin) when PATH has none, and says so when there is none at all", () => {
+        const cache = tempDir("copysh-helm");
+        const archive = path.join(cache, "charts.example.com", "stable", "app-1.0.0.tgz");
+        fs.mkdirSync(path.dirname(archive), { recursive: true });
+        fs.writeFileSync(archive, "bytes");
+        const real = spawnSync("sha256sum", [archive], { encoding: "utf8" }).stdout.split(" ")[0];
+        const s = setUp(
+            0,
+            `https://charts.example.com/stable app 1.0.0 oci://origin.example.com/platform/app ${real} charts.example.com/stable/app-1.0.0.tgz\n`,
+        );
+        const project = tempDir("copysh-project");
+        fs.mkdirSync(path.join(project, ".tools", "bin"), { recursive: true });
+        fs.renameSync(path.join(s.dir, "bin", "helm"), path.join(project, ".tools", "bin", "helm"));
+        const r = s.run({ CHARTS: cache }, project);
+        assert.strictEqual(r.status, 0, String(r.stderr));
+        assert.ok(
+            s.calls().some((c) => c.startsWith("helm push")),
+            s.calls().join("\n"),
+        );
+        const none = s.run({ CHARTS: cache, PATH: `${path.join(s.dir, "bin")}:${basicTools()}` }, s.dir);
+        assert.strictEqual(none.status, 2);
+        assert.match(String(none.stderr), /copy\.sh: no helm: set CROSSBORDER_HELM, put helm on PATH/);
     });
 
     it("pushes a chart from the cache with helm push only when its sha256 is the locked one", () => {

@@ -75,6 +75,24 @@ describe("publishing the china tree as an OCI artifact", function () {
         assert.strictEqual(a.layer.bytes[3] & 0x08, 0);
     });
 
+    it("packs paths over 100 bytes and paths that are not ASCII (PAX headers), the same bytes every time", async () => {
+        const long = `apps/china/${"deep/".repeat(30)}config.yaml`;
+        const files = new Map([
+            [long, Buffer.from("a: 1\n")],
+            ["apps/china/配置.yaml", Buffer.from("b: 2\n")],
+            ["apps/china/plain.yaml", Buffer.from("c: 3\n")],
+        ]);
+        const a = buildArtifact(files, META);
+        assert.strictEqual(buildArtifact(new Map([...files].reverse()), META).manifest.digest, a.manifest.digest);
+        // Read back by two independent readers: the tar package and GNU tar.
+        assert.deepStrictEqual([...(await untar(a.layer.bytes))].sort(), [...files].sort());
+        const dir = tempDir("pax");
+        fs.writeFileSync(path.join(dir, "layer.tgz"), a.layer.bytes);
+        const r = spawnSync("tar", ["-xzf", "layer.tgz"], { cwd: dir, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        for (const [p, b] of files) assert.deepStrictEqual(fs.readFileSync(path.join(dir, p)), b, p);
+    });
+
     it("unpacks to a tree that builds, with kubectl kustomize, every path its Flux Kustomizations name", async function () {
         requireCorpus(this);
         const artifact = buildArtifact(clusterFiles(tree, "china"), META);
