@@ -150,7 +150,10 @@ export function buildCli(): Command {
             "--repository <path>",
             "the artifact's repository (default: <registry namespace>/<gitops.artifact.repository>)",
         )
-        .option("--tag <tag>", "the tag to push (default: gitops.artifact.tag)")
+        .option(
+            "--tag <tag>",
+            "the candidate tag to push (default: <gitops.artifact.tag>-candidate; never the tag Flux follows: crossborder promote moves that)",
+        )
         .option("--source <text>", "org.opencontainers.image.source annotation (default: crossborder render)")
         .option("--revision <text>", "org.opencontainers.image.revision annotation (default: the tag)")
         .option("--created <time>", "org.opencontainers.image.created (default: SOURCE_DATE_EPOCH, else the epoch)")
@@ -160,6 +163,73 @@ export function buildCli(): Command {
         .action(async (opts: import("./publish").PublishCliOptions) => {
             const { runPublish } = require("./publish") as typeof import("./publish");
             process.exitCode = await runPublish(opts);
+        });
+
+    program
+        .command("diff")
+        .description(
+            "what a change does to each cluster before it merges: objects added, removed and changed as Flux applies them (HelmReleases rendered), images and charts to copy into China, new hosts; exit 1 when anything changes",
+        )
+        .argument("<old>", "the old tree: a folder, or REVISION:PATH of this Git repository")
+        .argument("<new>", "the new tree: a folder, or REVISION:PATH")
+        .option("--json", "machine-readable output")
+        .option("--sizes", "ask the upstream registries how big each image to copy is")
+        .option(
+            "--charts <dir>",
+            "the chart cache HelmReleases are rendered from (default: ~/.cache/crossborder/charts)",
+        )
+        .option("--catalog <file>", "the catalog: its lock and its flux.version (default: gitops/catalog.yaml)")
+        .option("--mirrors <file>", "mirrors file (its chinaHosts decide what is inside China)", "gitops/mirrors.yaml")
+        .option("--stack-outputs <file>", "stack outputs, for the China registry's endpoint")
+        .option("--stacks-dir <dir>", "where the stack files are, for what stack outputs do not give", "stacks")
+        .action(
+            async (
+                oldTree: string,
+                newTree: string,
+                opts: {
+                    json?: boolean;
+                    sizes?: boolean;
+                    charts?: string;
+                    catalog?: string;
+                    mirrors: string;
+                    stackOutputs?: string;
+                    stacksDir: string;
+                },
+            ) => {
+                const { runDiff } = require("./diff") as typeof import("./diff");
+                const { text, code } = await runDiff({
+                    ...opts,
+                    old: oldTree,
+                    new: newTree,
+                    mirrorsFile: opts.mirrors,
+                });
+                process.stdout.write(text + "\n");
+                process.exitCode = code;
+            },
+        );
+
+    program
+        .command("promote")
+        .description(
+            "move the tag the china cluster's Flux follows to a published tree, only once the China instance serves it and everything it pulls (exit 1 naming what is missing)",
+        )
+        .option("--tree <dir>", "the rendered tree (the one published)", path.join("out", "gitops"))
+        .option("--cluster <cluster>", "whose tree: china (or global)", "china")
+        .option("--registry <host>", "the origin, where publish pushed (default: the global stack's ACR EE instance)")
+        .option("--china <host>", "the China instance that must serve everything (default: the china stack's)")
+        .option(
+            "--repository <path>",
+            "the artifact's repository (default: <registry namespace>/<gitops.artifact.repository>)",
+        )
+        .option("--source <text>", "as given to publish")
+        .option("--revision <text>", "as given to publish")
+        .option("--created <time>", "as given to publish")
+        .option("--concurrency <n>", "registry requests at a time", "8")
+        .option("--plain-http", "talk plain HTTP (loopback test registries)")
+        .option("--stacks-dir <dir>", "directory holding Pulumi.global.yaml and Pulumi.china.yaml", "stacks")
+        .action(async (opts: import("./promote").PromoteCliOptions) => {
+            const { runPromote } = require("./promote") as typeof import("./promote");
+            process.exitCode = await runPromote(opts);
         });
 
     program

@@ -97,32 +97,41 @@ function steps(g: StackConfig, c: StackConfig): Step[] {
                       id: "publish",
                       run: "npx crossborder publish --tree <fleet repo>",
                       creates: [
-                          `the china tree as a Flux OCI artifact, ${origin}/${artifact} (it prints the digest); ACR EE replicates it to China`,
+                          `the china tree as a Flux OCI artifact under the candidate tag ${origin}/${artifact}-candidate (it prints the digest); ACR EE replicates it to China, and Flux does not follow it yet`,
                       ],
                       waitsFor: `a host in crossborder:registry.pushCidrs, logged in to ${origin}`,
                   },
               ]
             : []),
-        {
-            id: "verify",
-            run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt${oci ? ` --artifact ${artifact}@<digest>` : ""} --registry ${china}`,
-            creates: [
-                `nothing: it checks every image and chart of the inventory${oci ? ", and the published tree," : ""} on the China instance, digest for digest`,
-            ],
-            waitsFor: `the replication of ${oci ? "steps {step:copy} and {step:publish}" : "step {step:copy}"} (run it again until it exits 0)`,
-        },
+        oci
+            ? {
+                  id: "verify",
+                  run: "npx crossborder promote --tree <fleet repo>",
+                  creates: [
+                      `the tag ${artifact} Flux follows, moved to the published digest only once ${china} serves the tree, its charts and every image and chart of its inventory, digest for digest (else it names what is missing: not copied, or copied but not replicated)`,
+                  ],
+                  waitsFor: "the replication of steps {step:copy} and {step:publish} (run it again until it exits 0)",
+              }
+            : {
+                  id: "verify",
+                  run: `npx crossborder verify-mirror --inventory <fleet repo>/inventory/images.txt --registry ${china}`,
+                  creates: [
+                      "nothing: it checks every image and chart of the inventory on the China instance, digest for digest",
+                  ],
+                  waitsFor: "the replication of step {step:copy} (run it again until it exits 0)",
+              },
         {
             id: "flux",
             run: "pulumi config set crossborder:flux.mirrorVerified true -s china && pulumi up -s china",
             creates: [`Flux from the China registry, reconciling ${chinaTree}`],
-            waitsFor: `verify-mirror exiting 0 (step {step:verify}): Flux's own chart and images${oci ? ", and the tree," : ""} are then in China`,
+            waitsFor: `${oci ? "promote" : "verify-mirror"} exiting 0 (step {step:verify}): Flux's own chart and images${oci ? ", and the tree," : ""} are then in China`,
         },
         {
             run: oci
                 ? "git commit and push the tree (the global cluster reads it from Git)"
                 : "git commit and push the tree",
             creates: [
-                `Flux on each cluster reconciles clusters/<cluster>${oci ? " (china: from the artifact; each change is render, publish, verify)" : ""}; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
+                `Flux on each cluster reconciles clusters/<cluster>${oci ? " (china: from the artifact; each change is render, copy, publish, promote)" : ""}; npx crossborder audit <fleet repo> proves the china side pulls nothing from outside China`,
             ],
             waitsFor: "Flux installed on both clusters (steps {step:global} and {step:flux})",
         },

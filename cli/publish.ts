@@ -4,7 +4,7 @@
  */
 import { acrEndpoints } from "../components/registry/endpoints";
 import { originRegistry, StackSources } from "../gitops/context";
-import { publish, PublishCluster, Published } from "../gitops/publish";
+import { ArtifactMeta, publish, PublishCluster, Published } from "../gitops/publish";
 import { isValidTag, REPOSITORY_PATH } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
 import { UsageError } from "./util";
@@ -37,6 +37,11 @@ function createdAt(given: string | undefined): string {
     return time.toISOString().replace(/\.000Z$/, "Z");
 }
 
+/** The tag publish pushes a tree under: never the one Flux follows. */
+export function candidateTag(followed: string): string {
+    return `${followed}-candidate`.slice(0, 128);
+}
+
 export interface PublishOutcome {
     readonly result: Published;
     readonly cluster: PublishCluster;
@@ -46,8 +51,8 @@ export interface PublishOutcome {
     readonly china: string;
 }
 
-/** Resolve the target from the options and the stack files, then build (and unless --dry-run, push) the artifact. */
-export async function publishTree(opts: PublishCliOptions): Promise<PublishOutcome> {
+/** Where a cluster's tree goes and under which names: from the options and the stack files. */
+export function publishTarget(opts: PublishCliOptions) {
     if (opts.cluster !== "china" && opts.cluster !== "global")
         throw new UsageError(`publish: --cluster ${opts.cluster}: use china (or global)`);
     const cluster = opts.cluster as PublishCluster;
@@ -55,14 +60,34 @@ export async function publishTree(opts: PublishCliOptions): Promise<PublishOutco
     const cfg = sources.config(cluster);
     const registry = opts.registry ?? originRegistry({ stacksDir: opts.stacksDir }, sources);
     const repository = opts.repository ?? `${cfg.registry.namespace}/${cfg.gitops.artifact.repository}`;
-    const tag = opts.tag ?? cfg.gitops.artifact.tag;
-    if (!isValidTag(tag))
-        throw new UsageError(
-            `publish: --tag must be an OCI tag (letters, digits, _ . -, at most 128, not starting with . or -), got "${tag}"`,
-        );
     if (!REPOSITORY_PATH.test(repository))
         throw new UsageError(
             `publish: --repository must be a registry path such as platform/fleet, got "${repository}"`,
+        );
+    const followed = cfg.gitops.artifact.tag;
+    const meta: ArtifactMeta = {
+        // Not the tree's folder name, nor the tag it is pushed under: the digest depends on the files (and
+        // these three texts) only, so publish and promote build the same artifact.
+        source: opts.source ?? "crossborder render",
+        revision: opts.revision ?? followed,
+        created: createdAt(opts.created),
+    };
+    const china = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    return { cluster, registry, repository, followed, meta, china };
+}
+
+/** Resolve the target, then build (and unless --dry-run, push) the artifact under a candidate tag. */
+export async function publishTree(opts: PublishCliOptions): Promise<PublishOutcome> {
+    const { cluster, registry, repository, followed, meta, china } = publishTarget(opts);
+    // Publish never writes the tag Flux follows: crossborder promote does, once China holds everything.
+    const tag = opts.tag ?? candidateTag(followed);
+    if (tag === followed)
+        throw new UsageError(
+            `publish: --tag ${tag} is the tag the ${cluster} cluster's Flux follows (gitops.artifact.tag); publish pushes a candidate (default ${candidateTag(followed)}), and crossborder promote moves ${followed} once the China instance holds everything the tree pulls`,
+        );
+    if (!isValidTag(tag))
+        throw new UsageError(
+            `publish: --tag must be an OCI tag (letters, digits, _ . -, at most 128, not starting with . or -), got "${tag}"`,
         );
     const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
     const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
@@ -78,14 +103,8 @@ export async function publishTree(opts: PublishCliOptions): Promise<PublishOutco
         tag,
         client,
         dryRun: opts.dryRun,
-        meta: {
-            // Not the tree's folder name: the digest depends on the files (and these three texts) only.
-            source: opts.source ?? "crossborder render",
-            revision: opts.revision ?? tag,
-            created: createdAt(opts.created),
-        },
+        meta,
     });
-    const china = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
     return { result, cluster, repository, tag, china };
 }
 
@@ -100,10 +119,11 @@ export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStrea
             ),
             "",
             "Next:",
-            `  npx crossborder verify-mirror --artifact ${repository}:${tag}@${result.digest} --registry ${china}`,
-            `      proves the China instance serves it (replication), before the ${cluster} cluster reconciles it`,
+            `  npx crossborder promote --tree ${opts.tree}`,
+            `      moves the tag the ${cluster} cluster follows to ${result.digest} once the China instance (${china}) serves it`,
+            "      and every image and chart of its inventory; until then Flux keeps the tree it has",
             `  pulumi config set --path crossborder:gitops.artifact.digest ${result.digest} -s ${cluster}`,
-            `      pins this digest (otherwise Flux follows the tag ${tag})`,
+            "      pins this digest instead (run promote first: it proves China holds what the tree pulls)",
             "",
         ].join("\n"),
     );

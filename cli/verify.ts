@@ -41,9 +41,22 @@ function bounded(name: string, value: string, min: number, max: number): number 
 const HOST =
     /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
 
+/** What to do about what the checked registry lacks, by whether the origin holds it. */
+function missingLabel(origin: VerifyResult["origin"]): { label: string; fix: string } {
+    if (origin === "present")
+        return {
+            label: "NOT REPLICATED",
+            fix: "; the origin holds it, China does not: replication never carried it (pushed before the sync rule existed, or the China instance or rule was re-created): backfill it (README, Backfill)",
+        };
+    if (origin === "absent") return { label: "MISSING", fix: "; not in the origin either: run inventory/copy.sh" };
+    return { label: "MISSING", fix: "" };
+}
+
 function imageLine(r: VerifyResult, inventory: string): string {
-    if (r.status === "missing")
-        return `MISSING   ${r.checked}   (from ${format(r.entry.source)}, ${inventory}:${r.entry.line})`;
+    if (r.status === "missing") {
+        const m = missingLabel(r.origin);
+        return `${m.label.padEnd(9)} ${r.checked}   (from ${format(r.entry.source)}, ${inventory}:${r.entry.line})${m.fix}`;
+    }
     if (r.status === "mismatch")
         return `MISMATCH  ${r.checked}   has ${r.actual}, expected ${r.expected} (from ${format(r.entry.source)})`;
     return `ERROR     ${r.checked}   ${r.note}`;
@@ -51,7 +64,10 @@ function imageLine(r: VerifyResult, inventory: string): string {
 
 function chartLine(r: ChartResult, file: string): string {
     const from = `chart ${r.entry.repository} ${r.entry.chart} ${r.entry.version}, ${file}:${r.entry.line}`;
-    if (r.status === "missing") return `MISSING   ${r.checked}   (${from})`;
+    if (r.status === "missing") {
+        const m = missingLabel(r.origin);
+        return `${m.label.padEnd(9)} ${r.checked}   (${from})${m.fix}`;
+    }
     if (r.status === "mismatch")
         return `MISMATCH  ${r.checked}   its chart layer is ${r.actual}, not the locked archive ${r.expected} (${from})`;
     return `ERROR     ${r.checked}   ${r.note} (${from})`;

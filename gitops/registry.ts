@@ -28,6 +28,12 @@ export interface Credentials {
     readonly password: string;
 }
 
+export interface HostCredentials {
+    readonly host: string;
+    readonly username: string;
+    readonly password: string;
+}
+
 export interface RegistryClientOptions {
     /** Per request, body included. @default 10000 */
     readonly timeoutMs?: number;
@@ -39,8 +45,8 @@ export interface RegistryClientOptions {
     readonly maxBackoffMs?: number;
     /** Hosts spoken to over plain HTTP (loopback test registries). @default none */
     readonly plainHttp?: (host: string) => boolean;
-    /** The one host credentials belong to, and them. @default none: anonymous everywhere */
-    readonly credentials?: { readonly host: string; readonly username: string; readonly password: string };
+    /** The hosts credentials belong to, and them (each pair goes to its own host only). @default none: anonymous everywhere */
+    readonly credentials?: HostCredentials | readonly HostCredentials[];
     /** @default globalThis.fetch */
     readonly fetch?: typeof fetch;
 }
@@ -143,8 +149,8 @@ export class RegistryClient {
     }
 
     private credentialsFor(host: string): Credentials | undefined {
-        const c = this.opts.credentials;
-        return c && c.host.toLowerCase() === host.toLowerCase() ? c : undefined;
+        const all = this.opts.credentials === undefined ? [] : ([] as HostCredentials[]).concat(this.opts.credentials);
+        return all.find((c) => c.host.toLowerCase() === host.toLowerCase());
     }
 
     /** One request with retries on connection errors, timeouts, 5xx and 429. */

@@ -28,6 +28,11 @@ export interface VerifyResult {
     readonly actual?: string;
     /** Why the digest was not compared, or what went wrong. */
     readonly note?: string;
+    /**
+     * Missing from the registry checked: whether the origin (the inventory's destination) holds it, which
+     * tells "not copied" (run copy.sh) from "not replicated" (backfill the China instance).
+     */
+    readonly origin?: "present" | "absent" | "unknown";
 }
 
 const strip = (s: string) => s.replace(/^docker:\/\//, "");
@@ -60,7 +65,27 @@ export interface VerifyOptions {
     readonly concurrency?: number;
     /** Ask the upstream for the digest when the inventory pins none. @default true */
     readonly compareUpstream?: boolean;
+    /** For what `registry` lacks, ask the origin (the inventory's own destination) whether it holds it. @default true */
+    readonly askOrigin?: boolean;
     readonly onResult?: (r: VerifyResult, done: number, total: number) => void;
+}
+
+/** Whether the origin holds what the China registry lacks (asked only when they are different hosts). */
+async function inOrigin(
+    entry: InventoryEntry,
+    checkedHost: string,
+    ref: string,
+    opts: VerifyOptions,
+): Promise<VerifyResult["origin"]> {
+    if (opts.askOrigin === false || entry.destination.domain.toLowerCase() === checkedHost.toLowerCase())
+        return undefined;
+    try {
+        return (await opts.client.checkManifest(entry.destination.domain, entry.destination.path, ref)).found
+            ? "present"
+            : "absent";
+    } catch {
+        return "unknown";
+    }
 }
 
 export async function verifyMirror(entries: readonly InventoryEntry[], opts: VerifyOptions): Promise<VerifyResult[]> {
@@ -75,7 +100,8 @@ export async function verifyMirror(entries: readonly InventoryEntry[], opts: Ver
         let note: string | undefined;
         try {
             const found = await opts.client.checkManifest(host, entry.destination.path, ref);
-            if (!found.found) return { entry, checked, status: "missing", expected };
+            if (!found.found)
+                return { entry, checked, status: "missing", expected, origin: await inOrigin(entry, host, ref, opts) };
             if (!expected && opts.compareUpstream !== false) {
                 try {
                     const upstream = await opts.client.checkManifest(
@@ -160,6 +186,8 @@ export interface ChartResult {
     readonly expected?: string;
     readonly actual?: string;
     readonly note?: string;
+    /** As for images: whether the origin holds a chart the checked registry lacks. */
+    readonly origin?: "present" | "absent" | "unknown";
 }
 
 /** Every chart of the inventory on the target registry, its layer the locked archive's bytes. */
@@ -183,7 +211,15 @@ export async function verifyCharts(
             const expected = `sha256:${entry.sha256}`;
             try {
                 const got = await opts.client.getManifest(host, entry.path, tag);
-                if (!got.found) return { entry, checked, status: "missing", expected };
+                if (!got.found) {
+                    let origin: ChartResult["origin"];
+                    if (opts.askOrigin !== false && entry.host.toLowerCase() !== host.toLowerCase())
+                        origin = await opts.client
+                            .checkManifest(entry.host, entry.path, tag)
+                            .then((c): ChartResult["origin"] => (c.found ? "present" : "absent"))
+                            .catch((): ChartResult["origin"] => "unknown");
+                    return { entry, checked, status: "missing", expected, origin };
+                }
                 const layer = (Array.isArray(got.manifest.layers) ? got.manifest.layers : []).find(
                     (l: Doc) => l?.mediaType === HELM_CHART_LAYER,
                 );

@@ -4,8 +4,44 @@
  * path, components, images, patches, targetNamespace and postBuild (gitops/audit/flux.ts). Each built object
  * knows the file it came from and whether the Kustomization that applies it decrypts SOPS.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { describeId, RenderedObject } from "../objects/manifests";
 import { buildFluxPath, BuiltObject, FluxSpec, sourcePath } from "./flux";
+
+/**
+ * What source-controller leaves out of every artifact (fluxcd/pkg sourceignore: ExcludeVCS, ExcludeCI,
+ * ExcludeExtra), and crossborder's own records. A .sourceignore of the tree is not read: the audit then
+ * judges more than Flux applies, never less.
+ */
+export const SKIP_DIRS = new Set([".git", ".github", ".circleci", ".crossborder"]);
+export const SKIP_FILES = new Set([
+    ".gitignore",
+    ".gitmodules",
+    ".gitattributes",
+    ".travis.yml",
+    ".gitlab-ci.yml",
+    "appveyor.yml",
+    ".drone.yml",
+    "cloudbuild.yaml",
+    "codeship-services.yml",
+    "codeship-steps.yml",
+    ".goreleaser.yml",
+    ".sops.yaml",
+    ".flux.yaml",
+]);
+/** A private copy of a tree to build in (the build writes merged kustomizations, as Flux does in its own copy). */
+export function copyTree(from: string, to: string): void {
+    fs.cpSync(from, to, {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) =>
+            src === from ||
+            (!SKIP_DIRS.has(path.basename(src)) &&
+                !SKIP_FILES.has(path.basename(src)) &&
+                !fs.lstatSync(src).isSymbolicLink()),
+    });
+}
 
 export const isFluxKustomization = (o: RenderedObject) =>
     o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");

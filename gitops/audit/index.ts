@@ -29,7 +29,7 @@ import { EngineContext } from "../render/engine";
 import { jsonPointer } from "../render/plan";
 import { scanValues } from "../values";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
-import { buildCluster, ClusterBuild, isFluxKustomization } from "./cluster";
+import { buildCluster, ClusterBuild, copyTree, isFluxKustomization, SKIP_DIRS, SKIP_FILES } from "./cluster";
 import { judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
@@ -114,27 +114,6 @@ export interface AuditReport {
     readonly fluxSchemas?: string;
 }
 
-/**
- * What source-controller leaves out of every artifact (fluxcd/pkg sourceignore: ExcludeVCS, ExcludeCI,
- * ExcludeExtra), and crossborder's own records. A .sourceignore of the tree is not read: the audit then
- * judges more than Flux applies, never less.
- */
-const SKIP_DIRS = new Set([".git", ".github", ".circleci", ".crossborder"]);
-const SKIP_FILES = new Set([
-    ".gitignore",
-    ".gitmodules",
-    ".gitattributes",
-    ".travis.yml",
-    ".gitlab-ci.yml",
-    "appveyor.yml",
-    ".drone.yml",
-    "cloudbuild.yaml",
-    "codeship-services.yml",
-    "codeship-steps.yml",
-    ".goreleaser.yml",
-    ".sops.yaml",
-    ".flux.yaml",
-]);
 const MAX_FILE = 32 * 1024 * 1024;
 
 interface TreeFile {
@@ -193,18 +172,6 @@ function parseFile(root: string, rel: string, problems: string[]): RenderedObjec
         );
         return [];
     }
-}
-
-function copyTree(from: string, to: string): void {
-    fs.cpSync(from, to, {
-        recursive: true,
-        verbatimSymlinks: true,
-        filter: (src) =>
-            src === from ||
-            (!SKIP_DIRS.has(path.basename(src)) &&
-                !SKIP_FILES.has(path.basename(src)) &&
-                !fs.lstatSync(src).isSymbolicLink()),
-    });
 }
 
 const isHelmRelease = (o: RenderedObject) =>

@@ -20,9 +20,13 @@ export class ToolError extends Error {
     }
 }
 
-export type ToolName = "helm" | "kubectl";
+export type ToolName = "helm" | "kubectl" | "git";
 
-const ENV: Record<ToolName, string> = { helm: "CROSSBORDER_HELM", kubectl: "CROSSBORDER_KUBECTL" };
+const ENV: Record<ToolName, string> = {
+    helm: "CROSSBORDER_HELM",
+    kubectl: "CROSSBORDER_KUBECTL",
+    git: "CROSSBORDER_GIT",
+};
 
 function executable(file: string): boolean {
     try {
@@ -77,6 +81,8 @@ export const TOOL_LIMITS = {
     build: { timeoutMs: 300_000, maxOutputBytes: 256 * 1024 * 1024, memoryBytes: 4 * 1024 ** 3 },
     /** `helm pull` of one chart (a slow link). */
     pull: { timeoutMs: 600_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
+    /** `git archive` of one revision of a fleet repository (crossborder diff). */
+    git: { timeoutMs: 120_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
     /** `--version` and the like. */
     version: { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024, memoryBytes: 1024 ** 3 },
 } as const;

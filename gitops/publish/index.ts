@@ -17,6 +17,7 @@ import { chartArtifactOf } from "../render/emit";
 import { RegistryClient } from "../registry";
 import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";
 import { appliedProblems, fileProblems } from "./secrets";
+import { JOURNAL_FILE } from "../writer";
 
 export { buildArtifact, reproducibleTar } from "./artifact";
 export type { Artifact, ArtifactMeta } from "./artifact";
@@ -107,12 +108,21 @@ export interface Published {
     readonly charts: readonly { readonly reference: string; readonly digest: string }[];
 }
 
-/** The artifact of a tree, refused if it holds a secret. */
+/** Refuse a tree a render did not finish writing: it may be half old, half new. */
+export function assertComplete(tree: string): void {
+    if (fs.existsSync(path.join(tree, JOURNAL_FILE)))
+        throw new PublishError(
+            `${path.join(tree, JOURNAL_FILE)}: a crossborder render into ${tree} did not finish, so the tree may be half old, half new; render into it again, then publish`,
+        );
+}
+
+/** The artifact of a tree, refused if it is unfinished or holds a secret. */
 export async function artifactOf(
     tree: string,
     cluster: PublishCluster,
     meta: ArtifactMeta,
 ): Promise<{ artifact: Artifact; files: number; charts: TreeChart[] }> {
+    assertComplete(tree);
     const files = clusterFiles(tree, cluster);
     const problems = await secretProblems(files, cluster);
     const charts = treeCharts(files);

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import * as tar from "tar";
+import { DEFAULT_FLUX_VERSION, fluxImages, fluxRelease } from "../../components/flux/releases";
+import { parseNormalizedNamed } from "../../gitops/reference";
 
 export function toolsAvailable(): string[] {
     const missing: string[] = [];
@@ -160,4 +162,65 @@ export function digestOf(ref: string): string {
     });
     if (r.status !== 0) throw new Error(`skopeo inspect ${ref} failed: ${r.stderr}`);
     return `sha256:${createHash("sha256").update(r.stdout).digest("hex")}`;
+}
+
+const ACCEPT = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/** Copy one manifest (an index's children first) and its blobs between plain-HTTP registries, bytes unchanged. */
+async function copyManifest(from: string, to: string, repo: string, reference: string, tag?: string): Promise<void> {
+    const res = await fetch(`http://${from}/v2/${repo}/manifests/${reference}`, { headers: { accept: ACCEPT } });
+    if (!res.ok) throw new Error(`GET ${from}/${repo}:${reference}: ${res.status}`);
+    const type = res.headers.get("content-type")!;
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const m = JSON.parse(bytes.toString("utf8"));
+    for (const child of m.manifests ?? []) await copyManifest(from, to, repo, child.digest);
+    for (const b of [m.config, ...(m.layers ?? [])].filter(Boolean)) {
+        if ((await fetch(`http://${to}/v2/${repo}/blobs/${b.digest}`, { method: "HEAD" })).status === 200) continue;
+        const data = Buffer.from(await (await fetch(`http://${from}/v2/${repo}/blobs/${b.digest}`)).arrayBuffer());
+        const start = await fetch(`http://${to}/v2/${repo}/blobs/uploads/`, { method: "POST" });
+        const url = new URL(start.headers.get("location")!, `http://${to}/`);
+        url.searchParams.set("digest", b.digest);
+        const put = await fetch(url, {
+            method: "PUT",
+            body: data,
+            headers: { "content-type": "application/octet-stream" },
+        });
+        if (put.status !== 201) throw new Error(`PUT blob ${b.digest} to ${to}/${repo}: ${put.status}`);
+    }
+    const put = await fetch(`http://${to}/v2/${repo}/manifests/${tag ?? reference}`, {
+        method: "PUT",
+        body: bytes,
+        headers: { "content-type": type },
+    });
+    if (put.status !== 201) throw new Error(`PUT manifest ${repo}:${tag ?? reference} to ${to}: ${put.status}`);
+}
+
+/**
+ * What ACR EE's namespace replication does, for the tests: every repository of `from` under `namespace/`, every
+ * tag, copied to `to` with the same digests (the origin's state at the moment it runs).
+ */
+export async function replicate(from: string, to: string, namespace: string): Promise<void> {
+    const catalog = (await (await fetch(`http://${from}/v2/_catalog?n=1000`)).json()) as { repositories: string[] };
+    for (const repo of catalog.repositories.filter((r) => r.startsWith(`${namespace}/`))) {
+        const tags =
+            ((await (await fetch(`http://${from}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ??
+            [];
+        for (const tag of tags) await copyManifest(from, to, repo, tag, tag);
+    }
+}
+
+/** Flux's own images, which the china bootstrap installs, pushed to `host/fluxcd` (catalog flux.registry). */
+export function seedFlux(work: string, host: string): Record<string, string> {
+    const seeded: Record<string, string> = {};
+    for (const image of fluxImages(fluxRelease(DEFAULT_FLUX_VERSION)!, `${host}/fluxcd`)) {
+        const ref = parseNormalizedNamed(image);
+        const name = ref.path.split("/").pop()!;
+        seeded[name] = push(ociImage(work, ref.tag!, name), ref.tag!, image);
+    }
+    return seeded;
 }

@@ -15,14 +15,13 @@ import { RenderCache } from "../../gitops/engine/cache";
 import { archivePath, lockText, readLock, sha256File } from "../../gitops/engine/charts";
 import { parseMirrors } from "../../gitops/mirrors";
 import { parseNormalizedNamed } from "../../gitops/reference";
-import { DEFAULT_FLUX_VERSION, fluxImages, fluxRelease } from "../../components/flux/releases";
 import { RegistryClient } from "../../gitops/registry";
 import { renderTree } from "../../gitops/render";
 import { parseInventory, verifyMirror } from "../../gitops/verify";
 import { packageChart, writeChart } from "../engine-fixtures";
 import { ROOT, runCli, tempDir } from "../helpers";
 import { startFaultProxy } from "./fault-proxy";
-import { digestOf, ociImage, push, Registry, requireRegistryTools, startRegistry } from "./harness";
+import { digestOf, ociImage, push, Registry, requireRegistryTools, seedFlux, startRegistry } from "./harness";
 
 function mirrorsText(layout: "flat" | "nested"): string {
     return `version: 1
@@ -153,17 +152,6 @@ function copyAsync(inventory: string): Promise<{ status: number | null; stderr: 
         child.stderr.on("data", (d) => (stderr += d));
         child.on("close", (status) => resolve({ status, stderr }));
     });
-}
-
-/** Flux's own images, which the china bootstrap installs: the test catalog takes them from `host/fluxcd`. */
-function seedFlux(work: string, host: string): Record<string, string> {
-    const seeded: Record<string, string> = {};
-    for (const image of fluxImages(fluxRelease(DEFAULT_FLUX_VERSION)!, `${host}/fluxcd`)) {
-        const ref = parseNormalizedNamed(image);
-        const name = ref.path.split("/").pop()!;
-        seeded[name] = push(ociImage(work, ref.tag!, name), ref.tag!, image);
-    }
-    return seeded;
 }
 
 function copy(inventory: string, env: Record<string, string> = {}): { status: number | null; stderr: string } {
