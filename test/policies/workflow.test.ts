@@ -40,6 +40,23 @@ describe("the policy pack in pull requests", () => {
         assert.strictEqual(steps[preview].with!.policyPackConfigs, file);
     });
 
+    it("renders the base branch, diffs it against the change, and posts the China delta on the pull request", () => {
+        const wf = parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "pr.yaml"), "utf8"));
+        const steps: { run?: string; name?: string }[] = wf.jobs.offline.steps;
+        const at = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ""));
+        const render = at(/npx crossborder render --strict --out out\/gitops/);
+        const base = at(/npx crossborder render --out \.\.\/base-tree/);
+        const diff = at(/npx crossborder diff \.\.\/base-tree out\/gitops > out\/diff\.txt/);
+        const comment = at(/gh pr comment .* --body-file out\/diff\.md/);
+        assert.ok(
+            render >= 0 && base > render && diff > base && comment > diff,
+            JSON.stringify({ render, base, diff, comment }),
+        );
+        // exit 1 ("changes") is not a failure; 2 (a tree that cannot be read) is.
+        assert.match(steps[diff].run!, /\[ "\$code" -le 1 \] \|\| \{ cat out\/diff\.txt; exit "\$code"; \}/);
+        assert.strictEqual(wf.permissions["pull-requests"], "write");
+    });
+
     it("refuses a stack that is neither global nor china, with exit 2", () => {
         const r = runCli(["policy-config", "--stack", "staging"]);
         assert.strictEqual(r.status, 2);
