@@ -109,7 +109,7 @@ export async function publishTree(opts: PublishCliOptions): Promise<PublishOutco
 }
 
 export async function runPublish(opts: PublishCliOptions, out: NodeJS.WriteStream = process.stdout): Promise<number> {
-    const { result, cluster, repository, tag, china } = await publishTree(opts);
+    const { result, cluster, china } = await publishTree(opts);
     out.write(
         [
             `${result.pushed ? "published" : "built (--dry-run, not pushed)"} ${result.files} files of the ${cluster} tree (${result.bytes} bytes): ${result.reference}`,

@@ -202,9 +202,7 @@ export async function diffTrees(oldRoot: string, newRoot: string, opts: DiffOpti
         images: { copy: minus(newImages, oldImages), unused: minus(oldImages, newImages) },
         charts: { copy: minus(newCharts, oldCharts), unused: minus(oldCharts, newCharts) },
         hosts: hosts.sort((x, y) => (x.cluster + x.host < y.cluster + y.host ? -1 : 1)),
-        notRendered: [
-            ...new Set([...before.notRendered.map((n) => `old ${n}`), ...after.notRendered.map((n) => `new ${n}`)]),
-        ].sort(),
+        notRendered: notRenderedOf(before, after),
         problems: [...new Set(problems)].sort(),
     };
 }

@@ -98,7 +98,7 @@ export async function renderRelease(job: RenderJob, ctx: EngineContext): Promise
 export async function renderAll(jobs: readonly RenderJob[], ctx: EngineContext): Promise<ReleaseRender[]> {
     const keys = await Promise.all(jobs.map((j) => renderKey(j, ctx)));
     const byKey = new Map<string, Promise<ReleaseRender>>();
-    return Promise.all(
+    return settled(
         jobs.map((job, i) => {
             let p = byKey.get(keys[i]);
             if (!p) {
@@ -108,4 +108,15 @@ export async function renderAll(jobs: readonly RenderJob[], ctx: EngineContext):
             return p;
         }),
     );
+}
+
+/**
+ * Promise.all that waits for every run before failing with the first error: a release that fails must not
+ * return while helm still renders the others (their processes would outlive the answer).
+ */
+export async function settled<T>(runs: readonly Promise<T>[]): Promise<T[]> {
+    const results = await Promise.allSettled(runs);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

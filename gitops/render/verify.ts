@@ -18,7 +18,7 @@ import { locateTool, runTool, ToolError, toolVersion } from "../engine/tools";
 import { isChinaHost, Mirrors } from "../mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation } from "../objects/images";
-import { EngineContext, ReleaseRender, StoredObject, storeObjects } from "./engine";
+import { EngineContext, ReleaseRender, settled, StoredObject, storeObjects } from "./engine";
 import { describeLocation } from "./plan";
 
 export type { PostRenderStrategy } from "../../components/flux/releases";
@@ -195,10 +195,10 @@ export async function postRenderAll(reqs: readonly VerifyRequest[], ctx: EngineC
     );
     const single = pending.filter((p) => !batchable.includes(p));
     const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-    await Promise.all([
+    await settled<unknown>([
         ...batches(batchable, cpus).map(async (batch) => {
             const done = batch.length > 1 ? await postRenderBatch(batch, ctx) : undefined;
-            await Promise.all(
+            await settled(
                 batch.map(async (b, j) => {
                     const p = b as (typeof pending)[number];
                     results[p.i] = done?.[j] ?? (await postRenderOne(p.req, p.key, ctx));

@@ -427,11 +427,13 @@ describe("publishing the china tree as an OCI artifact", function () {
             assert.match(
                 r.stdout,
                 new RegExp(
-                    `published \\d+ files of the china tree .*: ${registry.host.replace(/\./g, "\\.")}/platform/fleet:china@${digest}`,
+                    `published \\d+ files of the china tree .*: ${registry.host.replace(/\./g, "\\.")}/platform/fleet:china-candidate@${digest}`,
                 ),
             );
             const base = `http://${registry.host}/v2/platform/fleet`;
-            const res = await fetch(`${base}/manifests/china`, {
+            // A candidate: the tag Flux follows (china) is promote's to move, never publish's.
+            assert.strictEqual((await fetch(`${base}/manifests/china`, { method: "HEAD" })).status, 404);
+            const res = await fetch(`${base}/manifests/china-candidate`, {
                 headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
             });
             assert.strictEqual(res.headers.get("docker-content-digest"), digest);
@@ -500,16 +502,18 @@ describe("publishing the china tree as an OCI artifact", function () {
 
         it("verifies the China side serves the published digest, and catches a tag moved to another", async () => {
             const published = digestOf((await publishTo(tree)).stdout)!;
-            const ok = await verifyArtifact(`platform/fleet:china@${published}`);
+            const ok = await verifyArtifact(`platform/fleet:china-candidate@${published}`);
             assert.strictEqual(ok.status, 0, ok.stdout + ok.stderr);
             assert.match(ok.stdout, /served, as published/);
             // Someone pushes another tree under the same tag: the tag no longer means what was published.
             const moved = digestOf((await publishTo(changedTree("publish-moved"))).stdout)!;
-            const bad = await verifyArtifact(`platform/fleet:china@${published}`);
+            const bad = await verifyArtifact(`platform/fleet:china-candidate@${published}`);
             assert.strictEqual(bad.status, 1, bad.stdout + bad.stderr);
             assert.match(
                 bad.stdout,
-                new RegExp(`MISMATCH .*platform/fleet:china +points at ${moved}, not the published ${published}`),
+                new RegExp(
+                    `MISMATCH .*platform/fleet:china-candidate +points at ${moved}, not the published ${published}`,
+                ),
             );
             const missing = await verifyArtifact(`platform/nothing:china@${published}`, ["--retries", "0"]);
             assert.strictEqual(missing.status, 1);

@@ -788,7 +788,7 @@ describe("the Flux tree", () => {
             );
             // The china artifact it names is the one `publish --dry-run` builds from that tree.
             const art =
-                /^4\. publish \d+ files of the china tree -> platform\/fleet:china@(sha256:[a-f0-9]{64})$/m.exec(
+                /^4\. publish \d+ files of the china tree -> platform\/fleet:china-candidate@(sha256:[a-f0-9]{64})$/m.exec(
                     r.stdout,
                 );
             assert.ok(art, r.stdout);
