@@ -341,6 +341,23 @@ export function buildCli(): Command {
             process.stdout.write((await runChartsPull(opts)) + "\n");
         });
 
+    charts
+        .command("add")
+        .description(
+            "place chart archives carried in by hand into the chart cache and the lock, without the network (each must be a catalog chart at its exact version)",
+        )
+        .argument("<archive...>", "chart archives (.tgz), e.g. from helm pull on another machine")
+        .option("--catalog <file>", "catalog file (the lock beside it is written)", "gitops/catalog.yaml")
+        .option("--charts <dir>", "the chart cache (default: ~/.cache/crossborder/charts)")
+        .option("--repository <url>", "the catalog repository the archives come from, when two offer the same chart")
+        .option("--update", "accept bytes that differ from the lock (a chart republished under its version)")
+        .action(
+            (archives: string[], opts: { catalog: string; charts?: string; repository?: string; update?: boolean }) => {
+                const { runChartsAdd } = require("./charts") as typeof import("./charts");
+                process.stdout.write(runChartsAdd({ ...opts, archives }) + "\n");
+            },
+        );
+
     program
         .command("audit")
         .description(

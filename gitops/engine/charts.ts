@@ -18,6 +18,7 @@ import { limit } from "./pool";
 import { firstLines, runTool } from "./tools";
 import { helm } from "./helm";
 import type { Doc } from "../objects/manifests";
+import { readChartArchive } from "../chart";
 
 export { defaultChartCache } from "./paths";
 
@@ -114,7 +115,95 @@ export function readLock(file: string): ChartLock | undefined {
         if (!/^[a-f0-9]{64}$/.test(c.sha256)) fail(["charts", i, "sha256"], `charts[${i}].sha256 is not a sha256`);
         return { repository: normalizeRepository(c.repository), name: c.name, version: c.version, sha256: c.sha256 };
     });
+    // One archive per chart: a second entry would leave which bytes are meant to chance.
+    entries.forEach((e, i) => {
+        const j = entries.findIndex((x) => sameChart(x, e));
+        if (j < i)
+            fail(
+                ["charts", i],
+                `charts[${i}] is ${chartLabel(e)} again (charts[${j}] already locks it${entries[j].sha256 === e.sha256 ? "" : ` as sha256 ${entries[j].sha256}`}); a lock holds one entry per chart: remove one`,
+            );
+    });
     return { file, entries };
+}
+
+/** What a chart archive says it is (its Chart.yaml), or why it is not one. */
+function archiveIdentity(file: string): { name: string; version: string } {
+    const chart = readChartArchive(file);
+    return { name: chart.name, version: chart.version };
+}
+
+export interface AddResult {
+    readonly added: LockEntry[];
+    readonly lockFile: string;
+}
+
+/**
+ * Place chart archives carried in by hand into the cache and the lock, without the network: each must be a
+ * readable chart archive whose Chart.yaml names a chart of `refs` (its name and exact version; `repository`
+ * decides between two repositories offering the same one). Nothing is written when any archive is refused.
+ */
+export function addCharts(
+    archives: readonly string[],
+    refs: readonly ChartRef[],
+    opts: {
+        readonly cacheDir: string;
+        readonly lockFile: string;
+        readonly repository?: string;
+        readonly update?: boolean;
+    },
+): AddResult {
+    const lock = readLock(opts.lockFile);
+    const problems: string[] = [];
+    const added: { entry: LockEntry; from: string }[] = [];
+    for (const archive of archives) {
+        let id: { name: string; version: string };
+        try {
+            id = archiveIdentity(archive);
+        } catch (e) {
+            problems.push((e as Error).message);
+            continue;
+        }
+        const matches = refs.filter(
+            (r) =>
+                r.name === id.name &&
+                r.version === id.version &&
+                (!opts.repository || normalizeRepository(r.repository) === normalizeRepository(opts.repository)),
+        );
+        const unique = matches.filter((r, i) => matches.findIndex((x) => sameChart(x, r)) === i);
+        if (unique.length !== 1) {
+            problems.push(
+                unique.length === 0
+                    ? `${archive}: chart ${id.name} ${id.version} is not in the catalog${opts.repository ? ` from ${opts.repository}` : ""}; add it to the catalog first (its repository and exact version), or bring the version the catalog names`
+                    : `${archive}: chart ${id.name} ${id.version} is in the catalog from ${unique.map((r) => normalizeRepository(r.repository)).join(" and ")}; say which with --repository`,
+            );
+            continue;
+        }
+        const ref = unique[0];
+        const sha256 = sha256File(archive);
+        const locked = lock?.entries.find((e) => sameChart(e, ref));
+        if (locked && locked.sha256 !== sha256 && !opts.update) {
+            problems.push(
+                `${archive}: sha256 ${sha256}, but ${opts.lockFile} locks ${chartLabel(ref)} as ${locked.sha256}: these are other bytes than the ones locked; check where they came from, or pass --update to accept them`,
+            );
+            continue;
+        }
+        added.push({ entry: { ...ref, repository: normalizeRepository(ref.repository), sha256 }, from: archive });
+    }
+    if (problems.length) throw new ChartCacheError(problems.join("\n"));
+    for (const { entry, from } of added) {
+        const target = archivePath(opts.cacheDir, entry);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.copyFileSync(from, `${target}.tmp`);
+        fs.renameSync(`${target}.tmp`, target);
+    }
+    const entries = [
+        ...(lock?.entries ?? []).filter((e) => !added.some((a) => sameChart(a.entry, e))),
+        ...added.map((a) => a.entry),
+    ];
+    fs.writeFileSync(`${opts.lockFile}.tmp`, lockText(entries));
+    fs.renameSync(`${opts.lockFile}.tmp`, opts.lockFile);
+    return { added: added.map((a) => a.entry), lockFile: opts.lockFile };
 }
 
 export function lockText(entries: readonly LockEntry[]): string {
@@ -204,6 +293,23 @@ export async function pullCharts(refs: readonly ChartRef[], opts: PullOptions): 
                 if (fs.existsSync(target) && locked && sha256File(target) === locked.sha256) {
                     cached.push(locked);
                     return;
+                }
+                // An archive placed in the cache (by hand, or from a bucket) that the lock does not know yet: taken
+                // as it is, without the network, if it is the chart it should be.
+                if (fs.existsSync(target) && !locked) {
+                    try {
+                        const id = archiveIdentity(target);
+                        if (id.name === ref.name && id.version === ref.version) {
+                            pulled.push({
+                                ...ref,
+                                repository: normalizeRepository(ref.repository),
+                                sha256: sha256File(target),
+                            });
+                            return;
+                        }
+                    } catch {
+                        // not a chart archive: fetched again below
+                    }
                 }
                 const temp = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-pull-"));
                 try {

@@ -212,3 +212,122 @@ describe("crossborder charts pull", function () {
         assert.ok(!fs.existsSync(path.join(dir, "catalog.lock")), "no lock for a pull that failed");
     });
 });
+
+describe("charts placed by hand (no network)", () => {
+    /** A catalog with one chart from a repository nobody can reach, and the chart packaged locally. */
+    function setUp() {
+        const dir = tempDir("charts-add");
+        const catalog = path.join(dir, "catalog.yaml");
+        fs.writeFileSync(
+            catalog,
+            stringify({
+                version: 1,
+                releases: [
+                    {
+                        name: "web",
+                        namespace: "web",
+                        chart: {
+                            repository: "https://charts.unreachable.invalid/stable",
+                            name: "web",
+                            version: "1.0.0",
+                        },
+                    },
+                ],
+            }),
+        );
+        const archive = packageChart(
+            writeChart(
+                path.join(dir, "src"),
+                "web",
+                { "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n" },
+                "1.0.0",
+            ),
+            path.join(dir, "carried"),
+        );
+        return { dir, catalog, archive, cache: path.join(dir, "cache") };
+    }
+    const ref = { repository: "https://charts.unreachable.invalid/stable", name: "web", version: "1.0.0" };
+
+    it("charts add puts an archive into the cache and the lock, and render uses it", async () => {
+        const s = setUp();
+        const r = await runCliAsync(["charts", "add", s.archive, "--catalog", s.catalog, "--charts", s.cache]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(
+            r.stdout,
+            /^added {3}https:\/\/charts\.unreachable\.invalid\/stable web 1\.0\.0 {2}sha256:[0-9a-f]{64}$/m,
+        );
+        const lock = readLock(path.join(s.dir, "catalog.lock"))!;
+        assert.deepStrictEqual(lock.entries, [{ ...ref, sha256: sha256File(s.archive) }]);
+        assert.strictEqual(sha256File(archivePath(s.cache, ref)), sha256File(s.archive));
+        const render = await runCliAsync([
+            "render",
+            "--catalog",
+            s.catalog,
+            "--charts",
+            s.cache,
+            "--out",
+            path.join(s.dir, "out"),
+            "--strict",
+        ]);
+        assert.strictEqual(render.status, 0, render.stderr);
+    });
+
+    it("charts pull takes an archive already in the cache as it is, without the network", async () => {
+        const s = setUp();
+        fs.mkdirSync(path.dirname(archivePath(s.cache, ref)), { recursive: true });
+        fs.copyFileSync(s.archive, archivePath(s.cache, ref));
+        // Flux's chart too (the catalog's default), carried in the same way.
+        const flux = { repository: "https://fluxcd-community.github.io/helm-charts", name: "flux2", version: "2.18.3" };
+        const fluxArchive = packageChart(
+            writeChart(path.join(s.dir, "flux-src"), "flux2", {}, "2.18.3"),
+            path.dirname(archivePath(s.cache, flux)),
+        );
+        const r = await runCliAsync(["charts", "pull", "--catalog", s.catalog, "--charts", s.cache]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(readLock(path.join(s.dir, "catalog.lock"))!.entries, [
+            { ...ref, sha256: sha256File(s.archive) },
+            { ...flux, sha256: sha256File(fluxArchive) },
+        ]);
+    });
+
+    it("refuses an archive the catalog does not name, other bytes than locked, and a lock with two entries for one chart", async () => {
+        const s = setUp();
+        const other = packageChart(
+            writeChart(path.join(s.dir, "other"), "web", {}, "2.0.0"),
+            path.join(s.dir, "other-pkg"),
+        );
+        const r = await runCliAsync(["charts", "add", other, "--catalog", s.catalog, "--charts", s.cache]);
+        assert.strictEqual(r.status, 2);
+        assert.match(r.stderr, /web-2\.0\.0\.tgz: chart web 2\.0\.0 is not in the catalog/);
+        assert.ok(!fs.existsSync(path.join(s.dir, "catalog.lock")), "nothing written");
+        await runCliAsync(["charts", "add", s.archive, "--catalog", s.catalog, "--charts", s.cache]);
+        const changed = packageChart(
+            writeChart(
+                path.join(s.dir, "changed"),
+                "web",
+                { "templates/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" },
+                "1.0.0",
+            ),
+            path.join(s.dir, "changed-pkg"),
+        );
+        const again = await runCliAsync(["charts", "add", changed, "--catalog", s.catalog, "--charts", s.cache]);
+        assert.strictEqual(again.status, 2);
+        assert.match(again.stderr, /other bytes than the ones locked; check where they came from, or pass --update/);
+        const lockFile = path.join(s.dir, "catalog.lock");
+        fs.appendFileSync(lockFile, fs.readFileSync(lockFile, "utf8").split("charts:\n")[1]);
+        const dup = await runCliAsync([
+            "render",
+            "--catalog",
+            s.catalog,
+            "--charts",
+            s.cache,
+            "--out",
+            path.join(s.dir, "out"),
+        ]);
+        assert.strictEqual(dup.status, 2);
+        assert.match(
+            dup.stderr,
+            /catalog\.lock:\d+: charts\[1\] is https:\/\/charts\.unreachable\.invalid\/stable web 1\.0\.0 again \(charts\[0\] already locks it\); a lock holds one entry per chart/,
+        );
+    });
+});
