@@ -71,6 +71,11 @@ export interface Release {
     readonly clusterValues: Partial<Record<ClusterName, Record<string, unknown>>>;
     /** Images the chart sets only in its templates, for when its archive is not at hand. @default [] */
     readonly extraImages: readonly string[];
+    /**
+     * Images the release's operator pulls at runtime, which no rendered object names (compiled-in defaults,
+     * images it builds from a prefix and a name): copied and verified like the rest. @default []
+     */
+    readonly runtimeImages: readonly string[];
     /** The chart's own default values.yaml (inside the catalog's folder), for when its archive is not at hand. */
     readonly chartValues?: string;
     /** `file:line` of the entry, and its key (`releases[2]`), for messages. */
@@ -116,6 +121,7 @@ const RELEASE_KEYS = [
     "values",
     "clusterValues",
     "extraImages",
+    "runtimeImages",
     "chartValues",
 ];
 /**
@@ -417,6 +423,7 @@ function readRelease(r: CatalogReader, p: YamlPath, raw: unknown): Release | und
         values: readValues(r, [...p, "values"], raw.values),
         clusterValues,
         extraImages: r.images([...p, "extraImages"], raw.extraImages),
+        runtimeImages: r.images([...p, "runtimeImages"], raw.runtimeImages),
         chartValues,
         at: r.src.at([...p, "name"]),
         key: pathString(p),

@@ -20,6 +20,8 @@ export interface Chart {
     readonly name: string;
     readonly version: string;
     readonly appVersion?: string;
+    /** Chart.yaml annotations (`artifacthub.io/images`, `helm.sh/images`: the images the chart says it uses). */
+    readonly annotations: Readonly<Record<string, string>>;
     readonly values: unknown;
     /** Bundled dependency charts by the key their values live under (alias or name). */
     readonly dependencies: ReadonlyMap<string, Chart>;
@@ -151,6 +153,11 @@ function chartFrom(files: Files, root: string, what: string, budget: Budget): Ch
         name: meta.name,
         version: String(meta.version ?? ""),
         appVersion: meta.appVersion === undefined ? undefined : String(meta.appVersion),
+        annotations: Object.fromEntries(
+            Object.entries(meta.annotations && typeof meta.annotations === "object" ? meta.annotations : {}).filter(
+                ([, v]) => typeof v === "string",
+            ) as [string, string][],
+        ),
         values,
         dependencies,
     };
@@ -219,4 +226,26 @@ function scanTree(chart: Chart, values: Doc | undefined, prefix: ValuesPath): Sc
         warnings.push(...subScan.warnings);
     }
     return { images, warnings };
+}
+
+/** Annotation keys under which a chart lists the images it uses, a YAML list of `{name, image}`: Artifact Hub's, Helm's, and Bitnami's `images`. */
+export const IMAGE_ANNOTATIONS = ["artifacthub.io/images", "helm.sh/images", "images"];
+
+/** The images a chart's Chart.yaml declares it uses (Artifact Hub's and Helm's annotation), by annotation. */
+export function declaredImages(chart: Chart): { readonly annotation: string; readonly image: string }[] {
+    const out: { annotation: string; image: string }[] = [];
+    for (const key of IMAGE_ANNOTATIONS) {
+        const text = chart.annotations[key];
+        if (!text) continue;
+        let list: unknown;
+        try {
+            list = parseYaml(text, `${chart.name} Chart.yaml annotation ${key}`).data;
+        } catch {
+            continue; // an unreadable annotation declares nothing; what renders is still judged
+        }
+        for (const item of Array.isArray(list) ? list : [])
+            if (item && typeof (item as Doc).image === "string")
+                out.push({ annotation: key, image: (item as Doc).image });
+    }
+    return out;
 }

@@ -25,6 +25,7 @@ import { isChinaHost, Mirrors } from "../mirrors";
 import { describeId, Doc, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation, KNOWN_REGISTRIES } from "../objects/images";
 import { format, tryParseImage } from "../reference";
+import { parseInventory } from "../verify";
 import { EngineContext } from "../render/engine";
 import { jsonPointer } from "../render/plan";
 import { scanValues } from "../values";
@@ -444,6 +445,7 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
                 }),
             );
         }
+        problems.push(...inventoryProblems(root, clusters, opts.mirrors));
         const rendered = clusters.some((c) => c.releases.some((r) => r.rendered));
         const flux = opts.flux ?? fluxRelease(DEFAULT_FLUX_VERSION)!;
         return {
@@ -458,6 +460,50 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
     } finally {
         fs.rmSync(copy, { recursive: true, force: true });
     }
+}
+
+/**
+ * Every image a china cluster pulls from a private registry of the mirrors (the ACR EE China instance) must be
+ * one the inventory copies there: a post-renderer pointing at a China name nobody copies passes every host
+ * check and fails at the node with ImagePullBackOff.
+ */
+function inventoryProblems(root: string, clusters: readonly ClusterReport[], mirrors: Mirrors): string[] {
+    const registries = new Set(
+        [...mirrors.targets.values()].filter((t) => t.kind === "registry").map((t) => t.host.toLowerCase()),
+    );
+    const pulled = clusters
+        .filter((c) => c.china)
+        // A post-renderer images entry maps a name, it pulls nothing by itself: what it produces is judged as rendered.
+        .flatMap((c) => c.images.filter((i) => i.inChina && !/ spec\.postRenderers images /.test(i.where)))
+        .map((i) => ({ i, ref: tryParseImage(i.reference) }))
+        .filter((x) => x.ref && registries.has(x.ref.domain.toLowerCase()));
+    if (pulled.length === 0) return [];
+    const file = path.join(root, "inventory", "images.txt");
+    if (!fs.existsSync(file))
+        return [
+            `inventory/images.txt: missing, so nothing says the ${pulled.length} image(s) the china cluster pulls from ${[...new Set(pulled.map((x) => x.ref!.domain))].join(", ")} are copied there (e.g. ${pulled[0].i.reference}); render the tree with crossborder render, which writes the inventory`,
+        ];
+    let entries: ReturnType<typeof parseInventory>;
+    try {
+        entries = parseInventory(fs.readFileSync(file, "utf8"), "inventory/images.txt");
+    } catch (e) {
+        return [(e as Error).message];
+    }
+    const copied = new Set<string>();
+    for (const e of entries) {
+        if (e.destination.tag) copied.add(`${e.destination.path}:${e.destination.tag}`);
+        if (e.source.digest) copied.add(`${e.destination.path}@${e.source.digest}`);
+    }
+    const out: string[] = [];
+    for (const { i, ref } of pulled) {
+        const r = ref!;
+        const tag = r.tag ?? (r.digest ? undefined : "latest");
+        if ((tag && copied.has(`${r.path}:${tag}`)) || (r.digest && copied.has(`${r.path}@${r.digest}`))) continue;
+        out.push(
+            `${i.file}: ${i.where}: ${i.reference} is pulled from the China registry, but inventory/images.txt copies no such image there, so the pull would fail (ImagePullBackOff); render again, or map and copy that image`,
+        );
+    }
+    return out;
 }
 
 export interface Verdict {

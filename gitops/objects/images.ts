@@ -36,6 +36,9 @@ export interface ImageLocation {
     /** composite with a separate registry field: its path and value. */
     readonly registryPath?: JsonPath;
     readonly registryValue?: string;
+    /** split composite `{repository: host/path, image|name: last, tag|version}`: the name field. */
+    readonly namePath?: JsonPath;
+    readonly nameValue?: string;
     /** The reference as the object spells it (composite: registry/repository:tag). */
     readonly reference: string;
     /** Normalised; undefined when the text is meant as an image but is not a valid reference. */
@@ -125,6 +128,9 @@ function walk(
         const obj = node as Record<string, unknown>;
         const composite = compositeOf(obj, path, object);
         if (composite) out.push(composite);
+        const pairs = composite ? [] : siblingPairs(obj, path, object);
+        out.push(...pairs);
+        const paired = new Set(pairs.map((p) => p.path[p.path.length - 1]));
         // An env variable named for an image (RELATED_IMAGE_DB, SIDECAR_IMAGE): its value is one, with a host
         // or without (a short Docker Hub name an operator hands to the pods it makes).
         const envImage =
@@ -133,7 +139,14 @@ function walk(
             typeof obj.value === "string" &&
             namesAnImage(obj.value.trim());
         for (const [k, v] of Object.entries(obj)) {
-            if (composite && (k === "repository" || k === "registry")) continue;
+            if (
+                composite &&
+                (k === "repository" ||
+                    k === "registry" ||
+                    (composite.namePath && k === composite.namePath[composite.namePath.length - 1]))
+            )
+                continue;
+            if (paired.has(k)) continue;
             if (envImage && k === "value") visitString(v as string, [...path, k], true, object, registries, out);
             else visit(v, [...path, k], object, registries, out);
         }
@@ -207,8 +220,88 @@ function visitString(
     }
 }
 
+/**
+ * A custom resource's image split over three fields, `{repository: nvcr.io/org/path, image: name, version:
+ * v1.2.3}` (or registry for repository, name for image, tag for version), which its operator joins as
+ * `<repository>/<image>:<version>`.
+ */
+function splitOf(obj: Record<string, unknown>, path: JsonPath, object: number): ImageLocation | undefined {
+    const prefixKey =
+        str(obj.repository) !== undefined ? "repository" : str(obj.registry) !== undefined ? "registry" : undefined;
+    const nameKey = str(obj.image) !== undefined ? "image" : str(obj.name) !== undefined ? "name" : undefined;
+    const versionKey =
+        str(obj.tag) !== undefined || typeof obj.tag === "number"
+            ? "tag"
+            : str(obj.version) !== undefined
+              ? "version"
+              : undefined;
+    if (!prefixKey || !nameKey || !versionKey || (prefixKey === "registry" && str(obj.repository) !== undefined))
+        return undefined;
+    const prefix = str(obj[prefixKey])!.replace(/\/+$/, "");
+    const name = str(obj[nameKey])!;
+    // The prefix names a registry (a host with a dot or port) and the name is one path component.
+    if (prefix.includes("://") || !/^[^/]+[.:][^/]*(\/|$)/.test(prefix) || name.includes("/") || name.includes(":"))
+        return undefined;
+    const reference = `${prefix}/${name}:${String(obj[versionKey])}`;
+    const parsed = tryParseImage(reference);
+    if (!parsed) return undefined;
+    return {
+        object,
+        via: "composite",
+        path: [...path, prefixKey],
+        value: obj[prefixKey] as string,
+        start: 0,
+        end: (obj[prefixKey] as string).length,
+        namePath: [...path, nameKey],
+        nameValue: obj[nameKey] as string,
+        reference,
+        parsed,
+    };
+}
+
+/**
+ * Two sibling keys that hold one image between them: `imageRepository`/`imageTag`, `PROXY_REPOSITORY`/
+ * `PROXY_TAG`, `image.repository`/`image.tag` (ConfigMap data an operator reads). The repository field is
+ * what a rewrite changes; the tag stays.
+ */
+function siblingPairs(obj: Record<string, unknown>, path: JsonPath, object: number): ImageLocation[] {
+    const out: ImageLocation[] = [];
+    for (const [key, value] of Object.entries(obj)) {
+        const m = /^(.*?)([._-]?)(repository|repo)$/i.exec(key);
+        if (!m || !m[1] || typeof value !== "string") continue;
+        const stem = m[1];
+        const tagKey = [
+            `${stem}${m[2]}tag`,
+            `${stem}${m[2]}Tag`,
+            `${stem}${m[2]}TAG`,
+            `${stem}${m[2]}version`,
+            `${stem}${m[2]}Version`,
+            `${stem}${m[2]}VERSION`,
+        ].find((k) => k !== key && (typeof obj[k] === "string" || typeof obj[k] === "number"));
+        if (!tagKey) continue;
+        const repository = value.trim();
+        if (!repository || repository.includes("://") || /\s/.test(repository)) continue;
+        const reference = `${repository}:${String(obj[tagKey]).trim()}`;
+        const parsed = tryParseImage(reference);
+        if (!parsed || !repository.includes("/")) continue;
+        out.push({
+            object,
+            via: "composite",
+            path: [...path, key],
+            value,
+            start: 0,
+            end: value.length,
+            reference,
+            parsed,
+        });
+    }
+    return out;
+}
+
 /** `{registry, repository, tag}` and `{repository: host/path, tag}` objects of custom resources. */
 function compositeOf(obj: Record<string, unknown>, path: JsonPath, object: number): ImageLocation | undefined {
+    const split = splitOf(obj, path, object);
+    if (split) return split;
     const repository = str(obj.repository);
     if (!repository || /[\s:]\/\//.test(repository) || repository.includes("://")) return undefined;
     const registry = str(obj.registry);

@@ -19,7 +19,10 @@ import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
-import { parseNormalizedNamed } from "../reference";
+import { parseNormalizedNamed, tryParseImage } from "../reference";
+import { declaredImages, readChartArchive, readChartDirectory } from "../chart";
+import { ClusterName, LocalChart } from "../catalog";
+import { localChartFiles } from "./emit";
 import { SourceError } from "../yaml-source";
 import {
     ClusterSettings,
@@ -322,6 +325,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     const chinaCluster = input.clusters.find((c) => c.china);
     let built: Inventory | undefined;
     if (chinaCluster && rewrite) {
+        declareRuntimeImages(input, chinaCluster.name, charts, inventory, warnings);
         for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
             const upstream = parseNormalizedNamed(image);
             inventory.addImage({
@@ -423,4 +427,54 @@ async function checkFluxObjects(
     const problems = fluxSchemaProblems(objects, crdSchemas(crds, label));
     if (problems.length) throw new RenderFindings(problems);
     return label;
+}
+
+/**
+ * Images the china releases' operators pull at runtime: the catalog's runtimeImages, and those the charts
+ * declare in their Chart.yaml (artifacthub.io/images, helm.sh/images). Copied and verified like rendered ones.
+ */
+function declareRuntimeImages(
+    input: RenderInput,
+    cluster: ClusterName,
+    charts: ReadonlyMap<string, ResolvedChart>,
+    inventory: InventoryBuilder,
+    warnings: string[],
+): void {
+    for (const r of input.catalog.releases.filter((x) => x.clusters.includes(cluster))) {
+        const declared: { image: string; where: string }[] = r.runtimeImages.map((image) => ({
+            image,
+            where: `release ${r.name} runtimeImages (${r.at})`,
+        }));
+        const chart = charts.get(r.name);
+        try {
+            const read =
+                chart?.kind === "archive"
+                    ? readChartArchive(chart.archive.file)
+                    : chart?.kind === "local"
+                      ? readChartDirectory(localChartFiles(r.chart as LocalChart), chart.dir)
+                      : undefined;
+            for (const d of read ? declaredImages(read) : [])
+                declared.push({ image: d.image, where: `release ${r.name}: its chart's ${d.annotation} annotation` });
+        } catch {
+            // an unreadable chart fails its render, which says so
+        }
+        for (const d of declared) {
+            const upstream = tryParseImage(d.image);
+            if (!upstream) {
+                warnings.push(`${d.where}: "${d.image}" is not an image reference; it is not copied`);
+                continue;
+            }
+            if (isChinaHost(input.mirrors, upstream.domain)) continue;
+            try {
+                inventory.declare({
+                    upstream,
+                    china: rewriteReference(input.mirrors, upstream),
+                    where: d.where,
+                    container: false,
+                });
+            } catch (e) {
+                warnings.push(`${d.where}: ${(e as Error).message}`);
+            }
+        }
+    }
 }

@@ -54,6 +54,9 @@ export class InventoryBuilder {
     private readonly images = new Map<string, InventoryImage>();
     private readonly charts = new Map<string, InventoryChart>();
     private readonly unresolved = new Set<string>();
+    /** Tagless references by China name: resolved when a declared runtime image of that name gives the tag. */
+    private readonly tagless = new Map<string, string>();
+    private readonly declared = new Set<string>();
 
     constructor(
         private readonly chinaRegistry: string,
@@ -66,8 +69,9 @@ export class InventoryBuilder {
         let tag = china.tag;
         if (tag === undefined && china.digest === undefined) {
             if (!pair.container) {
-                this.unresolved.add(
-                    `${format(china)} (${pair.where}): no tag or digest, so the tag the controller pulls cannot be known; pin the tag in the release's values`,
+                this.tagless.set(
+                    `${format(china)} (${pair.where})`,
+                    `${format(china)} (${pair.where}): no tag or digest, so the tag the controller pulls cannot be known; pin the tag in the release's values, or, when the operator supplies it, declare the image it pulls with its tag (catalog runtimeImages: [${format(pair.upstream)}:<tag>])`,
                 );
                 return;
             }
@@ -107,7 +111,17 @@ export class InventoryBuilder {
         });
     }
 
+    /** An image the release's operator pulls at runtime (catalog runtimeImages, chart annotations). */
+    declare(pair: ImagePair): void {
+        this.declared.add(nameOf(pair.china));
+        this.addImage(pair);
+    }
+
     build(): Inventory {
+        for (const [key, message] of this.tagless) {
+            const name = key.slice(0, key.indexOf(" ("));
+            if (!this.declared.has(nameOf(parseNormalizedNamed(name)))) this.unresolved.add(message);
+        }
         const sortBy = <T>(xs: T[], key: (x: T) => string) =>
             xs.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
         return {

@@ -117,6 +117,19 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
         if (l.via === "container") {
             const name = nameAsWritten(l.reference);
             images.set(name, { name, newName: nameOf(china) });
+        } else if (l.via === "composite" && l.namePath) {
+            // Split over repository and name: the China name's last component goes in the name field, the rest
+            // (host and path) in the repository field, so that the operator's join gives the China name.
+            const slash = china.path.lastIndexOf("/");
+            edit(
+                l,
+                l.path,
+                l.value,
+                0,
+                l.value.length,
+                `${china.domain}${slash > 0 ? `/${china.path.slice(0, slash)}` : ""}`,
+            );
+            edit(l, l.namePath, l.nameValue!, 0, l.nameValue!.length, china.path.slice(slash + 1));
         } else if (l.via === "composite" && l.registryPath) {
             edit(l, l.registryPath, l.registryValue!, 0, l.registryValue!.length, china.domain);
             edit(l, l.path, l.value, 0, l.value.length, china.path);

@@ -53,6 +53,8 @@ const BASE: Record<string, string> = {
     "apps/kustomization.yaml":
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n",
     "apps/web.yaml": yaml(deployment("web", CN)),
+    // What the global side copies into China: the app image the tree pulls from the China registry.
+    "inventory/images.txt": "# inventory\ndocker://docker.io/acme/app:1 docker://origin.example.com/platform/app:1\n",
     "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
     "charts/app/values.yaml": `image: ${CN}\nhookImage: ${CN}\n`,
     "charts/app/templates/deploy.yaml": deployment("app", "{{ .Values.image }}"),
@@ -389,6 +391,26 @@ const CASES: Case[] = [
         says: /apps\/bomb-patch\.yaml \(named by apps\/kustomization\.yaml\): cannot be read within the YAML limits/,
     },
     {
+        name: "a post-renderer pointing at a China name the inventory does not copy",
+        files: withApp(
+            yaml(
+                helmRelease(
+                    `values: {image: ${UP}}\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                ),
+            ),
+        ),
+        code: 1,
+        says: new RegExp(
+            `PROBLEM {7}apps/app\\.yaml: HelmRelease web/app renders Deployment web/app /spec/template/spec/containers/0/image: ${vars.chinaRegistry.replace(/\./g, "\\.")}/platform/nginx:1\\.25 is pulled from the China registry, but inventory/images\\.txt copies no such image there`,
+        ),
+    },
+    {
+        name: "a tree that pulls from the China registry and has no inventory at all",
+        files: { "inventory/images.txt": null },
+        code: 1,
+        says: /PROBLEM {7}inventory\/images\.txt: missing, so nothing says the 1 image\(s\) the china cluster pulls from \S+ are copied there/,
+    },
+    {
         name: "a symbolic link in the tree",
         prepare: (dir) => fs.symlinkSync("/etc/passwd", path.join(dir, "apps", "passwd.yaml")),
         code: 1,
@@ -551,13 +573,16 @@ const CASES: Case[] = [
     },
     {
         name: "… the same tree judged as Flux 2.9.4, which post-renders hooks",
-        files: withApp(
-            yaml(
-                helmRelease(
-                    `values: {hookImage: ${UP}}\npostRenderStrategy: combined\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+        files: {
+            "inventory/images.txt": `# inventory\ndocker://docker.io/acme/app:1 docker://origin.example.com/platform/app:1\ndocker://${UP} docker://origin.example.com/platform/nginx:1.25\n`,
+            ...withApp(
+                yaml(
+                    helmRelease(
+                        `values: {hookImage: ${UP}}\npostRenderStrategy: combined\npostRenderers:\n  - kustomize:\n      images: [{name: docker.io/library/nginx, newName: ${vars.chinaRegistry}/platform/nginx}]`,
+                    ),
                 ),
             ),
-        ),
+        },
         args: ["--flux-version", "2.9.4"],
         code: 0,
         says: /as Flux 2\.9\.4 runs them[\s\S]*^OK:/m,

@@ -437,6 +437,114 @@ describe("rendering on the Helm engine", function () {
         });
     });
 
+    describe("operator shapes: images outside container fields", () => {
+        let dir: string;
+        let out: RenderOutput;
+        before(async () => {
+            dir = tempDir("operator-shapes");
+            writeChart(dir, "operator", {
+                "Chart.yaml":
+                    "apiVersion: v2\nname: operator\nversion: 0.1.0\nannotations:\n  artifacthub.io/images: |\n    - name: exporter\n      image: quay.io/acme/exporter:0.9\n",
+                "templates/op.yaml": [
+                    "apiVersion: apps/v1",
+                    "kind: Deployment",
+                    "metadata: {name: operator}",
+                    "spec:",
+                    "  selector: {matchLabels: {a: b}}",
+                    "  template:",
+                    "    metadata: {labels: {a: b}}",
+                    "    spec:",
+                    "      containers:",
+                    "        - name: op",
+                    "          image: quay.io/acme/operator:v2",
+                    // the injector hands its sidecar a short Docker Hub name; a list of images in one value
+                    "          env:",
+                    "            - {name: SIDECAR_IMAGE, value: 'acme/proxy:1.22'}",
+                    "            - {name: EXTRA_IMAGES, value: 'ghcr.io/acme/a:1,ghcr.io/acme/b:2'}",
+                    "---",
+                    "apiVersion: acme.io/v1",
+                    "kind: ClusterPolicy",
+                    "metadata: {name: cluster}",
+                    "spec:",
+                    "  driver: {repository: nvcr.io/acme/driver, image: driver, version: '550.54'}",
+                    "  toolkit: {repository: nvcr.io/acme/k8s, image: container-toolkit, version: v1.16.1}",
+                    "---",
+                    "apiVersion: v1",
+                    "kind: ConfigMap",
+                    "metadata: {name: settings}",
+                    "data:",
+                    "  proxyRepository: docker.io/acme/proxyv2",
+                    "  proxyTag: '1.22.0'",
+                    "  scanner.repository: ghcr.io/acme/scanner",
+                    "  scanner.tag: '0.50'",
+                    "  dbRepository: ghcr.io/acme/vuln-db",
+                ].join("\n"),
+            });
+            const file = path.join(dir, "catalog.yaml");
+            fs.writeFileSync(
+                file,
+                stringify({
+                    version: 1,
+                    releases: [
+                        {
+                            name: "operator",
+                            namespace: "operator",
+                            chart: { path: "operator" },
+                            clusters: ["china"],
+                            // the operator pulls the database as an OCI artifact with a tag it implies
+                            runtimeImages: ["ghcr.io/acme/vuln-db:2"],
+                        },
+                    ],
+                }),
+            );
+            out = await renderCatalog(loadCatalog(file));
+        });
+
+        it("rewrites every shape on the real engines: 0 upstream references on china", () => {
+            const hr = helmReleases(out, "china").find((h) => h.metadata.name === "operator")!;
+            const got = imagesOf(runRelease(hr, path.join(dir, "operator")));
+            const outside = got.filter((i) => !i.parsed || !isChinaHost(mirrors, i.parsed.domain));
+            assert.deepStrictEqual(
+                outside.map((i) => i.reference),
+                [],
+            );
+            const rendered = runRelease(hr, path.join(dir, "operator"));
+            const china = (upstream: string) => `${vars.chinaRegistry}/platform/${encodeFlat(upstream)}`;
+            // split over repository and image: the operator's join gives the China name
+            const cp = parse(rendered.split(/^---$/m).find((d) => /kind: ClusterPolicy/.test(d))!);
+            assert.strictEqual(
+                `${cp.spec.driver.repository}/${cp.spec.driver.image}:${cp.spec.driver.version}`,
+                `${china("nvcr.io/acme/driver/driver")}:550.54`,
+            );
+            const cm = parse(rendered.split(/^---$/m).find((d) => /kind: ConfigMap/.test(d))!);
+            assert.strictEqual(
+                `${cm.data.proxyRepository}:${cm.data.proxyTag}`,
+                `${china("docker.io/acme/proxyv2")}:1.22.0`,
+            );
+            assert.strictEqual(cm.data["scanner.repository"], china("ghcr.io/acme/scanner"));
+            assert.strictEqual(cm.data.dbRepository, china("ghcr.io/acme/vuln-db"));
+            assert.match(rendered, new RegExp(`value: ${china("docker.io/acme/proxy").replace(/\./g, "\\.")}:1\\.22`));
+        });
+
+        it("copies every image the china cluster and its operator pull: rendered, implied and declared", () => {
+            const sources = out.inventory.images.map((i) => i.source);
+            for (const s of [
+                "quay.io/acme/operator:v2",
+                "docker.io/acme/proxy:1.22",
+                "ghcr.io/acme/a:1",
+                "ghcr.io/acme/b:2",
+                "nvcr.io/acme/driver/driver:550.54",
+                "nvcr.io/acme/k8s/container-toolkit:v1.16.1",
+                "docker.io/acme/proxyv2:1.22.0",
+                "ghcr.io/acme/scanner:0.50",
+                "ghcr.io/acme/vuln-db:2", // runtimeImages gives the tag the operator implies
+                "quay.io/acme/exporter:0.9", // the chart's artifacthub.io/images annotation
+            ])
+                assert.ok(sources.includes(`docker://${s}`), `${s}\n${sources.join("\n")}`);
+            assert.deepStrictEqual(out.inventory.unresolved, []);
+        });
+    });
+
     describe("hooks, as the installed Flux applies them", () => {
         // A chart whose pre-install hook hard-codes its image: no value of the chart can move it.
         const HOOK_CHART = {
