@@ -297,8 +297,8 @@ describe("the cross-border pair under the mock runtime", function () {
             // Flux on china comes after the copy and the proof that the mirror holds everything.
             const at = (re: RegExp) => steps.findIndex((l) => re.test(l));
             assert.ok(at(/inventory\/copy\.sh/) > 2);
-            assert.ok(at(/crossborder verify-mirror/) > at(/inventory\/copy\.sh/));
-            assert.ok(at(/crossborder:flux\.mirrorVerified true -s china/) > at(/crossborder verify-mirror/));
+            assert.ok(at(/crossborder promote/) > at(/inventory\/copy\.sh/));
+            assert.ok(at(/crossborder:flux\.mirrorVerified true -s china/) > at(/crossborder promote/));
             assert.strictEqual(
                 (r.stdout.match(/^ {5}waits for: /gm) ?? []).length,
                 steps.length,
@@ -307,9 +307,10 @@ describe("the cross-border pair under the mock runtime", function () {
             assert.match(r.stdout, /runs on a runner inside the china VPC/);
             assert.match(r.stdout, /runs from 203\.0\.113\.10\/32/);
             assert.match(r.stdout, /licensed carrier: China Telecom Global/);
-            // OCI delivery (the china example): the tree is published, then proven in China, then reconciled.
+            // OCI delivery (the china example): the tree is published as a candidate, then promoted once China
+            // holds everything, then reconciled.
             assert.ok(at(/crossborder publish --tree/) > at(/inventory\/copy\.sh/));
-            assert.ok(at(/crossborder verify-mirror .*--artifact platform\/fleet:china@/) > at(/crossborder publish/));
+            assert.ok(at(/crossborder promote --tree/) > at(/crossborder publish/));
             assert.match(
                 r.stdout,
                 /reconciling the artifact oci:\/\/crossborder-china-registry\.cn-hangzhou\.cr\.aliyuncs\.com\/platform\/fleet:china/,
@@ -334,7 +335,7 @@ describe("the cross-border pair under the mock runtime", function () {
                         .map((l) => [l.split(". ")[0], l.slice(3)]),
                 );
                 const cited = (re: RegExp) => runs.get(re.exec(r.stdout)?.[1] ?? "") ?? "";
-                assert.match(cited(/verify-mirror exiting 0 \(step (\d)\)/), /^npx crossborder verify-mirror/);
+                assert.match(cited(/promote exiting 0 \(step (\d)\)/), /^npx crossborder promote/);
                 assert.match(cited(/the replication of steps (\d) and/), /^sh <fleet repo>\/inventory\/copy\.sh/);
                 assert.match(cited(/the replication of steps \d and (\d)/), /^npx crossborder publish/);
                 assert.match(
