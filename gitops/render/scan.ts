@@ -6,15 +6,17 @@
  * images a chart sets in its templates, so such releases are named as not rendered.
  */
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { parse } from "yaml";
-import { Catalog, ClusterName, isLocalChart, Release } from "../catalog";
+import { Catalog, ClusterName, isLocalChart, LocalChart, Release } from "../catalog";
 import { ChartLock, lockedArchive, LockedArchive } from "../engine/charts";
 import { KustomizeImage } from "../engine/kustomize";
 import { Mirrors } from "../mirrors";
 import { familiarName, nameOf, parseNormalizedNamed, Reference } from "../reference";
 import { FoundImage, helmMerge, rewriteValues, scanValues } from "../values";
 import { readText, SourceError } from "../yaml-source";
-import { localChartFiles, tagFields } from "./emit";
+import { localChartFiles, tagFields, treeChartFiles } from "./emit";
 import type { ImagePair } from "./inventory";
 
 export interface ChartSettings {
@@ -52,6 +54,35 @@ export function resolveCharts(catalog: Catalog, charts: ChartSettings): Map<stri
         }
         const archive = lockedArchive(charts.cacheDir, charts.lock, r.chart);
         out.set(r.name, archive ? { kind: "archive", archive } : { kind: "missing" });
+    }
+    return out;
+}
+
+/**
+ * Local charts as the tree carries them (treeChartFiles: generated headers, hidden files left out), written
+ * under `root`: the engine renders the bytes Flux builds the chart from, never the catalog's folder, so a
+ * difference between the two can never pass unjudged.
+ */
+export function stageLocalCharts(
+    catalog: Catalog,
+    charts: ReadonlyMap<string, ResolvedChart>,
+    root: string,
+): Map<string, ResolvedChart> {
+    const out = new Map(charts);
+    for (const r of catalog.releases) {
+        if (!isLocalChart(r.chart)) continue;
+        const files = new Map(
+            [...treeChartFiles(catalog.file, r.chart as LocalChart)].map(([p, b]) => [
+                p,
+                Buffer.isBuffer(b) ? b : Buffer.from(b),
+            ]),
+        );
+        const dir = path.join(root, r.name);
+        for (const [p, b] of files) {
+            fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+            fs.writeFileSync(path.join(dir, p), b);
+        }
+        out.set(r.name, { kind: "local", dir, sha256: directoryHash(files) });
     }
     return out;
 }
