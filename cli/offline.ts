@@ -48,6 +48,8 @@ export interface RunOptions {
      * `pulumi preview` of a new stack. @default false (every value known, as after a deploy)
      */
     readonly newStack?: boolean;
+    /** The program to run. @default the crossborder program (stacks/program.ts) */
+    readonly program?: () => Promise<Record<string, unknown> | void>;
 }
 
 /** Replace secrets with MASK, resource references with their URN and unknowns with "[unknown]". */
@@ -420,7 +422,7 @@ export async function runStack(opts: RunOptions): Promise<StackRun> {
     const stackTraceLimit = Error.stackTraceLimit;
     if (!process.env.CROSSBORDER_DEBUG) Error.stackTraceLimit = 0;
     try {
-        await pulumi.runtime.runInPulumiStack(main);
+        await pulumi.runtime.runInPulumiStack(opts.program ?? main);
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
         Error.stackTraceLimit = stackTraceLimit;

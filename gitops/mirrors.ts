@@ -7,7 +7,7 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import { chinaOperatedSuffixes, hostMatches, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "./hosts";
-import { DOMAIN_AND_PORT, format, Reference, tryParseImage, withName } from "./reference";
+import { DOMAIN_AND_PORT, format, parseRepositoryPrefix, Reference, tryParseImage, withName } from "./reference";
 import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
 import type { Doc } from "./objects/manifests";
 
@@ -70,6 +70,23 @@ export interface Mirrors {
     /** Chart repository host → target name, and the default. */
     readonly charts: ReadonlyMap<string, string>;
     readonly defaultChartTarget: string;
+    /** Upstream repository prefixes with a namespace of their own, longest first. */
+    readonly prefixes: readonly PrefixMapping[];
+}
+
+/**
+ * `prefixes:` an upstream prefix (`docker.io/istio`) served from a namespace of its own in a registry
+ * target (`<host>/istio`), so that an operator that joins a prefix setting with image names at runtime
+ * (`hub/pilot:1.22`) lands on the same names the rendered images do. Every image under the prefix is
+ * mapped there, the rest of its path kept (flat: one component, encoded only when it must be).
+ */
+export interface PrefixMapping {
+    /** `domain/path` as written after normalisation (docker.io for index.docker.io). */
+    readonly upstream: string;
+    readonly domain: string;
+    readonly path: string;
+    readonly target: string;
+    readonly namespace: string;
 }
 
 /** A reference that the configured mirrors cannot represent. */
@@ -101,11 +118,11 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
             `${file}:1: a mirrors file must be a mapping with chinaHosts, targets, upstreams and charts`,
         );
     for (const key of Object.keys(data)) {
-        if (!["version", "chinaHosts", "targets", "upstreams", "charts"].includes(key))
+        if (!["version", "chinaHosts", "targets", "upstreams", "charts", "prefixes"].includes(key))
             fail(
                 [key],
                 "is not a mirrors setting",
-                "remove it; settings are version, chinaHosts, targets, upstreams, charts",
+                "remove it; settings are version, chinaHosts, targets, upstreams, charts, prefixes",
             );
     }
     if (data.version !== 1) fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
@@ -297,8 +314,115 @@ export function parseMirrors(text: string, file: string, vars: MirrorVars): Mirr
         }
     }
 
+    const prefixes = parsePrefixes(data.prefixes, targets, chinaHosts, fill, fail);
+
     if (problems.length > 0) throw new SourceError(problems.join("\n"));
-    return { file, chinaHosts, targets, upstreams, defaultTarget, charts, defaultChartTarget };
+    return { file, chinaHosts, targets, upstreams, defaultTarget, charts, defaultChartTarget, prefixes };
+}
+
+/** An ACR EE namespace (2-120 of a-z 0-9 _ -, as gitops/context.ts checks the china stack's output). */
+const NAMESPACE = /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/;
+
+/** The `prefixes:` section: each upstream prefix with its target and a namespace no one else uses. */
+function parsePrefixes(
+    raw: unknown,
+    targets: ReadonlyMap<string, Target>,
+    chinaHosts: readonly string[],
+    fill: (p: YamlPath, value: unknown) => string,
+    fail: (p: YamlPath, problem: string, fix: string) => void,
+): PrefixMapping[] {
+    if (raw === undefined || raw === null) return [];
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+        fail(
+            ["prefixes"],
+            "must be a mapping of upstream prefix: {target, namespace}",
+            'write e.g. prefixes: {"docker.io/istio": {target: china-acr, namespace: istio}}',
+        );
+        return [];
+    }
+    const out: PrefixMapping[] = [];
+    const owners = new Map<string, string>();
+    for (const t of targets.values())
+        if (t.kind === "registry") owners.set(`${t.host}/${t.namespace}`, `target ${t.name}`);
+    for (const [key, entry] of Object.entries<Doc>(raw as Doc)) {
+        const p: YamlPath = ["prefixes", key];
+        const parsed = parseRepositoryPrefix(key);
+        if (!parsed || !parsed.path) {
+            fail(
+                p,
+                `"${key}" is not an upstream repository prefix`,
+                'write a registry host and at least one path component, e.g. "docker.io/istio"',
+            );
+            continue;
+        }
+        if (matchesAny(chinaHosts, parsed.domain)) {
+            fail(p, `"${key}" is already inside China (chinaHosts)`, "remove it: nothing under it is rewritten");
+            continue;
+        }
+        if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+            fail(p, "must be a mapping with target and namespace", "write {target: china-acr, namespace: <name>}");
+            continue;
+        }
+        for (const k of Object.keys(entry))
+            if (k !== "target" && k !== "namespace")
+                fail([...p, k], "is not a prefix setting", "remove it; settings are target, namespace");
+        const target = typeof entry.target === "string" ? targets.get(entry.target) : undefined;
+        if (!target || target.kind !== "registry") {
+            fail(
+                [...p, "target"],
+                target
+                    ? `target "${entry.target}" is a ${target.kind} target, which keeps upstream paths already`
+                    : `names the unknown target ${JSON.stringify(entry.target)}`,
+                `use a registry target (${
+                    [...targets.values()]
+                        .filter((t) => t.kind === "registry")
+                        .map((t) => t.name)
+                        .join(", ") || "define one first"
+                }); prefix and hostSwap targets need no prefix mapping`,
+            );
+            continue;
+        }
+        const namespace = fill([...p, "namespace"], entry.namespace);
+        if (!namespace) continue;
+        if (!NAMESPACE.test(namespace)) {
+            fail(
+                [...p, "namespace"],
+                `"${namespace}" is not a registry namespace`,
+                "use 2 to 120 lowercase letters, digits, _ and -, starting and ending with a letter or digit",
+            );
+            continue;
+        }
+        const where = `${target.host}/${namespace}`;
+        const owner = owners.get(where);
+        if (owner) {
+            fail(
+                [...p, "namespace"],
+                `${where} is already used by ${owner}`,
+                "give every prefix a namespace of its own, apart from the target's namespace",
+            );
+            continue;
+        }
+        owners.set(where, `prefix ${key}`);
+        out.push({ upstream: `${parsed.domain}/${parsed.path}`, ...parsed, target: target.name, namespace });
+    }
+    return out.sort((a, b) => b.upstream.length - a.upstream.length || (a.upstream < b.upstream ? -1 : 1));
+}
+
+/** The prefix mapping that serves `domain/path` (the longest that covers it). */
+export function prefixFor(mirrors: Mirrors, domain: string, repoPath: string): PrefixMapping | undefined {
+    const name = `${domain.toLowerCase()}/${repoPath}`;
+    return mirrors.prefixes.find((m) => name === m.upstream || name.startsWith(`${m.upstream}/`));
+}
+
+/** The namespaces of `prefixes:` on the registry at `host` (the stacks create and replicate them). */
+export function prefixNamespaces(mirrors: Mirrors, host: string): string[] {
+    return [
+        ...new Set(
+            mirrors.prefixes
+                .filter((m) => (mirrors.targets.get(m.target) as RegistryTarget).host === host)
+                .map((m) => m.namespace),
+        ),
+    ].sort();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -455,8 +579,90 @@ function mapName(target: Target, domain: string, repoPath: string, what: string)
  */
 export function rewriteReference(mirrors: Mirrors, ref: Reference): Reference {
     if (isChinaHost(mirrors, ref.domain)) return ref;
+    const prefix = prefixFor(mirrors, ref.domain, ref.path);
+    const name = `${ref.domain}/${ref.path}`;
+    if (prefix && name !== prefix.upstream) return { ...ref, ...underPrefix(mirrors, prefix, name, format(ref)) };
     const mapped = mapName(targetFor(mirrors, ref.domain), ref.domain, ref.path, format(ref));
     return { ...ref, ...mapped };
+}
+
+/**
+ * An image under a prefix mapping: `<host>/<namespace>/<rest>`, the rest as upstream writes it, so that an
+ * operator's runtime join of the China prefix and the name gives the same repository. A flat registry holds
+ * one level below its namespace.
+ */
+function underPrefix(
+    mirrors: Mirrors,
+    prefix: PrefixMapping,
+    name: string,
+    what: string,
+): { domain: string; path: string } {
+    const target = mirrors.targets.get(prefix.target) as RegistryTarget;
+    const rest = name.slice(prefix.upstream.length + 1);
+    if (target.layout === "flat" && (rest.includes("/") || rest.length > target.maxRepositoryLength))
+        throw new MirrorError(
+            `${what}: it is under the prefix ${prefix.upstream}, whose namespace ${prefix.namespace} in the flat registry ${target.name} holds one repository level of at most ${target.maxRepositoryLength} characters, and "${rest}" is not one; map ${name.slice(0, name.lastIndexOf("/"))} as a prefix of its own in mirrors.yaml`,
+        );
+    return { domain: target.host, path: `${prefix.namespace}/${rest}` };
+}
+
+/**
+ * The China value of a registry prefix setting an operator joins with image names at runtime (`hub:
+ * docker.io/istio`, `container-registry: docker.elastic.co`): what makes `<value>/<name>` the name the
+ * image has in China. Throws MirrorError, with the fix, when the mirrors cannot give one.
+ */
+export function rewritePrefix(mirrors: Mirrors, domain: string, repoPath: string, what: string): string {
+    const upstream = repoPath ? `${domain}/${repoPath}` : domain;
+    if (isChinaHost(mirrors, domain)) return upstream;
+    const prefix = prefixFor(mirrors, domain, repoPath);
+    if (prefix) {
+        const target = mirrors.targets.get(prefix.target) as RegistryTarget;
+        if (prefix.upstream === upstream) return `${target.host}/${prefix.namespace}`;
+        if (target.layout === "nested")
+            return `${target.host}/${prefix.namespace}/${upstream.slice(prefix.upstream.length + 1)}`;
+        throw new MirrorError(
+            `${what}: the registry prefix ${upstream} lies below the prefix mapping ${prefix.upstream}, and the flat registry ${target.name} holds one level below a namespace; map ${upstream} as a prefix of its own in mirrors.yaml (prefixes: {"${upstream}": {target: ${target.name}, namespace: <name>}})`,
+        );
+    }
+    const target = targetFor(mirrors, domain);
+    const tail = repoPath ? `/${repoPath}` : "";
+    switch (target.kind) {
+        case "prefix":
+            return `${target.host}/${domain}${tail}`;
+        case "hostSwap":
+            return `${target.host}${tail}`;
+        case "registry":
+            if (target.layout === "nested") return `${target.host}/${target.namespace}/${hostComponent(domain)}${tail}`;
+            if (!repoPath) return hostOnFlat(mirrors, domain, target, what);
+            throw new MirrorError(
+                `${what}: the registry prefix ${upstream} is joined with image names at runtime, and the flat registry ${target.name} encodes whole names, so the join would not find them; give the prefix a namespace of its own in mirrors.yaml (prefixes: {"${upstream}": {target: ${target.name}, namespace: ${suggestNamespace(repoPath)}}}) and declare the images the operator pulls through it (catalog runtimeImages)`,
+            );
+        case "helmMirror":
+            throw new MirrorError(`${what}: the helmMirror target ${target.name} serves charts, not images`);
+    }
+}
+
+/**
+ * A bare host setting on a flat registry: `<host>/<org>/<name>` is namespace/repository there, so the join
+ * works when the upstream's first path components are prefixes mapped to namespaces of the same name
+ * (`docker.elastic.co/elasticsearch` → `<host>/elasticsearch`). The images the operator pulls must then be
+ * under those (the render checks that the inventory has some).
+ */
+function hostOnFlat(mirrors: Mirrors, domain: string, target: RegistryTarget, what: string): string {
+    const same = mirrors.prefixes.filter((m) => m.domain === domain && !m.path.includes("/") && m.namespace === m.path);
+    const hosts = [...new Set(same.map((m) => (mirrors.targets.get(m.target) as RegistryTarget).host))];
+    if (hosts.length === 1) return hosts[0];
+    throw new MirrorError(
+        `${what}: the registry host setting ${domain} is joined with <org>/<name> at runtime, and the flat registry ${target.name} holds one level below a namespace; map each <org> the operator pulls to a namespace of the same name in mirrors.yaml (prefixes: {"${domain}/<org>": {target: ${target.name}, namespace: <org>}}), or serve ${domain} from a target that keeps paths (layout: nested, or a prefix target)`,
+    );
+}
+
+function suggestNamespace(repoPath: string): string {
+    const last = repoPath
+        .slice(repoPath.lastIndexOf("/") + 1)
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-+|-+$/g, "");
+    return last || "<name>";
 }
 
 /** Rewrite an image string; throws MirrorError when it is not an image reference. */

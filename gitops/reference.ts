@@ -236,3 +236,19 @@ export function tryParseImage(s: string): Reference | undefined {
         return undefined;
     }
 }
+
+/**
+ * A registry prefix an operator joins with image names at runtime (`hub: docker.io/istio`,
+ * `container-registry: docker.elastic.co`): a host that names itself (a dot, a port or localhost) and
+ * optional path components, no tag or digest. `index.docker.io` is written `docker.io`. The path is ""
+ * for a host alone.
+ */
+export function parseRepositoryPrefix(s: string): { domain: string; path: string } | undefined {
+    const text = s.replace(/\/+$/, "");
+    const slash = text.indexOf("/");
+    const domain = slash < 0 ? text : text.slice(0, slash);
+    const path = slash < 0 ? "" : text.slice(slash + 1);
+    if (!DOMAIN_AND_PORT.test(domain) || !(/[.:]/.test(domain) || domain === LOCALHOST)) return undefined;
+    if (path && !new RegExp(`^${remoteName}$`).test(path)) return undefined;
+    return { domain: domain === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : domain.toLowerCase(), path };
+}

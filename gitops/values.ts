@@ -10,6 +10,8 @@
  *   registry+image        {registry?, image, tag, digest, digestChroot?}; registry defaults to
  *                          `global.image.registry`                                           ingress-nginx
  *   name                  {name, repository: ""} composed from top-level imageRegistry/imageNamespace  cert-manager
+ *   repository+image      {repository: host/path, image: name, version?} joined as repository/image:version
+ *                          (the tag defaults to appVersion)                                    gpu-operator
  *   string                `image: "repo:tag"` (any key ending in "image")
  *   argument              a string anywhere (args, env) that is an image reference with a registry host and a
  *                          tag or digest, alone or as the value of `--flag=`
@@ -17,7 +19,7 @@
  * `global.image`) and is not an image of its own. A tag left empty means the chart supplies it (usually
  * from Chart.yaml appVersion): the registry and repository are still rewritten, the tag is not touched.
  */
-import { format, nameOf, Reference, tryParseImage } from "./reference";
+import { format, nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "./reference";
 import { Mirrors, rewriteReference } from "./mirrors";
 import { pathString } from "./yaml-source";
 import { Doc } from "./objects/manifests";
@@ -25,7 +27,14 @@ import { Doc } from "./objects/manifests";
 export type ValuesPath = readonly (string | number)[];
 
 export type ImageShape =
-    "registry+repository" | "repository" | "image+tag" | "registry+image" | "name" | "string" | "argument";
+    | "registry+repository"
+    | "repository"
+    | "repository+image"
+    | "image+tag"
+    | "registry+image"
+    | "name"
+    | "string"
+    | "argument";
 
 export interface FoundImage {
     /** Where the image is set: the block (or string) in the values tree. */
@@ -137,6 +146,23 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
                 ...(globalImageRegistry && !inGlobal ? [{ path: ["global", "imageRegistry"], value: "" }] : []),
             ]);
             ["registry", "repository", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
+        } else if (
+            repository &&
+            registry === undefined &&
+            image &&
+            !/[/:@]/.test(image) &&
+            parseRepositoryPrefix(repository)?.path
+        ) {
+            // Split over repository (host and path) and image (the last component).
+            const name = `${repository.replace(/\/+$/, "")}/${image}`;
+            add(p, "repository+image", name, str(node.version) ?? tag, digest, (m) => {
+                const slash = m.path.lastIndexOf("/");
+                return [
+                    { path: at(p, "repository"), value: `${m.domain}${slash > 0 ? `/${m.path.slice(0, slash)}` : ""}` },
+                    { path: at(p, "image"), value: m.path.slice(slash + 1) },
+                ];
+            });
+            ["repository", "image", "version", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
         } else if (repository) {
             add(p, "repository", repository, tag, digest, (m) => [
                 { path: at(p, "repository"), value: `${m.domain}/${m.path}` },

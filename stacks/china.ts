@@ -9,7 +9,13 @@ import { acrEndpoints, RegistryInstance } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { IpsecEndpoint } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { DEFAULT_MIRRORS_FILE, loadMirrors, REGISTRY_PULL_SECRET, rewriteImage } from "../gitops/mirrors";
+import {
+    DEFAULT_MIRRORS_FILE,
+    loadMirrors,
+    prefixNamespaces,
+    REGISTRY_PULL_SECRET,
+    rewriteImage,
+} from "../gitops/mirrors";
 import { planSubnets } from "../components/network";
 import { runsIpsecEndpoint, StackConfig } from "./config";
 import { peerOutputs } from "./peer";
@@ -98,6 +104,10 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
             instanceSpec: cfg.registry.instanceSpec,
             periodMonths: cfg.registry.periodMonths,
             namespace: cfg.registry.namespace,
+            prefixNamespaces: prefixNamespaces(
+                mirrors,
+                acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
+            ),
             internetAccess: chinaRegistryAccess(cfg, foundation, natCount),
         },
         { providers: { alicloud: providers.alicloud, random: providers.random } },

@@ -6,6 +6,7 @@ import { RegistryInstance, RegistrySyncRule } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { VpnHub } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
+import { DEFAULT_MIRRORS_FILE, loadMirrors, prefixNamespaces } from "../gitops/mirrors";
 import { peerOutputs } from "./peer";
 import type { SideContext } from "./program";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
@@ -36,6 +37,16 @@ async function borderHub(ctx: SideContext, foundation: Foundation): Promise<VpnH
     );
 }
 
+/**
+ * The namespaces gitops/mirrors.yaml `prefixes:` gives the ACR EE China instance ({{ chinaRegistry }}).
+ * The global stack does not know that endpoint, so the file is read with a stand-in for it and only the
+ * prefixes on that target count.
+ */
+function chinaPrefixNamespaces(registryNamespace: string): string[] {
+    const standIn = "china-registry.crossborder.invalid";
+    return prefixNamespaces(loadMirrors(DEFAULT_MIRRORS_FILE, { chinaRegistry: standIn, registryNamespace }), standIn);
+}
+
 export async function buildGlobal(ctx: SideContext): Promise<Record<string, unknown>> {
     const { cfg, facts, providers } = ctx;
     const catalog = loadCatalog(DEFAULT_CATALOG_FILE);
@@ -62,6 +73,7 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
             instanceSpec: cfg.registry.instanceSpec,
             periodMonths: cfg.registry.periodMonths,
             namespace: cfg.registry.namespace,
+            prefixNamespaces: chinaPrefixNamespaces(cfg.registry.namespace),
             internetAccess: cfg.registry.pushCidrs.map((cidr) => ({
                 cidr,
                 description: "the copy host (inventory/copy.sh)",
@@ -84,6 +96,20 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
                 chinaRegion: china.alicloudRegion,
             },
             { providers: { alicloud: providers.alicloud } },
+        );
+        // Each prefix namespace replicates like the main one (the china stack creates its side).
+        origin.prefixNamespaces.forEach(
+            (ns, i) =>
+                new RegistrySyncRule(
+                    `global-registry-prefix-${origin.prefixNamespaceNames[i]}`,
+                    {
+                        originInstanceId: origin.instanceId,
+                        namespace: ns,
+                        chinaInstanceId: china.registryInstanceId,
+                        chinaRegion: china.alicloudRegion,
+                    },
+                    { providers: { alicloud: providers.alicloud } },
+                ),
         );
     }
 

@@ -12,7 +12,7 @@ import { clusterSettings, mirrorVars, originRegistry } from "../gitops/context";
 import { RenderCache } from "../gitops/engine/cache";
 import { archivePath, ChartRef, lockText, readLock, sha256File } from "../gitops/engine/charts";
 import { locateTool } from "../gitops/engine/tools";
-import { DEFAULT_MIRRORS_FILE, loadMirrors } from "../gitops/mirrors";
+import { DEFAULT_MIRRORS_FILE, loadMirrors, Mirrors, parseMirrors } from "../gitops/mirrors";
 import { renderTree, RenderOutput } from "../gitops/render";
 import { corpusFile } from "./corpus";
 import { ROOT, tempDir } from "./helpers";
@@ -26,12 +26,12 @@ export const origin = originRegistry({ stacksDir: STACKS });
 /** A render on the engine with its own caches. */
 export async function renderCatalog(
     catalog: Catalog,
-    opts: { chartCache?: string; rewrite?: boolean; cache?: RenderCache } = {},
+    opts: { chartCache?: string; rewrite?: boolean; cache?: RenderCache; mirrors?: Mirrors } = {},
 ): Promise<RenderOutput> {
     const chartCache = opts.chartCache ?? tempDir("charts");
     return renderTree({
         catalog,
-        mirrors,
+        mirrors: opts.mirrors ?? mirrors,
         vars,
         originRegistry: origin,
         clusters,
@@ -162,4 +162,10 @@ export function helmTemplate(
     });
     if (r.status !== 0) throw new Error(`helm template ${archive}: ${r.stderr}`);
     return r.stdout;
+}
+
+/** The shipped mirrors file with a `prefixes:` section added (YAML lines under it). */
+export function mirrorsWithPrefixes(lines: readonly string[]): Mirrors {
+    const text = `${fs.readFileSync(DEFAULT_MIRRORS_FILE, "utf8")}\nprefixes:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
+    return parseMirrors(text, DEFAULT_MIRRORS_FILE, vars);
 }

@@ -13,6 +13,10 @@
  * (node pulls) and the deploy runner (Flux's chart, pulled where pulumi up runs); the origin the copy host
  * or CI runner that pushes. An empty list would expose the instance to the whole internet, so it is refused.
  *
+ * Besides the replicated namespace, each instance holds the namespaces of gitops/mirrors.yaml `prefixes:`
+ * (an upstream prefix an operator joins with image names at runtime gets a namespace of its own), created on
+ * both instances and replicated by a sync rule each, like the main one.
+ *
  * Namespaces are private. The origin creates a repository on first push (auto-create: the copy script
  * pushes new repositories); the China namespace does not (only the replication writes to it).
  *
@@ -43,6 +47,8 @@ export interface RegistryInstanceArgs {
     /** Subscription months. @default 1 */
     readonly periodMonths?: number;
     readonly namespace: string;
+    /** More namespaces, replicated the same way (mirrors.yaml `prefixes:`). */
+    readonly prefixNamespaces?: readonly string[];
     /** Who may reach the internet endpoint; must not be empty. */
     readonly internetAccess: readonly AccessEntry[];
 }
@@ -50,6 +56,9 @@ export interface RegistryInstanceArgs {
 export class RegistryInstance extends pulumi.ComponentResource {
     public readonly instanceId: pulumi.Output<string>;
     public readonly namespace: pulumi.Output<string>;
+    /** The prefix namespaces, in the order given. */
+    public readonly prefixNamespaces: pulumi.Output<string>[];
+    public readonly prefixNamespaceNames: readonly string[];
     public readonly publicEndpoint: pulumi.Output<string>;
     public readonly vpcEndpoint: pulumi.Output<string>;
 
@@ -89,6 +98,20 @@ export class RegistryInstance extends pulumi.ComponentResource {
             { instanceId: instance.id, name: args.namespace, autoCreate: origin, defaultVisibility: "PRIVATE" },
             { parent: this },
         );
+        const extra = args.prefixNamespaces ?? [];
+        if (extra.includes(args.namespace) || new Set(extra).size !== extra.length)
+            throw new Error(
+                `${name}: the prefix namespaces ${extra.join(", ")} repeat each other or ${args.namespace}`,
+            );
+        this.prefixNamespaceNames = extra;
+        this.prefixNamespaces = extra.map(
+            (n) =>
+                new alicloud.cs.RegistryEnterpriseNamespace(
+                    `${name}-namespace-${n}`,
+                    { instanceId: instance.id, name: n, autoCreate: origin, defaultVisibility: "PRIVATE" },
+                    { parent: this },
+                ).name,
+        );
         // Enabling the internet endpoint is an invoke with a side effect (Alibaba's documented way, the
         // cr.EndpointAclPolicy example); the entries then depend on its answer, so they follow it.
         const service = alicloud.cr.getEndpointAclServiceOutput(
@@ -117,6 +140,7 @@ export class RegistryInstance extends pulumi.ComponentResource {
         this.registerOutputs({
             instanceId: this.instanceId,
             namespace: this.namespace,
+            prefixNamespaces: this.prefixNamespaces,
             publicEndpoint: this.publicEndpoint,
         });
     }

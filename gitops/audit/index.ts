@@ -22,8 +22,8 @@ import { defaultChartCache } from "../engine/paths";
 import { helm } from "../engine/helm";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors } from "../mirrors";
-import { describeId, Doc, parseManifests, RenderedObject } from "../objects/manifests";
-import { findImages, ImageLocation, KNOWN_REGISTRIES } from "../objects/images";
+import { describeId, Doc, ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
+import { findImages, ImageLocation, KNOWN_REGISTRIES, PrefixLocation, scanObjects } from "../objects/images";
 import { format, tryParseImage } from "../reference";
 import { parseInventory } from "../verify";
 import { EngineContext } from "../render/engine";
@@ -70,6 +70,13 @@ export interface ImageFinding {
     readonly file: string;
     /** What sets it, e.g. `Deployment web/api /spec/template/spec/containers/0/image`. */
     readonly where: string;
+    /**
+     * Outside a container's image field (an operator's setting): without a tag, the operator supplies one,
+     * which only the render's declared runtime images know.
+     */
+    readonly setting?: boolean;
+    /** In a component its object turns off (`enabled: false`). */
+    readonly disabled?: boolean;
 }
 
 export interface SourceFinding {
@@ -192,6 +199,8 @@ function imageFindings(
         inChina: Boolean(l.parsed && isChinaHost(mirrors, l.parsed.domain)),
         file: file(l.object),
         where: `${prefix}${describeId(objects[l.object].id)} ${jsonPointer(l.path)}${l.parsed ? "" : " (not a valid reference)"}`,
+        ...(l.via !== "container" && !l.path.includes("ephemeralContainers") ? { setting: true } : {}),
+        ...(l.disabled ? { disabled: true } : {}),
     }));
 }
 
@@ -270,6 +279,24 @@ function fluxObjectProblems(objects: readonly BuiltObject[], ctx: JudgeContext):
     return problems;
 }
 
+/**
+ * Registry prefix settings an operator joins with image names at runtime (`hub: docker.io/istio`): on the
+ * china cluster, one that points outside China makes the operator pull across the border.
+ */
+function prefixProblems(
+    prefixes: readonly PrefixLocation[],
+    objects: readonly { id: ObjectId }[],
+    fileOf: (i: number) => string,
+    mirrors: Mirrors,
+): string[] {
+    return prefixes
+        .filter((l) => !isChinaHost(mirrors, l.domain))
+        .map(
+            (l) =>
+                `${describeId(objects[l.object].id)} ${jsonPointer(l.path)} (${fileOf(l.object)}): the registry prefix setting ${l.setting} = ${l.text} makes the operator pull from ${l.domain}, outside China`,
+        );
+}
+
 async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext): Promise<ClusterReport> {
     const { mirrors } = ctx;
     const images: ImageFinding[] = [];
@@ -277,14 +304,9 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
     const releases: ReleaseFinding[] = [];
     const problems = [...build.problems, ...fluxObjectProblems(build.objects, ctx)];
     const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isSource(o));
-    images.push(
-        ...imageFindings(
-            findImages(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] }),
-            plain,
-            (i) => plain[i].file,
-            mirrors,
-        ),
-    );
+    const scan = scanObjects(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] });
+    images.push(...imageFindings(scan.images, plain, (i) => plain[i].file, mirrors));
+    if (ctx.china) problems.push(...prefixProblems(scan.prefixes, plain, (i) => plain[i].file, mirrors));
     for (const s of build.objects.filter(isSource)) {
         const url = sourceUrl(s.id.kind, s.object.spec);
         if (url === undefined) continue;
@@ -322,6 +344,12 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
             if (judged.rendered) {
                 const r = judged.rendered;
                 images.push(...imageFindings(r.locations, r.objects, () => hr.file, mirrors, `${label} renders `));
+                if (ctx.china)
+                    problems.push(
+                        ...prefixProblems(r.prefixes, r.objects, () => hr.file, mirrors).map(
+                            (p) => `${label} renders ${p}`,
+                        ),
+                    );
                 releases.push({ name: label, rendered: true });
             } else {
                 images.push(...valuesImages(hr, judged.values ?? hr.object.spec?.values, mirrors));
@@ -490,13 +518,19 @@ function inventoryProblems(root: string, clusters: readonly ClusterReport[], mir
         return [(e as Error).message];
     }
     const copied = new Set<string>();
+    const repositories = new Set<string>();
     for (const e of entries) {
         if (e.destination.tag) copied.add(`${e.destination.path}:${e.destination.tag}`);
         if (e.source.digest) copied.add(`${e.destination.path}@${e.source.digest}`);
+        repositories.add(e.destination.path);
     }
     const out: string[] = [];
     for (const { i, ref } of pulled) {
         const r = ref!;
+        // A component its object turns off pulls nothing; an operator's setting without a tag pulls the tag
+        // the operator implies, so any copied tag of that repository is what the inventory can show.
+        if (i.disabled) continue;
+        if (i.setting && r.tag === undefined && r.digest === undefined && repositories.has(r.path)) continue;
         const tag = r.tag ?? (r.digest ? undefined : "latest");
         if ((tag && copied.has(`${r.path}:${tag}`)) || (r.digest && copied.has(`${r.path}@${r.digest}`))) continue;
         out.push(

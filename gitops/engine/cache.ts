@@ -15,7 +15,7 @@ import * as path from "path";
 import { cacheRoot, stateRoot } from "./paths";
 
 /** Bump when what a record holds, or how images are found, changes: old records then miss. */
-export const ENGINE_FORMAT = 2;
+export const ENGINE_FORMAT = 3;
 
 /** A stable JSON text: object keys sorted at every depth. */
 export function stableJson(value: unknown): string {

@@ -14,9 +14,18 @@
  *               without a host (`nginx:1.25`, `org/name:tag`: Docker Hub) where the name says it is one: the
  *               value of a flag named for an image (`--image=`, `--sidecar-image=`), and of an env variable
  *               named for one (`SIDECAR_IMAGE`)
+ *
+ * Beside images, the registry prefixes an operator joins with image names at runtime (PrefixLocation):
+ * `hub: docker.io/istio`, `container-registry: docker.elastic.co`, `IMAGE_REGISTRY=quay.io`, `--hub=…`,
+ * as a key's value, an env variable's, a flag's, or a `key: value` inside a text blob (JSON or YAML in
+ * ConfigMap data). A setting named for a registry (…hub, …registry, …image-prefix) whose value is a host
+ * with optional path and no tag counts when its name also says image, container or hub, or its host is a
+ * known registry; a bare host only when the name says image, container or hub (a policy engine's
+ * `defaultRegistry: docker.io` names no pull).
  */
 import { KNOWN_REGISTRIES, matchesAnyHost } from "../hosts";
-import { nameOf, Reference, tryParseImage } from "../reference";
+import { nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../reference";
+import { parse } from "yaml";
 import { RenderedObject } from "./manifests";
 
 export type JsonPath = readonly (string | number)[];
@@ -43,6 +52,44 @@ export interface ImageLocation {
     readonly reference: string;
     /** Normalised; undefined when the text is meant as an image but is not a valid reference. */
     readonly parsed?: Reference;
+    /** Inside a mapping with `enabled: false`: a component its operator does not run while it stays off. */
+    readonly disabled?: boolean;
+}
+
+/** A registry prefix setting, joined with image names by an operator at runtime. */
+export interface PrefixLocation {
+    readonly object: number;
+    /** The string that holds the setting. */
+    readonly path: JsonPath;
+    readonly value: string;
+    /** Where the prefix sits inside `value`. */
+    readonly start: number;
+    readonly end: number;
+    /** The setting's name as the object spells it: a key, an env variable, a flag. */
+    readonly setting: string;
+    /** The prefix as written. */
+    readonly text: string;
+    readonly domain: string;
+    /** "" for a host alone. */
+    readonly repoPath: string;
+}
+
+/**
+ * An image an operator pulls by joining a prefix setting with a bare name and a tag of the same mapping
+ * (`{hub: docker.io/istio, tag: 1.22, proxy: {image: proxyv2}}` gives docker.io/istio/proxyv2:1.22), in
+ * the object or in a JSON or YAML document inside one of its strings.
+ */
+export interface ImpliedImage {
+    readonly object: number;
+    readonly reference: Reference;
+    /** `hub + global.proxy.image`, for messages. */
+    readonly from: string;
+}
+
+export interface ObjectScan {
+    readonly images: ImageLocation[];
+    readonly prefixes: PrefixLocation[];
+    readonly implied: ImpliedImage[];
 }
 
 const CONTAINER_LISTS = new Set(["containers", "initContainers"]);
@@ -59,6 +106,15 @@ const EMBEDDED = new RegExp(
     `(?<![\\w./:@-])(${HOST}/${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)(?![\\w./@:-])`,
     "g",
 );
+
+/** A setting named for a registry prefix. */
+const PREFIX_SETTING = /(?:hub|registry|image[._-]?prefix|repository[._-]?prefix|registry[._-]?prefix)$/i;
+/** …and one whose name says it is about images (a bare host needs this). */
+const IMAGE_SETTING = /hub|image|container/i;
+const NOT_PREFIX_SETTING = /github$/i;
+const PREFIX_FLAG = /(?<![\w-])--?([\w.-]*(?:hub|registry|prefix))=([^\s,;"'=]+)/gi;
+/** `"hub": "docker.io/istio"`, `hub: docker.io/istio`, `IMAGE_REGISTRY=quay.io` inside a text blob. */
+const PREFIX_PAIR = /(?<![\w.-])(["']?)([\w.-]*(?:hub|registry|prefix))\1[ \t]*[:=][ \t]*(["']?)([^\s"',;{}[\]]+)\3/gi;
 
 export interface FindOptions {
     /** More hosts whose references count as images without a tag (mirrors' upstreams, chinaHosts). */
@@ -90,30 +146,144 @@ function namesAnImage(text: string): boolean {
 }
 
 export function findImages(objects: readonly RenderedObject[], opts: FindOptions = {}): ImageLocation[] {
+    return scanObjects(objects, opts).images;
+}
+
+/** Every image and every registry prefix setting of `objects`. */
+export function scanObjects(objects: readonly RenderedObject[], opts: FindOptions = {}): ObjectScan {
     const registries = [...KNOWN_REGISTRIES, ...(opts.registries ?? [])];
-    const out: ImageLocation[] = [];
+    const out: Found = { images: [], prefixes: [] };
     objects.forEach((o, index) => walk(o.object, [], index, registries, out));
-    return out;
+    const images = out.images.map((l) =>
+        underDisabled(objects[l.object].object, l.path) ? { ...l, disabled: true } : l,
+    );
+    const implied: ImpliedImage[] = [];
+    objects.forEach((o, index) =>
+        impliedIn(o.object, [], undefined, registries, (reference, from) =>
+            implied.push({ object: index, reference, from }),
+        ),
+    );
+    return { images, prefixes: out.prefixes, implied };
+}
+
+interface JoinContext {
+    readonly prefix: string;
+    readonly setting: string;
+    readonly tag: string;
+}
+
+/** The images `node` implies by prefix, name and tag (see ImpliedImage). */
+function impliedIn(
+    node: unknown,
+    path: JsonPath,
+    join: JoinContext | undefined,
+    registries: readonly string[],
+    found: (reference: Reference, from: string) => void,
+): void {
+    if (typeof node === "string") {
+        // A document inside a string (ConfigMap data holding an operator's values as JSON or YAML).
+        if (node.length > 64 * 1024 || !/^\s*\{|^[ \t]*["']?[\w.-]*(?:hub|registry|prefix)["']?[ \t]*:/im.test(node))
+            return;
+        let doc: unknown;
+        try {
+            doc = parse(node, { maxAliasCount: 10 });
+        } catch {
+            return;
+        }
+        if (doc && typeof doc === "object") impliedIn(doc, path, undefined, registries, found);
+        return;
+    }
+    if (Array.isArray(node)) {
+        node.forEach((v, i) => impliedIn(v, [...path, i], join, registries, found));
+        return;
+    }
+    if (!node || typeof node !== "object") return;
+    const obj = node as Record<string, unknown>;
+    let here = join;
+    const tag = typeof obj.tag === "string" && obj.tag.trim() ? obj.tag.trim() : undefined;
+    for (const [k, v] of Object.entries(obj)) {
+        if (typeof v !== "string" || !tag) continue;
+        const p = prefixSetting(k, v.trim(), registries);
+        if (p) here = { prefix: v.trim().replace(/\/+$/, ""), setting: k, tag };
+    }
+    for (const [k, v] of Object.entries(obj)) {
+        if (
+            here &&
+            k === "image" &&
+            typeof v === "string" &&
+            /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(v.trim())
+        ) {
+            const reference = tryParseImage(`${here.prefix}/${v.trim()}:${here.tag}`);
+            if (reference) found(reference, `${here.setting} + ${[...path, k].join(".")}`);
+        } else if (typeof v === "object" || typeof v === "string") impliedIn(v, [...path, k], here, registries, found);
+    }
+}
+
+interface Found {
+    readonly images: ImageLocation[];
+    readonly prefixes: PrefixLocation[];
+}
+
+/** Whether a mapping on the way to `path` says `enabled: false`. */
+function underDisabled(root: unknown, path: JsonPath): boolean {
+    let node = root;
+    for (const key of path) {
+        if (node && typeof node === "object" && !Array.isArray(node)) {
+            const e = (node as Record<string, unknown>).enabled;
+            if (e === false || e === "false") return true;
+        }
+        node = (node as Record<string | number, unknown> | undefined)?.[key];
+        if (node === undefined) return false;
+    }
+    return false;
+}
+
+/** A prefix setting's value, if `name` and `text` make one. */
+function prefixSetting(name: string, text: string, registries: readonly string[]) {
+    if (!PREFIX_SETTING.test(name) || NOT_PREFIX_SETTING.test(name)) return undefined;
+    const parsed = parseRepositoryPrefix(text);
+    if (!parsed) return undefined;
+    const named = IMAGE_SETTING.test(name);
+    if (!parsed.path && !named) return undefined;
+    if (!named && !matchesAnyHost(registries, parsed.domain)) return undefined;
+    return parsed;
+}
+
+function addPrefix(
+    out: Found,
+    object: number,
+    path: JsonPath,
+    value: string,
+    start: number,
+    text: string,
+    setting: string,
+    parsed: { domain: string; path: string },
+): void {
+    out.prefixes.push({
+        object,
+        path,
+        value,
+        start,
+        end: start + text.length,
+        setting,
+        text,
+        domain: parsed.domain,
+        repoPath: parsed.path,
+    });
 }
 
 function str(v: unknown): string | undefined {
     return typeof v === "string" && v.trim() !== "" ? v : undefined;
 }
 
-function walk(
-    node: unknown,
-    path: JsonPath,
-    object: number,
-    registries: readonly string[],
-    out: ImageLocation[],
-): void {
+function walk(node: unknown, path: JsonPath, object: number, registries: readonly string[], out: Found): void {
     const key = path[path.length - 1];
     if (Array.isArray(node)) {
         const containers = typeof key === "string" && CONTAINER_LISTS.has(key);
         node.forEach((item, i) => {
             const at = [...path, i];
             if (containers && item && typeof item === "object" && typeof item.image === "string") {
-                out.push(whole(object, "container", [...at, "image"], item.image));
+                out.images.push(whole(object, "container", [...at, "image"], item.image));
                 for (const [k, v] of Object.entries(item))
                     if (k !== "image") visit(v, [...at, k], object, registries, out);
             } else if (typeof item === "string") {
@@ -124,36 +294,62 @@ function walk(
         });
         return;
     }
-    if (node && typeof node === "object") {
-        const obj = node as Record<string, unknown>;
-        const composite = compositeOf(obj, path, object);
-        if (composite) out.push(composite);
-        const pairs = composite ? [] : siblingPairs(obj, path, object);
-        out.push(...pairs);
-        const paired = new Set(pairs.map((p) => p.path[p.path.length - 1]));
-        // An env variable named for an image (RELATED_IMAGE_DB, SIDECAR_IMAGE): its value is one, with a host
-        // or without (a short Docker Hub name an operator hands to the pods it makes).
-        const envImage =
-            typeof obj.name === "string" &&
-            IMAGE_NAME.test(obj.name) &&
-            typeof obj.value === "string" &&
-            namesAnImage(obj.value.trim());
-        for (const [k, v] of Object.entries(obj)) {
-            if (
-                composite &&
-                (k === "repository" ||
-                    k === "registry" ||
-                    (composite.namePath && k === composite.namePath[composite.namePath.length - 1]))
-            )
-                continue;
-            if (paired.has(k)) continue;
-            if (envImage && k === "value") visitString(v as string, [...path, k], true, object, registries, out);
-            else visit(v, [...path, k], object, registries, out);
+    if (node && typeof node === "object") walkObject(node as Record<string, unknown>, path, object, registries, out);
+}
+
+function walkObject(
+    obj: Record<string, unknown>,
+    path: JsonPath,
+    object: number,
+    registries: readonly string[],
+    out: Found,
+): void {
+    const composite = compositeOf(obj, path, object);
+    if (composite) out.images.push(composite);
+    const pairs = composite ? [] : siblingPairs(obj, path, object);
+    out.images.push(...pairs);
+    const paired = new Set(
+        pairs.flatMap((p) => [
+            p.path[p.path.length - 1],
+            ...(p.registryPath ? [p.registryPath[p.registryPath.length - 1]] : []),
+        ]),
+    );
+    // An env variable named for an image (RELATED_IMAGE_DB, SIDECAR_IMAGE): its value is one, with a host
+    // or without (a short Docker Hub name an operator hands to the pods it makes).
+    const envName = typeof obj.name === "string" && typeof obj.value === "string" ? obj.name : undefined;
+    const envImage = envName !== undefined && IMAGE_NAME.test(envName) && namesAnImage((obj.value as string).trim());
+    // …or for a registry prefix (HUB, IMAGE_REGISTRY).
+    const envPrefix =
+        envName !== undefined && !envImage
+            ? prefixSetting(envName, (obj.value as string).trim(), registries)
+            : undefined;
+    for (const [k, v] of Object.entries(obj)) {
+        if (
+            composite &&
+            (k === "repository" ||
+                k === "registry" ||
+                (composite.namePath && k === composite.namePath[composite.namePath.length - 1]))
+        )
+            continue;
+        if (paired.has(k)) continue;
+        const at = [...path, k];
+        if (k === "value" && envPrefix) {
+            const text = (v as string).trim();
+            addPrefix(out, object, at, v as string, (v as string).indexOf(text), text, envName!, envPrefix);
+            continue;
         }
+        const keyPrefix = typeof v === "string" ? prefixSetting(k, v.trim(), registries) : undefined;
+        if (keyPrefix) {
+            const text = (v as string).trim();
+            addPrefix(out, object, at, v as string, (v as string).indexOf(text), text, k, keyPrefix);
+            continue;
+        }
+        if (envImage && k === "value") visitString(v as string, at, true, object, registries, out);
+        else visit(v, at, object, registries, out);
     }
 }
 
-function visit(v: unknown, path: JsonPath, object: number, registries: readonly string[], out: ImageLocation[]): void {
+function visit(v: unknown, path: JsonPath, object: number, registries: readonly string[], out: Found): void {
     const key = path[path.length - 1];
     if (typeof v === "string")
         visitString(v, path, typeof key === "string" && IMAGE_KEY.test(key), object, registries, out);
@@ -176,28 +372,61 @@ function whole(object: number, via: ImageVia, path: JsonPath, value: string): Im
     };
 }
 
+/** Prefix settings inside a string: `--hub=…` flags and `key: value` pairs of a text blob. */
+function prefixesIn(
+    value: string,
+    path: JsonPath,
+    object: number,
+    registries: readonly string[],
+    out: Found,
+): Set<number> {
+    const claimed = new Set<number>();
+    const take = (setting: string, text: string, start: number) => {
+        const parsed = prefixSetting(setting, text, registries);
+        if (!parsed || claimed.has(start)) return;
+        claimed.add(start);
+        addPrefix(out, object, path, value, start, text, setting, parsed);
+    };
+    for (const m of value.matchAll(PREFIX_FLAG))
+        take(m[1].replace(/^-+/, ""), m[2], m.index! + m[0].length - m[2].length);
+    for (const m of value.matchAll(PREFIX_PAIR)) take(m[2], m[4], m.index! + m[0].length - m[3].length - m[4].length);
+    return claimed;
+}
+
 function visitString(
     value: string,
     path: JsonPath,
     imageKey: boolean,
     object: number,
     registries: readonly string[],
-    out: ImageLocation[],
+    out: Found,
 ): void {
     if (!value || value.length > 64 * 1024) return;
     const trimmed = value.trim();
     if (imageKey && trimmed && !/\s/.test(trimmed) && tryParseImage(trimmed)) {
-        out.push(whole(object, "field", path, value));
+        out.images.push(whole(object, "field", path, value));
         return;
     }
-    const seen = new Set<number>();
+    const seen = /(?:hub|registry|prefix)/i.test(value)
+        ? prefixesIn(value, path, object, registries, out)
+        : new Set<number>();
     for (const m of value.matchAll(IMAGE_FLAG)) {
         const text = m[1];
         const parsed = namesAnImage(text) ? tryParseImage(text) : undefined;
         if (!parsed) continue;
         const start = m.index! + m[0].length - text.length;
+        if (seen.has(start)) continue;
         seen.add(start);
-        out.push({ object, via: "embedded", path, value, start, end: start + text.length, reference: text, parsed });
+        out.images.push({
+            object,
+            via: "embedded",
+            path,
+            value,
+            start,
+            end: start + text.length,
+            reference: text,
+            parsed,
+        });
     }
     if (!value.includes("/")) return;
     for (const m of value.matchAll(EMBEDDED)) {
@@ -207,7 +436,7 @@ function visitString(
         if (!parsed) continue;
         const host = text.slice(0, text.indexOf("/"));
         if (!matchesAnyHost(registries, host) && parsed.tag === undefined && parsed.digest === undefined) continue;
-        out.push({
+        out.images.push({
             object,
             via: "embedded",
             path,
@@ -266,25 +495,28 @@ function splitOf(obj: Record<string, unknown>, path: JsonPath, object: number): 
  */
 function siblingPairs(obj: Record<string, unknown>, path: JsonPath, object: number): ImageLocation[] {
     const out: ImageLocation[] = [];
+    const sibling = (stem: string, sep: string, word: string, not: string) =>
+        [
+            `${stem}${sep}${word}`,
+            `${stem}${sep}${word[0].toUpperCase()}${word.slice(1)}`,
+            `${stem}${sep}${word.toUpperCase()}`,
+        ].find((k) => k !== not && (typeof obj[k] === "string" || typeof obj[k] === "number"));
     for (const [key, value] of Object.entries(obj)) {
         const m = /^(.*?)([._-]?)(repository|repo)$/i.exec(key);
         if (!m || !m[1] || typeof value !== "string") continue;
-        const stem = m[1];
-        const tagKey = [
-            `${stem}${m[2]}tag`,
-            `${stem}${m[2]}Tag`,
-            `${stem}${m[2]}TAG`,
-            `${stem}${m[2]}version`,
-            `${stem}${m[2]}Version`,
-            `${stem}${m[2]}VERSION`,
-        ].find((k) => k !== key && (typeof obj[k] === "string" || typeof obj[k] === "number"));
+        const [, stem, sep] = m;
+        const tagKey = sibling(stem, sep, "tag", key) ?? sibling(stem, sep, "version", key);
         if (!tagKey) continue;
         const repository = value.trim();
         if (!repository || repository.includes("://") || /\s/.test(repository)) continue;
-        const reference = `${repository}:${String(obj[tagKey]).trim()}`;
+        // A third sibling with the registry (IMAGE_REGISTRY beside IMAGE_REPOSITORY and IMAGE_TAG).
+        const registryKey = sibling(stem, sep, "registry", key);
+        const registry = registryKey ? String(obj[registryKey]).trim().replace(/\/+$/, "") : "";
+        const joined = registry && !/^[^/]+[.:]/.test(repository) ? `${registry}/${repository}` : repository;
+        const reference = `${joined}:${String(obj[tagKey]).trim()}`;
         const parsed = tryParseImage(reference);
-        if (!parsed || !repository.includes("/")) continue;
-        out.push({
+        if (!parsed || !joined.includes("/")) continue;
+        const location: ImageLocation = {
             object,
             via: "composite",
             path: [...path, key],
@@ -293,7 +525,12 @@ function siblingPairs(obj: Record<string, unknown>, path: JsonPath, object: numb
             end: value.length,
             reference,
             parsed,
-        });
+        };
+        out.push(
+            joined !== repository
+                ? { ...location, registryPath: [...path, registryKey!], registryValue: obj[registryKey!] as string }
+                : location,
+        );
     }
     return out;
 }

@@ -8,7 +8,7 @@ import { helm, helmTemplate } from "../engine/helm";
 import { cacheKey, RenderCache } from "../engine/cache";
 import { Limit } from "../engine/pool";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
-import { findImages, ImageLocation } from "../objects/images";
+import { ImageLocation, ImpliedImage, PrefixLocation, scanObjects } from "../objects/images";
 
 /** What crossborder knows about one rendered release: the objects that hold images, and where. */
 export interface ReleaseRender {
@@ -16,6 +16,10 @@ export interface ReleaseRender {
     /** Every object helm rendered (CRDs aside), its id, hook and text. */
     readonly objects: readonly StoredObject[];
     readonly locations: readonly ImageLocation[];
+    /** Registry prefix settings an operator joins with image names at runtime. */
+    readonly prefixes: readonly PrefixLocation[];
+    /** Images an operator joins from a prefix, a name and a tag. */
+    readonly implied: readonly ImpliedImage[];
 }
 
 export interface StoredObject {
@@ -85,10 +89,13 @@ export async function renderRelease(job: RenderJob, ctx: EngineContext): Promise
         }),
     );
     const objects = parseManifests(text, `${job.label}: helm template output`);
+    const scan = scanObjects(objects, { registries: ctx.registries });
     const result: ReleaseRender = {
         key,
         objects: storeObjects(objects),
-        locations: findImages(objects, { registries: ctx.registries }),
+        locations: scan.images,
+        prefixes: scan.prefixes,
+        implied: scan.implied,
     };
     ctx.cache.set(key, result);
     return result;

@@ -13,6 +13,9 @@
  * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
  * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Catalog, DEFAULT_CATALOG_FILE, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
 import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
@@ -35,8 +38,8 @@ import {
 import { EngineContext, ReleaseRender, renderAll, RenderJob } from "./engine";
 import { Inventory, InventoryBuilder } from "./inventory";
 import { isEmptyPostRenderer, planRewrites, RewritePlan } from "./plan";
-import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, valuesGuess } from "./scan";
-import { crossBorder, postRenderAll, PostRenderStrategy, VerifiedRender } from "./verify";
+import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, stageLocalCharts, valuesGuess } from "./scan";
+import { crossBorder, postRenderAll, PostRenderStrategy, prefixesAcross, VerifiedRender } from "./verify";
 import { rewriteHooksByValues } from "./hooks";
 import { effectivePostRenderStrategy } from "../../components/flux/releases";
 import { KustomizeError } from "../engine/kustomize";
@@ -134,7 +137,11 @@ interface Proven {
 /** Only what the post-renderer sees under `strategy`: hooks are left out when they are applied as rendered. */
 function postRenderedPart(render: ReleaseRender, strategy: PostRenderStrategy): ReleaseRender {
     const aside = (o: ReleaseRender["objects"][number]) => o.crds || (strategy === "nohooks" && Boolean(o.hook));
-    return { ...render, locations: render.locations.filter((l) => !aside(render.objects[l.object])) };
+    return {
+        ...render,
+        locations: render.locations.filter((l) => !aside(render.objects[l.object])),
+        prefixes: render.prefixes.filter((l) => !aside(render.objects[l.object])),
+    };
 }
 
 /** Stages 3 and 4 for the china releases: plan, post-render (batched), judge, under the installed Flux's strategy. */
@@ -169,6 +176,14 @@ async function prove(
         return [];
     }
     return jobs.map(({ job }, i) => {
+        for (const x of prefixesAcross(verified[i], input.mirrors)) {
+            if (plans[i].refusedPrefixes.has(x.where)) continue;
+            const o = verified[i].objects[x.location.object];
+            if (strategy === "nohooks" && o.hook && !o.crds) continue;
+            findings.push(
+                `release ${job.release.name}: ${x.message}; ${o.crds ? `it is in the chart's crds/ folder (${o.source}), which Helm installs as written` : "the post-renderer did not reach it"}`,
+            );
+        }
         for (const x of crossBorder(verified[i], input.mirrors)) {
             const o = verified[i].objects[x.location.object];
             // Hooks applied as rendered were judged (and named) when their values were rewritten.
@@ -212,6 +227,42 @@ async function hooksByValues(
     return { job: { ...job, values: r.values, job: { ...job.job!, values: r.values } }, render: r.render };
 }
 
+/**
+ * A prefix setting an operator joins with image names at runtime needs the images it pulls through it in
+ * China: at least one rendered or declared image under the upstream prefix, or nothing would be copied there.
+ */
+function prefixCoverage(proven: readonly Proven[], jobs: readonly { job: Job }[], built: Inventory): string[] {
+    const sources = built.images.map((i) => i.source.replace(/^docker:\/\//, ""));
+    return proven.flatMap((p, i) =>
+        p.plan.prefixes
+            .filter((x) => !sources.some((s) => s.startsWith(`${x.upstream}/`)))
+            .map(
+                (x) =>
+                    `release ${jobs[i].job.release.name}: ${x.where}: its operator pulls images through the registry prefix ${x.upstream} (now ${x.china}), and no image under it is rendered or declared, so none would be copied into China; declare the images it pulls there with their tags (catalog runtimeImages: [${x.upstream}/<name>:<tag>])`,
+            ),
+    );
+}
+
+/** Images an operator joins from a prefix setting, a name and a tag: copied like declared ones. */
+function impliedPairs(job: Job, render: ReleaseRender, inventory: InventoryBuilder, mirrors: Mirrors): void {
+    for (const x of render.implied) {
+        if (isChinaHost(mirrors, x.reference.domain)) continue;
+        let china;
+        try {
+            china = rewriteReference(mirrors, x.reference);
+        } catch {
+            continue; // the prefix setting it comes from is a finding of its own
+        }
+        const o = render.objects[x.object].id;
+        inventory.declare({
+            upstream: x.reference,
+            china,
+            where: `release ${job.release.name} ${o.kind}/${o.name} (${x.from})`,
+            container: false,
+        });
+    }
+}
+
 function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirrors: Mirrors): void {
     const upstreamOf = new Map(proven.plan.renames.map((r) => [`${r.china.domain}/${r.china.path}`, r.upstream]));
     for (const l of proven.verified.locations) {
@@ -225,6 +276,7 @@ function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirro
                 china: l.parsed,
                 where,
                 container,
+                disabled: l.disabled,
             });
         else inventory.addChinaOnly(l.parsed, where, container);
     }
@@ -269,6 +321,15 @@ function checkChartDestinations(input: RenderInput): void {
 }
 
 export async function renderTree(input: RenderInput): Promise<RenderOutput> {
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-charts-"));
+    try {
+        return await renderStaged(input, staging);
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+    }
+}
+
+async function renderStaged(input: RenderInput, staging: string): Promise<RenderOutput> {
     const rewrite = input.rewrite ?? true;
     const cache = input.engine?.cache ?? new RenderCache();
     const ctx: EngineContext = {
@@ -280,7 +341,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     checkChartDestinations(input);
 
     // 1-2: resolve every chart, render every release that has one.
-    const charts = resolveCharts(input.catalog, input.charts);
+    const charts = stageLocalCharts(input.catalog, resolveCharts(input.catalog, input.charts), staging);
     const jobs = jobsOf(input, charts);
     const withJob = jobs.filter((j) => j.job);
     const renders = new Map<Job, ReleaseRender>();
@@ -294,7 +355,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     // 3-4: plan and prove the china rewrites; the values-level guess where no chart is at hand.
     const findings: string[] = [];
     const outcomes = new Map<string, ReleaseOutcome>();
-    const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry);
+    const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry, input.mirrors.prefixes);
     const toProve: { job: Job; render: ReleaseRender }[] = [];
     for (const j of jobs) {
         const render = renders.get(j);
@@ -312,6 +373,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
     proven.forEach((p, i) => {
         const j = toProve[i].job;
         chinaPairs(j, p, inventory, input.mirrors);
+        impliedPairs(j, toProve[i].render, inventory, input.mirrors);
         outcomes.set(outcomeKey(j.release.name, j.cluster.name), {
             release: j.release,
             cluster: j.cluster.name,
@@ -351,6 +413,7 @@ export async function renderTree(input: RenderInput): Promise<RenderOutput> {
             );
         }
         built = inventory.build();
+        findings.push(...prefixCoverage(proven, toProve, built));
         for (const u of built.unresolved)
             (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? warnings : findings).push(
                 `inventory: ${u}`,

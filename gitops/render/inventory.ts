@@ -8,7 +8,7 @@ import * as path from "path";
 import { SlowLinkProfile } from "../../components/slow-link";
 import { canonical, GENERATED_HEADER, yamlFile } from "../emit";
 import { archivePath, ChartRef } from "../engine/charts";
-import { decodeFlat } from "../mirrors";
+import { decodeFlat, PrefixMapping } from "../mirrors";
 import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "../reference";
 
 /** Annotation the generator puts on a China chart source, naming the upstream chart it mirrors. */
@@ -48,6 +48,11 @@ export interface ImagePair {
     readonly where: string;
     /** Kubernetes pulls an untagged container image as ":latest"; elsewhere the tag is unknown. */
     readonly container: boolean;
+    /**
+     * In a component its object turns off (`enabled: false`): not pulled while it stays off, so a missing
+     * tag is no finding (the image is copied when it has one).
+     */
+    readonly disabled?: boolean;
 }
 
 export class InventoryBuilder {
@@ -61,6 +66,8 @@ export class InventoryBuilder {
     constructor(
         private readonly chinaRegistry: string,
         private readonly originRegistry: string,
+        /** mirrors.yaml `prefixes:`, to trace a China name under a prefix namespace back to its upstream. */
+        private readonly prefixes: readonly PrefixMapping[] = [],
     ) {}
 
     addImage(pair: ImagePair): void {
@@ -68,6 +75,7 @@ export class InventoryBuilder {
         if (china.domain !== this.chinaRegistry) return;
         let tag = china.tag;
         if (tag === undefined && china.digest === undefined) {
+            if (pair.disabled) return;
             if (!pair.container) {
                 this.tagless.set(
                     `${format(china)} (${pair.where})`,
@@ -87,7 +95,7 @@ export class InventoryBuilder {
     /** A China reference found with no upstream recorded: traced back by decoding a flat name, if it is one. */
     addChinaOnly(china: Reference, where: string, container: boolean): void {
         if (china.domain !== this.chinaRegistry) return;
-        const upstream = decodeUpstream(china);
+        const upstream = this.fromPrefix(china) ?? decodeUpstream(china);
         if (!upstream) {
             this.unresolved.add(
                 `${format(china)} (${where}): no upstream recorded for this China name; push it to the origin yourself`,
@@ -95,6 +103,12 @@ export class InventoryBuilder {
             return;
         }
         this.addImage({ upstream: { ...upstream, tag: china.tag, digest: china.digest }, china, where, container });
+    }
+
+    private fromPrefix(china: Reference): Reference | undefined {
+        const slash = china.path.indexOf("/");
+        const prefix = this.prefixes.find((p) => p.namespace === china.path.slice(0, slash));
+        return prefix && slash > 0 ? tryParseImage(`${prefix.upstream}/${china.path.slice(slash + 1)}`) : undefined;
     }
 
     addChart(ref: ChartRef, chinaUrl: string, cacheDir: string, sha256: string | undefined): void {

@@ -14,11 +14,11 @@
  * post-renderer acts on the rendered objects, hooks and tests included (Helm 4's "combined" strategy).
  */
 import { stringify } from "yaml";
-import { isChinaHost, Mirrors, MirrorError, rewriteReference } from "../mirrors";
+import { isChinaHost, Mirrors, MirrorError, rewritePrefix, rewriteReference } from "../mirrors";
 import { format, nameOf, Reference } from "../reference";
 import { KustomizeImage, KustomizePatch, KustomizePostRenderer, PatchTarget } from "../engine/kustomize";
 import { describeId, ObjectId } from "../objects/manifests";
-import { ImageLocation, JsonPath, nameAsWritten } from "../objects/images";
+import { ImageLocation, JsonPath, nameAsWritten, PrefixLocation } from "../objects/images";
 import type { ReleaseRender } from "./engine";
 
 export interface Rename {
@@ -33,6 +33,10 @@ export interface RewritePlan {
     readonly renames: readonly Rename[];
     /** Images that cannot be rewritten, and why. */
     readonly problems: readonly string[];
+    /** Where a prefix setting could not be rewritten (`describeLocation` form): already a problem. */
+    readonly refusedPrefixes: ReadonlySet<string>;
+    /** The China prefixes the plan writes, with the upstream prefix each replaces. */
+    readonly prefixes: readonly { readonly upstream: string; readonly china: string; readonly where: string }[];
 }
 
 /** `/spec/containers/0/image`: RFC 6901. */
@@ -60,7 +64,7 @@ interface Op {
 }
 
 /** Where a location's object is and what holds the reference, for messages. */
-export function describeLocation(render: ReleaseRender, l: ImageLocation): string {
+export function describeLocation(render: ReleaseRender, l: ImageLocation | PrefixLocation): string {
     return `${describeId(render.objects[l.object].id)} ${jsonPointer(l.path)}`;
 }
 
@@ -95,7 +99,14 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
             return undefined;
         }
     };
-    const edit = (l: ImageLocation, path: JsonPath, original: string, start: number, end: number, text: string) => {
+    const edit = (
+        l: ImageLocation | PrefixLocation,
+        path: JsonPath,
+        original: string,
+        start: number,
+        end: number,
+        text: string,
+    ) => {
         const obj = render.objects[l.object];
         if (!obj.id.name) {
             problems.push(
@@ -110,6 +121,27 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
         entry.spans.push({ start, end, text });
         byPath.set(key, entry);
     };
+
+    const refusedPrefixes = new Set<string>();
+    const prefixes = new Map<string, { upstream: string; china: string; where: string }>();
+    for (const l of render.prefixes) {
+        if (isChinaHost(mirrors, l.domain)) continue;
+        const where = describeLocation(render, l);
+        try {
+            const china = rewritePrefix(mirrors, l.domain, l.repoPath, `${where} (${l.setting}: ${l.text})`);
+            const trailing = l.text.endsWith("/") ? "/" : "";
+            edit(l, l.path, l.value, l.start, l.end, china + trailing);
+            prefixes.set(where + l.start, {
+                upstream: l.repoPath ? `${l.domain}/${l.repoPath}` : l.domain,
+                china,
+                where,
+            });
+        } catch (e) {
+            if (!(e instanceof MirrorError)) throw e;
+            refusedPrefixes.add(where);
+            problems.push(e.message);
+        }
+    }
 
     for (const l of render.locations) {
         const china = chinaOf(l);
@@ -163,6 +195,8 @@ export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePl
         },
         renames: [...renames.values()].sort((a, b) => (format(a.upstream) < format(b.upstream) ? -1 : 1)),
         problems: [...new Set(problems)].sort(),
+        refusedPrefixes,
+        prefixes: [...prefixes.values()],
     };
 }
 

@@ -17,7 +17,7 @@ import { cacheKey } from "../engine/cache";
 import { locateTool, runTool, ToolError, toolVersion } from "../engine/tools";
 import { isChinaHost, Mirrors } from "../mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
-import { findImages, ImageLocation } from "../objects/images";
+import { ImageLocation, PrefixLocation, scanObjects } from "../objects/images";
 import { EngineContext, ReleaseRender, settled, StoredObject, storeObjects } from "./engine";
 import { describeLocation } from "./plan";
 
@@ -55,7 +55,7 @@ async function keyOf(req: VerifyRequest, ctx: EngineContext): Promise<string> {
 }
 
 function fedObjects(req: VerifyRequest): { fed: ReleaseRender["objects"]; untouched: ReleaseRender["objects"] } {
-    const withImages = new Set(req.render.locations.map((l) => l.object));
+    const withImages = new Set([...req.render.locations, ...req.render.prefixes].map((l) => l.object));
     const fed = req.render.objects.filter((_, i) => !req.onlyObjectsWithImages || withImages.has(i));
     const strategy = req.strategy ?? "combined";
     // Helm installs a chart's crds/ folder as written: no post-renderer ever sees it.
@@ -66,7 +66,14 @@ function fedObjects(req: VerifyRequest): { fed: ReleaseRender["objects"]; untouc
 const stream = (objects: ReleaseRender["objects"]) => objects.map((o) => o.text.trim()).join("\n---\n") + "\n";
 
 function result(key: string, objects: RenderedObject[], ctx: EngineContext): VerifiedRender {
-    return { key, objects: storeObjects(objects), locations: findImages(objects, { registries: ctx.registries }) };
+    const scan = scanObjects(objects, { registries: ctx.registries });
+    return {
+        key,
+        objects: storeObjects(objects),
+        locations: scan.images,
+        prefixes: scan.prefixes,
+        implied: scan.implied,
+    };
 }
 
 /** One release, its post-renderers run in order (chained), as helm-controller runs them. */
@@ -214,6 +221,23 @@ export async function postRenderAll(reqs: readonly VerifyRequest[], ctx: EngineC
 /** One release (see postRenderAll). */
 export async function postRender(req: VerifyRequest, ctx: EngineContext): Promise<VerifiedRender> {
     return (await postRenderAll([req], ctx))[0];
+}
+
+/** Every registry prefix setting of a post-rendered release that points outside China, described. */
+export function prefixesAcross(
+    render: VerifiedRender,
+    mirrors: Mirrors,
+): { location: PrefixLocation; where: string; message: string }[] {
+    return render.prefixes
+        .filter((l) => !isChinaHost(mirrors, l.domain))
+        .map((l) => {
+            const where = describeLocation(render, l);
+            return {
+                location: l,
+                where,
+                message: `${where}: the registry prefix setting ${l.setting} = ${l.text} makes the operator pull from ${l.domain}, outside China`,
+            };
+        });
 }
 
 /** Every image of a post-rendered release that is not served from inside China, described. */

@@ -6,7 +6,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { ResourceRecord, StackRun } from "../../cli/offline";
+import { runStack } from "../../cli/offline";
 import { runPlan } from "../../cli/plan";
+import { RegistryInstance } from "../../components/registry";
 import { swanctlConf, PSK_PATTERN } from "../../components/vpn";
 import { cloudFacts } from "../../stacks/facts";
 import { readStackFile } from "../../stacks/stackfile";
@@ -382,6 +384,58 @@ describe("the cross-border pair under the mock runtime", function () {
         assert.deepStrictEqual(
             [...conf.matchAll(/if_id_out = (\d)/g)].map((m) => m[1]),
             ["1", "1", "2", "2"],
+        );
+    });
+});
+
+describe("ACR EE prefix namespaces (mirrors.yaml prefixes:)", function () {
+    this.timeout(60_000);
+    const registry = (role: "origin" | "china", prefixNamespaces: string[]) => async () => {
+        const alicloud = new (await import("@pulumi/alicloud")).Provider("ali", { region: "cn-hangzhou" });
+        const random = new (await import("@pulumi/random")).Provider("random");
+        new RegistryInstance(
+            "r",
+            {
+                role,
+                instanceName: "crossborder-china",
+                region: "cn-hangzhou",
+                namespace: "platform",
+                prefixNamespaces,
+                internetAccess: [{ cidr: "203.0.113.1/32", description: "test" }],
+            },
+            { providers: { alicloud, random } },
+        );
+    };
+    const run = (program: () => Promise<void>) =>
+        runStack({
+            project: "crossborder",
+            stack: "china",
+            config: {},
+            secretKeys: [],
+            facts: cloudFacts(),
+            peers: new Map(),
+            program,
+        });
+
+    it("creates each prefix namespace beside the main one, private, auto-create on the origin only", async () => {
+        for (const role of ["origin", "china"] as const) {
+            const got = await run(registry(role, ["acme", "search"]));
+            const ns = find(got, "alicloud:cs/registryEnterpriseNamespace:RegistryEnterpriseNamespace").map((r) => [
+                r.inputs.name,
+                r.inputs.defaultVisibility,
+                r.inputs.autoCreate,
+            ]);
+            assert.deepStrictEqual(
+                ns.sort(),
+                ["acme", "platform", "search"].map((n) => [n, "PRIVATE", role === "origin"]),
+            );
+        }
+    });
+
+    it("refuses a prefix namespace that repeats the main one", async () => {
+        await assert.rejects(
+            run(registry("china", ["platform"])),
+            /the prefix namespaces platform repeat each other or platform/,
         );
     });
 });

@@ -17,7 +17,7 @@ import { HelmError, resetHelm } from "../../gitops/engine/helm";
 import { ToolError } from "../../gitops/engine/tools";
 import { encodeFlat, isChinaHost } from "../../gitops/mirrors";
 import { parseManifests } from "../../gitops/objects/manifests";
-import { findImages } from "../../gitops/objects/images";
+import { findImages, scanObjects } from "../../gitops/objects/images";
 import { RenderFindings, RenderOutput } from "../../gitops/render";
 import { format, nameOf, parseNormalizedNamed } from "../../gitops/reference";
 import { writeTree } from "../../gitops/writer";
@@ -28,6 +28,7 @@ import {
     CorpusSetup,
     helmTemplate,
     mirrors,
+    mirrorsWithPrefixes,
     origin,
     packageChart,
     renderCatalog,
@@ -109,6 +110,22 @@ function oneChartCatalog(dir: string, name: string, files: Record<string, string
     const file = path.join(dir, "catalog.yaml");
     fs.writeFileSync(file, stringify({ version: 1, releases: [{ name, chart: { path: name }, ...release }] }));
     return file;
+}
+
+/** A Deployment's lines up to its first container's name: the rest (image, args, env) follows. */
+function deploymentHead(name: string, container = name): string[] {
+    return [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        `metadata: {name: ${name}}`,
+        "spec:",
+        "  selector: {matchLabels: {a: b}}",
+        "  template:",
+        "    metadata: {labels: {a: b}}",
+        "    spec:",
+        "      containers:",
+        `        - name: ${container}`,
+    ];
 }
 
 const imagesOf = (text: string) =>
@@ -292,16 +309,7 @@ describe("rendering on the Helm engine", function () {
             // argument, two references in one argument, an env value, an ephemeral container, a test hook.
             chart("operator", {
                 "templates/operator.yaml": [
-                    "apiVersion: apps/v1",
-                    "kind: Deployment",
-                    "metadata: {name: operator}",
-                    "spec:",
-                    "  selector: {matchLabels: {a: b}}",
-                    "  template:",
-                    "    metadata: {labels: {a: b}}",
-                    "    spec:",
-                    "      containers:",
-                    "        - name: op",
+                    ...deploymentHead("operator", "op"),
                     "          image: quay.io/acme/operator:v2",
                     "          args: ['--sidecar-image=ghcr.io/acme/sidecar:1.0', '--extra-images=docker.io/library/busybox:1.37,registry.k8s.io/pause:3.10']",
                     "          env: [{name: RELATED_IMAGE_DB, value: 'docker.io/library/postgres:16@sha256:" +
@@ -446,16 +454,7 @@ describe("rendering on the Helm engine", function () {
                 "Chart.yaml":
                     "apiVersion: v2\nname: operator\nversion: 0.1.0\nannotations:\n  artifacthub.io/images: |\n    - name: exporter\n      image: quay.io/acme/exporter:0.9\n",
                 "templates/op.yaml": [
-                    "apiVersion: apps/v1",
-                    "kind: Deployment",
-                    "metadata: {name: operator}",
-                    "spec:",
-                    "  selector: {matchLabels: {a: b}}",
-                    "  template:",
-                    "    metadata: {labels: {a: b}}",
-                    "    spec:",
-                    "      containers:",
-                    "        - name: op",
+                    ...deploymentHead("operator", "op"),
                     "          image: quay.io/acme/operator:v2",
                     // the injector hands its sidecar a short Docker Hub name; a list of images in one value
                     "          env:",
@@ -542,6 +541,213 @@ describe("rendering on the Helm engine", function () {
             ])
                 assert.ok(sources.includes(`docker://${s}`), `${s}\n${sources.join("\n")}`);
             assert.deepStrictEqual(out.inventory.unresolved, []);
+        });
+    });
+
+    describe("a local chart as the tree carries it", () => {
+        // A chart with what a copy can break: a .helmignore (templates/tests of helm-unittest would render as
+        // objects without metadata), a template that renders empty, a file a template embeds, a subchart.
+        const FILES = {
+            ".helmignore": "templates/tests\n*.bak\n",
+            "templates/tests/deployment_test.yaml":
+                "suite: x\ntests:\n  - it: works\n    asserts: [{isKind: {of: Deployment}}]\n",
+            "templates/old.yaml.bak": "junk: [\n",
+            "templates/optional.yaml":
+                "{{- if .Values.extra }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n{{- end }}\n",
+            "templates/embed.yaml":
+                'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: embed}\ndata:\n  tpl: {{ .Files.Get "files/inject.yaml" | quote }}\n',
+            "templates/_helpers.tpl": '{{- define "x.name" -}}x{{- end }}\n',
+            "files/inject.yaml": "image: ghcr.io/acme/proxy:1.0\n",
+            "charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            "charts/sub/.helmignore": "*.md\n",
+            "charts/sub/README.md": "{{ fail }}\n",
+            "charts/sub/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\n",
+        };
+
+        it("holds the files helm package takes, and renders byte for byte what the chart renders", async () => {
+            const d = tempDir("tree-chart");
+            const catalog = oneChartCatalog(d, "copied", FILES, { namespace: "copied", clusters: ["global"] });
+            const out = await renderCatalog(loadCatalog(catalog));
+            const treeDir = path.join(d, "tree");
+            writeTree(treeDir, out.files);
+            const copy = path.join(treeDir, "charts", "copied");
+            const list = (root: string): string[] =>
+                fs
+                    .readdirSync(root, { recursive: true, withFileTypes: true })
+                    .filter((e) => e.isFile())
+                    .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+                    .filter((p) => !p.split("/").some((c) => c.startsWith(".")))
+                    .sort();
+            // What Helm loads from the chart directory: `helm package` applies the .helmignore files.
+            const pkg = tempDir("tree-chart-pkg");
+            const r = spawnSync(
+                path.join(ROOT, ".tools", "bin", "helm"),
+                ["package", path.join(d, "copied"), "-d", pkg],
+                { encoding: "utf8" },
+            );
+            assert.strictEqual(r.status, 0, r.stderr);
+            const t = spawnSync("tar", ["-tzf", path.join(pkg, "copied-0.1.0.tgz")], { encoding: "utf8" });
+            const packaged = t.stdout
+                .split("\n")
+                .filter(Boolean)
+                .map((p) => p.replace(/^copied\//, ""));
+            assert.deepStrictEqual(
+                list(copy),
+                packaged.filter((p) => !p.split("/").some((c) => c.startsWith("."))).sort(),
+            );
+            assert.ok(!list(copy).includes("templates/tests/deployment_test.yaml"));
+            for (const values of [{}, { extra: true }])
+                assert.strictEqual(
+                    helmTemplate(copy, "copied", "copied", values, "1.33"),
+                    helmTemplate(path.join(d, "copied"), "copied", "copied", values, "1.33"),
+                );
+        });
+    });
+
+    describe("operator shapes: registry prefixes joined at runtime", () => {
+        // An operator that joins a hub with image names and a tag (an env value, a flag, its values as JSON in
+        // a ConfigMap), a bare registry host setting, a registry/repository/tag triple, a disabled component.
+        const PREFIX_CHART = {
+            "templates/op.yaml": [
+                ...deploymentHead("discovery"),
+                "          image: docker.io/acme/pilot:1.2",
+                "          args: ['--hub=docker.io/acme', '--log=info']",
+                "          env:",
+                "            - {name: HUB, value: docker.io/acme}",
+                "            - {name: IMAGE_REGISTRY, value: registry.acme.io}",
+                "---",
+                "apiVersion: v1",
+                "kind: ConfigMap",
+                "metadata: {name: injector}",
+                "data:",
+                '  values: \'{"global":{"hub":"docker.io/acme","tag":"1.2","proxy":{"image":"proxy"}}}\'',
+                "  config.yaml: |",
+                "    containerRegistry: registry.acme.io",
+                "    defaultRegistry: docker.io",
+                "  IMAGE_REGISTRY: quay.io",
+                "  IMAGE_REPOSITORY: acme/exporter",
+                "  IMAGE_TAG: '0.9'",
+                "---",
+                "apiVersion: acme.io/v1",
+                "kind: GpuPolicy",
+                "metadata: {name: policy}",
+                "spec:",
+                "  vgpu: {enabled: false, image: vgpu-manager}",
+            ].join("\n"),
+        };
+        const PREFIXES = [
+            '"docker.io/acme": {target: china-acr, namespace: acme}',
+            '"registry.acme.io/search": {target: china-acr, namespace: search}',
+        ];
+        const catalogOf = (dir: string, release: object = {}) =>
+            oneChartCatalog(dir, "hubbed", PREFIX_CHART, { namespace: "hubbed", clusters: ["china"], ...release });
+        let dir: string;
+        let out: RenderOutput;
+        let rendered: string;
+        const prefixed = mirrorsWithPrefixes(PREFIXES);
+        before(async () => {
+            dir = tempDir("prefix-shapes");
+            const catalog = catalogOf(dir, { runtimeImages: ["registry.acme.io/search/engine:8.1"] });
+            out = await renderCatalog(loadCatalog(catalog), { mirrors: prefixed });
+            const hr = helmReleases(out, "china").find((h) => h.metadata.name === "hubbed")!;
+            rendered = runRelease(hr, path.join(dir, "hubbed"));
+        });
+
+        it("rewrites every prefix setting on the real engines so that the joins land in China", () => {
+            const objects = parseManifests(rendered, "post-rendered");
+            const scan = scanObjects(objects, { registries: [...prefixed.upstreams.keys(), ...prefixed.chinaHosts] });
+            assert.deepStrictEqual(
+                scan.images.filter((i) => !i.parsed || !isChinaHost(prefixed, i.parsed.domain)).map((i) => i.reference),
+                [],
+            );
+            assert.deepStrictEqual(
+                scan.prefixes.filter((p) => !isChinaHost(prefixed, p.domain)).map((p) => `${p.setting}=${p.text}`),
+                [],
+            );
+            const C = vars.chinaRegistry;
+            const dep = objects.find((o) => o.id.kind === "Deployment")!.object;
+            const c = dep.spec.template.spec.containers[0];
+            assert.deepStrictEqual(c.args, [`--hub=${C}/acme`, "--log=info"]);
+            assert.deepStrictEqual(
+                c.env.map((e: Obj) => e.value),
+                [`${C}/acme`, C],
+            );
+            // The operator's join of the rewritten hub gives the name the rendered image has.
+            assert.strictEqual(c.image, `${C}/acme/pilot:1.2`);
+            const cm = objects.find((o) => o.id.kind === "ConfigMap")!.object;
+            assert.strictEqual(JSON.parse(cm.data.values).global.hub, `${C}/acme`);
+            assert.deepStrictEqual(parse(cm.data["config.yaml"]), {
+                containerRegistry: C,
+                defaultRegistry: "docker.io", // a policy engine's default names no pull: left alone
+            });
+            assert.strictEqual(
+                `${cm.data.IMAGE_REGISTRY}/${cm.data.IMAGE_REPOSITORY}:${cm.data.IMAGE_TAG}`,
+                `${C}/platform/${encodeFlat("quay.io/acme/exporter")}:0.9`,
+            );
+        });
+
+        it("copies what the joins pull: rendered, implied by hub + name + tag, and declared", () => {
+            const lines = out.inventory.images.map((i) => `${i.source} ${i.destination}`);
+            for (const [source, destination] of [
+                ["docker.io/acme/pilot:1.2", "acme/pilot:1.2"],
+                ["docker.io/acme/proxy:1.2", "acme/proxy:1.2"], // hub + global.proxy.image + tag
+                ["registry.acme.io/search/engine:8.1", "search/engine:8.1"], // runtimeImages
+                ["quay.io/acme/exporter:0.9", `platform/${encodeFlat("quay.io/acme/exporter")}:0.9`],
+            ])
+                assert.ok(
+                    lines.includes(`docker://${source} docker://${origin}/${destination}`),
+                    `${source}\n${lines.join("\n")}`,
+                );
+            // The disabled component has no tag and is not pulled while off: neither copied nor a finding.
+            assert.ok(!lines.some((l) => /vgpu/.test(l)), lines.join("\n"));
+            assert.deepStrictEqual(out.inventory.unresolved, []);
+        });
+
+        it("refuses (exit 1) an unmapped prefix on the flat registry, with the mapping that works", async () => {
+            const d = tempDir("prefix-unmapped");
+            await assert.rejects(
+                renderCatalog(loadCatalog(catalogOf(d))),
+                (e: Error) =>
+                    e instanceof RenderFindings &&
+                    /release hubbed: ConfigMap injector \/data\/values \(hub: docker\.io\/acme\): the registry prefix docker\.io\/acme is joined with image names at runtime.*prefixes: \{"docker\.io\/acme": \{target: china-acr, namespace: acme\}\}/.test(
+                        e.message,
+                    ) &&
+                    /release hubbed: Deployment discovery \/spec\/template\/spec\/containers\/0\/env\/1\/value \(IMAGE_REGISTRY: registry\.acme\.io\): the registry host setting registry\.acme\.io is joined with <org>\/<name> at runtime/.test(
+                        e.message,
+                    ),
+            );
+        });
+
+        it("refuses a mapped prefix nothing under which is copied, naming runtimeImages", async () => {
+            const d = tempDir("prefix-uncovered");
+            await assert.rejects(
+                renderCatalog(loadCatalog(catalogOf(d)), { mirrors: prefixed }),
+                (e: Error) =>
+                    e instanceof RenderFindings &&
+                    /its operator pulls images through the registry prefix registry\.acme\.io \(now .*\), and no image under it is rendered or declared.*runtimeImages: \[registry\.acme\.io\/<name>:<tag>\]/.test(
+                        e.message,
+                    ),
+            );
+        });
+
+        it("the audit fails a china tree whose hub points outside China", async () => {
+            const root = tempDir("prefix-audit");
+            writeTree(root, out.files);
+            const release = path.join(root, "apps", "china", "hubbed-release.yaml");
+            const text = fs.readFileSync(release, "utf8");
+            // An edit that puts the upstream hub back into the ConfigMap patch's replacement.
+            const edited = text.replace(
+                new RegExp(`"hub":"${vars.chinaRegistry.replace(/\./g, "\\.")}/acme"`),
+                '"hub":"docker.io/acme"',
+            );
+            assert.notStrictEqual(edited, text);
+            fs.writeFileSync(release, edited);
+            const report = await auditTree(root, { mirrors: prefixed, chinaClusters: ["china"] });
+            const problems = report.clusters.find((c) => c.name === "china")!.problems.join("\n");
+            assert.match(
+                problems,
+                /the registry prefix setting hub = docker\.io\/acme makes the operator pull from docker\.io, outside China/,
+            );
         });
     });
 

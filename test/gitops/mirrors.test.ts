@@ -9,9 +9,12 @@ import {
     isChinaHost,
     loadMirrors,
     Mirrors,
+    MirrorError,
     parseMirrors,
+    prefixNamespaces,
     rewriteChartSource,
     rewriteImage,
+    rewritePrefix,
     rewriteReference,
 } from "../../gitops/mirrors";
 import { mirrorVars } from "../../gitops/context";
@@ -377,6 +380,119 @@ describe("mirrors", () => {
 
         it("names the line of a YAML syntax error", () => {
             assert.match(loadError("version: 1\nchinaHosts: [a\n"), /^gitops\/mirrors\.yaml:\d+: invalid YAML: /);
+        });
+    });
+
+    describe("prefix mappings (prefixes:)", () => {
+        const withPrefixes = (prefixes: string, targets = ACR_FLAT, upstreams = "  default: acr") =>
+            `version: 1\nchinaHosts:\n  - "{{ chinaRegistry }}"\n  - m.daocloud.io\ntargets:\n${targets}\n  dao:\n    kind: prefix\n    host: m.daocloud.io\nupstreams:\n${upstreams}\ncharts:\n  default: acr\nprefixes:\n${prefixes}\n`;
+        const m = parseMirrors(
+            withPrefixes(
+                [
+                    '  "docker.io/istio": {target: acr, namespace: istio}',
+                    '  "index.docker.io/istio/sub": {target: acr, namespace: istio-sub}',
+                    '  "docker.elastic.co/elasticsearch": {target: acr, namespace: elasticsearch}',
+                ].join("\n"),
+            ),
+            "mirrors.yaml",
+            VARS,
+        );
+
+        it("puts every image under a prefix into its namespace, the rest of the name kept", () => {
+            assert.strictEqual(rewriteImage(m, "docker.io/istio/pilot:1.22.0"), `${CHINA}/istio/pilot:1.22.0`);
+            assert.strictEqual(rewriteImage(m, "istio/proxyv2:1.22.0"), `${CHINA}/istio/proxyv2:1.22.0`);
+            // the longest prefix wins; index.docker.io is docker.io
+            assert.strictEqual(rewriteImage(m, "docker.io/istio/sub/x:1"), `${CHINA}/istio-sub/x:1`);
+            // outside every prefix: the flat encoding under the target's own namespace, as before
+            assert.strictEqual(
+                rewriteImage(m, "docker.io/istiox/pilot:1"),
+                `${CHINA}/platform/${encodeFlat("docker.io/istiox/pilot")}`.concat(":1"),
+            );
+        });
+
+        it("refuses a name a flat namespace cannot hold, naming the prefix to add", () => {
+            assert.throws(
+                () => rewriteImage(m, "docker.io/istio/a/b:1"),
+                (e: Error) =>
+                    e instanceof MirrorError &&
+                    /under the prefix docker\.io\/istio, whose namespace istio .* holds one repository level.*map docker\.io\/istio\/a as a prefix of its own/.test(
+                        e.message,
+                    ),
+            );
+        });
+
+        it("rewrites a prefix setting so that the operator's join lands on the mapped names", () => {
+            const hub = rewritePrefix(m, "docker.io", "istio", "hub");
+            assert.strictEqual(hub, `${CHINA}/istio`);
+            assert.strictEqual(`${hub}/pilot:1.22.0`, rewriteImage(m, "docker.io/istio/pilot:1.22.0"));
+            // a bare host: <host>/<org>/<name> is namespace/repository when <org> is mapped to itself
+            const host = rewritePrefix(m, "docker.elastic.co", "", "container-registry");
+            assert.strictEqual(
+                `${host}/elasticsearch/elasticsearch:9.1.0`,
+                rewriteImage(m, "docker.elastic.co/elasticsearch/elasticsearch:9.1.0"),
+            );
+        });
+
+        it("refuses an unmapped prefix on a flat registry with the mapping that would work", () => {
+            assert.throws(
+                () => rewritePrefix(m, "quay.io", "jetstack", "ConfigMap x /data/hub"),
+                /ConfigMap x \/data\/hub: the registry prefix quay\.io\/jetstack is joined with image names at runtime.*prefixes: \{"quay\.io\/jetstack": \{target: acr, namespace: jetstack\}\}/,
+            );
+            assert.throws(
+                () => rewritePrefix(m, "ghcr.io", "", "IMAGE_REGISTRY"),
+                /the registry host setting ghcr\.io is joined with <org>\/<name> at runtime.*prefixes: \{"ghcr\.io\/<org>"/,
+            );
+        });
+
+        it("keeps paths through targets that keep them, so no mapping is needed", () => {
+            const dao = parseMirrors(withPrefixes("  {}", ACR_FLAT, "  quay.io: dao\n  default: acr"), "m.yaml", VARS);
+            const hub = rewritePrefix(dao, "quay.io", "jetstack", "hub");
+            assert.strictEqual(hub, "m.daocloud.io/quay.io/jetstack");
+            assert.strictEqual(`${hub}/cert-manager:v1`, rewriteImage(dao, "quay.io/jetstack/cert-manager:v1"));
+            const nested = parseMirrors(withPrefixes("  {}", ACR_NESTED), "m.yaml", VARS);
+            const h2 = rewritePrefix(nested, "quay.io", "", "IMAGE_REGISTRY");
+            assert.strictEqual(
+                `${h2}/jetstack/cert-manager:v1`,
+                rewriteImage(nested, "quay.io/jetstack/cert-manager:v1"),
+            );
+        });
+
+        it("lists the namespaces the stacks create on the China registry", () => {
+            assert.deepStrictEqual(prefixNamespaces(m, CHINA), ["elasticsearch", "istio", "istio-sub"]);
+            assert.deepStrictEqual(prefixNamespaces(m, "other.example.cn"), []);
+            assert.deepStrictEqual(prefixNamespaces(mirrors, CHINA), [], "the shipped file maps no prefix");
+        });
+
+        it("refuses bad mappings, naming key and fix", () => {
+            const msg = loadError(
+                withPrefixes(
+                    [
+                        '  "docker.io": {target: acr, namespace: hub}',
+                        '  "quay.io/a": {target: nope, namespace: a}',
+                        '  "quay.io/b": {target: dao, namespace: b}',
+                        '  "quay.io/c": {target: acr, namespace: platform}',
+                        '  "quay.io/d": {target: acr, namespace: same}',
+                        '  "quay.io/e": {target: acr, namespace: same}',
+                        '  "quay.io/f": {target: acr, namespace: "Bad/NS"}',
+                        '  "quay.io/g": {target: acr, namespace: g, extra: 1}',
+                        '  "m.daocloud.io/x": {target: acr, namespace: x}',
+                    ].join("\n"),
+                ),
+            );
+            assert.match(
+                msg,
+                /prefixes\.docker\.io: "docker\.io" is not an upstream repository prefix; write a registry host and at least one path component/,
+            );
+            assert.match(msg, /prefixes\.quay\.io\/a\.target: names the unknown target "nope"/);
+            assert.match(
+                msg,
+                /prefixes\.quay\.io\/b\.target: target "dao" is a prefix target, which keeps upstream paths already/,
+            );
+            assert.match(msg, /prefixes\.quay\.io\/c\.namespace: .*\/platform is already used by target acr/);
+            assert.match(msg, /prefixes\.quay\.io\/e\.namespace: .*\/same is already used by prefix quay\.io\/d/);
+            assert.match(msg, /prefixes\.quay\.io\/f\.namespace: "Bad\/NS" is not a registry namespace/);
+            assert.match(msg, /prefixes\.quay\.io\/g\.extra: is not a prefix setting/);
+            assert.match(msg, /is already inside China \(chinaHosts\)/);
         });
     });
 });

@@ -124,6 +124,30 @@ describe("Helm values scanning", () => {
             });
         });
 
+        it("reads gpu-operator's {repository: host/path, image: name, version} and splits the rewrite the same way", () => {
+            const values = {
+                operator: { repository: "nvcr.io/nvidia", image: "gpu-operator" }, // version: appVersion
+                driver: { repository: "nvcr.io/nvidia", image: "driver", version: "550.54" },
+            };
+            assert.deepStrictEqual(found(values), {
+                operator: "nvcr.io/nvidia/gpu-operator",
+                driver: "nvcr.io/nvidia/driver:550.54",
+            });
+            const tagFrom = Object.fromEntries(scanValues(values).images.map((i) => [pathString(i.path), i.tagFrom]));
+            assert.deepStrictEqual(tagFrom, { operator: "chart", driver: "values" });
+            const { overrides } = rewrite(values);
+            const o = overrides as Record<string, Record<string, string>>;
+            // The chart joins repository/image: the join of the overrides is the China name.
+            assert.strictEqual(
+                `${o.driver.repository}/${o.driver.image}`,
+                `${CHINA}/platform/nvcr.io_s_nvidia_s_driver`,
+            );
+            assert.strictEqual(
+                `${o.operator.repository}/${o.operator.image}`,
+                `${CHINA}/platform/nvcr.io_s_nvidia_s_gpu-operator`,
+            );
+        });
+
         it("reads image strings, sidecars and init containers in lists", () => {
             const values = {
                 initImage: "busybox:1.36",
