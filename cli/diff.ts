@@ -5,14 +5,13 @@
  * pull request), 2 when a tree cannot be read or built.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as tar from "tar";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
 import { ContextOptions, loadMirrorsFor } from "../gitops/context";
 import { diffText, diffTrees, DiffReport, hasChanges } from "../gitops/diff";
 import { defaultChartCache, lockFileFor, readLock } from "../gitops/engine/charts";
-import { firstLines, locateTool, runTool } from "../gitops/engine/tools";
+import { firstLines, locateTool, removeTemporaryFolder, runTool, temporaryFolder } from "../gitops/engine/tools";
 import { tryParseImage } from "../gitops/reference";
 import { RegistryClient } from "../gitops/registry";
 import type { Doc } from "../gitops/objects/manifests";
@@ -83,7 +82,7 @@ async function imageSizes(lines: readonly string[]): Promise<Map<string, number>
 }
 
 export async function runDiff(opts: DiffCliOptions): Promise<{ text: string; code: number; report: DiffReport }> {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-diff-src-"));
+    const work = temporaryFolder("crossborder-diff-src-");
     try {
         const [oldRoot, newRoot] = [await materialize(opts.old, work, "old"), await materialize(opts.new, work, "new")];
         const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
@@ -104,6 +103,6 @@ export async function runDiff(opts: DiffCliOptions): Promise<{ text: string; cod
             : diffText(report, sizes);
         return { text, code, report };
     } finally {
-        fs.rmSync(work, { recursive: true, force: true });
+        removeTemporaryFolder(work);
     }
 }

@@ -8,7 +8,6 @@
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { FluxRelease } from "../components/flux/releases";
 import { buildCluster, copyTree, isFluxKustomization } from "./audit/cluster";
@@ -23,6 +22,7 @@ import { describeId, RenderedObject } from "./objects/manifests";
 import { findImages, KNOWN_REGISTRIES } from "./objects/images";
 import { EngineContext } from "./render/engine";
 import { parseChartInventory, parseInventory } from "./verify";
+import { removeTemporaryFolder, temporaryFolder } from "./engine/tools";
 
 export interface DiffOptions {
     readonly mirrors: Mirrors;
@@ -72,7 +72,7 @@ const isHelmRelease = (o: RenderedObject) =>
     o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
 
 async function snapshot(root: string, opts: DiffOptions, label: string): Promise<Snapshot> {
-    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-diff-"));
+    const copy = temporaryFolder("crossborder-diff-");
     const out: Snapshot = { objects: new Map(), hosts: new Map(), notRendered: [], problems: [] };
     try {
         copyTree(root, copy);
@@ -139,7 +139,7 @@ async function snapshot(root: string, opts: DiffOptions, label: string): Promise
         }
         return out;
     } finally {
-        fs.rmSync(copy, { recursive: true, force: true });
+        removeTemporaryFolder(copy);
     }
 }
 

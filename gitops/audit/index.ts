@@ -14,7 +14,6 @@
  * this tree, a file holding images that no cluster reaches, or no china cluster at all is a finding.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { RenderCache } from "../engine/cache";
@@ -37,6 +36,7 @@ import { ChartLock } from "../engine/charts";
 import { CrdSchemas } from "../engine/flux-crds";
 import { DEFAULT_FLUX_VERSION, fluxRelease, FluxRelease } from "../../components/flux/releases";
 import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./sources";
+import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 
 export interface AuditOptions {
     readonly mirrors: Mirrors;
@@ -412,7 +412,7 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         );
     }
 
-    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-audit-"));
+    const copy = temporaryFolder("crossborder-audit-");
     try {
         copyTree(root, copy);
         const engine: EngineContext = {
@@ -486,7 +486,7 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
             ...(opts.fluxSchemas ? { fluxSchemas: opts.fluxSchemas.from } : {}),
         };
     } finally {
-        fs.rmSync(copy, { recursive: true, force: true });
+        removeTemporaryFolder(copy);
     }
 }
 

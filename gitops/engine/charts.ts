@@ -10,12 +10,11 @@
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { parseYaml, readText, SourceError } from "../yaml-source";
 import { limit } from "./pool";
-import { firstLines, runTool } from "./tools";
+import { firstLines, removeTemporaryFolder, runTool, temporaryFolder } from "./tools";
 import { helm } from "./helm";
 import type { Doc } from "../objects/manifests";
 import { readChartArchive } from "../chart";
@@ -311,7 +310,7 @@ export async function pullCharts(refs: readonly ChartRef[], opts: PullOptions): 
                         // not a chart archive: fetched again below
                     }
                 }
-                const temp = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-pull-"));
+                const temp = temporaryFolder("crossborder-pull-");
                 try {
                     const file = await helmPull(ref, temp, Boolean(opts.plainHttp));
                     const sha256 = sha256File(file);
@@ -328,7 +327,7 @@ export async function pullCharts(refs: readonly ChartRef[], opts: PullOptions): 
                 } catch (e) {
                     problems.push((e as Error).message);
                 } finally {
-                    fs.rmSync(temp, { recursive: true, force: true });
+                    removeTemporaryFolder(temp);
                 }
             }),
         ),

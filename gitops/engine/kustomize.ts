@@ -6,9 +6,8 @@
  * default, "combined").
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { firstLines, locateTool, runTool, ToolError } from "./tools";
+import { firstLines, locateTool, removeTemporaryFolder, runTool, temporaryFolder, ToolError } from "./tools";
 
 /** `postRenderers[].kustomize.images[]` of a HelmRelease (kustomize's images transformer). */
 export interface KustomizeImage {
@@ -56,7 +55,7 @@ export async function applyKustomize(
     label: string,
 ): Promise<string> {
     kubectl ??= locateTool("kubectl");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-kustomize-"));
+    const dir = temporaryFolder("crossborder-kustomize-");
     try {
         const kustomization = {
             apiVersion: "kustomize.config.k8s.io/v1beta1",
@@ -86,7 +85,7 @@ export async function applyKustomize(
         }
         return r.stdout;
     } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        removeTemporaryFolder(dir);
     }
 }
 

@@ -7,6 +7,7 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { cacheRoot } from "./paths";
 
@@ -117,11 +118,32 @@ function killGroup(pid: number): void {
     }
 }
 
+/** crossborder's temporary folders still in use: removed on exit too, when a signal cuts a finally short. */
+const temporary = new Set<string>();
+
+/**
+ * A private temporary folder (`<tmpdir>/<prefix>XXXXXX`). Remove it with removeTemporaryFolder; one still
+ * there when crossborder exits or is interrupted (SIGINT, SIGTERM, SIGHUP exit without running `finally`)
+ * is removed then.
+ */
+export function temporaryFolder(prefix: string): string {
+    reapOnExit();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    temporary.add(dir);
+    return dir;
+}
+
+export function removeTemporaryFolder(dir: string): void {
+    fs.rmSync(dir, { recursive: true, force: true });
+    temporary.delete(dir);
+}
+
 function reapOnExit(): void {
     if (reaping) return;
     reaping = true;
     process.on("exit", () => {
         for (const pid of live) killGroup(pid);
+        for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
     });
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.on(signal, () => {

@@ -17,12 +17,12 @@
  * Flux would apply the ciphertext as the Secret's value, and the publish is refused.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { isMap, isPair, isScalar, LineCounter, Node, parseAllDocuments, visit } from "yaml";
 import { buildCluster } from "../audit/cluster";
 import { describeId } from "../objects/manifests";
 import type { Doc } from "../objects/manifests";
+import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 
 const PARSE = { maxAliasCount: 100 } as const;
 
@@ -244,7 +244,7 @@ function lineOf(text: string, needle: string): number {
  * every built object judged; a path that cannot be built cannot be checked, and is a problem too.
  */
 export async function appliedProblems(files: ReadonlyMap<string, Buffer>, cluster: string): Promise<string[]> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-publish-"));
+    const dir = temporaryFolder("crossborder-publish-");
     try {
         for (const [p, bytes] of files) {
             fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
@@ -263,6 +263,6 @@ export async function appliedProblems(files: ReadonlyMap<string, Buffer>, cluste
         }
         return [...new Set(problems)].sort(byFileAndLine);
     } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        removeTemporaryFolder(dir);
     }
 }

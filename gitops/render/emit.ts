@@ -517,7 +517,7 @@ function mergeOverrides(base: Obj, over: Obj): Obj {
  * .helmignore excludes is left out, as `helm package` and source-controller leave it out (templates/tests
  * of helm-unittest, editor files), and so are hidden files (the tree has none). Helm reads only the top
  * .helmignore, for bundled subcharts too (a subchart's own is not applied when loading the parent's
- * directory). The render stages these very files and renders them (scan.ts stageLocalCharts), so what Helm
+ * directory). The render stages these very files and renders them (scan.ts resolveCharts), so what Helm
  * loads from the tree is what was judged. test/gitops/engine.test.ts compares the list with `helm package`.
  */
 export function localChartFiles(chart: LocalChart): Map<string, Buffer> {

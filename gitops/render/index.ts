@@ -13,13 +13,11 @@
  * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
  * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Catalog, DEFAULT_CATALOG_FILE, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
 import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
 import { limit } from "../engine/pool";
+import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
 import { parseNormalizedNamed, tryParseImage } from "../reference";
@@ -38,7 +36,7 @@ import {
 import { EngineContext, ReleaseRender, renderAll, RenderJob } from "./engine";
 import { Inventory, InventoryBuilder } from "./inventory";
 import { isEmptyPostRenderer, planRewrites, RewritePlan } from "./plan";
-import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, stageLocalCharts, valuesGuess } from "./scan";
+import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, valuesGuess } from "./scan";
 import { crossBorder, postRenderAll, PostRenderStrategy, prefixesAcross, VerifiedRender } from "./verify";
 import { rewriteHooksByValues } from "./hooks";
 import { effectivePostRenderStrategy } from "../../components/flux/releases";
@@ -321,15 +319,15 @@ function checkChartDestinations(input: RenderInput): void {
 }
 
 export async function renderTree(input: RenderInput): Promise<RenderOutput> {
-    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-charts-"));
+    let staging: string | undefined;
     try {
-        return await renderStaged(input, staging);
+        return await renderStaged(input, () => (staging ??= temporaryFolder("crossborder-charts-")));
     } finally {
-        fs.rmSync(staging, { recursive: true, force: true });
+        if (staging) removeTemporaryFolder(staging);
     }
 }
 
-async function renderStaged(input: RenderInput, staging: string): Promise<RenderOutput> {
+async function renderStaged(input: RenderInput, stageIn: () => string): Promise<RenderOutput> {
     const rewrite = input.rewrite ?? true;
     const cache = input.engine?.cache ?? new RenderCache();
     const ctx: EngineContext = {
@@ -341,7 +339,7 @@ async function renderStaged(input: RenderInput, staging: string): Promise<Render
     checkChartDestinations(input);
 
     // 1-2: resolve every chart, render every release that has one.
-    const charts = stageLocalCharts(input.catalog, resolveCharts(input.catalog, input.charts), staging);
+    const charts = resolveCharts(input.catalog, input.charts, stageIn);
     const jobs = jobsOf(input, charts);
     const withJob = jobs.filter((j) => j.job);
     const renders = new Map<Job, ReleaseRender>();

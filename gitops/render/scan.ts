@@ -44,12 +44,22 @@ export function directoryHash(files: ReadonlyMap<string, Buffer>): string {
     return h.digest("hex");
 }
 
-/** Each release's chart, resolved once. A chart whose bytes differ from the lock stops the render. */
-export function resolveCharts(catalog: Catalog, charts: ChartSettings): Map<string, ResolvedChart> {
+/**
+ * Each release's chart, resolved once. A chart whose bytes differ from the lock stops the render. With
+ * `stageIn` (a folder, made when first asked for), a local chart is written there as the tree carries it
+ * (treeChartFiles: generated notes, what .helmignore excludes left out) and resolves to that copy: the
+ * engine renders the bytes Flux builds the chart from, never the catalog's folder, so a difference between
+ * the two can never pass unjudged.
+ */
+export function resolveCharts(
+    catalog: Catalog,
+    charts: ChartSettings,
+    stageIn?: () => string,
+): Map<string, ResolvedChart> {
     const out = new Map<string, ResolvedChart>();
     for (const r of catalog.releases) {
         if (isLocalChart(r.chart)) {
-            out.set(r.name, { kind: "local", dir: r.chart.dir, sha256: directoryHash(localChartFiles(r.chart)) });
+            out.set(r.name, stageIn ? stageLocalChart(catalog, r.name, r.chart, stageIn()) : localChart(r.chart));
             continue;
         }
         const archive = lockedArchive(charts.cacheDir, charts.lock, r.chart);
@@ -58,33 +68,20 @@ export function resolveCharts(catalog: Catalog, charts: ChartSettings): Map<stri
     return out;
 }
 
-/**
- * Local charts as the tree carries them (treeChartFiles: generated headers, hidden files left out), written
- * under `root`: the engine renders the bytes Flux builds the chart from, never the catalog's folder, so a
- * difference between the two can never pass unjudged.
- */
-export function stageLocalCharts(
-    catalog: Catalog,
-    charts: ReadonlyMap<string, ResolvedChart>,
-    root: string,
-): Map<string, ResolvedChart> {
-    const out = new Map(charts);
-    for (const r of catalog.releases) {
-        if (!isLocalChart(r.chart)) continue;
-        const files = new Map(
-            [...treeChartFiles(catalog.file, r.chart as LocalChart)].map(([p, b]) => [
-                p,
-                Buffer.isBuffer(b) ? b : Buffer.from(b),
-            ]),
-        );
-        const dir = path.join(root, r.name);
-        for (const [p, b] of files) {
-            fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-            fs.writeFileSync(path.join(dir, p), b);
-        }
-        out.set(r.name, { kind: "local", dir, sha256: directoryHash(files) });
+function localChart(chart: LocalChart): ResolvedChart {
+    return { kind: "local", dir: chart.dir, sha256: directoryHash(localChartFiles(chart)) };
+}
+
+function stageLocalChart(catalog: Catalog, release: string, chart: LocalChart, root: string): ResolvedChart {
+    const files = new Map(
+        [...treeChartFiles(catalog.file, chart)].map(([p, b]) => [p, Buffer.isBuffer(b) ? b : Buffer.from(b)]),
+    );
+    const dir = path.join(root, release);
+    for (const [p, b] of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+        fs.writeFileSync(path.join(dir, p), b);
     }
-    return out;
+    return { kind: "local", dir, sha256: directoryHash(files) };
 }
 
 /** Every way a manifest may spell an image's name, so the post-renderer catches all of them. */

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { applyKustomize, KustomizePostRenderer } from "../engine/kustomize";
 import { cacheKey } from "../engine/cache";
-import { locateTool, runTool, ToolError, toolVersion } from "../engine/tools";
+import { locateTool, removeTemporaryFolder, runTool, temporaryFolder, ToolError, toolVersion } from "../engine/tools";
 import { isChinaHost, Mirrors } from "../mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { ImageLocation, PrefixLocation, scanObjects } from "../objects/images";
@@ -105,7 +105,7 @@ async function postRenderBatch(
     batch: { req: VerifyRequest; key: string }[],
     ctx: EngineContext,
 ): Promise<VerifiedRender[] | undefined> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-kustomize-"));
+    const dir = temporaryFolder("crossborder-kustomize-");
     try {
         const owner = new Map<string, number>();
         batch.forEach(({ req }, i) => {
@@ -157,7 +157,7 @@ async function postRenderBatch(
             result(key, [...per[i], ...parseManifests(stream(fedObjects(req).untouched), req.label)], ctx),
         );
     } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        removeTemporaryFolder(dir);
     }
 }
 

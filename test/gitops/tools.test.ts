@@ -124,6 +124,36 @@ describe("child processes: bounded, and never left behind", function () {
             assert.ok(await gone(grandchild, 3000), "and what it started");
         });
 
+    it("removes its temporary folders when it is stopped (SIGTERM), where no finally runs", async () => {
+        const dir = tempDir("tools-temp");
+        const script = path.join(dir, "runner.ts");
+        const said = path.join(dir, "folder");
+        // It says which folder it made (written whole, then renamed into place), then waits to be stopped.
+        const tools = JSON.stringify(path.join(ROOT, "gitops", "engine", "tools"));
+        fs.writeFileSync(
+            script,
+            [
+                'import * as fs from "fs";',
+                `import { temporaryFolder } from ${tools};`,
+                'const d = temporaryFolder("crossborder-signal-");',
+                'fs.writeFileSync(d + "/inside", "x");',
+                `fs.writeFileSync(${JSON.stringify(`${said}.tmp`)}, d);`,
+                `fs.renameSync(${JSON.stringify(`${said}.tmp`)}, ${JSON.stringify(said)});`,
+                "setInterval(() => undefined, 1000);",
+            ].join("\n"),
+        );
+        const child = spawn(process.execPath, ["-r", path.join(ROOT, "bin", "register.js"), script], {
+            stdio: "ignore",
+        });
+        const deadline = Date.now() + 20_000;
+        while (!fs.existsSync(said) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        const folder = fs.readFileSync(said, "utf8");
+        assert.ok(fs.existsSync(path.join(folder, "inside")), folder);
+        process.kill(child.pid!, "SIGTERM");
+        assert.ok(await gone(child.pid!, 5000), "crossborder exits");
+        assert.ok(!fs.existsSync(folder), `${folder} was left behind`);
+    });
+
     it("takes its tool with it when it is killed outright (SIGKILL: the parent-death signal)", async function () {
         if (!fs.existsSync("/usr/bin/setpriv")) {
             if (process.env.CI === "true") throw new Error("setpriv (util-linux) is missing");
