@@ -537,37 +537,44 @@ function targetFor(mirrors: Mirrors, host: string): Target {
     return mirrors.targets.get(mirrors.upstreams.get(host.toLowerCase()) ?? mirrors.defaultTarget)!;
 }
 
-/** The China-side repository (domain and path) for an upstream repository key `domain/path`. */
-function mapName(target: Target, domain: string, repoPath: string, what: string): { domain: string; path: string } {
-    let mapped: { domain: string; path: string };
+/**
+ * Where a target that keeps upstream paths puts the upstream host: `<host>/<upstream host>` (prefix),
+ * `<host>` (hostSwap), `<host>/<namespace>/<upstream host>` (nested registry); undefined for a flat
+ * registry, which encodes whole names. The China name of `domain/path` is then `<base>/<path>`.
+ */
+function pathKeepingBase(target: Target, domain: string, what: string): string | undefined {
     switch (target.kind) {
         case "registry":
-            mapped = {
-                domain: target.host,
-                path:
-                    target.layout === "flat"
-                        ? `${target.namespace}/${flatRepositoryName(`${domain}/${repoPath}`, target.maxRepositoryLength)}`
-                        : `${target.namespace}/${hostComponent(domain)}/${repoPath}`,
-            };
-            break;
+            return target.layout === "nested"
+                ? `${target.host}/${target.namespace}/${hostComponent(domain)}`
+                : undefined;
         case "prefix":
             if (hostComponent(domain) !== domain)
                 throw new MirrorError(
                     `${what}: the prefix mirror ${target.host} cannot address the upstream host "${domain}" (a port or uppercase); map that host to a registry target in mirrors.yaml`,
                 );
-            mapped = { domain: target.host, path: `${domain}/${repoPath}` };
-            break;
+            return `${target.host}/${domain}`;
         case "hostSwap":
-            mapped = { domain: target.host, path: repoPath };
-            break;
+            return target.host;
         case "helmMirror":
             throw new MirrorError(`${what}: the helmMirror target ${target.name} serves charts, not images`);
     }
+}
+
+/** The China-side repository (domain and path) for an upstream repository key `domain/path`. */
+function mapName(target: Target, domain: string, repoPath: string, what: string): { domain: string; path: string } {
+    const base = pathKeepingBase(target, domain, what);
+    const flat = target as RegistryTarget;
+    const name =
+        base !== undefined
+            ? `${base}/${repoPath}`
+            : `${flat.host}/${flat.namespace}/${flatRepositoryName(`${domain}/${repoPath}`, flat.maxRepositoryLength)}`;
+    const mapped = { domain: target.host, path: name.slice(target.host.length + 1) };
     try {
-        withName(`${mapped.domain}/${mapped.path}`);
+        withName(name);
     } catch {
         throw new MirrorError(
-            `${what}: mirroring through ${target.name} gives "${mapped.domain}/${mapped.path}", which is not a valid repository name`,
+            `${what}: mirroring through ${target.name} gives "${name}", which is not a valid repository name`,
         );
     }
     return mapped;
@@ -625,21 +632,13 @@ export function rewritePrefix(mirrors: Mirrors, domain: string, repoPath: string
         );
     }
     const target = targetFor(mirrors, domain);
-    const tail = repoPath ? `/${repoPath}` : "";
-    switch (target.kind) {
-        case "prefix":
-            return `${target.host}/${domain}${tail}`;
-        case "hostSwap":
-            return `${target.host}${tail}`;
-        case "registry":
-            if (target.layout === "nested") return `${target.host}/${target.namespace}/${hostComponent(domain)}${tail}`;
-            if (!repoPath) return hostOnFlat(mirrors, domain, target, what);
-            throw new MirrorError(
-                `${what}: the registry prefix ${upstream} is joined with image names at runtime, and the flat registry ${target.name} encodes whole names, so the join would not find them; give the prefix a namespace of its own in mirrors.yaml (prefixes: {"${upstream}": {target: ${target.name}, namespace: ${suggestNamespace(repoPath)}}}) and declare the images the operator pulls through it (catalog runtimeImages)`,
-            );
-        case "helmMirror":
-            throw new MirrorError(`${what}: the helmMirror target ${target.name} serves charts, not images`);
-    }
+    const base = pathKeepingBase(target, domain, what);
+    if (base !== undefined) return repoPath ? `${base}/${repoPath}` : base;
+    const flat = target as RegistryTarget;
+    if (!repoPath) return hostOnFlat(mirrors, domain, flat, what);
+    throw new MirrorError(
+        `${what}: the registry prefix ${upstream} is joined with image names at runtime, and the flat registry ${flat.name} encodes whole names, so the join would not find them; give the prefix a namespace of its own in mirrors.yaml (prefixes: {"${upstream}": {target: ${flat.name}, namespace: ${suggestNamespace(repoPath)}}}) and declare the images the operator pulls through it (catalog runtimeImages)`,
+    );
 }
 
 /**

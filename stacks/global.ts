@@ -64,6 +64,7 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
 
     // The ACR EE origin instance (pushed to by the copy host only), and the rule that replicates its
     // namespace to the China instance.
+    const prefixNamespaces = chinaPrefixNamespaces(cfg.registry.namespace);
     const origin = new RegistryInstance(
         "global-registry",
         {
@@ -73,7 +74,7 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
             instanceSpec: cfg.registry.instanceSpec,
             periodMonths: cfg.registry.periodMonths,
             namespace: cfg.registry.namespace,
-            prefixNamespaces: chinaPrefixNamespaces(cfg.registry.namespace),
+            prefixNamespaces,
             internetAccess: cfg.registry.pushCidrs.map((cidr) => ({
                 cidr,
                 description: "the copy host (inventory/copy.sh)",
@@ -87,30 +88,25 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
         "the ACR EE sync rule origin -> China",
     );
     if (china) {
-        new RegistrySyncRule(
-            "global-registry",
-            {
-                originInstanceId: origin.instanceId,
-                namespace: origin.namespace,
-                chinaInstanceId: china.registryInstanceId,
-                chinaRegion: china.alicloudRegion,
-            },
-            { providers: { alicloud: providers.alicloud } },
-        );
-        // Each prefix namespace replicates like the main one (the china stack creates its side).
-        origin.prefixNamespaces.forEach(
-            (ns, i) =>
-                new RegistrySyncRule(
-                    `global-registry-prefix-${origin.prefixNamespaceNames[i]}`,
-                    {
-                        originInstanceId: origin.instanceId,
-                        namespace: ns,
-                        chinaInstanceId: china.registryInstanceId,
-                        chinaRegion: china.alicloudRegion,
-                    },
-                    { providers: { alicloud: providers.alicloud } },
-                ),
-        );
+        // The main namespace and each prefix namespace, replicated alike (the china stack creates its side).
+        const replicated: [string, pulumi.Output<string>][] = [
+            ["global-registry", origin.namespace],
+            ...prefixNamespaces.map((n, i): [string, pulumi.Output<string>] => [
+                `global-registry-prefix-${n}`,
+                origin.prefixNamespaces[i],
+            ]),
+        ];
+        for (const [name, namespace] of replicated)
+            new RegistrySyncRule(
+                name,
+                {
+                    originInstanceId: origin.instanceId,
+                    namespace,
+                    chinaInstanceId: china.registryInstanceId,
+                    chinaRegion: china.alicloudRegion,
+                },
+                { providers: { alicloud: providers.alicloud } },
+            );
     }
 
     const vpn = await borderHub(ctx, foundation);

@@ -58,7 +58,6 @@ export class RegistryInstance extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
     /** The prefix namespaces, in the order given. */
     public readonly prefixNamespaces: pulumi.Output<string>[];
-    public readonly prefixNamespaceNames: readonly string[];
     public readonly publicEndpoint: pulumi.Output<string>;
     public readonly vpcEndpoint: pulumi.Output<string>;
 
@@ -103,7 +102,6 @@ export class RegistryInstance extends pulumi.ComponentResource {
             throw new Error(
                 `${name}: the prefix namespaces ${extra.join(", ")} repeat each other or ${args.namespace}`,
             );
-        this.prefixNamespaceNames = extra;
         this.prefixNamespaces = extra.map(
             (n) =>
                 new alicloud.cs.RegistryEnterpriseNamespace(

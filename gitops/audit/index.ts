@@ -27,6 +27,7 @@ import { format, tryParseImage } from "../reference";
 import { parseInventory } from "../verify";
 import { EngineContext } from "../render/engine";
 import { jsonPointer } from "../render/plan";
+import { prefixLeak } from "../render/verify";
 import { scanValues } from "../values";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
 import { buildCluster, ClusterBuild, copyTree, isFluxKustomization, SKIP_DIRS, SKIP_FILES } from "./cluster";
@@ -292,8 +293,7 @@ function prefixProblems(
     return prefixes
         .filter((l) => !isChinaHost(mirrors, l.domain))
         .map(
-            (l) =>
-                `${describeId(objects[l.object].id)} ${jsonPointer(l.path)} (${fileOf(l.object)}): the registry prefix setting ${l.setting} = ${l.text} makes the operator pull from ${l.domain}, outside China`,
+            (l) => `${describeId(objects[l.object].id)} ${jsonPointer(l.path)} (${fileOf(l.object)}): ${prefixLeak(l)}`,
         );
 }
 

@@ -333,15 +333,13 @@ function walkObject(
             continue;
         if (paired.has(k)) continue;
         const at = [...path, k];
-        if (k === "value" && envPrefix) {
+        // The value of a prefix env variable, or of a key named for a prefix.
+        const setting = k === "value" && envPrefix ? envName! : k;
+        const prefix =
+            typeof v !== "string" ? undefined : setting === k ? prefixSetting(k, v.trim(), registries) : envPrefix;
+        if (prefix) {
             const text = (v as string).trim();
-            addPrefix(out, object, at, v as string, (v as string).indexOf(text), text, envName!, envPrefix);
-            continue;
-        }
-        const keyPrefix = typeof v === "string" ? prefixSetting(k, v.trim(), registries) : undefined;
-        if (keyPrefix) {
-            const text = (v as string).trim();
-            addPrefix(out, object, at, v as string, (v as string).indexOf(text), text, k, keyPrefix);
+            addPrefix(out, object, at, v as string, (v as string).indexOf(text), text, setting, prefix);
             continue;
         }
         if (envImage && k === "value") visitString(v as string, at, true, object, registries, out);

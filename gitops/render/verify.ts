@@ -223,6 +223,11 @@ export async function postRender(req: VerifyRequest, ctx: EngineContext): Promis
     return (await postRenderAll([req], ctx))[0];
 }
 
+/** What a prefix setting outside China does, for messages of the render and the audit. */
+export function prefixLeak(l: PrefixLocation): string {
+    return `the registry prefix setting ${l.setting} = ${l.text} makes the operator pull from ${l.domain}, outside China`;
+}
+
 /** Every registry prefix setting of a post-rendered release that points outside China, described. */
 export function prefixesAcross(
     render: VerifiedRender,
@@ -235,7 +240,7 @@ export function prefixesAcross(
             return {
                 location: l,
                 where,
-                message: `${where}: the registry prefix setting ${l.setting} = ${l.text} makes the operator pull from ${l.domain}, outside China`,
+                message: `${where}: ${prefixLeak(l)}`,
             };
         });
 }
