@@ -110,3 +110,48 @@ export function variantStacks(edits: Partial<Record<"global" | "china", [string[
     }
     return dir;
 }
+
+/**
+ * A test CA (ca.pem) and a server certificate signed by it (srv.key, srv.pem) for the DNS `names`, written
+ * into `dir` by openssl: what a TLS registry or API stand-in on loopback serves.
+ */
+export function certificates(dir: string, names: readonly string[]): void {
+    const run = (args: string[]) => {
+        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
+    };
+    run([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=crossborder test CA",
+    ]);
+    run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${names[0]}`]);
+    fs.writeFileSync(path.join(dir, "ext.cnf"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
+    run([
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+    ]);
+}

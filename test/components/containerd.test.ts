@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResourceRecord } from "../../cli/offline";
 import { runPlan } from "../../cli/plan";
-import { ROOT, tempDir } from "../helpers";
+import { certificates, ROOT, tempDir } from "../helpers";
 import { ociImage } from "../registry/harness";
 
 const CHINA_IP = "127.0.0.1";
@@ -39,47 +39,6 @@ function hostsFiles(userData: string): Map<string, string> {
 
 /** The name containerd asks for a folder's host: Docker Hub's API lives at registry-1.docker.io. */
 const apiHost = (folder: string) => (folder === "docker.io" ? "registry-1.docker.io" : folder);
-
-function certificates(dir: string, names: string[]): void {
-    const run = (args: string[]) => {
-        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-        assert.strictEqual(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-    };
-    run([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=crossborder test CA",
-    ]);
-    run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=registry"]);
-    fs.writeFileSync(path.join(dir, "ext.cnf"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
-    run([
-        "x509",
-        "-req",
-        "-in",
-        "srv.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "srv.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
 
 function registryConfig(dir: string, name: string, ip: string): string {
     const file = path.join(dir, `${name}.yml`);

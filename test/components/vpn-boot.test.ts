@@ -11,31 +11,13 @@
  * replaced and starts no tunnel, and so does an instance whose tunnels stay down.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { endpointUserData, EndpointBoot } from "../../components/vpn";
+import { endpointUserData } from "../../components/vpn";
 import { requireFakeRoot, runInFakeRoot } from "../fake-root";
-import { tempDir } from "../helpers";
+import { certificates, tempDir } from "../helpers";
+import { EXAMPLE_BOOT as BOOT } from "../vpn-fixtures";
 
-const BOOT: EndpointBoot = {
-    region: "cn-northwest-1",
-    dnsSuffix: "amazonaws.com.cn",
-    aptMirror: "https://mirrors.aliyun.com/ubuntu",
-    endpointName: "china-vpn",
-    eniId: "eni-0123456789abcdef0",
-    eniMac: "02:AB:CD:00:00:01",
-    eniAddress: "10.20.128.10",
-    publicGateway: "10.20.128.1",
-    publicCidr: "10.20.128.0/19",
-    vpcCidr: "10.20.0.0/16",
-    localId: "203.0.113.7",
-    remoteCidrs: ["10.10.0.0/16"],
-    tunnels: [
-        { address: "198.51.100.1", pskParameter: "/crossborder/china-vpn/tunnel1/psk" },
-        { address: "198.51.100.2", pskParameter: "/crossborder/china-vpn/tunnel2/psk" },
-    ],
-};
 const PSKS: Record<string, string> = {
     "/crossborder/china-vpn/tunnel1/psk": "kFirstTunnelKey.0123456789abcdefghij",
     "/crossborder/china-vpn/tunnel2/psk": "kSecondTunnelKey_0123456789abcdefghi",
@@ -80,47 +62,6 @@ interface Boot {
     readonly out: string;
 }
 
-function certificates(dir: string): void {
-    const run = (args: string[]) => {
-        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-        assert.strictEqual(r.status, 0, r.stderr);
-    };
-    run([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=test CA",
-    ]);
-    run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=aws"]);
-    fs.writeFileSync(path.join(dir, "ext.cnf"), `subjectAltName=${API_HOSTS.map((h) => `DNS:${h}`).join(",")}\n`);
-    run([
-        "x509",
-        "-req",
-        "-in",
-        "srv.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "srv.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
-
 function stubs(dir: string): string {
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
@@ -141,7 +82,7 @@ function stubs(dir: string): string {
 /** Run `script` (then `after`, in the same root) under the fake root; return what it did. */
 function runBoot(script: string, opts: { failSsm?: boolean; after?: string } = {}): Boot {
     const dir = tempDir("vpn-boot");
-    certificates(dir);
+    certificates(dir, API_HOSTS);
     const bin = stubs(dir);
     fs.writeFileSync(path.join(dir, "server.js"), SERVER);
     fs.writeFileSync(path.join(dir, "boot.sh"), script);

@@ -43,16 +43,19 @@ describe("crossborder diff (the ten corpus charts, rendered on the engine)", fun
         requireCorpus(this);
         setup = corpusSetup();
         const cache = new RenderCache(path.join(tempDir("diff-renders"), "r"));
+        /** The corpus catalog, as it is now on disk, rendered into `tree`. */
+        const renderInto = async (tree: string) =>
+            writeTree(
+                tree,
+                (
+                    await renderCatalog(parseCatalog(fs.readFileSync(setup.catalogFile, "utf8"), setup.catalogFile), {
+                        chartCache: setup.chartCache,
+                        cache,
+                    })
+                ).files,
+            );
         oldTree = path.join(tempDir("diff-old"), "tree");
-        writeTree(
-            oldTree,
-            (
-                await renderCatalog(parseCatalog(fs.readFileSync(setup.catalogFile, "utf8"), setup.catalogFile), {
-                    chartCache: setup.chartCache,
-                    cache,
-                })
-            ).files,
-        );
+        await renderInto(oldTree);
         // The change: metrics-server to a new chart version, and one value of grafana.
         const ms = setup.charts.find((c) => c.name === "metrics-server")!;
         const next = { ...ms.ref, version: "3.13.2" };
@@ -69,15 +72,7 @@ describe("crossborder diff (the ten corpus charts, rendered on the engine)", fun
         }
         fs.writeFileSync(setup.catalogFile, stringify(data));
         newTree = path.join(tempDir("diff-new"), "tree");
-        writeTree(
-            newTree,
-            (
-                await renderCatalog(parseCatalog(fs.readFileSync(setup.catalogFile, "utf8"), setup.catalogFile), {
-                    chartCache: setup.chartCache,
-                    cache,
-                })
-            ).files,
-        );
+        await renderInto(newTree);
     });
 
     const diff = () =>
