@@ -65,8 +65,7 @@ const sections: Record<string, () => void | Promise<void>> = {
         // In-process: scanning and rewriting is library code, so the SDK load is not part of it.
         const { parse } = require("yaml") as typeof import("yaml");
         const { scanValues, rewriteValues } = require("../gitops/values") as typeof import("../gitops/values");
-        const { loadMirrors, DEFAULT_MIRRORS_FILE } =
-            require("../gitops/mirrors") as typeof import("../gitops/mirrors");
+        const { loadMirrors, DEFAULT_MIRRORS_FILE } = require("../core/mirrors") as typeof import("../core/mirrors");
         const chartsDir = path.resolve(ROOT, "..", "shared", "corpus", "charts");
         if (!fs.existsSync(chartsDir)) {
             console.log(`values scanning + rewriting: SKIPPED (no corpus at ${chartsDir})`);
@@ -303,7 +302,7 @@ const sections: Record<string, () => void | Promise<void>> = {
             require("../test/registry/fault-proxy") as typeof import("../test/registry/fault-proxy");
         const { RegistryClient } = require("../gitops/registry") as typeof import("../gitops/registry");
         const { verifyMirror } = require("../gitops/verify") as typeof import("../gitops/verify");
-        const { parseNormalizedNamed } = require("../gitops/reference") as typeof import("../gitops/reference");
+        const { parseNormalizedNamed } = require("../core/reference") as typeof import("../core/reference");
         if (h.toolsAvailable().length) {
             console.log(`verify-mirror throughput: SKIPPED (missing ${h.toolsAvailable().join(", ")})`);
             return;

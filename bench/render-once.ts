@@ -9,7 +9,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { auditTree } from "../gitops/audit";
 import { parseCatalog } from "../gitops/catalog";
-import { renderContext } from "../gitops/context";
+import { renderContext } from "../stacks/gitops-inputs";
 import { RenderCache } from "../gitops/engine/cache";
 import { renderTree } from "../gitops/render";
 import { writeTree } from "../gitops/writer";

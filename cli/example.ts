@@ -24,7 +24,7 @@ export async function runExample(
         `1. plan    ${plan.runs.map((r) => `${r.stack}: ${r.resources.length} resources`).join(", ")}; policy pack: ${violations.length ? `${violations.length} violation(s)` : "no violations"}\n`,
     );
     write(
-        `          -> ${plan.files.join(", ")} (an offline plan: Pulumi's mock runtime, cloud facts from stacks/cloud-facts.yaml)\n`,
+        `          -> ${plan.files.join(", ")} (an offline plan: Pulumi's mock runtime, cloud facts from core/cloud-facts.yaml)\n`,
     );
     for (const v of violations) write(`          POLICY VIOLATION [${v.policy}] ${v.message}\n`);
 

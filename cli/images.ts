@@ -4,9 +4,9 @@
  */
 import { stringify } from "yaml";
 import { readChartArchive, scanChart } from "../gitops/chart";
-import { ContextOptions, loadMirrorsFor } from "../gitops/context";
+import { ContextOptions, loadMirrorsFor } from "../stacks/gitops-inputs";
 import { rewriteValues, scanValues, ScanResult } from "../gitops/values";
-import { pathString, readYaml, SourceError } from "../gitops/yaml-source";
+import { pathString, readYaml, SourceError } from "../core/yaml-source";
 import { UsageError } from "./util";
 
 export interface ImagesOptions extends ContextOptions {

@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import * as path from "path";
 import { StackFileError } from "../stacks/stackfile";
-import { SourceError } from "../gitops/yaml-source";
+import { SourceError } from "../core/yaml-source";
 import { UsageError } from "./util";
 
 export const EXIT_OK = 0;
@@ -242,7 +242,7 @@ export function buildCli(): Command {
         .action((opts: { stack: string; stacksDir: string }) => {
             if (opts.stack !== "global" && opts.stack !== "china")
                 throw new UsageError(`--stack ${opts.stack}: use global or china`);
-            const { StackSources } = require("../gitops/context") as typeof import("../gitops/context");
+            const { StackSources } = require("../stacks/gitops-inputs") as typeof import("../stacks/gitops-inputs");
             const { stackPolicyConfig } = require("../policies/offline") as typeof import("../policies/offline");
             const cfg = new StackSources({ stacksDir: opts.stacksDir }).config(opts.stack);
             process.stdout.write(JSON.stringify(stackPolicyConfig(cfg), null, 2) + "\n");

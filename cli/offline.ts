@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRecord } from "../policies/offline";
 import { createHash } from "crypto";
-import { arn, dnsSuffix, Partition, partitionOfRegion } from "../components/partition";
-import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../stacks/facts";
+import { arn, dnsSuffix, Partition, partitionOfRegion } from "../core/partition";
+import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../core/cloud-facts";
 import { setNoticeSink } from "../stacks/notices";
 import { main } from "../stacks/program";
 
@@ -233,7 +233,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
             const facts = this.opts.facts.aws.get(region);
             if (!facts)
                 throw new Error(
-                    `offline plan: region ${region} is not in stacks/cloud-facts.yaml; add it there to plan offline`,
+                    `offline plan: region ${region} is not in core/cloud-facts.yaml; add it there to plan offline`,
                 );
             return facts;
         };
@@ -252,7 +252,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                 const facts = need();
                 if (!facts.zones)
                     throw new Error(
-                        `offline plan: stacks/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`,
+                        `offline plan: core/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`,
                     );
                 return {
                     id: facts.name,
@@ -269,7 +269,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                     const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
                     if (verdict === "unknown") {
                         this.warnings.push(
-                            `stacks/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`,
+                            `core/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`,
                         );
                     }
                     return verdict !== "not-offered";

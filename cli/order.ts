@@ -3,8 +3,8 @@
  * waits for. The two stacks meet only through their outputs, so the first time round each waits for the
  * other once; the china cluster's Flux waits for the mirror, which waits for the copy and the replication.
  */
-import { acrEndpoints } from "../components/registry/endpoints";
-import { StackSources } from "../gitops/context";
+import { acrEndpoints } from "../core/acr";
+import { StackSources } from "../stacks/gitops-inputs";
 import { apiAccess, runsIpsecEndpoint, StackConfig } from "../stacks/config";
 
 interface Step {

@@ -5,14 +5,14 @@
  */
 import * as path from "path";
 import { checkPair, ConfigError, loadStackConfig, Side, StackConfig } from "../stacks/config";
-import { cloudFacts } from "../stacks/facts";
+import { cloudFacts } from "../core/cloud-facts";
 import { describeConfigError, locateIssue, readStackFile, StackFile } from "../stacks/stackfile";
 import { writeFilesAtomically } from "./util";
 import type { StackRun } from "./offline";
 import { runPolicies, stackPolicyConfig, Violation } from "../policies/offline";
 
 export const PLAN_LABEL =
-    "OFFLINE PLAN: Pulumi mock runtime, cloud facts from stacks/cloud-facts.yaml; nothing was deployed and no cloud was called";
+    "OFFLINE PLAN: Pulumi mock runtime, cloud facts from core/cloud-facts.yaml; nothing was deployed and no cloud was called";
 
 export interface PlanOptions {
     /** Which stacks to write. */

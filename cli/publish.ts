@@ -2,10 +2,10 @@
  * `crossborder publish`: push the tree the china cluster reconciles to the origin registry as a Flux OCI
  * artifact (gitops/publish), and say how to verify it in China and pin it.
  */
-import { acrEndpoints } from "../components/registry/endpoints";
-import { originRegistry, StackSources } from "../gitops/context";
+import { acrEndpoints } from "../core/acr";
+import { originRegistry, StackSources } from "../stacks/gitops-inputs";
 import { ArtifactMeta, publish, PublishCluster, Published } from "../gitops/publish";
-import { isValidTag, REPOSITORY_PATH } from "../gitops/reference";
+import { isValidTag, REPOSITORY_PATH } from "../core/reference";
 import { RegistryClient } from "../gitops/registry";
 import { UsageError } from "./util";
 

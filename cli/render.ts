@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import { AuditReport, auditTree, verdict, Verdict } from "../gitops/audit";
 import { DEFAULT_CATALOG_FILE, isLocalChart, loadCatalog } from "../gitops/catalog";
-import { ContextOptions, loadMirrorsFor, renderContext, StackSources } from "../gitops/context";
+import { ContextOptions, loadMirrorsFor, renderContext, StackSources } from "../stacks/gitops-inputs";
 import {
     archivePath,
     ChartCacheError,
@@ -16,14 +16,14 @@ import {
     readLock,
 } from "../gitops/engine/charts";
 import { CrdSchemas, crdSchemas, installedFluxCrdDocs } from "../gitops/engine/flux-crds";
-import { FLUX_RELEASES, fluxRelease, FluxRelease, fluxValues } from "../components/flux/releases";
+import { FLUX_RELEASES, fluxRelease, FluxRelease, fluxValues } from "../core/flux-releases";
 import { UsageError } from "./util";
 import { helm } from "../gitops/engine/helm";
 import { RenderCache } from "../gitops/engine/cache";
 import { renderTree } from "../gitops/render";
 import { resolveCharts } from "../gitops/render/scan";
 import { writeTree } from "../gitops/writer";
-import { SourceError } from "../gitops/yaml-source";
+import { SourceError } from "../core/yaml-source";
 
 export interface RenderOptions extends ContextOptions {
     readonly catalog?: string;

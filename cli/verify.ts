@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { format, isValidTag, REPOSITORY_PATH } from "../gitops/reference";
+import { format, isValidTag, REPOSITORY_PATH } from "../core/reference";
 import { RegistryClient } from "../gitops/registry";
 import {
     ChartResult,
@@ -14,7 +14,7 @@ import {
     verifyMirror,
     VerifyResult,
 } from "../gitops/verify";
-import { readText } from "../gitops/yaml-source";
+import { readText } from "../core/yaml-source";
 import { UsageError } from "./util";
 
 export interface VerifyCliOptions {

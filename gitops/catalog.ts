@@ -10,8 +10,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYamlText } from "yaml";
-import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "./yaml-source";
-import { tryParseImage } from "./reference";
+import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "../core/yaml-source";
+import { tryParseImage } from "../core/reference";
 import { Doc } from "./objects/manifests";
 import {
     DEFAULT_FLUX_VERSION,
@@ -20,7 +20,7 @@ import {
     fluxImages,
     fluxRelease,
     FluxRelease,
-} from "../components/flux/releases";
+} from "../core/flux-releases";
 
 export const CLUSTERS = ["global", "china"] as const;
 export type ClusterName = (typeof CLUSTERS)[number];
@@ -599,7 +599,7 @@ function readFlux(r: CatalogReader, raw: unknown): FluxSettings {
             r.fail(
                 ["flux", "version"],
                 `${JSON.stringify(raw.version)} is not a Flux release crossborder knows (it must know which images, CRDs and hook semantics it brings)`,
-                `use one of ${known} (quoted), or add the release to components/flux/releases.ts`,
+                `use one of ${known} (quoted), or add the release to core/flux-releases.ts`,
             );
         else release = found;
     }

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as zlib from "zlib";
 import { Parser } from "tar";
 import { FoundImage, helmMerge, scanValues, ScanResult, ValuesPath } from "./values";
-import { parseYaml, SourceError } from "./yaml-source";
+import { parseYaml, SourceError } from "../core/yaml-source";
 import { Doc } from "./objects/manifests";
 
 export interface Chart {

@@ -9,7 +9,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { FluxRelease } from "../components/flux/releases";
+import { FluxRelease } from "../core/flux-releases";
 import { buildCluster, copyTree, isFluxKustomization } from "./audit/cluster";
 import { ChartContext } from "./audit/charts";
 import { judgeHelmRelease } from "./audit/helm";
@@ -17,7 +17,7 @@ import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./audit/sources";
 import { RenderCache, stableJson } from "./engine/cache";
 import { ChartLock } from "./engine/charts";
 import { limit } from "./engine/pool";
-import { isChinaHost, Mirrors } from "./mirrors";
+import { isChinaHost, Mirrors } from "../core/mirrors";
 import { describeId, RenderedObject } from "./objects/manifests";
 import { findImages, KNOWN_REGISTRIES } from "./objects/images";
 import { EngineContext } from "./render/engine";

@@ -5,9 +5,9 @@
  * archive's sha256 (helm push stores the archive's bytes as its one layer). Runs with bounded concurrency;
  * every request has a timeout and retries (gitops/registry.ts).
  */
-import { Reference, tryParseImage } from "./reference";
+import { Reference, tryParseImage } from "../core/reference";
 import { RegistryClient, RegistryError } from "./registry";
-import { SourceError } from "./yaml-source";
+import { SourceError } from "../core/yaml-source";
 import type { Doc } from "./objects/manifests";
 import { HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "./publish/artifact";
 

@@ -15,11 +15,11 @@ import {
     prefixNamespaces,
     REGISTRY_PULL_SECRET,
     rewriteImage,
-} from "../gitops/mirrors";
+} from "../core/mirrors";
 import { planSubnets } from "../components/network";
 import { runsIpsecEndpoint, StackConfig } from "./config";
 import { peerOutputs } from "./peer";
-import type { SideContext } from "./program";
+import type { SideContext } from "./side";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
 
 /** Docker config JSON with the pull credentials for both endpoints of the China instance (a secret). */

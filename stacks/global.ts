@@ -6,9 +6,9 @@ import { RegistryInstance, RegistrySyncRule } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { VpnHub } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { DEFAULT_MIRRORS_FILE, loadMirrors, prefixNamespaces } from "../gitops/mirrors";
+import { DEFAULT_MIRRORS_FILE, loadMirrors, prefixNamespaces } from "../core/mirrors";
 import { peerOutputs } from "./peer";
-import type { SideContext } from "./program";
+import type { SideContext } from "./side";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
 
 /** The border VPN's hub: a Transit Gateway in the hub region, peered with the global VPC's region. */

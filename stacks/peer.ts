@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { notice } from "./notices";
-import type { SideContext } from "./program";
+import type { SideContext } from "./side";
 
 type PeerOutput = ReturnType<pulumi.StackReference["getOutput"]>;
 

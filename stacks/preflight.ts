@@ -2,10 +2,10 @@
  * Checks that need the cloud's answer but must still run before any cloud resource is created: the
  * partition the provider really talks to, the region's zones, and whether every node instance type is
  * offered there. On a real run AWS answers these invokes; the offline plan answers them from
- * stacks/cloud-facts.yaml. Failures are ConfigErrors naming the config key.
+ * core/cloud-facts.yaml. Failures are ConfigErrors naming the config key.
  */
 import * as aws from "@pulumi/aws";
-import { Partition } from "../components/partition";
+import { Partition } from "../core/partition";
 import { checkInstanceTypes, ConfigError, instanceTypesOf, StackConfig } from "./config";
 
 export interface Preflight {

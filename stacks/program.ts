@@ -4,20 +4,12 @@
  * function under the mock runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, StackConfig } from "./config";
-import { preflight, Preflight } from "./preflight";
-import { createProviders, SideProviders } from "./providers";
+import { loadStackConfig } from "./config";
+import { preflight } from "./preflight";
+import { createProviders } from "./providers";
+import type { SideContext } from "./side";
 import { buildChina } from "./china";
 import { buildGlobal } from "./global";
-
-/** What every side composition receives. */
-export interface SideContext {
-    readonly cfg: StackConfig;
-    readonly providers: SideProviders;
-    readonly facts: Preflight;
-    /** The paired stack's outputs. */
-    readonly peer: pulumi.StackReference;
-}
 
 /**
  * Whether a config key was set with --secret. The SDK keeps this in `runtime.isConfigSecret` (marked

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackConfig } from "./config";
-import { SLOW_LINK } from "../components/slow-link";
+import { SLOW_LINK } from "../core/slow-link";
 
 export interface SideProviders {
     /** The side's main AWS region (cluster, network, buckets, ECR). */

@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster, RegistryAuth } from "../components/cluster";
 import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
 import { FluxBootstrap, FluxImage, GitAuth, RegistryCredentials, TreeSource } from "../components/flux";
-import { acrEndpoints } from "../components/registry/endpoints";
+import { acrEndpoints } from "../core/acr";
 import { Network } from "../components/network";
-import { SLOW_LINK } from "../components/slow-link";
+import { SLOW_LINK } from "../core/slow-link";
 import { Catalog } from "../gitops/catalog";
 import {
     archivePath,
@@ -20,12 +20,12 @@ import {
     lockFileFor,
     readLock,
 } from "../gitops/engine/charts";
-import { Mirrors, rewriteReference } from "../gitops/mirrors";
-import { nameOf, parseNormalizedNamed } from "../gitops/reference";
+import { Mirrors, rewriteReference } from "../core/mirrors";
+import { nameOf, parseNormalizedNamed } from "../core/reference";
 import { apiAccess, StackConfig } from "./config";
-import { cloudFacts } from "./facts";
+import { cloudFacts } from "../core/cloud-facts";
 import { notice } from "./notices";
-import type { SideContext } from "./program";
+import type { SideContext } from "./side";
 
 export interface Foundation {
     readonly network: Network;

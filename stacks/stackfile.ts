@@ -4,7 +4,7 @@
  * offline run cannot decrypt). Keeps the YAML positions so a config error can name the file and line.
  */
 import * as path from "path";
-import { parseYaml, readText, SourceError, YamlSource } from "../gitops/yaml-source";
+import { parseYaml, readText, SourceError, YamlSource } from "../core/yaml-source";
 import { ConfigError, ConfigIssue, formatIssue } from "./config";
 
 /** Placeholder for a `secure:` value, which only the Pulumi CLI with the stack's key can decrypt. */

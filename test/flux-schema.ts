@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import { parse } from "yaml";
-import { DEFAULT_FLUX_VERSION } from "../components/flux/releases";
+import { DEFAULT_FLUX_VERSION } from "../core/flux-releases";
 import { crdSchemas } from "../gitops/engine/flux-crds";
 import { corpusFile } from "./corpus";
 

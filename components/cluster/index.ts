@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupSpec } from "./spec";
-import { ecrRegistry, managedPolicyArn, Partition, servicePrincipal, stsClientIds } from "../partition";
+import { ecrRegistry, managedPolicyArn, Partition, servicePrincipal, stsClientIds } from "../../core/partition";
 import { nodeUserData, RegistryAuth } from "./user-data";
 
 export { containerdHosts } from "./containerd";
@@ -39,7 +39,7 @@ export interface ClusterArgs {
     readonly containerdHosts?: ReadonlyMap<string, string>;
     /** Credentials kubelet pulls with from a private registry (the China ACR EE namespace). @default none */
     readonly registryAuth?: RegistryAuth;
-    /** Account of the region's EKS add-on image registry (stacks/cloud-facts.yaml). */
+    /** Account of the region's EKS add-on image registry (core/cloud-facts.yaml). */
     readonly addonAccount?: string;
 }
 

@@ -1,7 +1,7 @@
 /** IAM roles for Kubernetes service accounts (IRSA), with `:sub` and `:aud` pinned in every trust policy. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Partition, stsClientIds } from "../partition";
+import { Partition, stsClientIds } from "../../core/partition";
 
 export interface IrsaArgs {
     readonly partition: Partition;

@@ -15,10 +15,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import type { SlowLinkProfile } from "../slow-link";
+import type { SlowLinkProfile } from "../../core/slow-link";
 import { irsaRole } from "../cluster/irsa";
 import { ECR_TOKEN_LIFETIME_HOURS } from "./limits";
-import { arn, Partition } from "../partition";
+import { arn, Partition } from "../../core/partition";
 
 export const REFRESH_SCRIPT = path.join(__dirname, "refresh.sh");
 export { ECR_TOKEN_LIFETIME_HOURS };
@@ -353,4 +353,4 @@ export class EcrTokenRefresher extends pulumi.ComponentResource {
     }
 }
 
-export { ecrRegistry } from "../partition";
+export { ecrRegistry } from "../../core/partition";

@@ -14,10 +14,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { SlowLinkProfile } from "../slow-link";
-import { fluxValues } from "./releases";
+import type { SlowLinkProfile } from "../../core/slow-link";
+import { fluxValues } from "../../core/flux-releases";
 
-export { FLUX_IMAGE_KEYS, fluxValues } from "./releases";
+export { FLUX_IMAGE_KEYS, fluxValues } from "../../core/flux-releases";
 
 export interface FluxImage {
     /** Repository (already on the cluster's side of the border). */

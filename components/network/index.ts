@@ -8,7 +8,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Cidr, parseCidr, subnet } from "./cidr";
+import { Cidr, parseCidr, subnet } from "../../core/cidr";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 range (validated by the stack config: private, /16-/24). */

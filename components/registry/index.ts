@@ -27,9 +27,9 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { acrEndpoints } from "./endpoints";
+import { acrEndpoints } from "../../core/acr";
 
-export { acrEndpoints } from "./endpoints";
+export { acrEndpoints } from "../../core/acr";
 
 export interface AccessEntry {
     /** A range allowed to connect to the internet endpoint (an address is given as /32). */

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { arn, Partition } from "../partition";
+import { arn, Partition } from "../../core/partition";
 import { irsaRole } from "../cluster/irsa";
 
 export interface PublicDownloadsArgs {

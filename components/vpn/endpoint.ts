@@ -22,8 +22,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Cidr, formatIpv4, parseCidr } from "../network/cidr";
-import { arn, dnsSuffix, Partition, servicePrincipal } from "../partition";
+import { Cidr, formatIpv4, parseCidr } from "../../core/cidr";
+import { arn, dnsSuffix, Partition, servicePrincipal } from "../../core/partition";
 import { swanctlConf, tunnelInterface, updownScript, UPDOWN_PATH } from "./tunnel";
 
 export interface IpsecEndpointArgs {

@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { archivePath, ChartLock, chartLabel, LockEntry, normalizeRepository, sha256File } from "../engine/charts";
-import { Mirrors, MirrorError, rewriteChartSource } from "../mirrors";
+import { Mirrors, MirrorError, rewriteChartSource } from "../../core/mirrors";
 import type { Doc } from "../objects/manifests";
 import { chartArtifactOf, localChartFiles } from "../render/emit";
 import { directoryHash } from "../render/scan";

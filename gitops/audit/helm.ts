@@ -5,7 +5,7 @@
  * post-renderers applied with the real kustomize under its `postRenderStrategy`.
  */
 import { parse as parseYaml } from "yaml";
-import { effectivePostRenderStrategy, FluxRelease } from "../../components/flux/releases";
+import { effectivePostRenderStrategy, FluxRelease } from "../../core/flux-releases";
 import { helmMerge } from "../values";
 import { KustomizePostRenderer } from "../engine/kustomize";
 import { EngineContext, ReleaseRender, renderRelease } from "../render/engine";
@@ -115,7 +115,7 @@ export async function judgeHelmRelease(
                 ],
             });
     // What the installed helm-controller does, not what the object asks: on a Flux without the field the
-    // API server prunes it (components/flux/releases.ts).
+    // API server prunes it (core/flux-releases.ts).
     const strategy: PostRenderStrategy = effectivePostRenderStrategy(ctx.flux, spec.postRenderStrategy);
     if (spec.postRenderStrategy !== undefined && !ctx.flux.postRenderStrategyField)
         problems.push(

@@ -3,7 +3,7 @@
  * every HTTP client see), never by a pattern over the text: `https://evil.example.com?x=@codeup.aliyun.com/`
  * is a request to evil.example.com.
  */
-import { isChinaHost, Mirrors } from "../mirrors";
+import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { Doc } from "../objects/manifests";
 
 export const SOURCE_KINDS = [

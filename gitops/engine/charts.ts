@@ -12,7 +12,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { parseYaml, readText, SourceError } from "../yaml-source";
+import { parseYaml, readText, SourceError } from "../../core/yaml-source";
 import { limit } from "./pool";
 import { firstLines, removeTemporaryFolder, runTool, temporaryFolder } from "./tools";
 import { helm } from "./helm";

@@ -23,8 +23,8 @@
  * known registry; a bare host only when the name says image, container or hub (a policy engine's
  * `defaultRegistry: docker.io` names no pull).
  */
-import { KNOWN_REGISTRIES, matchesAnyHost } from "../hosts";
-import { nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../reference";
+import { KNOWN_REGISTRIES, matchesAnyHost } from "../../core/hosts";
+import { nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../../core/reference";
 import { parse } from "yaml";
 import { RenderedObject } from "./manifests";
 

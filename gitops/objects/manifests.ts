@@ -6,14 +6,8 @@
  */
 import { parse, parseAllDocuments } from "yaml";
 
-/**
- * A document read from a user's tree, a chart or an engine's output: any shape at all. Readers reach into
- * it with optional chaining and check every leaf before use (typeof for scalars, Array.isArray before
- * iterating), so nothing trusts its shape. It is named once, here, so the one place the type checker is
- * told "shape unknown" is visible and `no-explicit-any` stays on everywhere else.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: the shape is checked at each read
-export type Doc = Record<string, any>;
+export type { Doc } from "../../core/yaml-source";
+import type { Doc } from "../../core/yaml-source";
 
 export interface ObjectId {
     readonly apiVersion: string;

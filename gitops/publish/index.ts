@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import type { Doc } from "../objects/manifests";
-import { isValidTag } from "../reference";
+import { isValidTag } from "../../core/reference";
 import { chartArtifactOf } from "../render/emit";
 import { RegistryClient } from "../registry";
 import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";

@@ -16,8 +16,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { RegistryClient, RegistryError } from "../registry";
 import { parseChartInventory, parseInventory, verifyCharts, verifyMirror } from "../verify";
-import { format } from "../reference";
-import { readText } from "../yaml-source";
+import { format } from "../../core/reference";
+import { readText } from "../../core/yaml-source";
 import { ArtifactMeta } from "./artifact";
 import { artifactOf, assertComplete, PublishCluster } from "./index";
 

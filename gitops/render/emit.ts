@@ -18,13 +18,20 @@ import * as fs from "fs";
 import * as path from "path";
 import ignore, { Ignore } from "ignore";
 import { parse as parseYaml } from "yaml";
-import { SlowLinkProfile } from "../../components/slow-link";
+import { SlowLinkProfile } from "../../core/slow-link";
 import { Catalog, ClusterName, Group, isLocalChart, LocalChart, Manifests, Release } from "../catalog";
 import { GENERATED_HEADER, markdownFile, yamlFile } from "../emit";
 import { KustomizeImage, KustomizePostRenderer } from "../engine/kustomize";
-import { chartKey, ChinaChartSource, Mirrors, MirrorVars, REGISTRY_PULL_SECRET, rewriteChartSource } from "../mirrors";
-import { Reference } from "../reference";
-import { SourceError } from "../yaml-source";
+import {
+    chartKey,
+    ChinaChartSource,
+    Mirrors,
+    MirrorVars,
+    REGISTRY_PULL_SECRET,
+    rewriteChartSource,
+} from "../../core/mirrors";
+import { Reference } from "../../core/reference";
+import { SourceError } from "../../core/yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
 import { Artifact, buildChartArtifact, HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "../publish/artifact";
 

@@ -1,6 +1,6 @@
 /**
  * Between stages 2 and 3 of the render pipeline: hooks and tests on a Flux whose helm-controller does not
- * post-render them (Flux 2.8: `nohooks`, components/flux/releases.ts). What such a controller applies for a
+ * post-render them (Flux 2.8: `nohooks`, core/flux-releases.ts). What such a controller applies for a
  * hook is exactly what `helm template` rendered, so a hook image outside China can only move through the
  * chart's values. The values that set it are found by scanning the chart's effective values (its defaults,
  * its dependencies', the release's), rewritten to the China names, and proven: the release is rendered again
@@ -8,9 +8,9 @@
  * sets is a finding naming the hook, never a silent pass.
  */
 import { Chart, readChartArchive, readChartDirectory, scanChart } from "../chart";
-import { isChinaHost, Mirrors } from "../mirrors";
+import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { describeId } from "../objects/manifests";
-import { nameOf } from "../reference";
+import { nameOf } from "../../core/reference";
 import { helmMerge, rewriteValues } from "../values";
 import { localChartFiles } from "./emit";
 import { EngineContext, ReleaseRender, renderRelease, RenderJob } from "./engine";

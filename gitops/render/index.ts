@@ -18,13 +18,13 @@ import { RenderCache } from "../engine/cache";
 import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
 import { limit } from "../engine/pool";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
-import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../mirrors";
+import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../../core/mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
-import { parseNormalizedNamed, tryParseImage } from "../reference";
+import { parseNormalizedNamed, tryParseImage } from "../../core/reference";
 import { declaredImages, readChartArchive, readChartDirectory } from "../chart";
 import { ClusterName, LocalChart } from "../catalog";
 import { localChartFiles } from "./emit";
-import { SourceError } from "../yaml-source";
+import { SourceError } from "../../core/yaml-source";
 import {
     ClusterSettings,
     emitClusters,
@@ -39,7 +39,7 @@ import { isEmptyPostRenderer, planRewrites, RewritePlan } from "./plan";
 import { ChartSettings, releaseValues, resolveCharts, ResolvedChart, valuesGuess } from "./scan";
 import { crossBorder, postRenderAll, PostRenderStrategy, prefixesAcross, VerifiedRender } from "./verify";
 import { rewriteHooksByValues } from "./hooks";
-import { effectivePostRenderStrategy } from "../../components/flux/releases";
+import { effectivePostRenderStrategy } from "../../core/flux-releases";
 import { KustomizeError } from "../engine/kustomize";
 import { cacheKey } from "../engine/cache";
 import { lockedArchive } from "../engine/charts";
@@ -47,7 +47,7 @@ import { crdSchemas, installedFluxCrdDocs } from "../engine/flux-crds";
 import { helm } from "../engine/helm";
 import type { Doc } from "../objects/manifests";
 import { fluxSchemaProblems } from "./schema";
-import { fluxValues } from "../../components/flux/releases";
+import { fluxValues } from "../../core/flux-releases";
 
 export type { ClusterSettings } from "./emit";
 
@@ -149,7 +149,7 @@ async function prove(
     ctx: EngineContext,
     findings: string[],
 ): Promise<Proven[]> {
-    // The strategy the installed helm-controller applies to what the tree writes (components/flux/releases.ts).
+    // The strategy the installed helm-controller applies to what the tree writes (core/flux-releases.ts).
     const strategy = effectivePostRenderStrategy(input.catalog.flux, "combined");
     const plans = jobs.map(({ job, render }) => {
         const plan = planRewrites(postRenderedPart(render, strategy), input.mirrors);

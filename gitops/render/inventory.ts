@@ -5,11 +5,11 @@
  * archives (the same bytes, checked by sha256 before `helm push`).
  */
 import * as path from "path";
-import { SlowLinkProfile } from "../../components/slow-link";
+import { SlowLinkProfile } from "../../core/slow-link";
 import { canonical, GENERATED_HEADER, yamlFile } from "../emit";
 import { archivePath, ChartRef } from "../engine/charts";
-import { decodeFlat, PrefixMapping } from "../mirrors";
-import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "../reference";
+import { decodeFlat, PrefixMapping } from "../../core/mirrors";
+import { format, nameOf, parseNormalizedNamed, Reference, tryParseImage } from "../../core/reference";
 
 /** Annotation the generator puts on a China chart source, naming the upstream chart it mirrors. */
 export const UPSTREAM_CHART_ANNOTATION = "crossborder/upstream-chart";

@@ -14,8 +14,8 @@
  * post-renderer acts on the rendered objects, hooks and tests included (Helm 4's "combined" strategy).
  */
 import { stringify } from "yaml";
-import { isChinaHost, Mirrors, MirrorError, rewritePrefix, rewriteReference } from "../mirrors";
-import { format, nameOf, Reference } from "../reference";
+import { isChinaHost, Mirrors, MirrorError, rewritePrefix, rewriteReference } from "../../core/mirrors";
+import { format, nameOf, Reference } from "../../core/reference";
 import { KustomizeImage, KustomizePatch, KustomizePostRenderer, PatchTarget } from "../engine/kustomize";
 import { describeId, ObjectId } from "../objects/manifests";
 import { ImageLocation, JsonPath, nameAsWritten, PrefixLocation } from "../objects/images";

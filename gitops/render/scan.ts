@@ -12,10 +12,10 @@ import { parse } from "yaml";
 import { Catalog, ClusterName, isLocalChart, LocalChart, Release } from "../catalog";
 import { ChartLock, lockedArchive, LockedArchive } from "../engine/charts";
 import { KustomizeImage } from "../engine/kustomize";
-import { Mirrors } from "../mirrors";
-import { familiarName, nameOf, parseNormalizedNamed, Reference } from "../reference";
+import { Mirrors } from "../../core/mirrors";
+import { familiarName, nameOf, parseNormalizedNamed, Reference } from "../../core/reference";
 import { FoundImage, helmMerge, rewriteValues, scanValues } from "../values";
-import { readText, SourceError } from "../yaml-source";
+import { readText, SourceError } from "../../core/yaml-source";
 import { localChartFiles, tagFields, treeChartFiles } from "./emit";
 import type { ImagePair } from "./inventory";
 

@@ -15,14 +15,14 @@ import * as path from "path";
 import { applyKustomize, KustomizePostRenderer } from "../engine/kustomize";
 import { cacheKey } from "../engine/cache";
 import { locateTool, removeTemporaryFolder, runTool, temporaryFolder, ToolError, toolVersion } from "../engine/tools";
-import { isChinaHost, Mirrors } from "../mirrors";
+import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { ImageLocation, PrefixLocation, scanObjects } from "../objects/images";
 import { EngineContext, ReleaseRender, settled, StoredObject, storeObjects } from "./engine";
 import { describeLocation } from "./plan";
 
-export type { PostRenderStrategy } from "../../components/flux/releases";
-import type { PostRenderStrategy } from "../../components/flux/releases";
+export type { PostRenderStrategy } from "../../core/flux-releases";
+import type { PostRenderStrategy } from "../../core/flux-releases";
 
 export interface VerifyRequest {
     readonly label: string;

@@ -1,13 +1,13 @@
 /** Rules for the china stack: partition, VPN, ICP, instance offerings, and images from inside China. */
 import * as path from "path";
-import { loadMirrorsFor } from "../../gitops/context";
-import { isChinaHost, Mirrors } from "../../gitops/mirrors";
+import { loadMirrorsFor } from "../../stacks/gitops-inputs";
+import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { findImages } from "../../gitops/objects/images";
 import { objectId } from "../../gitops/objects/manifests";
 import { jsonPointer } from "../../gitops/render/plan";
-import { tryParseImage } from "../../gitops/reference";
+import { tryParseImage } from "../../core/reference";
 import { scanValues } from "../../gitops/values";
-import { cloudFacts, instanceTypeOffering } from "../../stacks/facts";
+import { cloudFacts, instanceTypeOffering } from "../../core/cloud-facts";
 import {
     ingressRules,
     fromWorld,
@@ -114,7 +114,7 @@ const INSTANCE_TYPE_PROPS: Record<string, (props: Props) => string[]> = {
 export const instanceTypeOffered: Rule = {
     name: "instance-type-offered",
     description:
-        "EC2 instance types must be offered in the resource's region (stacks/cloud-facts.yaml); families the table does not cover are not judged.",
+        "EC2 instance types must be offered in the resource's region (core/cloud-facts.yaml); families the table does not cover are not judged.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -134,7 +134,7 @@ export const instanceTypeOffered: Rule = {
         for (const t of types) {
             if (!allow.includes(t) && instanceTypeOffering(cloudFacts(), region, t) === "not-offered")
                 report(
-                    `${args.name}: ${t} is not offered in ${region}; pick a type the region offers (see stacks/cloud-facts.yaml)`,
+                    `${args.name}: ${t} is not offered in ${region}; pick a type the region offers (see core/cloud-facts.yaml)`,
                 );
         }
     },

@@ -1,6 +1,6 @@
 /** crossborder:cluster — EKS (components/cluster), and how `pulumi up` reaches its API. */
 import type { NodeGroupSpec } from "../../components/cluster/spec";
-import { Cidr, isPrivate } from "../../components/network/cidr";
+import { Cidr, isPrivate } from "../../core/cidr";
 import { Json, key as k, Reader, Scope } from "./reader";
 
 export interface ClusterConfig {

@@ -1,7 +1,7 @@
 /** crossborder:gitops and crossborder:flux — where Flux pulls the tree from, and when it is installed (components/flux). */
-import { acrEndpoints } from "../../components/registry/endpoints";
-import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../gitops/mirrors";
-import { ANCHORED_TAG } from "../../gitops/reference";
+import { acrEndpoints } from "../../core/acr";
+import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../core/mirrors";
+import { ANCHORED_TAG } from "../../core/reference";
 import { key as k, readSecret, Scope } from "./reader";
 
 export interface ArtifactConfig {

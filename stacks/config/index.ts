@@ -7,8 +7,8 @@
  * same map built from the stack file. Every problem becomes a ConfigIssue that names the key, says what is
  * wrong and how to fix it; all problems are collected before anything is created.
  */
-import { Partition, Side, SIDE_PARTITION } from "../../components/partition";
-import { CloudFacts, cloudFacts, splitInstanceType } from "../facts";
+import { Partition, Side, SIDE_PARTITION } from "../../core/partition";
+import { CloudFacts, cloudFacts, splitInstanceType } from "../../core/cloud-facts";
 import { ClusterConfig, readCluster } from "./cluster";
 import { EcrConfig, EcrRefresherConfig, readEcr, readEcrRefresher } from "./ecr";
 import { FluxConfig, GitopsConfig, readFlux, readGitops } from "./gitops";
@@ -19,8 +19,8 @@ import { readRegistry, RegistryConfig } from "./registry";
 import { IngressConfig, readIngress, readS3, S3Config } from "./serving";
 import { readVpn, VpnConfig } from "./vpn";
 
-export { SIDES, SIDE_PARTITION } from "../../components/partition";
-export type { Side } from "../../components/partition";
+export { SIDES, SIDE_PARTITION } from "../../core/partition";
+export type { Side } from "../../core/partition";
 export type { NodeGroupSpec as NodeGroupConfig } from "../../components/cluster/spec";
 export { ECR_TOKEN_LIFETIME_HOURS } from "../../components/ecr/limits";
 export { apiAccess } from "./cluster";

@@ -1,5 +1,5 @@
 /** crossborder:network — the VPC (components/network). */
-import { Cidr, isPrivate, overlaps } from "../../components/network/cidr";
+import { Cidr, isPrivate, overlaps } from "../../core/cidr";
 import { key as k, Scope, suggestFree } from "./reader";
 
 export interface NetworkConfig {

@@ -2,9 +2,9 @@
  * Where a stack stands: its side (everything else is judged by it), its peer, and its AWS and Alibaba
  * regions. The components' own keys are read by the files beside this one.
  */
-import { Cidr } from "../../components/network/cidr";
-import { partitionOfRegion, Side, SIDE_PARTITION, SIDES } from "../../components/partition";
-import type { AlicloudRegionFacts, CloudFacts } from "../facts";
+import { Cidr } from "../../core/cidr";
+import { partitionOfRegion, Side, SIDE_PARTITION, SIDES } from "../../core/partition";
+import type { AlicloudRegionFacts, CloudFacts } from "../../core/cloud-facts";
 import { closest, closestRegion, ConfigError, Json, key as k, NS, Reader, Scope } from "./reader";
 
 /** Every top-level key; secrets are top-level so that `pulumi config set --secret crossborder:<key>` encrypts just them. */
@@ -108,7 +108,7 @@ export function readAwsRegion(s: Scope): string {
             k("aws.region"),
             `"${awsRegion}" is not an AWS region`,
             near
-                ? `did you mean "${near}"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)`
+                ? `did you mean "${near}"? (if AWS opened it recently, add it to core/cloud-facts.yaml)`
                 : `use ${expectedRegions}`,
         );
     } else if (regionPartition !== partition) {

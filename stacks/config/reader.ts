@@ -3,9 +3,9 @@
  * key, says what is wrong and how to fix it; all are collected before anything is created. Pure: no Pulumi
  * import. The schema itself is one file per component beside this one.
  */
-import { Cidr, overlaps, parseCidr } from "../../components/network/cidr";
-import type { Side } from "../../components/partition";
-import type { CloudFacts } from "../facts";
+import { Cidr, overlaps, parseCidr } from "../../core/cidr";
+import type { Side } from "../../core/partition";
+import type { CloudFacts } from "../../core/cloud-facts";
 
 export const NS = "crossborder";
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,5 +1,5 @@
 /** crossborder:registry — the ACR EE instance of each side (components/registry) and who may reach it. */
-import { Cidr, isPrivate } from "../../components/network/cidr";
+import { Cidr, isPrivate } from "../../core/cidr";
 import { key as k, readSecret, Scope } from "./reader";
 
 export type InstanceSpec = "Basic" | "Standard" | "Advanced";

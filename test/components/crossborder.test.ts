@@ -10,7 +10,7 @@ import { runStack } from "../../cli/offline";
 import { runPlan } from "../../cli/plan";
 import { RegistryInstance } from "../../components/registry";
 import { swanctlConf, PSK_PATTERN } from "../../components/vpn";
-import { cloudFacts } from "../../stacks/facts";
+import { cloudFacts } from "../../core/cloud-facts";
 import { readStackFile } from "../../stacks/stackfile";
 import { ROOT, runCli, tempDir, variantStacks } from "../helpers";
 

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { runPlan } from "../../cli/plan";
 import type { ResourceRecord, StackRun } from "../../cli/offline";
-import { SERVICE_PRINCIPALS } from "../../components/partition";
+import { SERVICE_PRINCIPALS } from "../../core/partition";
 import { ROOT, tempDir, variantStacks } from "../helpers";
 
 let runs: Map<string, StackRun>;

@@ -17,7 +17,7 @@ import { writeTree } from "../../gitops/writer";
 import { requireCorpus } from "../corpus";
 import { corpusSetup, CorpusSetup, mirrors, renderCatalog } from "../engine-fixtures";
 import { runCli, tempDir } from "../helpers";
-import { fluxRelease, DEFAULT_FLUX_VERSION } from "../../components/flux/releases";
+import { fluxRelease, DEFAULT_FLUX_VERSION } from "../../core/flux-releases";
 
 /** `archive` with its Chart.yaml version set to `version`, written where the cache keeps that version. */
 async function bumped(archive: string, into: string, version: string): Promise<string> {

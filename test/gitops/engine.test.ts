@@ -15,11 +15,11 @@ import { RenderCache } from "../../gitops/engine/cache";
 import { archivePath, ChartCacheError, lockText, readLock, sha256File } from "../../gitops/engine/charts";
 import { HelmError, resetHelm } from "../../gitops/engine/helm";
 import { ToolError } from "../../gitops/engine/tools";
-import { encodeFlat, isChinaHost } from "../../gitops/mirrors";
+import { encodeFlat, isChinaHost } from "../../core/mirrors";
 import { parseManifests } from "../../gitops/objects/manifests";
 import { findImages, scanObjects } from "../../gitops/objects/images";
 import { RenderFindings, RenderOutput } from "../../gitops/render";
-import { format, nameOf, parseNormalizedNamed } from "../../gitops/reference";
+import { format, nameOf, parseNormalizedNamed } from "../../core/reference";
 import { writeTree } from "../../gitops/writer";
 import { corpusFile, requireCorpus } from "../corpus";
 import {

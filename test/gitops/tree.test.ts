@@ -8,12 +8,12 @@ import { DEFAULT_CATALOG_FILE, parseCatalog } from "../../gitops/catalog";
 import { GENERATED_HEADER } from "../../gitops/emit";
 import { RenderOutput } from "../../gitops/render";
 import { checkPath, MANIFEST_FILE, recoverTree, writeTree, WriterError } from "../../gitops/writer";
-import { SourceError } from "../../gitops/yaml-source";
+import { SourceError } from "../../core/yaml-source";
 import { requireCorpus } from "../corpus";
 import { fluxValidator } from "../flux-schema";
 import { origin, renderText, vars } from "../engine-fixtures";
 import { ROOT, runCli, tempDir } from "../helpers";
-import { SLOW_LINK } from "../../components/slow-link";
+import { SLOW_LINK } from "../../core/slow-link";
 
 const exampleText = fs.readFileSync(DEFAULT_CATALOG_FILE, "utf8");
 

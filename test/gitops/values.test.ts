@@ -4,10 +4,10 @@ import * as path from "path";
 import { parse } from "yaml";
 import * as tar from "tar";
 import { readChartArchive, scanChart } from "../../gitops/chart";
-import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors } from "../../gitops/mirrors";
-import { format, nameOf, parseNormalizedNamed } from "../../gitops/reference";
+import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors } from "../../core/mirrors";
+import { format, nameOf, parseNormalizedNamed } from "../../core/reference";
 import { helmMerge, rewriteValues, scanValues } from "../../gitops/values";
-import { pathString } from "../../gitops/yaml-source";
+import { pathString } from "../../core/yaml-source";
 import { corpusFile, requireCorpus } from "../corpus";
 import { runCli, tempDir } from "../helpers";
 

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { StackSources } from "../../gitops/context";
+import { StackSources } from "../../stacks/gitops-inputs";
 import { stackPolicyConfig } from "../../policies/offline";
 import { ROOT, runCli } from "../helpers";
 

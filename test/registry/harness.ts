@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import * as tar from "tar";
-import { DEFAULT_FLUX_VERSION, fluxImages, fluxRelease } from "../../components/flux/releases";
-import { parseNormalizedNamed } from "../../gitops/reference";
+import { DEFAULT_FLUX_VERSION, fluxImages, fluxRelease } from "../../core/flux-releases";
+import { parseNormalizedNamed } from "../../core/reference";
 
 export function toolsAvailable(): string[] {
     const missing: string[] = [];

@@ -14,7 +14,7 @@ describe("stack config", () => {
         const raw = exampleConfig("china");
         raw["crossborder:aws"] = { region: "cn-south-1" };
         assert.deepStrictEqual(messages(raw, "china"), [
-            'crossborder:aws.region: "cn-south-1" is not an AWS region; did you mean "cn-north-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)',
+            'crossborder:aws.region: "cn-south-1" is not an AWS region; did you mean "cn-north-1"? (if AWS opened it recently, add it to core/cloud-facts.yaml)',
         ]);
     });
 
@@ -118,7 +118,7 @@ describe("stack config", () => {
             const raw = exampleConfig("global");
             raw["crossborder:aws"] = { region: "eu-centrl-1" };
             assert.deepStrictEqual(messages(raw), [
-                'crossborder:aws.region: "eu-centrl-1" is not an AWS region; did you mean "eu-central-1"? (if AWS opened it recently, add it to stacks/cloud-facts.yaml)',
+                'crossborder:aws.region: "eu-centrl-1" is not an AWS region; did you mean "eu-central-1"? (if AWS opened it recently, add it to core/cloud-facts.yaml)',
             ]);
         });
     });

@@ -6,7 +6,7 @@
  * China-side values assume what ARCHITECTURE.md records: pulls and fetches that cross the border fail
  * or take about ten times longer, and DNS answers are unreliable.
  */
-import type { Side } from "../partition";
+import type { Side } from "./partition";
 
 export interface SlowLinkProfile {
     /** Flux source (GitRepository/HelmRepository/OCIRepository) fetch timeout. */

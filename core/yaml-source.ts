@@ -5,6 +5,15 @@
 import * as fs from "fs";
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit } from "yaml";
 
+/**
+ * A document read from a user's tree, a chart or an engine's output: any shape at all. Readers reach into
+ * it with optional chaining and check every leaf before use (typeof for scalars, Array.isArray before
+ * iterating), so nothing trusts its shape. It is named once, here, so the one place the type checker is
+ * told "shape unknown" is visible and `no-explicit-any` stays on everywhere else.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: the shape is checked at each read
+export type Doc = Record<string, any>;
+
 /** A user file that cannot be used: the message names the file, the line when known, and the fix. */
 export class SourceError extends Error {
     constructor(message: string) {

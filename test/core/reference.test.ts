@@ -14,7 +14,7 @@ import {
     Reference,
     ReferenceError,
     withName,
-} from "../../gitops/reference";
+} from "../../core/reference";
 import { corpusFile, requireCorpus } from "../corpus";
 
 interface Vector {

@@ -8,7 +8,7 @@ import {
     SERVICE_PRINCIPALS,
     servicePrincipal,
     stsClientIds,
-} from "../../components/partition";
+} from "../../core/partition";
 
 describe("partition helpers", () => {
     it("maps regions to their partition by name", () => {

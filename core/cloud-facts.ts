@@ -1,11 +1,11 @@
 /**
- * Typed access to `stacks/cloud-facts.yaml`: which regions exist, their partition and zones, and which
+ * Typed access to `core/cloud-facts.yaml`: which regions exist, their partition and zones, and which
  * instance types they offer for the families the table covers. See the file's header for sources.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { Partition, partitionOfRegion } from "../components/partition";
+import { Partition, partitionOfRegion } from "./partition";
 
 export const FACTS_FILE = path.join(__dirname, "cloud-facts.yaml");
 

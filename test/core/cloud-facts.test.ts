@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { cloudFacts, instanceTypeOffering, parseFacts } from "../../stacks/facts";
+import { cloudFacts, instanceTypeOffering, parseFacts } from "../../core/cloud-facts";
 import { loadStackConfig, instanceTypesOf } from "../../stacks/config";
 import { exampleConfig, isExampleSecret } from "../helpers";
 

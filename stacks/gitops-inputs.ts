@@ -3,16 +3,16 @@
  * stack's real outputs when given, or else derived from stacks/Pulumi.china.yaml for offline use.
  */
 import * as path from "path";
-import { acrEndpoints } from "../components/registry/endpoints";
-import { ConfigError, loadStackConfig, StackConfig } from "../stacks/config";
-import { describeConfigError, readStackFile, StackFileError } from "../stacks/stackfile";
-import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "./mirrors";
-import { readText, SourceError } from "./yaml-source";
-import { SLOW_LINK } from "../components/slow-link";
-import { cloudFacts } from "../stacks/facts";
-import { acrRegionOf } from "./hosts";
-import type { ClusterSettings } from "./render/emit";
-import type { Doc } from "./objects/manifests";
+import { acrEndpoints } from "../core/acr";
+import { ConfigError, loadStackConfig, StackConfig } from "./config";
+import { describeConfigError, readStackFile, StackFileError } from "./stackfile";
+import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "../core/mirrors";
+import { readText, SourceError } from "../core/yaml-source";
+import { SLOW_LINK } from "../core/slow-link";
+import { cloudFacts } from "../core/cloud-facts";
+import { acrRegionOf } from "../core/hosts";
+import type { ClusterSettings } from "../gitops/render/emit";
+import type { Doc } from "../gitops/objects/manifests";
 
 export interface ContextOptions {
     /** `pulumi stack output --json -s china` saved to a file. */

@@ -7,10 +7,10 @@
  * Sources: the registries' own documentation (Docker Hub, Quay, GHCR, registry.k8s.io, gcr.io and
  * *.pkg.dev, public.ecr.aws, mcr.microsoft.com); Alibaba ACR EE endpoints are
  * `<instance>-registry[-vpc].<region>.cr.aliyuncs.com`, and the Alibaba regions inside mainland China are
- * the `mainland: true` ones of stacks/cloud-facts.yaml (cn-hongkong is outside); every aws-cn endpoint is
+ * the `mainland: true` ones of core/cloud-facts.yaml (cn-hongkong is outside); every aws-cn endpoint is
  * under amazonaws.com.cn (AWS China getting-started guide).
  */
-import { cloudFacts } from "../stacks/facts";
+import { cloudFacts } from "./cloud-facts";
 
 /**
  * Registries outside China that images are commonly pulled from. A reference on one of these hosts is an

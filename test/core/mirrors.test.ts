@@ -16,10 +16,10 @@ import {
     rewriteImage,
     rewritePrefix,
     rewriteReference,
-} from "../../gitops/mirrors";
-import { mirrorVars } from "../../gitops/context";
-import { format, nameOf, parseNormalizedNamed, Reference } from "../../gitops/reference";
-import { SourceError } from "../../gitops/yaml-source";
+} from "../../core/mirrors";
+import { mirrorVars } from "../../stacks/gitops-inputs";
+import { format, nameOf, parseNormalizedNamed, Reference } from "../../core/reference";
+import { SourceError } from "../../core/yaml-source";
 
 const VARS = { chinaRegistry: "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com", registryNamespace: "platform" };
 const CHINA = VARS.chinaRegistry;

@@ -1,5 +1,5 @@
 /**
- * The Flux release table (components/flux/releases.ts) against the engines and the corpus: the chart the
+ * The Flux release table (core/flux-releases.ts) against the engines and the corpus: the chart the
  * default release installs carries exactly that release's CRD schemas, the bootstrap's values pin every
  * controller it renders to the release's images, each release's CRDs differ where the table says they do,
  * and the validator refuses what the API server would prune.
@@ -14,9 +14,9 @@ import {
     fluxImages,
     fluxRelease,
     fluxValues,
-} from "../../components/flux/releases";
+} from "../../core/flux-releases";
 import { crdSchemas, crdsIn, refusingUnknownFields } from "../../gitops/engine/flux-crds";
-import { parseNormalizedNamed } from "../../gitops/reference";
+import { parseNormalizedNamed } from "../../core/reference";
 import { corpusFile, requireCorpus } from "../corpus";
 import { helmTemplate } from "../engine-fixtures";
 import { fluxValidator } from "../flux-schema";

@@ -9,9 +9,9 @@ import * as path from "path";
 import { chinaOperatedSuffixes, hostMatches, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "./hosts";
 import { DOMAIN_AND_PORT, format, parseRepositoryPrefix, Reference, tryParseImage, withName } from "./reference";
 import { parseYaml, pathString, readText, SourceError, YamlPath } from "./yaml-source";
-import type { Doc } from "./objects/manifests";
+import type { Doc } from "./yaml-source";
 
-export const DEFAULT_MIRRORS_FILE = path.join(__dirname, "mirrors.yaml");
+export const DEFAULT_MIRRORS_FILE = path.join(__dirname, "..", "gitops", "mirrors.yaml");
 
 /** Values for the `{{ name }}` placeholders of mirrors.yaml. */
 export interface MirrorVars {
