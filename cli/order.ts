@@ -3,7 +3,7 @@
  * waits for. The two stacks meet only through their outputs, so the first time round each waits for the
  * other once; the china cluster's Flux waits for the mirror, which waits for the copy and the replication.
  */
-import { acrEndpoints } from "../core/acr";
+import { registryEndpoints } from "../stacks/config/derived";
 import { StackSources } from "../stacks/gitops-inputs";
 import { apiAccess, runsIpsecEndpoint, StackConfig } from "../stacks/config";
 
@@ -27,8 +27,8 @@ function reach(cfg: StackConfig): string {
 
 function steps(g: StackConfig, c: StackConfig): Step[] {
     const vpn = runsIpsecEndpoint(c) && g.vpn.enabled;
-    const china = acrEndpoints(c.registry.instanceName, c.alicloud.region).public;
-    const origin = acrEndpoints(g.registry.instanceName, g.alicloud.region).public;
+    const china = registryEndpoints(c).public;
+    const origin = registryEndpoints(g).public;
     const oci = c.gitops.delivery === "oci";
     const artifact = `${c.registry.namespace}/${c.gitops.artifact.repository}:${c.gitops.artifact.tag}`;
     const chinaTree = oci ? `the artifact oci://${china}/${artifact}` : `${c.gitops.url} ${c.gitops.path}`;

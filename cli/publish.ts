@@ -2,7 +2,7 @@
  * `crossborder publish`: push the tree the china cluster reconciles to the origin registry as a Flux OCI
  * artifact (gitops/publish), and say how to verify it in China and pin it.
  */
-import { acrEndpoints } from "../core/acr";
+import { registryEndpoints } from "../stacks/config/derived";
 import { originRegistry, StackSources } from "../stacks/gitops-inputs";
 import { ArtifactMeta, publish, PublishCluster, Published } from "../gitops/publish";
 import { isValidTag, REPOSITORY_PATH } from "../core/reference";
@@ -72,7 +72,7 @@ export function publishTarget(opts: PublishCliOptions) {
         revision: opts.revision ?? followed,
         created: createdAt(opts.created),
     };
-    const china = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    const china = registryEndpoints(cfg).public;
     return { cluster, registry, repository, followed, meta, china };
 }
 

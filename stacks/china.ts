@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { containerdHosts } from "../components/cluster";
-import { acrEndpoints, RegistryInstance } from "../components/registry";
+import { RegistryInstance } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { IpsecEndpoint } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
@@ -18,13 +18,14 @@ import {
 } from "../core/mirrors";
 import { planSubnets } from "../components/network";
 import { runsIpsecEndpoint, StackConfig } from "./config";
+import { mirrorVarsOf, registryEndpoints } from "./config/derived";
 import { peerOutputs } from "./peer";
 import type { SideContext } from "./side";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
 
 /** Docker config JSON with the pull credentials for both endpoints of the China instance (a secret). */
 export function registryDockerConfig(cfg: StackConfig): pulumi.Output<string> {
-    const endpoints = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region);
+    const endpoints = registryEndpoints(cfg);
     const auth = Buffer.from(`${cfg.registry.pullUser ?? ""}:${cfg.registry.pullPassword ?? ""}`).toString("base64");
     return pulumi.secret(JSON.stringify({ auths: { [endpoints.public]: { auth }, [endpoints.vpc]: { auth } } }));
 }
@@ -84,10 +85,8 @@ async function borderEndpoint(ctx: SideContext, foundation: Foundation): Promise
 export async function buildChina(ctx: SideContext): Promise<Record<string, unknown>> {
     const { cfg, facts, providers } = ctx;
     // The endpoint follows from the instance's name and region, so the mirrors can be read before it exists.
-    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, {
-        chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
-        registryNamespace: cfg.registry.namespace,
-    });
+    const vars = mirrorVarsOf(cfg);
+    const mirrors = loadMirrors(DEFAULT_MIRRORS_FILE, vars);
     const catalog = loadCatalog(DEFAULT_CATALOG_FILE);
     const foundation = buildFoundation(ctx, {
         containerdHosts: containerdHosts(mirrors),
@@ -104,10 +103,7 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
             instanceSpec: cfg.registry.instanceSpec,
             periodMonths: cfg.registry.periodMonths,
             namespace: cfg.registry.namespace,
-            prefixNamespaces: prefixNamespaces(
-                mirrors,
-                acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
-            ),
+            prefixNamespaces: prefixNamespaces(mirrors, vars.chinaRegistry),
             internetAccess: chinaRegistryAccess(cfg, foundation, natCount),
         },
         { providers: { alicloud: providers.alicloud, random: providers.random } },

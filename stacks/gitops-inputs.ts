@@ -3,8 +3,8 @@
  * stack's real outputs when given, or else derived from stacks/Pulumi.china.yaml for offline use.
  */
 import * as path from "path";
-import { acrEndpoints } from "../core/acr";
 import { ConfigError, loadStackConfig, StackConfig } from "./config";
+import { mirrorVarsOf, registryEndpoints } from "./config/derived";
 import { describeConfigError, readStackFile, StackFileError } from "./stackfile";
 import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, Mirrors } from "../core/mirrors";
 import { readText, SourceError } from "../core/yaml-source";
@@ -117,17 +117,14 @@ export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opt
         return { chinaRegistry: endpoint, registryNamespace: String(out.registryNamespace) };
     }
     const cfg = src.config("china");
-    return {
-        chinaRegistry: acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public,
-        registryNamespace: cfg.registry.namespace,
-    };
+    return mirrorVarsOf(cfg);
 }
 
 /** The ACR EE origin instance (global side): where the inventory copies to. */
 export function originRegistry(opts: ContextOptions = {}, src = new StackSources(opts)): string {
     if (src.hasOutputs("global")) return String(src.outputs("global").registryEndpoint);
     const cfg = src.config("global");
-    return acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    return registryEndpoints(cfg).public;
 }
 
 /** Per cluster: whether it is inside China, its slow-link profile, and where Flux pulls the tree from. */

@@ -6,7 +6,7 @@ import { RegistryInstance, RegistrySyncRule } from "../components/registry";
 import { ServingBucket } from "../components/storage";
 import { VpnHub } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
-import { DEFAULT_MIRRORS_FILE, loadMirrors, prefixNamespaces } from "../core/mirrors";
+import { chinaPrefixNamespaces } from "./config/derived";
 import { peerOutputs } from "./peer";
 import type { SideContext } from "./side";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
@@ -35,16 +35,6 @@ async function borderHub(ctx: SideContext, foundation: Foundation): Promise<VpnH
         },
         { providers: { aws: providers.aws, random: providers.random } },
     );
-}
-
-/**
- * The namespaces gitops/mirrors.yaml `prefixes:` gives the ACR EE China instance ({{ chinaRegistry }}).
- * The global stack does not know that endpoint, so the file is read with a stand-in for it and only the
- * prefixes on that target count.
- */
-function chinaPrefixNamespaces(registryNamespace: string): string[] {
-    const standIn = "china-registry.crossborder.invalid";
-    return prefixNamespaces(loadMirrors(DEFAULT_MIRRORS_FILE, { chinaRegistry: standIn, registryNamespace }), standIn);
 }
 
 export async function buildGlobal(ctx: SideContext): Promise<Record<string, unknown>> {

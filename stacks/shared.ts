@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster, RegistryAuth } from "../components/cluster";
 import { EcrRepositories, EcrTokenRefresher, ecrRegistry } from "../components/ecr";
 import { FluxBootstrap, FluxImage, GitAuth, RegistryCredentials, TreeSource } from "../components/flux";
-import { acrEndpoints } from "../core/acr";
 import { Network } from "../components/network";
 import { SLOW_LINK } from "../core/slow-link";
 import { Catalog } from "../gitops/catalog";
@@ -23,6 +22,7 @@ import {
 import { Mirrors, rewriteReference } from "../core/mirrors";
 import { nameOf, parseNormalizedNamed } from "../core/reference";
 import { apiAccess, StackConfig } from "./config";
+import { registryEndpoints } from "./config/derived";
 import { cloudFacts } from "../core/cloud-facts";
 import { notice } from "./notices";
 import type { SideContext } from "./side";
@@ -146,7 +146,7 @@ export function gitAuth(cfg: StackConfig): GitAuth {
 export function treeSource(cfg: StackConfig, secretName?: string): TreeSource {
     const g = cfg.gitops;
     if (g.delivery === "git") return { kind: "git", url: g.url, branch: g.branch, auth: gitAuth(cfg) };
-    const host = acrEndpoints(cfg.registry.instanceName, cfg.alicloud.region).public;
+    const host = registryEndpoints(cfg).public;
     return {
         kind: "oci",
         url: `oci://${host}/${cfg.registry.namespace}/${g.artifact.repository}`,

@@ -29,8 +29,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { acrEndpoints } from "../../core/acr";
 
-export { acrEndpoints } from "../../core/acr";
-
 export interface AccessEntry {
     /** A range allowed to connect to the internet endpoint (an address is given as /32). */
     readonly cidr: pulumi.Input<string>;

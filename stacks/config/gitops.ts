@@ -1,6 +1,6 @@
 /** crossborder:gitops and crossborder:flux — where Flux pulls the tree from, and when it is installed (components/flux). */
-import { acrEndpoints } from "../../core/acr";
 import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors, MirrorVars } from "../../core/mirrors";
+import { mirrorVarsOf } from "./derived";
 import { ANCHORED_TAG } from "../../core/reference";
 import { key as k, readSecret, Scope } from "./reader";
 
@@ -206,10 +206,7 @@ export function readGitops(
     });
     // Judged against the China host list only when the registry it fills in is itself valid (else that is the issue).
     if (s.china && url && registry.instanceName && registry.namespace && aliMainland) {
-        const problem = chinaGitProblem(url, {
-            chinaRegistry: acrEndpoints(registry.instanceName, aliRegion).public,
-            registryNamespace: registry.namespace,
-        });
+        const problem = chinaGitProblem(url, mirrorVarsOf({ registry, alicloud: { region: aliRegion } }));
         if (problem)
             r.issue(
                 k("gitops.url"),
