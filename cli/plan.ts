@@ -3,12 +3,13 @@
  * the real program for each under the mock runtime (global first, so its outputs answer the china
  * stack's StackReference), and writes `out/plan/<stack>.json` only when every stack planned cleanly.
  */
+import { InputError } from "../core/errors";
 import * as path from "path";
 import { checkPair, ConfigError, loadStackConfig, Side, StackConfig } from "../stacks/config";
 import { cloudFacts } from "../core/cloud-facts";
 import { describeConfigError, locateIssue, readStackFile, StackFile } from "../stacks/stackfile";
 import { writeFilesAtomically } from "./util";
-import type { StackRun } from "./offline";
+import type { StackRun } from "../stacks/offline";
 import { runPolicies, stackPolicyConfig, Violation } from "../policies/offline";
 
 export const PLAN_LABEL =
@@ -34,7 +35,7 @@ export interface PlanResult {
 }
 
 /** Config problems in one or more stack files: exit 2, nothing written. */
-export class PlanConfigError extends Error {
+export class PlanConfigError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "PlanConfigError";
@@ -88,7 +89,7 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
     // 2. Run the program in the bring-up order (china, global, china): each pass reads the outputs of the
     //    pass before, as the real bring-up does, so the last pass of each stack shows the complete pair.
     // Loaded here, not at the top: the Pulumi SDKs take most of a second and only the plan needs them.
-    const { runStack } = require("./offline") as typeof import("./offline");
+    const { runStack } = require("../stacks/offline") as typeof import("../stacks/offline");
     const facts = cloudFacts();
     const peers = new Map<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>();
     const runs: StackRun[] = [];

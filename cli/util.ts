@@ -1,9 +1,10 @@
 /** Small helpers shared by the CLI commands. */
+import { InputError } from "../core/errors";
 import * as fs from "fs";
 import * as path from "path";
 
 /** A mistake in how the command was called: exit 2 with this message. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "UsageError";

@@ -4,6 +4,7 @@
  * injective (two upstream repositories never share a target), keeps tags and digests, and is idempotent
  * (a reference already inside China is left alone).
  */
+import { InputError } from "./errors";
 import { createHash } from "crypto";
 import * as path from "path";
 import { chinaOperatedSuffixes, hostMatches, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "./hosts";
@@ -90,7 +91,7 @@ export interface PrefixMapping {
 }
 
 /** A reference that the configured mirrors cannot represent. */
-export class MirrorError extends Error {
+export class MirrorError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "MirrorError";

@@ -43,7 +43,7 @@ export const NAME_TOTAL_LENGTH_MAX = 255;
  */
 const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64 };
 
-export type ReferenceErrorCode =
+export type ImageReferenceErrorCode =
     | "ErrReferenceInvalidFormat"
     | "ErrNameContainsUppercase"
     | "ErrNameEmpty"
@@ -56,7 +56,7 @@ export type ReferenceErrorCode =
     | "ErrHexIdentifier"
     | "ErrRepositoryUppercase";
 
-const MESSAGES: Record<ReferenceErrorCode, string> = {
+const MESSAGES: Record<ImageReferenceErrorCode, string> = {
     ErrReferenceInvalidFormat: "invalid reference format",
     ErrNameContainsUppercase: "repository name must be lowercase",
     ErrNameEmpty: "repository name must have at least one component",
@@ -70,13 +70,13 @@ const MESSAGES: Record<ReferenceErrorCode, string> = {
     ErrRepositoryUppercase: "invalid reference format: repository name must be lowercase",
 };
 
-export class ReferenceError extends Error {
+export class ImageReferenceError extends Error {
     constructor(
-        readonly code: ReferenceErrorCode,
+        readonly code: ImageReferenceErrorCode,
         readonly input: string,
     ) {
         super(`${JSON.stringify(input)}: ${MESSAGES[code]}`);
-        this.name = "ReferenceError";
+        this.name = "ImageReferenceError";
     }
 }
 
@@ -107,30 +107,30 @@ export function format(ref: Reference): string {
 /** go-digest's Digest.Validate. */
 export function validateDigest(s: string): void {
     const i = s.indexOf(":");
-    if (i <= 0 || i + 1 === s.length) throw new ReferenceError("digest.ErrDigestInvalidFormat", s);
+    if (i <= 0 || i + 1 === s.length) throw new ImageReferenceError("digest.ErrDigestInvalidFormat", s);
     const algorithm = s.slice(0, i);
     const encoded = s.slice(i + 1);
     const size = DIGEST_ALGORITHMS[algorithm];
     if (size === undefined) {
-        if (!new RegExp(`^${digestPat}$`).test(s)) throw new ReferenceError("digest.ErrDigestInvalidFormat", s);
-        throw new ReferenceError("digest.ErrDigestUnsupported", s);
+        if (!new RegExp(`^${digestPat}$`).test(s)) throw new ImageReferenceError("digest.ErrDigestInvalidFormat", s);
+        throw new ImageReferenceError("digest.ErrDigestUnsupported", s);
     }
-    if (encoded.length !== size) throw new ReferenceError("digest.ErrDigestInvalidLength", s);
-    if (!/^[a-f0-9]+$/.test(encoded)) throw new ReferenceError("digest.ErrDigestInvalidFormat", s);
+    if (encoded.length !== size) throw new ImageReferenceError("digest.ErrDigestInvalidLength", s);
+    if (!/^[a-f0-9]+$/.test(encoded)) throw new ImageReferenceError("digest.ErrDigestInvalidFormat", s);
 }
 
 /** `Parse`: the strict grammar, no normalisation ("ubuntu" has no domain). */
 export function parse(s: string): Reference {
     const m = REFERENCE.exec(s);
     if (!m) {
-        if (s === "") throw new ReferenceError("ErrNameEmpty", s);
-        if (REFERENCE.test(s.toLowerCase())) throw new ReferenceError("ErrNameContainsUppercase", s);
-        throw new ReferenceError("ErrReferenceInvalidFormat", s);
+        if (s === "") throw new ImageReferenceError("ErrNameEmpty", s);
+        if (REFERENCE.test(s.toLowerCase())) throw new ImageReferenceError("ErrNameContainsUppercase", s);
+        throw new ImageReferenceError("ErrReferenceInvalidFormat", s);
     }
     const nameMatch = ANCHORED_NAME.exec(m[1]);
     const domain = nameMatch ? (nameMatch[1] ?? "") : "";
     const path = nameMatch ? nameMatch[2] : m[1];
-    if (path.length > NAME_TOTAL_LENGTH_MAX) throw new ReferenceError("ErrNameTooLong", s);
+    if (path.length > NAME_TOTAL_LENGTH_MAX) throw new ImageReferenceError("ErrNameTooLong", s);
     if (m[3] !== undefined) validateDigest(m[3]);
     return {
         domain,
@@ -143,8 +143,8 @@ export function parse(s: string): Reference {
 /** `WithName`: a bare repository name (no tag or digest allowed). */
 export function withName(name: string): Reference {
     const m = ANCHORED_NAME.exec(name);
-    if (!m) throw new ReferenceError("ErrReferenceInvalidFormat", name);
-    if (m[2].length > NAME_TOTAL_LENGTH_MAX) throw new ReferenceError("ErrNameTooLong", name);
+    if (!m) throw new ImageReferenceError("ErrReferenceInvalidFormat", name);
+    if (m[2].length > NAME_TOTAL_LENGTH_MAX) throw new ImageReferenceError("ErrNameTooLong", name);
     return { domain: m[1] ?? "", path: m[2] };
 }
 
@@ -166,20 +166,20 @@ function splitDockerDomain(name: string): { domain: string; remainder: string } 
 
 /** `ParseNormalizedNamed`: familiar names completed ("ubuntu" → "docker.io/library/ubuntu"). */
 export function parseNormalizedNamed(s: string): Reference {
-    if (ANCHORED_IDENTIFIER.test(s)) throw new ReferenceError("ErrHexIdentifier", s);
+    if (ANCHORED_IDENTIFIER.test(s)) throw new ImageReferenceError("ErrHexIdentifier", s);
     const { domain, remainder } = splitDockerDomain(s);
     const colon = remainder.indexOf(":");
     const remote = colon > -1 ? remainder.slice(0, colon) : remainder;
-    if (remote.toLowerCase() !== remote) throw new ReferenceError("ErrRepositoryUppercase", s);
+    if (remote.toLowerCase() !== remote) throw new ImageReferenceError("ErrRepositoryUppercase", s);
     const ref = parse(`${domain}/${remainder}`);
-    if (!ref.domain && !ref.path) throw new ReferenceError("ErrReferenceInvalidFormat", s);
+    if (!ref.domain && !ref.path) throw new ImageReferenceError("ErrReferenceInvalidFormat", s);
     return ref;
 }
 
 /** `ParseNamed`: like parseNormalizedNamed, but the input must already be canonical. */
 export function parseNamed(s: string): Reference {
     const ref = parseNormalizedNamed(s);
-    if (format(ref) !== s) throw new ReferenceError("ErrNameNotCanonical", s);
+    if (format(ref) !== s) throw new ImageReferenceError("ErrNameNotCanonical", s);
     return ref;
 }
 

@@ -2,6 +2,7 @@
  * YAML files read with their positions, so every error about a user's file can name the file and the
  * line: stack files, mirrors.yaml, catalog.yaml, Helm values.
  */
+import { InputError } from "./errors";
 import * as fs from "fs";
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit } from "yaml";
 
@@ -15,7 +16,7 @@ import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocumen
 export type Doc = Record<string, any>;
 
 /** A user file that cannot be used: the message names the file, the line when known, and the fix. */
-export class SourceError extends Error {
+export class SourceError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "SourceError";

@@ -9,6 +9,7 @@
  * Credentials are bound to one host: they are sent to that registry, and to a token service on that same
  * host, never to another host a challenge names.
  */
+import { FindingsError } from "../core/errors";
 import { createHash } from "crypto";
 import type { Doc } from "./objects/manifests";
 
@@ -55,7 +56,7 @@ export type ManifestCheck =
     { readonly found: true; readonly digest: string; readonly mediaType: string } | { readonly found: false };
 
 /** The registry could not be asked: unreachable after every retry, or it answered in a way retrying cannot fix. */
-export class RegistryError extends Error {
+export class RegistryError extends FindingsError {
     constructor(
         message: string,
         readonly attempts: number,

@@ -20,6 +20,7 @@
  *   completed by the next run (`recoverTree`, which every write calls first). So after recovery the
  *   generated files are always the complete old tree or the complete new one.
  */
+import { InputError } from "../core/errors";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -31,7 +32,7 @@ export const JOURNAL_FILE = `${OWNER_DIR}/journal.json`;
 export const LOCK_FILE = `${OWNER_DIR}/lock`;
 
 /** A refusal the user can act on (exit 2): hand-edited files, user files in the way, unsafe paths, a held lock. */
-export class WriterError extends Error {
+export class WriterError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "WriterError";

@@ -12,29 +12,9 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import type { StackConfig } from "../stacks/config";
+import type { ResourceRecord } from "../stacks/offline";
 import { rules as allRules, Rule } from "./rules";
 import { UNDECIDED } from "./rules/values";
-
-/** One resource as the offline plan records it (cli/offline.ts) and the rules read it. */
-export interface ResourceRecord {
-    readonly urn: string;
-    readonly type: string;
-    readonly name: string;
-    /** The parent's URN ("" for the stack itself). */
-    readonly parent: string;
-    /** The provider's URN ("" when the resource uses a default provider or is a component). */
-    readonly provider: string;
-    readonly custom: boolean;
-    readonly protect: boolean;
-    /** Inputs with every secret replaced by "[secret]" and every unknown value by "[unknown]". */
-    readonly inputs: Record<string, unknown>;
-    /** URNs the resource depends on. @default [] */
-    readonly dependencies?: readonly string[];
-    /** Input name → URNs of the resources its value was made from. @default {} */
-    readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
-    /** Outputs the program asked Pulumi to store as secrets. @default [] */
-    readonly additionalSecretOutputs?: readonly string[];
-}
 
 export interface Violation {
     readonly policy: string;

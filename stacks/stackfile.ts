@@ -3,6 +3,7 @@
  * `namespace:key` → value (structured values stay structured; `secure:` values are secrets that an
  * offline run cannot decrypt). Keeps the YAML positions so a config error can name the file and line.
  */
+import { InputError } from "../core/errors";
 import * as path from "path";
 import { parseYaml, readText, SourceError, YamlSource } from "../core/yaml-source";
 import { ConfigError, ConfigIssue, formatIssue } from "./config";
@@ -23,7 +24,7 @@ export interface StackFile {
 }
 
 /** A stack file that cannot be used; the message names the file, the line when known, and the fix. */
-export class StackFileError extends Error {
+export class StackFileError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "StackFileError";

@@ -18,10 +18,11 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { RenderCache } from "../engine/cache";
 import { defaultChartCache } from "../engine/paths";
-import { helm } from "../engine/helm";
+import { helm, HelmError } from "../engine/helm";
+import { KustomizeError } from "../engine/kustomize";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors } from "../../core/mirrors";
-import { describeId, Doc, ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
+import { describeId, Doc, ManifestError, ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation, KNOWN_REGISTRIES, PrefixLocation, scanObjects } from "../objects/images";
 import { format, tryParseImage } from "../../core/reference";
 import { parseInventory } from "../verify";
@@ -334,8 +335,7 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
                       })
                     : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
             } catch (e) {
-                if (!(e instanceof Error) || !["HelmError", "KustomizeError", "ManifestError"].includes(e.name))
-                    throw e;
+                if (!(e instanceof HelmError || e instanceof KustomizeError || e instanceof ManifestError)) throw e;
                 problems.push(`${label} (${hr.file}): ${e.message}`);
                 releases.push({ name: label, rendered: false, reason: "helm or its post-renderer failed" });
                 return;

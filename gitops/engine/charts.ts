@@ -8,6 +8,7 @@
  * two repositories never share a file. It defaults to `$CROSSBORDER_CACHE/charts` (else
  * `$XDG_CACHE_HOME/crossborder/charts`, else `~/.cache/crossborder/charts`); `--charts DIR` names another.
  */
+import { InputError } from "../../core/errors";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -43,7 +44,7 @@ export interface LockedArchive {
 }
 
 /** A chart archive that is missing, unlocked, or not the locked bytes (exit 2 with the fix). */
-export class ChartCacheError extends Error {
+export class ChartCacheError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "ChartCacheError";

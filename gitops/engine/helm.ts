@@ -3,6 +3,7 @@
  * Values go in on stdin as JSON (YAML's subset); the release name, namespace and Kubernetes version are
  * the ones the HelmRelease installs with. A failure names the release and quotes helm.
  */
+import { InputError } from "../../core/errors";
 import { firstLines, locateTool, runTool, ToolError, toolVersion } from "./tools";
 
 /** The Helm major version Flux 2.8's helm-controller links. */
@@ -21,7 +22,7 @@ export interface HelmTemplateRequest {
 }
 
 /** A chart that helm refused to render with these values (exit 2: the user's to fix). */
-export class HelmError extends Error {
+export class HelmError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "HelmError";

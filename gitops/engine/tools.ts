@@ -5,6 +5,7 @@
  * (bin/install-tools.js), else the command on PATH. Every subprocess runs here (runTool), bounded in time,
  * output and memory by TOOL_LIMITS, in its own process group, and dies with crossborder.
  */
+import { InputError } from "../../core/errors";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,7 +15,7 @@ import { cacheRoot } from "./paths";
 const PROJECT_TOOLS = path.resolve(__dirname, "..", "..", ".tools", "bin");
 
 /** A tool is missing, too old, or failed in a way the user must fix (exit 2). */
-export class ToolError extends Error {
+export class ToolError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "ToolError";

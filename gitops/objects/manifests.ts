@@ -4,6 +4,7 @@
  * many charts (argo-cd's output parses ten times faster without them). `kind: List` is expanded into its
  * items, as the Kubernetes API server does.
  */
+import { InputError } from "../../core/errors";
 import { parse, parseAllDocuments } from "yaml";
 
 export type { Doc } from "../../core/yaml-source";
@@ -36,7 +37,7 @@ export interface RenderedObject {
 }
 
 /** Rendered output that is not YAML (a broken template). */
-export class ManifestError extends Error {
+export class ManifestError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "ManifestError";

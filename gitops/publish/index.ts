@@ -8,6 +8,7 @@
  * never goes in: a Kubernetes Secret with data, a kustomize secretGenerator, anything that reads as a key,
  * or a manifest that cannot be read to check; the publish is refused and names the file and line.
  */
+import { FindingsError, InputError } from "../../core/errors";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
@@ -26,7 +27,7 @@ const CLUSTERS = ["global", "china"] as const;
 export type PublishCluster = (typeof CLUSTERS)[number];
 
 /** A finding that stops the publish (exit 1): the tree holds something that must not travel. */
-export class PublishRefused extends Error {
+export class PublishRefused extends FindingsError {
     constructor(readonly problems: readonly string[]) {
         super(`refusing to publish:\n${problems.map((p) => `  ${p}`).join("\n")}`);
         this.name = "PublishRefused";
@@ -34,7 +35,7 @@ export class PublishRefused extends Error {
 }
 
 /** A tree that cannot be published as given (exit 2). */
-export class PublishError extends Error {
+export class PublishError extends InputError {
     constructor(message: string) {
         super(message);
         this.name = "PublishError";

@@ -13,6 +13,7 @@
  * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
  * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
  */
+import { FindingsError } from "../../core/errors";
 import { Catalog, DEFAULT_CATALOG_FILE, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
 import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
@@ -80,7 +81,7 @@ export interface RenderOutput {
 }
 
 /** The china tree could not be proven: images outside China, or images the inventory cannot copy (exit 1). */
-export class RenderFindings extends Error {
+export class RenderFindings extends FindingsError {
     constructor(readonly findings: readonly string[]) {
         super(
             `the china cluster would pull from outside China, or pull what the inventory cannot copy; nothing was written:\n${findings.map((f) => `  ${f}`).join("\n")}`,

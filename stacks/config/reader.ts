@@ -3,6 +3,7 @@
  * key, says what is wrong and how to fix it; all are collected before anything is created. Pure: no Pulumi
  * import. The schema itself is one file per component beside this one.
  */
+import { InputError } from "../../core/errors";
 import { Cidr, overlaps, parseCidr } from "../../core/cidr";
 import type { Side } from "../../core/partition";
 import type { CloudFacts } from "../../core/cloud-facts";
@@ -27,7 +28,7 @@ export function formatIssue(i: ConfigIssue): string {
  * A user's configuration mistake. `__pulumiRunError` makes the Pulumi CLI print the message without a
  * stack trace, exactly as it does for `pulumi.RunError`.
  */
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
     readonly __pulumiRunError = true;
     constructor(
         readonly issues: readonly ConfigIssue[],

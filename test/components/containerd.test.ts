@@ -14,7 +14,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { ResourceRecord } from "../../cli/offline";
+import type { ResourceRecord } from "../../stacks/offline";
 import { runPlan } from "../../cli/plan";
 import { certificates, ROOT, tempDir } from "../helpers";
 import { ociImage } from "../registry/harness";

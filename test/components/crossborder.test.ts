@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { ResourceRecord, StackRun } from "../../cli/offline";
-import { runStack } from "../../cli/offline";
+import type { ResourceRecord, StackRun } from "../../stacks/offline";
+import { runStack } from "../../stacks/offline";
 import { runPlan } from "../../cli/plan";
 import { RegistryInstance } from "../../components/registry";
 import { swanctlConf, PSK_PATTERN } from "../../components/vpn";
@@ -137,7 +137,7 @@ describe("the cross-border pair under the mock runtime", function () {
         });
 
         it("never writes a generated key into the plan files", () => {
-            const { offlinePassword } = require("../../cli/offline") as typeof import("../../cli/offline");
+            const { offlinePassword } = require("../../stacks/offline") as typeof import("../../stacks/offline");
             const generated = find(runs.get("global")!, "random:index/randomPassword:RandomPassword");
             const keys = generated.map((r) => offlinePassword(r.name, Number(r.inputs.length)));
             assert.strictEqual(keys.length, 3, "two tunnel keys and the origin registry's password");
@@ -257,7 +257,7 @@ describe("the cross-border pair under the mock runtime", function () {
 
     describe("first bring-up", () => {
         it("skips what needs a missing peer output and says which stack to run next, without failing", async () => {
-            const { runStack } = require("../../cli/offline") as typeof import("../../cli/offline");
+            const { runStack } = require("../../stacks/offline") as typeof import("../../stacks/offline");
             const file = readStackFile(path.join(ROOT, "stacks", "Pulumi.global.yaml"));
             const run = await runStack({
                 project: "crossborder",

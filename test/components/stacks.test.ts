@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { runPlan } from "../../cli/plan";
-import type { ResourceRecord, StackRun } from "../../cli/offline";
+import type { ResourceRecord, StackRun } from "../../stacks/offline";
 import { SERVICE_PRINCIPALS } from "../../core/partition";
 import { ROOT, tempDir, variantStacks } from "../helpers";
 

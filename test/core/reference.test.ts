@@ -12,7 +12,7 @@ import {
     parseNamed,
     parseNormalizedNamed,
     Reference,
-    ReferenceError,
+    ImageReferenceError,
     withName,
 } from "../../core/reference";
 import { corpusFile, requireCorpus } from "../corpus";
@@ -66,17 +66,17 @@ describe("image references", () => {
                     result = fn(v.input);
                 } catch (e) {
                     error = e;
-                    if (!(e instanceof ReferenceError)) throw e;
+                    if (!(e instanceof ImageReferenceError)) throw e;
                 }
                 checked++;
                 if (!v.valid) {
                     if (!error) failures.push(`${where}: accepted, expected ${v.error ?? "an error"}`);
-                    else if (v.error && (error as ReferenceError).code !== v.error)
-                        failures.push(`${where}: ${(error as ReferenceError).code}, expected ${v.error}`);
+                    else if (v.error && (error as ImageReferenceError).code !== v.error)
+                        failures.push(`${where}: ${(error as ImageReferenceError).code}, expected ${v.error}`);
                     continue;
                 }
                 if (error) {
-                    failures.push(`${where}: rejected with ${(error as ReferenceError).code}`);
+                    failures.push(`${where}: rejected with ${(error as ImageReferenceError).code}`);
                     continue;
                 }
                 const fail = (what: string, got: unknown, want: unknown) => {

@@ -10,7 +10,7 @@ import { spawnSync } from "child_process";
 import * as zlib from "zlib";
 import { parseAllDocuments } from "yaml";
 import { Parser } from "tar";
-import type { StackRun } from "../../cli/offline";
+import type { StackRun } from "../../stacks/offline";
 import { runPlan } from "../../cli/plan";
 import { buildArtifact, clusterFiles, secretProblems } from "../../gitops/publish";
 import { fluxValidator } from "../flux-schema";

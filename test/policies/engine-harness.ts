@@ -12,7 +12,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
-import type { ResourceRecord } from "../../policies/offline";
+import type { ResourceRecord } from "../../stacks/offline";
 import { ROOT } from "../helpers";
 
 /** The engine's wire forms (pulumi/sdk go/common/resource/plugin/rpc.go; @pulumi/pulumi runtime/rpc). */

@@ -2,16 +2,17 @@
  * The policy pack as the Pulumi engine runs it: the pack's real entry serves the analyzer protocol, and the
  * test plays the engine (engine-harness.ts), for three shapes of the example pair's plan:
  *   known     every value known, secrets in the engine's envelope (an update of existing stacks);
- *   preview   the preview of new stacks: unknown wherever the SDK has no value yet (cli/offline newStack);
+ *   preview   the preview of new stacks: unknown wherever the SDK has no value yet (stacks/offline newStack);
  *   revealed  every value known, secrets revealed in plain text (generated keys known after the first up).
  * Each rule's verdict is asserted per shape, and must match the offline runner's on the same records.
  */
 import * as assert from "assert";
 import * as path from "path";
-import type { StackRun } from "../../cli/offline";
+import type { StackRun } from "../../stacks/offline";
 import { runPlan } from "../../cli/plan";
 import { StackSources } from "../../stacks/gitops-inputs";
-import { evaluatePolicies, ResourceRecord, stackPolicyConfig } from "../../policies/offline";
+import { evaluatePolicies, stackPolicyConfig } from "../../policies/offline";
+import type { ResourceRecord } from "../../stacks/offline";
 import { rules } from "../../policies/rules";
 import { UNDECIDED, UNKNOWN_SENTINELS } from "../../policies/rules/values";
 import { cloudFacts } from "../../core/cloud-facts";
@@ -71,7 +72,7 @@ describe("the policy pack under the engine's analyzer protocol", function () {
         const knownRuns = new Map(known.runs.map((r) => [r.stack, r]));
         plans.set("known", knownRuns);
         plans.set("revealed", knownRuns);
-        const { runStack } = require("../../cli/offline") as typeof import("../../cli/offline");
+        const { runStack } = require("../../stacks/offline") as typeof import("../../stacks/offline");
         const preview = new Map<string, StackRun>();
         for (const side of SIDES) {
             const file = readStackFile(path.join(stacksDir, `Pulumi.${side}.yaml`));

@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import type { ResourceRecord } from "../../cli/offline";
+import type { ResourceRecord } from "../../stacks/offline";
 import { runPolicies } from "../../policies/offline";
 import { rules } from "../../policies/rules";
 import { copyStacks, runCli, tempDir } from "../helpers";

@@ -4,12 +4,11 @@
  * resource registration (URN, type, name, parent, provider, protect, inputs with secrets masked).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ResourceRecord } from "../policies/offline";
 import { createHash } from "crypto";
 import { arn, dnsSuffix, Partition, partitionOfRegion } from "../core/partition";
 import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../core/cloud-facts";
-import { setNoticeSink } from "../stacks/notices";
-import { main } from "../stacks/program";
+import { setNoticeSink } from "./notices";
+import { main } from "./program";
 
 // The Pulumi wire format's markers (see @pulumi/pulumi runtime/rpc.ts).
 const SIG_KEY = pulumi.runtime.specialSigKey;
@@ -21,7 +20,26 @@ export const MASK = "[secret]";
 /** Account id the offline plan uses wherever AWS would fill in the caller's account. */
 export const OFFLINE_ACCOUNT = "000000000000";
 
-export type { ResourceRecord } from "../policies/offline";
+/** One resource as the offline plan records it (this file) and the rules read it. */
+export interface ResourceRecord {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    /** The parent's URN ("" for the stack itself). */
+    readonly parent: string;
+    /** The provider's URN ("" when the resource uses a default provider or is a component). */
+    readonly provider: string;
+    readonly custom: boolean;
+    readonly protect: boolean;
+    /** Inputs with every secret replaced by "[secret]" and every unknown value by "[unknown]". */
+    readonly inputs: Record<string, unknown>;
+    /** URNs the resource depends on. @default [] */
+    readonly dependencies?: readonly string[];
+    /** Input name → URNs of the resources its value was made from. @default {} */
+    readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+    /** Outputs the program asked Pulumi to store as secrets. @default [] */
+    readonly additionalSecretOutputs?: readonly string[];
+}
 
 export interface StackRun {
     readonly stack: string;
@@ -324,7 +342,7 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                 };
             default:
                 throw new Error(
-                    `offline plan: no offline answer for invoke ${args.token}; teach cli/offline.ts to answer it from the facts table`,
+                    `offline plan: no offline answer for invoke ${args.token}; teach stacks/offline.ts to answer it from the facts table`,
                 );
         }
     }
