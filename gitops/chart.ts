@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as zlib from "zlib";
 import { Parser } from "tar";
-import { FoundImage, helmMerge, scanValues, ScanResult, ValuesPath } from "./values";
+import { coalesceValues, FoundImage, scanValues, ScanResult, ValuesPath } from "./values";
 import { parseYaml, SourceError } from "../core/yaml-source";
 import { Doc } from "./objects/manifests";
 
@@ -201,12 +201,12 @@ export function scanChart(chart: Chart, values: unknown = {}): { effective: unkn
 }
 
 function effectiveValues(chart: Chart, values: unknown): Doc {
-    const merged = helmMerge(chart.values ?? {}, values ?? {}) as Doc;
+    const merged = coalesceValues(chart.values ?? {}, values ?? {}) as Doc;
     for (const [key, sub] of chart.dependencies) {
         const own: Doc = merged[key] ?? {};
         const withGlobal = {
             ...own,
-            global: helmMerge((sub.values as Doc | undefined)?.global ?? {}, merged.global ?? {}),
+            global: coalesceValues((sub.values as Doc | undefined)?.global ?? {}, merged.global ?? {}),
         };
         merged[key] = effectiveValues(sub, withGlobal);
     }

@@ -284,13 +284,32 @@ export function rewriteValues(values: Json, found: readonly FoundImage[], mirror
     return { images, overrides };
 }
 
-/** Helm's merge of user values over chart values: maps merge deeply, everything else replaces, null deletes. */
-export function helmMerge(base: Json, over: Json): Json {
+/**
+ * Helm's two merges of values, which treat null differently, as Helm does:
+ *
+ *   mergeValues     layers values over values: `helm -f a.yaml -f b.yaml` (Helm's pkg/cli/values
+ *                   mergeMaps) and a HelmRelease's valuesFrom then values (Flux's transform.MergeMaps in
+ *                   ChartValuesFromReferences). Maps merge deeply, everything else replaces, and a null
+ *                   is kept: it is an instruction to the next step, to delete the chart's default.
+ *   coalesceValues  user values over the chart's defaults, as templates see them (chartutil
+ *                   CoalesceValues): a null deletes the key.
+ *
+ * test/gitops/values.test.ts checks both against `helm template`.
+ */
+export function mergeValues(base: Json, over: Json): Json {
+    return merge(base, over, false);
+}
+
+export function coalesceValues(chartDefaults: Json, user: Json): Json {
+    return merge(chartDefaults, user, true);
+}
+
+function merge(base: Json, over: Json, nullDeletes: boolean): Json {
     if (!isObj(base) || !isObj(over)) return over === undefined ? structuredClone(base) : structuredClone(over);
     const out: Obj = structuredClone(base);
     for (const [k, v] of Object.entries(over)) {
-        if (v === null) delete out[k];
-        else out[k] = isObj(v) && isObj(out[k]) ? helmMerge(out[k], v) : structuredClone(v);
+        if (v === null && nullDeletes) delete out[k];
+        else out[k] = isObj(v) && isObj(out[k]) ? merge(out[k], v, nullDeletes) : structuredClone(v);
     }
     return out;
 }

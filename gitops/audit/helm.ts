@@ -6,7 +6,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { effectivePostRenderStrategy, FluxRelease } from "../../core/flux-releases";
-import { helmMerge } from "../values";
+import { mergeValues } from "../values";
 import { KustomizePostRenderer } from "../engine/kustomize";
 import { EngineContext, ReleaseRender, renderRelease } from "../render/engine";
 import { postRender, PostRenderStrategy, VerifiedRender } from "../render/verify";
@@ -68,11 +68,11 @@ function valuesFrom(hr: Obj, objects: readonly BuiltObject[], namespace: string,
                 if (i === parts.length - 1) node[p] = text;
                 else node = node[p] = {};
             });
-            values = helmMerge(values, top) as Obj;
+            values = mergeValues(values, top) as Obj;
             continue;
         }
         try {
-            values = helmMerge(values, parseYaml(text, { maxAliasCount: 100 }) ?? {}) as Obj;
+            values = mergeValues(values, parseYaml(text, { maxAliasCount: 100 }) ?? {}) as Obj;
         } catch (e) {
             problems.push(
                 `valuesFrom ${kind} ${namespace}/${ref.name} key ${key} is not YAML (${(e as Error).message.split("\n")[0]})`,
@@ -80,7 +80,7 @@ function valuesFrom(hr: Obj, objects: readonly BuiltObject[], namespace: string,
             return undefined;
         }
     }
-    return helmMerge(values, hr.spec?.values ?? {}) as Obj;
+    return mergeValues(values, hr.spec?.values ?? {}) as Obj;
 }
 
 /** Render one HelmRelease and apply its post-renderers; reasons instead of a render when that cannot be done. */

@@ -33,6 +33,7 @@ import {
 import { Reference } from "../../core/reference";
 import { SourceError } from "../../core/yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
+import { mergeValues } from "../values";
 import { Artifact, buildChartArtifact, HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "../publish/artifact";
 
 export interface ClusterSettings {
@@ -322,7 +323,7 @@ class ClusterEmitter {
             // through values instead (render/hooks.ts).
             if (this.input.catalog.flux.postRenderStrategyField) strategy = { postRenderStrategy: "combined" };
         } else if (this.moveToChina && outcome.guess) {
-            values = mergeOverrides(values, outcome.guess.overrides);
+            values = mergeValues(values, outcome.guess.overrides) as Obj;
             if (outcome.guess.images.length) postRenderers = [{ kustomize: { images: outcome.guess.images } }];
         }
         const dependsOn = r.dependsOn.map((d) => ({
@@ -504,19 +505,6 @@ class ClusterEmitter {
             owner,
         );
     }
-}
-
-/** Helm's merge of override values over values (maps deep, everything else replaced). */
-function mergeOverrides(base: Obj, over: Obj): Obj {
-    const out: Obj = structuredClone(base);
-    for (const [k, v] of Object.entries(over)) {
-        const cur = out[k];
-        out[k] =
-            v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)
-                ? mergeOverrides(cur as Obj, v as Obj)
-                : structuredClone(v);
-    }
-    return out;
 }
 
 /**

@@ -11,7 +11,7 @@ import { Chart, readChartArchive, readChartDirectory, scanChart } from "../chart
 import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { describeId } from "../objects/manifests";
 import { nameOf } from "../../core/reference";
-import { helmMerge, rewriteValues } from "../values";
+import { mergeValues, rewriteValues } from "../values";
 import { localChartFiles } from "./emit";
 import { EngineContext, ReleaseRender, renderRelease, RenderJob } from "./engine";
 import { jsonPointer } from "./plan";
@@ -58,7 +58,7 @@ export async function rewriteHooksByValues(
     const { effective, scan } = scanChart(chartOf(job, job.local), values);
     const setting = scan.images.filter((i) => wanted.has(nameOf(i.reference)));
     const { overrides } = rewriteValues(effective, setting, mirrors);
-    const merged = helmMerge(values, overrides) as Record<string, unknown>;
+    const merged = mergeValues(values, overrides) as Record<string, unknown>;
     const again = Object.keys(overrides).length ? await renderRelease({ ...job, values: merged }, ctx) : render;
     const problems = upstreamHookImages(again, mirrors).map((l) => {
         const o = again.objects[l.object];

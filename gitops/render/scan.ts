@@ -14,7 +14,7 @@ import { ChartLock, lockedArchive, LockedArchive } from "../engine/charts";
 import { KustomizeImage } from "../engine/kustomize";
 import { Mirrors } from "../../core/mirrors";
 import { familiarName, nameOf, parseNormalizedNamed, Reference } from "../../core/reference";
-import { FoundImage, helmMerge, rewriteValues, scanValues } from "../values";
+import { coalesceValues, FoundImage, mergeValues, rewriteValues, scanValues } from "../values";
 import { readText, SourceError } from "../../core/yaml-source";
 import { localChartFiles, tagFields, treeChartFiles } from "./emit";
 import type { ImagePair } from "./inventory";
@@ -33,7 +33,7 @@ export type ResolvedChart =
     | { readonly kind: "missing" };
 
 export function releaseValues(r: Release, cluster: ClusterName): Record<string, unknown> {
-    return helmMerge(r.values, r.clusterValues[cluster] ?? {}) as Record<string, unknown>;
+    return mergeValues(r.values, r.clusterValues[cluster] ?? {}) as Record<string, unknown>;
 }
 
 /** The sha256 of a chart directory's files (names and bytes), for cache keys. */
@@ -129,7 +129,7 @@ export function valuesGuess(
     mirrors: Mirrors,
     cluster: ClusterName,
 ): ValuesGuess {
-    const scanned = helmMerge(chartDefaults(r), values);
+    const scanned = coalesceValues(chartDefaults(r), values);
     const scan = scanValues(scanned);
     const extra: FoundImage[] = r.extraImages.map((s) => ({
         path: [],

@@ -3,10 +3,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import * as tar from "tar";
+import { spawnSync } from "child_process";
+import { locateTool } from "../../gitops/engine/tools";
 import { readChartArchive, scanChart } from "../../gitops/chart";
 import { DEFAULT_MIRRORS_FILE, isChinaHost, loadMirrors } from "../../core/mirrors";
 import { format, nameOf, parseNormalizedNamed } from "../../core/reference";
-import { helmMerge, rewriteValues, scanValues } from "../../gitops/values";
+import { coalesceValues, mergeValues, rewriteValues, scanValues } from "../../gitops/values";
 import { pathString } from "../../core/yaml-source";
 import { corpusFile, requireCorpus } from "../corpus";
 import { runCli, tempDir } from "../helpers";
@@ -214,11 +216,41 @@ describe("Helm values scanning", () => {
     });
 
     describe("Helm merge", () => {
-        it("merges maps, replaces lists and scalars, and deletes on null", () => {
+        it("coalesces over chart defaults: maps merge, lists and scalars replace, null deletes", () => {
             assert.deepStrictEqual(
-                helmMerge({ a: { b: 1, c: 2 }, l: [1, 2], d: 1 }, { a: { b: 3 }, l: [9], d: null }),
+                coalesceValues({ a: { b: 1, c: 2 }, l: [1, 2], d: 1 }, { a: { b: 3 }, l: [9], d: null }),
                 { a: { b: 3, c: 2 }, l: [9] },
             );
+        });
+
+        it("layers values as helm -f a -f b does: a null in a later file deletes the chart's default (real helm)", () => {
+            // Chart default x: {keep: d}; a.yaml sets x.extra, b.yaml sets x: null. Helm layers the files
+            // keeping the null, then coalesces it over the defaults, so x is gone altogether. Deleting the
+            // null while layering would leave the chart's default in place.
+            const dir = tempDir("merge");
+            const chart = path.join(dir, "chart");
+            fs.mkdirSync(path.join(chart, "templates"), { recursive: true });
+            fs.writeFileSync(path.join(chart, "Chart.yaml"), "apiVersion: v2\nname: merge\nversion: 0.1.0\n");
+            fs.writeFileSync(path.join(chart, "values.yaml"), "x:\n  keep: d\nother: 1\n");
+            fs.writeFileSync(
+                path.join(chart, "templates", "cm.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata:\n  values: {{ toJson .Values | quote }}\n",
+            );
+            const a = { x: { extra: "a" }, other: 2 };
+            const b = { x: null };
+            fs.writeFileSync(path.join(dir, "a.yaml"), JSON.stringify(a));
+            fs.writeFileSync(path.join(dir, "b.yaml"), JSON.stringify(b));
+            const r = spawnSync(
+                locateTool("helm"),
+                ["template", "m", chart, "-f", path.join(dir, "a.yaml"), "-f", path.join(dir, "b.yaml")],
+                { encoding: "utf8", timeout: 60_000 },
+            );
+            assert.strictEqual(r.status, 0, r.stderr);
+            const data = (parse(r.stdout) as { data: { values: string } }).data.values;
+            const helmSaw = JSON.parse(data) as Record<string, unknown>;
+            const ours = coalesceValues({ x: { keep: "d" }, other: 1 }, mergeValues(a, b));
+            assert.deepStrictEqual(ours, helmSaw);
+            assert.deepStrictEqual(helmSaw, { other: 2 });
         });
     });
 
@@ -279,7 +311,7 @@ describe("Helm values scanning", () => {
                         problems.push(`${chart}: ${r.original} changed its tag or digest`);
                 }
                 // Every image of the values with the overrides applied is inside China.
-                const merged = helmMerge(values, overrides);
+                const merged = coalesceValues(values, overrides);
                 for (const image of scanValues(merged).images) {
                     if (!isChinaHost(mirrors, image.reference.domain))
                         problems.push(`${chart}: ${pathString(image.path)} still pulls ${format(image.reference)}`);
@@ -291,7 +323,7 @@ describe("Helm values scanning", () => {
                 }
                 // Rewriting the rewritten values changes nothing more.
                 const again = rewriteValues(merged, scanValues(merged).images, mirrors);
-                if (JSON.stringify(helmMerge(merged, again.overrides)) !== JSON.stringify(merged))
+                if (JSON.stringify(coalesceValues(merged, again.overrides)) !== JSON.stringify(merged))
                     problems.push(`${chart}: rewriting twice differs from rewriting once`);
                 if (scan.warnings.length) problems.push(`${chart}: ${scan.warnings.join("; ")}`);
             }
