@@ -209,6 +209,42 @@ export function readYaml(file: string, what: string): YamlSource {
     return parseYaml(readText(file, what), file);
 }
 
+/**
+ * One problem of a user file, in the shape every reader reports it (stack files, the catalog,
+ * mirrors.yaml): `file:line: key: problem; fix`, the position left out when none is known.
+ */
+export function describeProblem(at: string | undefined, key: string, problem: string, fix: string): string {
+    return `${at ? `${at}: ` : ""}${key}: ${problem}; ${fix}`;
+}
+
+/**
+ * Collects every problem of one YAML file, each with its line, key and fix, and throws them together: a
+ * user fixes a file in one pass, not one error per run.
+ */
+export class SourceReader {
+    readonly problems: string[] = [];
+
+    constructor(readonly src: YamlSource) {}
+
+    get file(): string {
+        return this.src.file;
+    }
+
+    fail(p: YamlPath, problem: string, fix: string): void {
+        this.problems.push(describeProblem(this.src.at(p), pathString(p) || "(top)", problem, fix));
+    }
+
+    /** Refuses keys of `obj` (at `p`) outside `keys`: "is not <what>". */
+    known(p: YamlPath, obj: object, keys: readonly string[], what = "a known setting"): void {
+        for (const k of Object.keys(obj))
+            if (!keys.includes(k)) this.fail([...p, k], `is not ${what}`, `remove it; settings are ${keys.join(", ")}`);
+    }
+
+    finish(): void {
+        if (this.problems.length > 0) throw new SourceError(this.problems.join("\n"));
+    }
+}
+
 /** Render a path as `a.b[0].c`. */
 export function pathString(path: YamlPath): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");

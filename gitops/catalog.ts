@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYamlText } from "yaml";
-import { parseYaml, pathString, readText, SourceError, YamlPath, YamlSource } from "../core/yaml-source";
+import { parseYaml, pathString, readText, SourceError, SourceReader, YamlPath, YamlSource } from "../core/yaml-source";
 import { tryParseImage } from "../core/reference";
 import { Doc } from "./objects/manifests";
 import {
@@ -139,26 +139,13 @@ export function loadCatalog(file: string): Catalog {
     return parseCatalog(readText(file, "catalog"), file);
 }
 
-/** Collects every problem of one catalog file, each with its line, key and fix. */
-class CatalogReader {
-    readonly problems: string[] = [];
+/** The catalog's reader: the shared one, plus the catalog's own kinds of value. */
+class CatalogReader extends SourceReader {
     readonly dir: string;
 
-    constructor(
-        readonly src: YamlSource,
-        readonly file: string,
-    ) {
-        this.dir = path.dirname(path.resolve(file));
-    }
-
-    fail(p: YamlPath, problem: string, fix: string): void {
-        this.problems.push(`${this.src.at(p)}: ${pathString(p) || "(top)"}: ${problem}; ${fix}`);
-    }
-
-    known(p: YamlPath, obj: Record<string, unknown>, keys: readonly string[]): void {
-        for (const k of Object.keys(obj))
-            if (!keys.includes(k))
-                this.fail([...p, k], "is not a known setting", `remove it; settings are ${keys.join(", ")}`);
+    constructor(src: YamlSource) {
+        super(src);
+        this.dir = path.dirname(path.resolve(src.file));
     }
 
     name(p: YamlPath, v: unknown, max: number, what: string): string {
@@ -273,10 +260,6 @@ class CatalogReader {
             return undefined;
         }
         return real;
-    }
-
-    finish(): void {
-        if (this.problems.length > 0) throw new SourceError(this.problems.join("\n"));
     }
 }
 
@@ -646,7 +629,7 @@ export function parseCatalog(text: string, file: string): Catalog {
     const data = src.data;
     if (!isObj(data))
         throw new SourceError(`${file}:1: a catalog must be a mapping with version, flux, releases and manifests`);
-    const r = new CatalogReader(src, file);
+    const r = new CatalogReader(src);
     r.known([], data, ["version", "flux", "platform", "releases", "manifests"]);
     if (data.version !== 1) r.fail(["version"], `must be 1, got ${JSON.stringify(data.version)}`, "set version: 1");
     const flux = readFlux(r, data.flux);

@@ -5,8 +5,8 @@
  */
 import { InputError } from "../core/errors";
 import * as path from "path";
-import { parseYaml, readText, SourceError, YamlSource } from "../core/yaml-source";
-import { ConfigError, ConfigIssue, formatIssue } from "./config";
+import { describeProblem, parseYaml, readText, SourceError, YamlSource } from "../core/yaml-source";
+import { ConfigError, ConfigIssue } from "./config";
 
 /** Placeholder for a `secure:` value, which only the Pulumi CLI with the stack's key can decrypt. */
 export const SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]";
@@ -109,5 +109,5 @@ export function describeConfigError(err: ConfigError, file: StackFile): string {
 
 export function locateIssue(i: ConfigIssue, file: StackFile): string {
     const line = file.lineOf(i.key);
-    return `${file.file}${line ? `:${line}` : ""}: ${formatIssue(i)}`;
+    return describeProblem(`${file.file}${line ? `:${line}` : ""}`, i.key, i.problem, i.fix);
 }

@@ -3,6 +3,7 @@
  * key, says what is wrong and how to fix it; all are collected before anything is created. Pure: no Pulumi
  * import. The schema itself is one file per component beside this one.
  */
+import { describeProblem } from "../../core/yaml-source";
 import { InputError } from "../../core/errors";
 import { Cidr, overlaps, parseCidr } from "../../core/cidr";
 import type { Side } from "../../core/partition";
@@ -21,7 +22,7 @@ export interface ConfigIssue {
 }
 
 export function formatIssue(i: ConfigIssue): string {
-    return `${i.key}: ${i.problem}; ${i.fix}`;
+    return describeProblem(undefined, i.key, i.problem, i.fix);
 }
 
 /**
