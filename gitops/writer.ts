@@ -258,11 +258,25 @@ function pruneEmpty(out: string, dirs: Iterable<string>): void {
 }
 
 /**
+ * The writer's own files (journal, manifest) are written beside themselves as `<file>.<pid>.tmp` and renamed;
+ * a kill between the two leaves the temporary behind. Under the lock no other write is in flight, so each
+ * one left is a dead write's.
+ */
+function removeOwnTemporaries(out: string): void {
+    const dir = path.join(out, OWNER_DIR);
+    const st = lstat(dir);
+    if (!st?.isDirectory()) return;
+    for (const name of fs.readdirSync(dir))
+        if (/^(?:journal|manifest)\.json\.\d+\.tmp$/.test(name)) fs.rmSync(path.join(dir, name), { force: true });
+}
+
+/**
  * Finish or undo a write that a crash interrupted. Returns what it did. Safe to call at any time; every
  * write calls it first (under the lock).
  */
 export function recoverTree(outDir: string): "nothing" | "rolled-forward" | "rolled-back" {
     const out = path.resolve(outDir);
+    removeOwnTemporaries(out);
     const journal = readJournal(out);
     if (!journal) return "nothing";
     if (journal.state === "preparing") {

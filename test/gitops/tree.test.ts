@@ -672,6 +672,14 @@ describe("the Flux tree", () => {
             assert.strictEqual(recoverTree(dir), "rolled-back");
             assert.ok(!fs.existsSync(path.join(dir, "half")));
             assert.strictEqual(recoverTree(dir), "nothing");
+            // Killed between writing the journal's (or the manifest's) temporary and renaming it.
+            fs.writeFileSync(path.join(dir, ".crossborder", "journal.json.4242.tmp"), "{");
+            fs.writeFileSync(path.join(dir, ".crossborder", "manifest.json.4243.tmp"), "{");
+            fs.writeFileSync(path.join(dir, ".crossborder", "notes.tmp"), "not the writer's pattern");
+            assert.strictEqual(recoverTree(dir), "nothing");
+            assert.ok(!fs.existsSync(path.join(dir, ".crossborder", "journal.json.4242.tmp")));
+            assert.ok(!fs.existsSync(path.join(dir, ".crossborder", "manifest.json.4243.tmp")));
+            fs.rmSync(path.join(dir, ".crossborder", "notes.tmp"));
             assert.deepStrictEqual(Object.keys(snapshot(dir)).sort(), [...Object.keys(old), "apps/NEW.md"].sort());
         });
     });
