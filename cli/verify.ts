@@ -78,32 +78,7 @@ export async function runVerify(
     out: NodeJS.WriteStream = process.stdout,
     err: NodeJS.WriteStream = process.stderr,
 ): Promise<number> {
-    if (opts.registry !== undefined && !HOST.test(opts.registry))
-        throw new UsageError(
-            `verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`,
-        );
-    if (!opts.inventory && !opts.artifact)
-        throw new UsageError(
-            "verify-mirror: give --inventory <images.txt>, --artifact <repository>:<tag>@<digest>, or both",
-        );
-    if (opts.artifact && !opts.registry)
-        throw new UsageError(
-            "verify-mirror: --artifact needs --registry, the host that must serve it (the China instance)",
-        );
-    const timeoutMs = bounded("timeout", opts.timeout, 1, 600_000);
-    const retries = bounded("retries", opts.retries, 0, 50);
-    const concurrency = bounded("concurrency", opts.concurrency, 1, 256);
-    const artifact = opts.artifact ? parseArtifact(opts.artifact) : undefined;
-    const entries = opts.inventory ? parseInventory(readText(opts.inventory, "inventory"), opts.inventory) : [];
-    const chartsFile = opts.charts ?? (opts.inventory ? path.join(path.dirname(opts.inventory), "charts.txt") : "");
-    const charts =
-        opts.charts || (chartsFile && fs.existsSync(chartsFile))
-            ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile)
-            : [];
-    if (opts.inventory && entries.length === 0 && charts.length === 0)
-        throw new UsageError(
-            `verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`,
-        );
+    const { timeoutMs, retries, concurrency, artifact, entries, chartsFile, charts } = verifyInputs(opts);
     const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
     const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
     if ((user || password) && !opts.registry)
@@ -131,8 +106,55 @@ export async function runVerify(
     });
     if (tty) err.write("\n");
     const chartResults = await verifyCharts(charts, { client, registry: opts.registry, concurrency });
-    const bad = results.filter((r) => r.status !== "ok");
-    const badCharts = chartResults.filter((r) => r.status !== "ok");
+    return report(opts, out, { artifactLine, results, chartResults, chartsFile, requests: client.requests });
+}
+
+/** The command's inputs checked before any request: the target host, the inventories, the limits. */
+function verifyInputs(opts: VerifyCliOptions) {
+    if (opts.registry !== undefined && !HOST.test(opts.registry))
+        throw new UsageError(
+            `verify-mirror: --registry must be a host[:port] such as crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com, got "${opts.registry}"`,
+        );
+    if (!opts.inventory && !opts.artifact)
+        throw new UsageError(
+            "verify-mirror: give --inventory <images.txt>, --artifact <repository>:<tag>@<digest>, or both",
+        );
+    if (opts.artifact && !opts.registry)
+        throw new UsageError(
+            "verify-mirror: --artifact needs --registry, the host that must serve it (the China instance)",
+        );
+    const timeoutMs = bounded("timeout", opts.timeout, 1, 600_000);
+    const retries = bounded("retries", opts.retries, 0, 50);
+    const concurrency = bounded("concurrency", opts.concurrency, 1, 256);
+    const artifact = opts.artifact ? parseArtifact(opts.artifact) : undefined;
+    const entries = opts.inventory ? parseInventory(readText(opts.inventory, "inventory"), opts.inventory) : [];
+    const chartsFile = opts.charts ?? (opts.inventory ? path.join(path.dirname(opts.inventory), "charts.txt") : "");
+    const charts =
+        opts.charts || (chartsFile && fs.existsSync(chartsFile))
+            ? parseChartInventory(readText(chartsFile, "chart inventory"), chartsFile)
+            : [];
+    if (opts.inventory && entries.length === 0 && charts.length === 0)
+        throw new UsageError(
+            `verify-mirror: ${opts.inventory} lists no image and there is no chart to check, so nothing would be verified; give the inventory/images.txt of a rendered tree`,
+        );
+    return { timeoutMs, retries, concurrency, artifact, entries, chartsFile, charts };
+}
+
+/** What verify-mirror prints (JSON or lines) and its exit code: 0 when everything is served as expected. */
+function report(
+    opts: VerifyCliOptions,
+    out: NodeJS.WriteStream,
+    r: {
+        artifactLine: Awaited<ReturnType<typeof checkArtifact>> | undefined;
+        results: Awaited<ReturnType<typeof verifyMirror>>;
+        chartResults: Awaited<ReturnType<typeof verifyCharts>>;
+        chartsFile: string;
+        requests: number;
+    },
+): number {
+    const { artifactLine, results, chartResults, chartsFile } = r;
+    const bad = results.filter((x) => x.status !== "ok");
+    const badCharts = chartResults.filter((x) => x.status !== "ok");
     const artifactOk = !artifactLine || artifactLine.ok;
     if (opts.json) {
         out.write(
@@ -140,7 +162,7 @@ export async function runVerify(
                 {
                     complete: bad.length + badCharts.length === 0 && artifactOk,
                     ...(artifactLine ? { artifact: artifactLine } : {}),
-                    requests: client.requests,
+                    requests: r.requests,
                     results: results.map((r) => ({
                         source: format(r.entry.source),
                         checked: r.checked,

@@ -45,10 +45,6 @@ export function parseCidr(text: string): CidrParse {
     return { ok: true, cidr: { base, prefix, text: canonical } };
 }
 
-export function cidrSize(c: Cidr): number {
-    return 2 ** (32 - c.prefix);
-}
-
 export function overlaps(a: Cidr, b: Cidr): boolean {
     const p = Math.min(a.prefix, b.prefix);
     return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;

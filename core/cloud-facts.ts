@@ -103,9 +103,3 @@ export function instanceTypeOffering(facts: CloudFacts, region: string, type: st
     if (!parts || !sizes) return "unknown";
     return sizes.includes(parts.size) ? "offered" : "not-offered";
 }
-
-/** Every instance type the table says `region` offers, e.g. for a hint in an error message. */
-export function offeredInstanceTypes(facts: CloudFacts, region: string): string[] {
-    const types = facts.aws.get(region)?.instanceTypes ?? {};
-    return Object.entries(types).flatMap(([family, sizes]) => sizes.map((s) => `${family}.${s}`));
-}

@@ -4,7 +4,7 @@
  */
 import { InputError } from "./errors";
 import * as fs from "fs";
-import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, visit } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 
 /**
  * A document read from a user's tree, a chart or an engine's output: any shape at all. Readers reach into
@@ -195,14 +195,6 @@ export function parseYaml(text: string, file: string): YamlSource {
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
     if (doc.errors.length > 0) throw syntaxError(file, lines, doc.errors[0]);
     return source(file, doc, lines);
-}
-
-/** Parse every document of a multi-document YAML stream (Kubernetes manifests). */
-export function parseYamlStream(text: string, file: string): YamlSource[] {
-    const lines = new LineCounter();
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-    for (const d of docs) if (d.errors.length > 0) throw syntaxError(file, lines, d.errors[0]);
-    return docs.map((d) => source(file, d, lines));
 }
 
 export function readYaml(file: string, what: string): YamlSource {

@@ -95,111 +95,166 @@ export interface ScanResult {
 
 /** Find every image in a values tree. `prefix` places the tree inside a parent's values (subcharts). */
 export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
-    const images: FoundImage[] = [];
-    const warnings: string[] = [];
-    const root = isObj(values) ? values : {};
-    const global = isObj(root.global) ? root.global : {};
-    const globalImageRegistry = str(global.imageRegistry);
-    const globalImage = isObj(global.image) ? global.image : {};
-    const certManagerRegistry = str(root.imageRegistry);
-    const certManagerNamespace = str(root.imageNamespace);
+    const scan = new ValuesScan(isObj(values) ? values : {}, prefix);
+    scan.walk(scan.root, []);
+    return { images: scan.images, warnings: scan.warnings };
+}
 
-    const add = (
+type Node = {
+    readonly repository?: string;
+    readonly registry?: string;
+    readonly image?: string;
+    readonly tag?: string;
+    readonly digest?: string;
+    readonly inGlobal: boolean;
+};
+
+/** One scan of a values tree: the images found, the warnings, and what the chart's globals say. */
+class ValuesScan {
+    readonly images: FoundImage[] = [];
+    readonly warnings: string[] = [];
+    private readonly globalImageRegistry: string | undefined;
+    private readonly globalImage: Obj;
+    private readonly certManagerRegistry: string | undefined;
+    private readonly certManagerNamespace: string | undefined;
+
+    constructor(
+        readonly root: Obj,
+        private readonly prefix: ValuesPath,
+    ) {
+        const global = isObj(root.global) ? root.global : {};
+        this.globalImageRegistry = str(global.imageRegistry);
+        this.globalImage = isObj(global.image) ? global.image : {};
+        this.certManagerRegistry = str(root.imageRegistry);
+        this.certManagerNamespace = str(root.imageNamespace);
+    }
+
+    private add(
         p: ValuesPath,
         shape: ImageShape,
         name: string,
         tag: string | undefined,
         digest: string | undefined,
         edits: FoundImage["edits"],
-    ) => {
+    ): void {
         const parsed = withTagDigest(name, tag, digest);
         if (!parsed) {
-            warnings.push(
-                `${pathString([...prefix, ...p])}: "${name}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}" looks like an image but is not a valid reference`,
+            this.warnings.push(
+                `${pathString([...this.prefix, ...p])}: "${name}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}" looks like an image but is not a valid reference`,
             );
             return;
         }
-        images.push({ path: [...prefix, ...p], shape, reference: parsed.ref, tagFrom: parsed.tagFrom, edits });
-    };
-    const at = (p: ValuesPath, key: string | number): ValuesPath => [...prefix, ...p, key];
+        this.images.push({
+            path: [...this.prefix, ...p],
+            shape,
+            reference: parsed.ref,
+            tagFrom: parsed.tagFrom,
+            edits,
+        });
+    }
 
-    const visitObject = (node: Obj, p: ValuesPath): Set<string> => {
-        const consumed = new Set<string>();
-        const repository = str(node.repository);
-        const registry = str(node.registry);
-        const image = typeof node.image === "string" ? str(node.image) : undefined;
-        const tag = str(node.tag);
-        const digest = str(node.digest) ?? (str(node.sha) ? `sha256:${str(node.sha)}` : undefined);
-        const inGlobal = p.length >= 1 && p[0] === "global";
+    private at(p: ValuesPath, key: string | number): ValuesPath {
+        return [...this.prefix, ...p, key];
+    }
 
-        if (typeof node.name === "string" && "repository" in node && certManagerRegistry && !repository) {
+    /** The keys of `node` that make up an image in one of the shapes charts use; those keys are consumed. */
+    private visitObject(node: Obj, p: ValuesPath): Set<string> {
+        const n: Node = {
+            repository: str(node.repository),
+            registry: str(node.registry),
+            image: typeof node.image === "string" ? str(node.image) : undefined,
+            tag: str(node.tag),
+            digest: str(node.digest) ?? (str(node.sha) ? `sha256:${str(node.sha)}` : undefined),
+            inGlobal: p.length >= 1 && p[0] === "global",
+        };
+        const { repository, registry, image, tag, digest } = n;
+        if (typeof node.name === "string" && "repository" in node && this.certManagerRegistry && !repository) {
             // cert-manager: repository = imageRegistry/imageNamespace/name unless repository is set.
-            const name = [certManagerRegistry, certManagerNamespace, node.name].filter(Boolean).join("/");
-            add(p, "name", name, tag, digest, (m) => [{ path: at(p, "repository"), value: `${m.domain}/${m.path}` }]);
-            ["name", "repository", "tag", "digest"].forEach((k) => consumed.add(k));
-        } else if (repository && registry !== undefined && !hasExplicitHost(repository)) {
-            const effective = (inGlobal ? undefined : globalImageRegistry) ?? registry;
-            add(p, "registry+repository", `${effective}/${repository}`, tag, digest, (m) => [
-                { path: at(p, "registry"), value: m.domain },
-                { path: at(p, "repository"), value: m.path },
-                // `global` is shared with subcharts, so its edit is always at the root of the release's values.
-                ...(globalImageRegistry && !inGlobal ? [{ path: ["global", "imageRegistry"], value: "" }] : []),
+            const name = [this.certManagerRegistry, this.certManagerNamespace, node.name].filter(Boolean).join("/");
+            this.add(p, "name", name, tag, digest, (m) => [
+                { path: this.at(p, "repository"), value: `${m.domain}/${m.path}` },
             ]);
-            ["registry", "repository", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
-        } else if (
+            return new Set(["name", "repository", "tag", "digest"]);
+        }
+        if (repository && registry !== undefined && !hasExplicitHost(repository)) return this.registryRepository(n, p);
+        if (
             repository &&
             registry === undefined &&
             image &&
             !/[/:@]/.test(image) &&
             parseRepositoryPrefix(repository)?.path
-        ) {
-            // Split over repository (host and path) and image (the last component).
-            const name = `${repository.replace(/\/+$/, "")}/${image}`;
-            add(p, "repository+image", name, str(node.version) ?? tag, digest, (m) => {
-                const slash = m.path.lastIndexOf("/");
-                return [
-                    { path: at(p, "repository"), value: `${m.domain}${slash > 0 ? `/${m.path.slice(0, slash)}` : ""}` },
-                    { path: at(p, "image"), value: m.path.slice(slash + 1) },
-                ];
-            });
-            ["repository", "image", "version", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
-        } else if (repository) {
-            add(p, "repository", repository, tag, digest, (m) => [
-                { path: at(p, "repository"), value: `${m.domain}/${m.path}` },
+        )
+            return this.repositoryImage(node, n, p);
+        if (repository) {
+            this.add(p, "repository", repository, tag, digest, (m) => [
+                { path: this.at(p, "repository"), value: `${m.domain}/${m.path}` },
             ]);
-            ["repository", "tag", "digest", "sha"].forEach((k) => consumed.add(k));
-        } else if (image && ("tag" in node || "digest" in node || "registry" in node)) {
-            if (hasExplicitHost(image)) {
-                add(p, "image+tag", image, tag, digest, (m) => [
-                    { path: at(p, "image"), value: `${m.domain}/${m.path}` },
-                ]);
-            } else {
-                const reg = registry ?? str(globalImage.registry) ?? "docker.io";
-                const edits = (m: { domain: string; path: string }): ValueEdit[] => [
-                    { path: at(p, "registry"), value: m.domain },
-                    { path: at(p, "image"), value: m.path },
-                ];
-                add(p, "registry+image", `${reg}/${image}`, tag, digest, edits);
-                // ingress-nginx: `chroot: true` renders "<image>-chroot" with digestChroot. The template derives
-                // it from the same keys, so it needs no edits of its own: the mapped name of "<x>-chroot" is the
-                // mapped name of "<x>" plus "-chroot" (the suffix's characters map to themselves), unless a flat
-                // name is so long that it is cut and hashed; the border audit of the rendered tree catches that.
-                const chrootDigest = str(node.digestChroot);
-                if (chrootDigest) add(p, "registry+image", `${reg}/${image}-chroot`, tag, chrootDigest, () => []);
-            }
-            ["image", "registry", "tag", "digest", "digestChroot"].forEach((k) => consumed.add(k));
+            return new Set(["repository", "tag", "digest", "sha"]);
         }
-        return consumed;
-    };
+        if (image && ("tag" in node || "digest" in node || "registry" in node)) return this.imageAndTag(node, n, p);
+        return new Set();
+    }
 
-    const visitString = (value: string, p: ValuesPath, key: string | number, keyed: boolean) => {
+    /** `registry` + `repository` (Bitnami and many more); `global.imageRegistry` wins outside `global`. */
+    private registryRepository(n: Node, p: ValuesPath): Set<string> {
+        const effective = (n.inGlobal ? undefined : this.globalImageRegistry) ?? n.registry;
+        this.add(p, "registry+repository", `${effective}/${n.repository}`, n.tag, n.digest, (m) => [
+            { path: this.at(p, "registry"), value: m.domain },
+            { path: this.at(p, "repository"), value: m.path },
+            // `global` is shared with subcharts, so its edit is always at the root of the release's values.
+            ...(this.globalImageRegistry && !n.inGlobal ? [{ path: ["global", "imageRegistry"], value: "" }] : []),
+        ]);
+        return new Set(["registry", "repository", "tag", "digest", "sha"]);
+    }
+
+    /** Split over repository (host and path) and image (the last component), with version or tag. */
+    private repositoryImage(node: Obj, n: Node, p: ValuesPath): Set<string> {
+        const name = `${n.repository!.replace(/\/+$/, "")}/${n.image}`;
+        this.add(p, "repository+image", name, str(node.version) ?? n.tag, n.digest, (m) => {
+            const slash = m.path.lastIndexOf("/");
+            return [
+                {
+                    path: this.at(p, "repository"),
+                    value: `${m.domain}${slash > 0 ? `/${m.path.slice(0, slash)}` : ""}`,
+                },
+                { path: this.at(p, "image"), value: m.path.slice(slash + 1) },
+            ];
+        });
+        return new Set(["repository", "image", "version", "tag", "digest", "sha"]);
+    }
+
+    /** `image` with `tag`/`digest`, and a `registry` beside it unless the image names its host. */
+    private imageAndTag(node: Obj, n: Node, p: ValuesPath): Set<string> {
+        const image = n.image!;
+        if (hasExplicitHost(image)) {
+            this.add(p, "image+tag", image, n.tag, n.digest, (m) => [
+                { path: this.at(p, "image"), value: `${m.domain}/${m.path}` },
+            ]);
+        } else {
+            const reg = n.registry ?? str(this.globalImage.registry) ?? "docker.io";
+            const edits = (m: { domain: string; path: string }): ValueEdit[] => [
+                { path: this.at(p, "registry"), value: m.domain },
+                { path: this.at(p, "image"), value: m.path },
+            ];
+            this.add(p, "registry+image", `${reg}/${image}`, n.tag, n.digest, edits);
+            // ingress-nginx: `chroot: true` renders "<image>-chroot" with digestChroot. The template derives
+            // it from the same keys, so it needs no edits of its own: the mapped name of "<x>-chroot" is the
+            // mapped name of "<x>" plus "-chroot" (the suffix's characters map to themselves), unless a flat
+            // name is so long that it is cut and hashed; the border audit of the rendered tree catches that.
+            const chrootDigest = str(node.digestChroot);
+            if (chrootDigest) this.add(p, "registry+image", `${reg}/${image}-chroot`, n.tag, chrootDigest, () => []);
+        }
+        return new Set(["image", "registry", "tag", "digest", "digestChroot"]);
+    }
+
+    private visitString(value: string, p: ValuesPath, key: string | number, keyed: boolean): void {
         const s = value.trim();
         if (!s || s.length > 512) return;
         if (keyed && typeof key === "string" && /image$/i.test(key) && !/\s/.test(s)) {
             const ref = tryParseImage(s);
             if (ref) {
-                add([...p, key], "string", s, undefined, undefined, (m) => [
-                    { path: at(p, key), value: format({ ...ref, ...m }) },
+                this.add([...p, key], "string", s, undefined, undefined, (m) => [
+                    { path: this.at(p, key), value: format({ ...ref, ...m }) },
                 ]);
                 return;
             }
@@ -211,27 +266,25 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
         const ref = tryParseImage(candidate);
         if (!ref || (ref.tag === undefined && ref.digest === undefined)) return;
         const prefixText = eq > 0 ? s.slice(0, eq + 1) : "";
-        add([...p, key], "argument", candidate, undefined, undefined, (m) => [
-            { path: at(p, key), value: prefixText + format({ ...ref, ...m }) },
+        this.add([...p, key], "argument", candidate, undefined, undefined, (m) => [
+            { path: this.at(p, key), value: prefixText + format({ ...ref, ...m }) },
         ]);
-    };
+    }
 
-    const walk = (node: Json, p: ValuesPath) => {
+    walk(node: Json, p: ValuesPath): void {
         if (Array.isArray(node)) {
             node.forEach((item, i) =>
-                typeof item === "string" ? visitString(item, p, i, false) : walk(item, [...p, i]),
+                typeof item === "string" ? this.visitString(item, p, i, false) : this.walk(item, [...p, i]),
             );
         } else if (isObj(node)) {
-            const consumed = visitObject(node, p);
+            const consumed = this.visitObject(node, p);
             for (const [k, v] of Object.entries(node)) {
                 if (consumed.has(k)) continue;
-                if (typeof v === "string") visitString(v, p, k, true);
-                else walk(v, [...p, k]);
+                if (typeof v === "string") this.visitString(v, p, k, true);
+                else this.walk(v, [...p, k]);
             }
         }
-    };
-    walk(root, []);
-    return { images, warnings };
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -25,13 +25,24 @@ function reach(cfg: StackConfig): string {
         : `runs from ${apiAccess(cfg.cluster).cidrs.join(", ")} (crossborder:cluster.deployAccessCidrs)`;
 }
 
-function steps(g: StackConfig, c: StackConfig): BringUpStep[] {
+/** What the steps' texts need from the two configs. */
+function factsOf(g: StackConfig, c: StackConfig) {
     const vpn = runsIpsecEndpoint(c) && g.vpn.enabled;
     const china = registryEndpoints(c).public;
     const origin = registryEndpoints(g).public;
     const oci = c.gitops.delivery === "oci";
     const artifact = `${c.registry.namespace}/${c.gitops.artifact.repository}:${c.gitops.artifact.tag}`;
     const chinaTree = oci ? `the artifact oci://${china}/${artifact}` : `${c.gitops.url} ${c.gitops.path}`;
+    return { vpn, china, origin, oci, artifact, chinaTree };
+}
+
+function steps(g: StackConfig, c: StackConfig): BringUpStep[] {
+    return [...stackSteps(g, c), ...treeSteps(g, c)];
+}
+
+/** The stacks, each waiting for the other's outputs once. */
+function stackSteps(g: StackConfig, c: StackConfig): BringUpStep[] {
+    const { vpn, china, origin } = factsOf(g, c);
     return [
         {
             id: "china",
@@ -76,6 +87,13 @@ function steps(g: StackConfig, c: StackConfig): BringUpStep[] {
                   },
               ]
             : []),
+    ];
+}
+
+/** The tree: rendered, copied into China, delivered, reconciled. */
+function treeSteps(g: StackConfig, c: StackConfig): BringUpStep[] {
+    const { china, origin, oci, artifact, chinaTree } = factsOf(g, c);
+    return [
         {
             run: "npx crossborder render --stack-outputs outputs.json --out <fleet repo>",
             creates: [

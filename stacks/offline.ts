@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { arn, dnsSuffix, Partition, partitionOfRegion } from "../core/partition";
-import { CloudFacts, instanceTypeOffering, splitInstanceType } from "../core/cloud-facts";
+import { AwsRegionFacts, CloudFacts, instanceTypeOffering, splitInstanceType } from "../core/cloud-facts";
 import { setNoticeSink } from "./notices";
 import { main } from "./program";
 
@@ -266,39 +266,10 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                     reverseDnsPrefix: suffix.split(".").reverse().join("."),
                 };
             }
-            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const facts = need();
-                if (!facts.zones)
-                    throw new Error(
-                        `offline plan: core/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`,
-                    );
-                return {
-                    id: facts.name,
-                    names: facts.zones,
-                    zoneIds: facts.zones.map((z, i) => `${facts.name}-az${i + 1}`),
-                    groupNames: [facts.name],
-                };
-            }
-            case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
-                const facts = need();
-                const filters: { name?: string; values?: string[] }[] = args.inputs.filters ?? [];
-                const wanted = filters.filter((f) => f.name === "instance-type").flatMap((f) => f.values ?? []);
-                const offered = wanted.filter((t) => {
-                    const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
-                    if (verdict === "unknown") {
-                        this.warnings.push(
-                            `core/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`,
-                        );
-                    }
-                    return verdict !== "not-offered";
-                });
-                return {
-                    id: facts.name,
-                    instanceTypes: offered,
-                    locationTypes: offered.map(() => "region"),
-                    locations: offered.map(() => facts.name),
-                };
-            }
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return this.zones(need());
+            case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+                return this.instanceTypeOfferings(need(), args.inputs.filters ?? []);
             case "aws:ssm/getParameter:getParameter":
                 return {
                     id: String(args.inputs.name),
@@ -345,6 +316,42 @@ class OfflineMocks implements pulumi.runtime.Mocks {
                     `offline plan: no offline answer for invoke ${args.token}; teach stacks/offline.ts to answer it from the facts table`,
                 );
         }
+    }
+
+    private zones(facts: AwsRegionFacts): Record<string, unknown> {
+        if (!facts.zones)
+            throw new Error(
+                `offline plan: core/cloud-facts.yaml lists no zones for ${facts.name}; add them there to plan offline`,
+            );
+        return {
+            id: facts.name,
+            names: facts.zones,
+            zoneIds: facts.zones.map((z, i) => `${facts.name}-az${i + 1}`),
+            groupNames: [facts.name],
+        };
+    }
+
+    /** Offered as the facts table says; a family the table does not cover is assumed offered, with a warning. */
+    private instanceTypeOfferings(
+        facts: AwsRegionFacts,
+        filters: { name?: string; values?: string[] }[],
+    ): Record<string, unknown> {
+        const wanted = filters.filter((f) => f.name === "instance-type").flatMap((f) => f.values ?? []);
+        const offered = wanted.filter((t) => {
+            const verdict = instanceTypeOffering(this.opts.facts, facts.name, t);
+            if (verdict === "unknown") {
+                this.warnings.push(
+                    `core/cloud-facts.yaml does not cover ${splitInstanceType(t)?.family ?? t} in ${facts.name}: assumed ${t} is offered (a real run asks AWS)`,
+                );
+            }
+            return verdict !== "not-offered";
+        });
+        return {
+            id: facts.name,
+            instanceTypes: offered,
+            locationTypes: offered.map(() => "region"),
+            locations: offered.map(() => facts.name),
+        };
     }
 }
 

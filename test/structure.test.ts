@@ -14,6 +14,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as ts from "typescript";
 import { ROOT } from "./helpers";
 
 const ALLOWED: Record<string, readonly string[]> = {
@@ -110,6 +111,33 @@ function importGraph(texts: ReadonlyMap<string, string>): Map<string, string[]> 
     );
 }
 
+/** Functions, methods, constructors and function expressions of more than `max` lines, as `file:line name (n lines)`. */
+function longFunctions(texts: ReadonlyMap<string, string>, max: number): string[] {
+    const found: string[] = [];
+    for (const [file, text] of texts) {
+        const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+        const visit = (node: ts.Node): void => {
+            if (ts.isFunctionLike(node) && "body" in node && node.body) {
+                const start = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
+                const lines = sf.getLineAndCharacterOfPosition(node.end).line - start + 1;
+                const named = node as ts.FunctionLikeDeclaration;
+                const parent = node.parent;
+                const name =
+                    named.name?.getText(sf) ??
+                    (ts.isConstructorDeclaration(node)
+                        ? "constructor"
+                        : parent && ts.isVariableDeclaration(parent)
+                          ? parent.name.getText(sf)
+                          : "(anonymous)");
+                if (lines > max) found.push(`${file}:${start + 1} ${name} (${lines} lines)`);
+            }
+            ts.forEachChild(node, visit);
+        };
+        visit(sf);
+    }
+    return found;
+}
+
 const FOLDERS = Object.keys(ALLOWED);
 const TEXTS = new Map(
     FOLDERS.flatMap(sources).map((f) => [f, fs.readFileSync(path.join(ROOT, f), "utf8")] as [string, string]),
@@ -141,6 +169,19 @@ describe("structure", () => {
             .filter((e) => sources(e.name).length > 0)
             .map((e) => e.name);
         assert.deepStrictEqual(top.sort(), [...FOLDERS].sort());
+    });
+
+    it("has no function longer than 100 lines (split it into named steps)", () => {
+        assert.deepStrictEqual(longFunctions(TEXTS, 100), []);
+        // The check sees functions, methods and arrows: a 101-line probe of each is caught.
+        const body = "\n".repeat(100);
+        const probe = new Map([
+            ["core/p.ts", `function f() {${body}}\nclass C { m() {${body}} }\nconst a = () => {${body}};`],
+        ]);
+        assert.deepStrictEqual(
+            longFunctions(probe, 100).map((l) => l.replace(/ \(\d+ lines\)/, "")),
+            ["core/p.ts:1 f", "core/p.ts:102 m", "core/p.ts:203 a"],
+        );
     });
 
     it("would catch a climbing import, a type-only one and a circle", () => {

@@ -17,8 +17,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SlowLinkProfile } from "../../core/slow-link";
 import { fluxValues } from "../../core/flux-releases";
 
-export { FLUX_IMAGE_KEYS, fluxValues } from "../../core/flux-releases";
-
 export interface FluxImage {
     /** Repository (already on the cluster's side of the border). */
     readonly repository: string;

@@ -83,6 +83,35 @@ export class Network extends pulumi.ComponentResource {
             child,
         );
 
+        const publicSubnets = this.publicSubnets(name, plan, vpc, publicRt, clusterTag);
+        const { nats, natEips } = this.natGateways(name, args, plan, publicSubnets, igw);
+        const { privateSubnets, privateRts } = this.privateSubnets(name, plan, vpc, nats, clusterTag);
+
+        this.vpcId = vpc.id;
+        this.vpcCidr = vpc.cidrBlock;
+        this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
+        this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+        this.privateSubnetCidrs = pulumi.output(plan.map((p) => p.private));
+        this.publicSubnetCidrs = pulumi.output(plan.map((p) => p.public));
+        this.natPublicIps = pulumi.all(natEips.map((e) => e.publicIp));
+        this.publicRouteTableId = publicRt.id;
+        this.privateRouteTableIds = pulumi.all(privateRts.map((r) => r.id));
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+        });
+    }
+
+    /** One public subnet per zone (load balancers and NAT only), on the internet route table. */
+    private publicSubnets(
+        name: string,
+        plan: readonly SubnetPlan[],
+        vpc: aws.ec2.Vpc,
+        publicRt: aws.ec2.RouteTable,
+        clusterTag: Record<string, string>,
+    ): aws.ec2.Subnet[] {
+        const child = { parent: this };
         const publicSubnets = plan.map(
             (p) =>
                 new aws.ec2.Subnet(
@@ -105,7 +134,18 @@ export class Network extends pulumi.ComponentResource {
                     child,
                 ),
         );
+        return publicSubnets;
+    }
 
+    /** A NAT gateway per zone, or a single one, each with its Elastic IP. */
+    private natGateways(
+        name: string,
+        args: NetworkArgs,
+        plan: readonly SubnetPlan[],
+        publicSubnets: aws.ec2.Subnet[],
+        igw: aws.ec2.InternetGateway,
+    ): { nats: aws.ec2.NatGateway[]; natEips: aws.ec2.Eip[] } {
+        const child = { parent: this };
         const natZones = args.natGateways === "single" ? [plan[0]] : plan;
         const natEips: aws.ec2.Eip[] = [];
         const nats = natZones.map((p, i) => {
@@ -121,7 +161,18 @@ export class Network extends pulumi.ComponentResource {
                 { ...child, dependsOn: [igw] },
             );
         });
+        return { nats, natEips };
+    }
 
+    /** One private subnet per zone, each with its own route table whose default route is its zone's NAT. */
+    private privateSubnets(
+        name: string,
+        plan: readonly SubnetPlan[],
+        vpc: aws.ec2.Vpc,
+        nats: aws.ec2.NatGateway[],
+        clusterTag: Record<string, string>,
+    ): { privateSubnets: aws.ec2.Subnet[]; privateRts: aws.ec2.RouteTable[] } {
+        const child = { parent: this };
         const privateSubnets = plan.map(
             (p) =>
                 new aws.ec2.Subnet(
@@ -161,20 +212,6 @@ export class Network extends pulumi.ComponentResource {
             );
             return rt;
         });
-
-        this.vpcId = vpc.id;
-        this.vpcCidr = vpc.cidrBlock;
-        this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
-        this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
-        this.privateSubnetCidrs = pulumi.output(plan.map((p) => p.private));
-        this.publicSubnetCidrs = pulumi.output(plan.map((p) => p.public));
-        this.natPublicIps = pulumi.all(natEips.map((e) => e.publicIp));
-        this.publicRouteTableId = publicRt.id;
-        this.privateRouteTableIds = pulumi.all(privateRts.map((r) => r.id));
-        this.registerOutputs({
-            vpcId: this.vpcId,
-            publicSubnetIds: this.publicSubnetIds,
-            privateSubnetIds: this.privateSubnetIds,
-        });
+        return { privateSubnets, privateRts };
     }
 }

@@ -334,10 +334,17 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
         args: IpsecEndpointArgs,
         made: { eni: aws.ec2.NetworkInterface; eip: aws.ec2.Eip; tags: Record<string, string> },
     ): void {
+        const groupName = `crossborder-${name}-ipsec`;
+        const params = this.pskParameters(name, args.tunnels!);
+        const profile = this.instanceProfile(name, args, made.eni, params, groupName);
+        const template = this.launchTemplate(name, args, made, params, profile);
+        this.selfHealingGroup(name, args, template, groupName, made.tags);
+    }
+
+    /** Each tunnel's pre-shared key, in a SecureString parameter the instance reads at boot. */
+    private pskParameters(name: string, tunnels: NonNullable<IpsecEndpointArgs["tunnels"]>): aws.ssm.Parameter[] {
         const child = { parent: this };
-        const tunnels = args.tunnels!;
-        const { eni, eip, tags } = made;
-        const params = tunnels.map(
+        return tunnels.map(
             (t, i) =>
                 new aws.ssm.Parameter(
                     `${name}-tunnel${i + 1}-psk`,
@@ -350,6 +357,17 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
                     child,
                 ),
         );
+    }
+
+    /** The instance's rights: attach the fixed interface, read its keys, replace itself, report its tunnels. */
+    private instanceProfile(
+        name: string,
+        args: IpsecEndpointArgs,
+        eni: aws.ec2.NetworkInterface,
+        params: aws.ssm.Parameter[],
+        groupName: string,
+    ): aws.iam.InstanceProfile {
+        const child = { parent: this };
         const role = new aws.iam.Role(
             `${name}-role`,
             {
@@ -366,7 +384,6 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
             },
             child,
         );
-        const groupName = `crossborder-${name}-ipsec`;
         const at = (resource: string) =>
             arn({ partition: args.partition, service: "ec2", region: args.region, account: args.accountId, resource });
         new aws.iam.RolePolicy(
@@ -407,7 +424,20 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
             },
             child,
         );
-        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, child);
+        return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, child);
+    }
+
+    /** What the self-healing group starts: the AMI, the outbound-only host group, the boot (user data). */
+    private launchTemplate(
+        name: string,
+        args: IpsecEndpointArgs,
+        made: { eni: aws.ec2.NetworkInterface; eip: aws.ec2.Eip; tags: Record<string, string> },
+        params: aws.ssm.Parameter[],
+        profile: aws.iam.InstanceProfile,
+    ): aws.ec2.LaunchTemplate {
+        const child = { parent: this };
+        const tunnels = args.tunnels!;
+        const { eni, eip, tags } = made;
         // The instance's own interface: outbound only (packages, AWS APIs), nothing may connect to it.
         const hostSg = new aws.ec2.SecurityGroup(
             `${name}-host-sg`,
@@ -448,7 +478,7 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
                     }),
                 ).toString("base64"),
             );
-        const template = new aws.ec2.LaunchTemplate(
+        return new aws.ec2.LaunchTemplate(
             `${name}-template`,
             {
                 imageId: ami.value,
@@ -477,6 +507,17 @@ export class IpsecEndpoint extends pulumi.ComponentResource {
             },
             child,
         );
+    }
+
+    /** One instance that replaces itself, and the alarm when no tunnel is up. */
+    private selfHealingGroup(
+        name: string,
+        args: IpsecEndpointArgs,
+        template: aws.ec2.LaunchTemplate,
+        groupName: string,
+        tags: Record<string, string>,
+    ): void {
+        const child = { parent: this };
         // One instance that replaces itself; the interface (and so the IP and the routes) outlives it. EC2 health
         // alone says nothing about the tunnels: the instance marks itself unhealthy when its boot fails or no
         // tunnel is established for TUNNEL_FAILS_BEFORE_REPLACE minutes (crossborder-aws set-unhealthy).

@@ -111,6 +111,32 @@ export class VpnHub extends pulumi.ComponentResource {
         const nearTable = sameRegion ? hubTable : table(near, "global", child);
         const nearOpts = sameRegion ? inHub : child;
 
+        this.attachGlobalVpc(name, args, near, nearTable, nearOpts);
+        if (!sameRegion) this.peer(name, args, { hub, near, hubTable, nearTable });
+
+        if (args.chinaPublicIp !== undefined) {
+            const china = this.connectChina(name, args, args.chinaPublicIp, hub, hubTable);
+            this.tunnel1Psk = china.tunnel1Psk;
+            this.tunnel2Psk = china.tunnel2Psk;
+            this.tunnel1Address = china.connection.tunnel1Address;
+            this.tunnel2Address = china.connection.tunnel2Address;
+        }
+        this.registerOutputs({
+            hubTransitGatewayId: this.hubTransitGatewayId,
+            tunnel1Address: this.tunnel1Address,
+            tunnel2Address: this.tunnel2Address,
+        });
+    }
+
+    /** The global VPC on the near Transit Gateway: attached, associated, routed both ways, admitted by the cluster. */
+    private attachGlobalVpc(
+        name: string,
+        args: VpnHubArgs,
+        near: aws.ec2transitgateway.TransitGateway,
+        nearTable: aws.ec2transitgateway.RouteTable,
+        nearOpts: pulumi.CustomResourceOptions,
+    ): void {
+        const child = { parent: this };
         const vpcAttachment = new aws.ec2transitgateway.VpcAttachment(
             `${name}-global-vpc`,
             {
@@ -156,56 +182,57 @@ export class VpnHub extends pulumi.ComponentResource {
             },
             child,
         );
+    }
 
-        if (!sameRegion) this.peer(name, args, { hub, near, hubTable, nearTable });
-
-        if (args.chinaPublicIp !== undefined) {
-            const cgw = new aws.ec2.CustomerGateway(
-                `${name}-cgw`,
-                { bgpAsn: "65000", ipAddress: args.chinaPublicIp, type: "ipsec.1", tags: { Name: `${name}-china` } },
-                inHub,
-            );
-            this.tunnel1Psk = presharedKey(`${name}-tunnel1-psk`, child);
-            this.tunnel2Psk = presharedKey(`${name}-tunnel2-psk`, child);
-            const connection = new aws.ec2.VpnConnection(
-                `${name}-connection`,
-                {
-                    transitGatewayId: hub.id,
-                    customerGatewayId: cgw.id,
-                    type: "ipsec.1",
-                    staticRoutesOnly: true,
-                    ...tunnelOptions(1, this.tunnel1Psk),
-                    ...tunnelOptions(2, this.tunnel2Psk),
-                    tags: { Name: `${name}-china` },
-                } as aws.ec2.VpnConnectionArgs,
-                { ...inHub, additionalSecretOutputs: ["tunnel1PresharedKey", "tunnel2PresharedKey"] },
-            );
-            const vpnAssociation = new aws.ec2transitgateway.RouteTableAssociation(
-                `${name}-vpn`,
-                {
-                    transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
-                    transitGatewayRouteTableId: hubTable.id,
-                },
-                inHub,
-            );
-            // A VPN attachment with static routing learns nothing: the China range is a static route to it.
-            new aws.ec2transitgateway.Route(
-                `${name}-hub-to-china`,
-                {
-                    destinationCidrBlock: args.chinaCidr,
-                    transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
-                    transitGatewayRouteTableId: hubTable.id,
-                },
-                { ...inHub, dependsOn: [vpnAssociation] },
-            );
-            this.tunnel1Address = connection.tunnel1Address;
-            this.tunnel2Address = connection.tunnel2Address;
-        }
-        this.registerOutputs({
-            hubTransitGatewayId: this.hubTransitGatewayId,
-            tunnel1Address: this.tunnel1Address,
-            tunnel2Address: this.tunnel2Address,
-        });
+    /** The China endpoint as a customer gateway, the VPN with two tunnels, and the China range routed to it. */
+    private connectChina(
+        name: string,
+        args: VpnHubArgs,
+        chinaPublicIp: pulumi.Input<string>,
+        hub: aws.ec2transitgateway.TransitGateway,
+        hubTable: aws.ec2transitgateway.RouteTable,
+    ) {
+        const child = { parent: this };
+        const inHub = { parent: this, provider: args.hubProvider };
+        const cgw = new aws.ec2.CustomerGateway(
+            `${name}-cgw`,
+            { bgpAsn: "65000", ipAddress: chinaPublicIp, type: "ipsec.1", tags: { Name: `${name}-china` } },
+            inHub,
+        );
+        const tunnel1Psk = presharedKey(`${name}-tunnel1-psk`, child);
+        const tunnel2Psk = presharedKey(`${name}-tunnel2-psk`, child);
+        const connection = new aws.ec2.VpnConnection(
+            `${name}-connection`,
+            {
+                transitGatewayId: hub.id,
+                customerGatewayId: cgw.id,
+                type: "ipsec.1",
+                staticRoutesOnly: true,
+                ...tunnelOptions(1, tunnel1Psk),
+                ...tunnelOptions(2, tunnel2Psk),
+                tags: { Name: `${name}-china` },
+            } as aws.ec2.VpnConnectionArgs,
+            { ...inHub, additionalSecretOutputs: ["tunnel1PresharedKey", "tunnel2PresharedKey"] },
+        );
+        const vpnAssociation = new aws.ec2transitgateway.RouteTableAssociation(
+            `${name}-vpn`,
+            {
+                transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
+                transitGatewayRouteTableId: hubTable.id,
+            },
+            inHub,
+        );
+        // A VPN attachment with static routing learns nothing: the China range is a static route to it.
+        new aws.ec2transitgateway.Route(
+            `${name}-hub-to-china`,
+            {
+                destinationCidrBlock: args.chinaCidr,
+                transitGatewayAttachmentId: connection.transitGatewayAttachmentId,
+                transitGatewayRouteTableId: hubTable.id,
+            },
+            { ...inHub, dependsOn: [vpnAssociation] },
+        );
+        return { tunnel1Psk, tunnel2Psk, connection };
     }
 
     /** Peer the hub with the global region's Transit Gateway; static routes both ways over the peering. */

@@ -15,14 +15,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseAllDocuments } from "yaml";
 import { RenderCache } from "../engine/cache";
 import { defaultChartCache } from "../engine/paths";
 import { helm, HelmError } from "../engine/helm";
 import { KustomizeError } from "../engine/kustomize";
 import { limit } from "../engine/pool";
 import { isChinaHost, Mirrors } from "../../core/mirrors";
-import { describeId, Doc, ManifestError, ObjectId, parseManifests, RenderedObject } from "../objects/manifests";
+import { describeId, Doc, ManifestError, ObjectId, RenderedObject } from "../objects/manifests";
 import { findImages, ImageLocation, KNOWN_REGISTRIES, PrefixLocation, scanObjects } from "../objects/images";
 import { format, tryParseImage } from "../../core/reference";
 import { parseInventory } from "../verify";
@@ -31,7 +30,7 @@ import { jsonPointer } from "../render/plan";
 import { prefixLeak } from "../render/verify";
 import { scanValues } from "../values";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
-import { buildCluster, ClusterBuild, copyTree, isFluxKustomization, SKIP_DIRS, SKIP_FILES } from "./cluster";
+import { buildCluster, ClusterBuild, copyTree, isFluxKustomization } from "./cluster";
 import { judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
@@ -39,6 +38,8 @@ import { CrdSchemas } from "../engine/flux-crds";
 import { DEFAULT_FLUX_VERSION, fluxRelease, FluxRelease } from "../../core/flux-releases";
 import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./sources";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
+import type { AuditReport, ClusterReport, ImageFinding, ReleaseFinding, SourceFinding } from "./report";
+import { readTree, TreeFile } from "./tree";
 
 export interface AuditOptions {
     readonly mirrors: Mirrors;
@@ -64,124 +65,6 @@ export interface AuditOptions {
      * so --strict renders everything. @default true
      */
     readonly trustCache?: boolean;
-}
-
-export interface ImageFinding {
-    readonly reference: string;
-    readonly inChina: boolean;
-    readonly file: string;
-    /** What sets it, e.g. `Deployment web/api /spec/template/spec/containers/0/image`. */
-    readonly where: string;
-    /**
-     * Outside a container's image field (an operator's setting): without a tag, the operator supplies one,
-     * which only the render's declared runtime images know.
-     */
-    readonly setting?: boolean;
-    /** In a component its object turns off (`enabled: false`). */
-    readonly disabled?: boolean;
-}
-
-export interface SourceFinding {
-    readonly kind: string;
-    readonly name: string;
-    readonly url: string;
-    readonly inChina: boolean;
-    readonly file: string;
-    readonly problem?: string;
-}
-
-export interface ReleaseFinding {
-    readonly name: string;
-    readonly rendered: boolean;
-    readonly reason?: string;
-}
-
-export interface ClusterReport {
-    readonly name: string;
-    /** Must pull only from inside China. */
-    readonly china: boolean;
-    readonly images: ImageFinding[];
-    readonly sources: SourceFinding[];
-    readonly releases: ReleaseFinding[];
-    /** What could not be read or followed for this cluster. */
-    readonly problems: string[];
-    readonly files: number;
-    readonly objects: number;
-    /** Images and sources outside China, plus problems (on a china cluster every one is a finding). */
-    readonly crossBorder: number;
-}
-
-export interface AuditReport {
-    readonly root: string;
-    readonly clusters: ClusterReport[];
-    /** Problems of the tree itself: unreadable files, images no cluster reaches, no china cluster. */
-    readonly problems: string[];
-    readonly filesRead: number;
-    readonly helmVersion?: string;
-    /** The Flux the clusters were judged as running. */
-    readonly flux: string;
-    /** The installed CRDs every Flux object was checked against; undefined when they were not at hand. */
-    readonly fluxSchemas?: string;
-}
-
-const MAX_FILE = 32 * 1024 * 1024;
-
-interface TreeFile {
-    readonly rel: string;
-    readonly objects: RenderedObject[];
-}
-
-/** Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered). */
-function readTree(root: string, problems: string[]): { files: TreeFile[]; chartDirs: string[] } {
-    const files: TreeFile[] = [];
-    const chartDirs: string[] = [];
-    const walk = (rel: string) => {
-        const abs = path.join(root, rel);
-        let entries: fs.Dirent[];
-        try {
-            entries = fs.readdirSync(abs, { withFileTypes: true });
-        } catch (e) {
-            problems.push(`${rel || "."}: cannot read the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
-            return;
-        }
-        if (rel && entries.some((e) => e.name === "Chart.yaml" && e.isFile())) {
-            chartDirs.push(rel);
-            return;
-        }
-        for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-            const p = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isSymbolicLink()) {
-                problems.push(
-                    `${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`,
-                );
-            } else if (e.isDirectory()) {
-                if (!SKIP_DIRS.has(e.name)) walk(p);
-            } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name) && !SKIP_FILES.has(e.name)) {
-                const size = fs.statSync(path.join(root, p)).size;
-                if (size > MAX_FILE) {
-                    problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
-                    continue;
-                }
-                files.push({ rel: p, objects: parseFile(root, p, problems) });
-            }
-        }
-    };
-    walk("");
-    return { files, chartDirs };
-}
-
-function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
-    const text = fs.readFileSync(path.join(root, rel), "utf8");
-    try {
-        for (const doc of parseAllDocuments(text))
-            if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
-        return parseManifests(text, rel);
-    } catch (e) {
-        problems.push(
-            `${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`,
-        );
-        return [];
-    }
 }
 
 const isHelmRelease = (o: RenderedObject) =>
@@ -388,15 +271,13 @@ function patchFiles(k: Doc | undefined): string[] {
     ];
 }
 
-export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
-    const root = path.resolve(dir);
-    const problems: string[] = [];
-    if (fs.existsSync(path.join(root, ".crossborder", "journal.json")))
-        problems.push(
-            ".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write",
-        );
-    const tree = readTree(root, problems);
-    const chinaNames = opts.chinaClusters ?? ["china"];
+/** Each cluster's entry folder (clusters/<name>, and `.` for --assume-cluster); no china cluster is a problem. */
+function clusterEntries(
+    root: string,
+    opts: AuditOptions,
+    chinaNames: readonly string[],
+    problems: string[],
+): Map<string, string> {
     const clusterNames = fs.existsSync(path.join(root, "clusters"))
         ? fs
               .readdirSync(path.join(root, "clusters"), { withFileTypes: true })
@@ -411,6 +292,52 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
             `no china cluster found (looked for clusters/${chinaNames.join(", clusters/")}); nothing was checked for the border. Point the audit at the root of the fleet tree, name the cluster with --china-cluster, or use --assume-cluster`,
         );
     }
+    return entries;
+}
+
+/**
+ * Files no cluster reaches: their images are attributed to --assume-cluster, or are findings. Patch files
+ * are not resources: kustomize applies them to the objects it builds (and judges the result).
+ */
+function attributeUnreached(
+    files: readonly TreeFile[],
+    builds: Map<string, ClusterBuild>,
+    opts: AuditOptions,
+    problems: string[],
+): void {
+    const reached = new Set([...builds.values()].flatMap((b) => b.objects.map((o) => o.file)));
+    for (const f of files) {
+        if (!KUSTOMIZATION_FILES.includes(path.posix.basename(f.rel))) continue;
+        for (const p of patchFiles(f.objects[0]?.object))
+            reached.add(path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), p)));
+    }
+    const isKustomizationFile = (rel: string) => KUSTOMIZATION_FILES.includes(path.posix.basename(rel));
+    for (const f of files) {
+        if (reached.has(f.rel) || isKustomizationFile(f.rel)) continue;
+        const k8s = f.objects.filter((o) => o.id.kind && o.id.apiVersion);
+        const found = findImages(k8s, {
+            registries: [...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
+        });
+        if (found.length === 0) continue;
+        if (opts.assumeCluster)
+            builds.get(opts.assumeCluster)!.objects.push(...k8s.map((o) => ({ ...o, file: f.rel })));
+        else
+            problems.push(
+                `${f.rel}: holds ${found.length} image reference(s) (${[...new Set(found.map((l) => l.reference))].slice(0, 3).join(", ")}) but no cluster's Kustomizations reach it; reference it from a cluster, remove it, or name the cluster with --assume-cluster`,
+            );
+    }
+}
+
+export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditReport> {
+    const root = path.resolve(dir);
+    const problems: string[] = [];
+    if (fs.existsSync(path.join(root, ".crossborder", "journal.json")))
+        problems.push(
+            ".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write",
+        );
+    const tree = readTree(root, problems);
+    const chinaNames = opts.chinaClusters ?? ["china"];
+    const entries = clusterEntries(root, opts, chinaNames, problems);
 
     const copy = temporaryFolder("crossborder-audit-");
     try {
@@ -427,29 +354,7 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         const builds = new Map<string, ClusterBuild>();
         for (const [name, entry] of entries) builds.set(name, await buildCluster(name, entry, copy));
 
-        // Files no cluster reaches: their images are attributed to --assume-cluster, or are findings. Patch
-        // files are not resources: kustomize applies them to the objects it builds (and judges the result).
-        const reached = new Set([...builds.values()].flatMap((b) => b.objects.map((o) => o.file)));
-        for (const f of tree.files) {
-            if (!KUSTOMIZATION_FILES.includes(path.posix.basename(f.rel))) continue;
-            for (const p of patchFiles(f.objects[0]?.object))
-                reached.add(path.posix.normalize(path.posix.join(path.posix.dirname(f.rel), p)));
-        }
-        const isKustomizationFile = (rel: string) => KUSTOMIZATION_FILES.includes(path.posix.basename(rel));
-        for (const f of tree.files) {
-            if (reached.has(f.rel) || isKustomizationFile(f.rel)) continue;
-            const k8s = f.objects.filter((o) => o.id.kind && o.id.apiVersion);
-            const found = findImages(k8s, {
-                registries: [...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
-            });
-            if (found.length === 0) continue;
-            if (opts.assumeCluster)
-                builds.get(opts.assumeCluster)!.objects.push(...k8s.map((o) => ({ ...o, file: f.rel })));
-            else
-                problems.push(
-                    `${f.rel}: holds ${found.length} image reference(s) (${[...new Set(found.map((l) => l.reference))].slice(0, 3).join(", ")}) but no cluster's Kustomizations reach it; reference it from a cluster, remove it, or name the cluster with --assume-cluster`,
-                );
-        }
+        attributeUnreached(tree.files, builds, opts, problems);
 
         const charts: ChartContext = {
             root: copy,
@@ -540,53 +445,5 @@ function inventoryProblems(root: string, clusters: readonly ClusterReport[], mir
     return out;
 }
 
-export interface Verdict {
-    /** 0 clean, 1 findings. */
-    readonly code: 0 | 1;
-    readonly summary: string;
-}
-
-/** The audit's exit code and its last lines. `strict`: a china release that was not rendered is a finding too. */
-export function verdict(report: AuditReport, strict: boolean): Verdict {
-    const china = report.clusters.filter((c) => c.china);
-    const unrendered = china.flatMap((c) => c.releases.filter((r) => !r.rendered));
-    const images = report.clusters.reduce((n, c) => n + c.images.length, 0);
-    const sources = report.clusters.reduce((n, c) => n + c.sources.length, 0);
-    const releases = report.clusters.reduce((n, c) => n + c.releases.length, 0);
-    const renderedCount = report.clusters.reduce((n, c) => n + c.releases.filter((r) => r.rendered).length, 0);
-    const checked = `checked ${report.clusters.length} cluster(s) (${report.clusters.map((c) => c.name).join(", ") || "none"}), ${report.filesRead} files, ${images} image references, ${sources} sources; ${renderedCount} of ${releases} HelmReleases rendered${report.helmVersion ? ` on helm ${report.helmVersion}` : ""}, as Flux ${report.flux} runs them${report.fluxSchemas ? `; Flux objects checked against ${report.fluxSchemas}'s CRDs` : ""}`;
-    const bad = china.filter((c) => c.crossBorder > 0);
-    if (bad.length || report.problems.length || china.length === 0) {
-        const parts = [
-            ...bad.map((c) => `${c.name} has ${c.crossBorder} cross-border reference(s) or unreadable part(s)`),
-            ...(report.problems.length ? [`${report.problems.length} problem(s) with the tree`] : []),
-        ];
-        return { code: 1, summary: `${checked}.\nFAIL: ${parts.join("; ") || "no china cluster was checked"}` };
-    }
-    const unproven = [
-        ...(unrendered.length
-            ? [`${unrendered.length} china HelmRelease(s) not rendered, judged on their values only (listed above)`]
-            : []),
-        ...(report.fluxSchemas
-            ? []
-            : [
-                  `the Flux objects were not checked against the CRDs Flux ${report.flux} installs (its chart's archive is not at hand)`,
-              ]),
-    ];
-    if (strict && unproven.length) return { code: 1, summary: `${checked}.\nFAIL (--strict): ${unproven.join("; ")}` };
-    if (unrendered.length) {
-        const line = unproven[0];
-        return strict
-            ? { code: 1, summary: `${checked}.\nFAIL (--strict): ${line}` }
-            : {
-                  code: 0,
-                  summary: `${checked}.\nNOT PROVEN: nothing cross-border in what was read, but ${line}. Run crossborder charts pull, then audit again (--strict makes this a failure)`,
-              };
-    }
-    return {
-        code: 0,
-        summary: `${checked}.\nOK: ${china.map((c) => c.name).join(", ")} pulls nothing from outside China`,
-    };
-}
-
 export { substitute };
+export * from "./report";

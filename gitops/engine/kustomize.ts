@@ -88,8 +88,3 @@ export async function applyKustomize(
         removeTemporaryFolder(dir);
     }
 }
-
-/** Forget the located kubectl (tests that change CROSSBORDER_KUBECTL). */
-export function resetKubectl(): void {
-    kubectl = undefined;
-}

@@ -24,7 +24,7 @@
  * `defaultRegistry: docker.io` names no pull).
  */
 import { KNOWN_REGISTRIES, matchesAnyHost } from "../../core/hosts";
-import { nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../../core/reference";
+import { parseRepositoryPrefix, Reference, tryParseImage } from "../../core/reference";
 import { parse } from "yaml";
 import { RenderedObject } from "./manifests";
 
@@ -560,14 +560,4 @@ function compositeOf(obj: Record<string, unknown>, path: JsonPath, object: numbe
     return registry
         ? { ...location, registryPath: [...path, "registry"], registryValue: obj.registry as string }
         : location;
-}
-
-/** A location's reference with the repository name (and host) replaced, tag and digest kept as written. */
-export function renameReference(reference: string, newName: string): string {
-    return newName + reference.slice(nameAsWritten(reference).length);
-}
-
-/** Normalised repository name of a location, or the text itself when it is not a valid reference. */
-export function repositoryOf(l: ImageLocation): string {
-    return l.parsed ? nameOf(l.parsed) : l.reference;
 }

@@ -337,11 +337,31 @@ async function renderStaged(input: RenderInput, stageIn: () => string): Promise<
         registries: [...KNOWN_REGISTRIES, ...input.mirrors.upstreams.keys(), ...input.mirrors.chinaHosts],
     };
     const warnings: string[] = [];
+    const findings: string[] = [];
     checkChartDestinations(input);
 
     // 1-2: resolve every chart, render every release that has one.
     const charts = resolveCharts(input.catalog, input.charts, stageIn);
     const jobs = jobsOf(input, charts);
+    const renders = await renderJobs(jobs, ctx);
+    // 3-4: plan and prove the china rewrites; the values-level guess where no chart is at hand.
+    const china = await proveChina(input, jobs, renders, ctx, { rewrite, warnings, findings });
+    // 5: the inventory: rendered images, the Pulumi program's own images, and the locked charts.
+    const chinaCluster = input.clusters.find((c) => c.china);
+    const built =
+        chinaCluster && rewrite
+            ? completeInventory(input, chinaCluster.name, charts, china, { warnings, findings })
+            : undefined;
+    if (cache.rejected)
+        warnings.push(
+            `${cache.rejected} render cache record(s) in ${cache.dir} failed their check (edited, or not written by this user's crossborder) and were rendered again`,
+        );
+    if (findings.length > 0) throw new RenderFindings([...new Set(findings)].sort());
+    // 6: the tree.
+    return emitTree(input, jobs, china.outcomes, built, { rewrite, ctx, warnings });
+}
+
+async function renderJobs(jobs: readonly Job[], ctx: EngineContext): Promise<Map<Job, ReleaseRender>> {
     const withJob = jobs.filter((j) => j.job);
     const renders = new Map<Job, ReleaseRender>();
     (
@@ -350,25 +370,40 @@ async function renderStaged(input: RenderInput, stageIn: () => string): Promise<
             ctx,
         )
     ).forEach((r, i) => renders.set(withJob[i], r));
+    return renders;
+}
 
-    // 3-4: plan and prove the china rewrites; the values-level guess where no chart is at hand.
-    const findings: string[] = [];
+interface ChinaProof {
+    readonly outcomes: Map<string, ReleaseOutcome>;
+    readonly inventory: InventoryBuilder;
+    readonly toProve: { job: Job; render: ReleaseRender }[];
+    readonly proven: Awaited<ReturnType<typeof prove>>;
+}
+
+/** Each job's outcome: as rendered (global, or no rewrite), proven on the engine, or the values-level guess. */
+async function proveChina(
+    input: RenderInput,
+    jobs: readonly Job[],
+    renders: ReadonlyMap<Job, ReleaseRender>,
+    ctx: EngineContext,
+    run: { rewrite: boolean; warnings: string[]; findings: string[] },
+): Promise<ChinaProof> {
     const outcomes = new Map<string, ReleaseOutcome>();
     const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry, input.mirrors.prefixes);
     const toProve: { job: Job; render: ReleaseRender }[] = [];
     for (const j of jobs) {
         const render = renders.get(j);
         const base = { release: j.release, cluster: j.cluster.name, values: j.values, rendered: Boolean(render) };
-        if (!(j.cluster.china && rewrite)) outcomes.set(outcomeKey(j.release.name, j.cluster.name), base);
-        else if (render) toProve.push(await hooksByValues(j, render, input, ctx, findings));
+        if (!(j.cluster.china && run.rewrite)) outcomes.set(outcomeKey(j.release.name, j.cluster.name), base);
+        else if (render) toProve.push(await hooksByValues(j, render, input, ctx, run.findings));
         else {
             const guess = valuesGuess(j.release, j.values, input.mirrors, j.cluster.name);
-            warnings.push(...guess.warnings);
+            run.warnings.push(...guess.warnings);
             for (const pair of guess.pairs) inventory.addImage(pair);
             outcomes.set(outcomeKey(j.release.name, j.cluster.name), { ...base, guess });
         }
     }
-    const proven = await prove(toProve, input, ctx, findings);
+    const proven = await prove(toProve, input, ctx, run.findings);
     proven.forEach((p, i) => {
         const j = toProve[i].job;
         chinaPairs(j, p, inventory, input.mirrors);
@@ -381,50 +416,62 @@ async function renderStaged(input: RenderInput, stageIn: () => string): Promise<
             postRenderer: p.plan.postRenderer,
         });
     });
+    return { outcomes, inventory, toProve, proven };
+}
 
-    // 5: the inventory: rendered images, the Pulumi program's own images, and the locked charts.
-    const chinaCluster = input.clusters.find((c) => c.china);
-    let built: Inventory | undefined;
-    if (chinaCluster && rewrite) {
-        declareRuntimeImages(input, chinaCluster.name, charts, inventory, warnings);
-        for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
-            const upstream = parseNormalizedNamed(image);
-            inventory.addImage({
-                upstream,
-                china: rewriteReference(input.mirrors, upstream),
-                where: "the Pulumi program (catalog flux/platform images)",
-                container: true,
-            });
-        }
-        const chartRefs = [
-            ...input.catalog.releases
-                .filter((r) => r.clusters.includes(chinaCluster.name))
-                .flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])),
-            input.catalog.fluxChart,
-        ];
-        for (const ref of chartRefs) {
-            const locked = input.charts.lock?.entries.find((e) => sameChart(e, ref));
-            inventory.addChart(
-                ref,
-                rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version }).url,
-                input.charts.cacheDir,
-                locked?.sha256,
-            );
-        }
-        built = inventory.build();
-        findings.push(...prefixCoverage(proven, toProve, built));
-        for (const u of built.unresolved)
-            (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? warnings : findings).push(
-                `inventory: ${u}`,
-            );
+/** The china inventory: what the renders pull, declared runtime images, the program's images, the locked charts. */
+function completeInventory(
+    input: RenderInput,
+    chinaCluster: ClusterName,
+    charts: Parameters<typeof declareRuntimeImages>[2],
+    china: ChinaProof,
+    run: { warnings: string[]; findings: string[] },
+): Inventory {
+    const { inventory } = china;
+    declareRuntimeImages(input, chinaCluster, charts, inventory, run.warnings);
+    for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
+        const upstream = parseNormalizedNamed(image);
+        inventory.addImage({
+            upstream,
+            china: rewriteReference(input.mirrors, upstream),
+            where: "the Pulumi program (catalog flux/platform images)",
+            container: true,
+        });
     }
-    if (cache.rejected)
-        warnings.push(
-            `${cache.rejected} render cache record(s) in ${cache.dir} failed their check (edited, or not written by this user's crossborder) and were rendered again`,
+    const chartRefs = [
+        ...input.catalog.releases
+            .filter((r) => r.clusters.includes(chinaCluster))
+            .flatMap((r) => (isLocalChart(r.chart) ? [] : [r.chart])),
+        input.catalog.fluxChart,
+    ];
+    for (const ref of chartRefs) {
+        const locked = input.charts.lock?.entries.find((e) => sameChart(e, ref));
+        inventory.addChart(
+            ref,
+            rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version }).url,
+            input.charts.cacheDir,
+            locked?.sha256,
         );
-    if (findings.length > 0) throw new RenderFindings([...new Set(findings)].sort());
+    }
+    const built = inventory.build();
+    run.findings.push(...prefixCoverage(china.proven, china.toProve, built));
+    for (const u of built.unresolved)
+        (/tag from the chart, which is not at hand|no upstream recorded/.test(u) ? run.warnings : run.findings).push(
+            `inventory: ${u}`,
+        );
+    return built;
+}
 
-    // 6: the tree.
+/** The tree's files: both clusters, the Flux objects checked against the installed CRDs, inventory and README. */
+async function emitTree(
+    input: RenderInput,
+    jobs: readonly Job[],
+    outcomes: Map<string, ReleaseOutcome>,
+    built: Inventory | undefined,
+    run: { rewrite: boolean; ctx: EngineContext; warnings: string[] },
+): Promise<RenderOutput> {
+    const { rewrite, ctx, warnings } = run;
+    const cache = ctx.cache;
     const unrendered = [...new Set(jobs.filter((j) => !j.job).map((j) => j.release.name))].sort();
     const emitInput = {
         catalog: input.catalog,

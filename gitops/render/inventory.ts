@@ -153,11 +153,6 @@ function decodeUpstream(ref: Reference): Reference | undefined {
     return upstream && nameOf(upstream) === decoded ? upstream : undefined;
 }
 
-/** `oci://origin/ns/chart` → the repository helm push writes to (it appends the chart name). */
-export function pushTarget(destination: string): string {
-    return destination.slice(0, destination.lastIndexOf("/"));
-}
-
 /** inventory/images.txt, copy.sh, skopeo-sync.yaml and charts.txt. */
 export function renderInventoryFiles(
     inventory: Inventory,

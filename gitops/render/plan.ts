@@ -69,135 +69,159 @@ export function describeLocation(render: ReleaseRender, l: ImageLocation | Prefi
 }
 
 export function planRewrites(render: ReleaseRender, mirrors: Mirrors): RewritePlan {
-    const images = new Map<string, KustomizeImage>();
-    const renames = new Map<string, Rename>();
-    const problems: string[] = [];
-    // Per object, per string path: the new value (several references in one string are replaced together).
-    const edits = new Map<
-        number,
-        Map<
-            string,
-            { path: JsonPath; original: string; value: string; spans: { start: number; end: number; text: string }[] }
-        >
-    >();
+    const planner = new RewritePlanner(render, mirrors);
+    for (const l of render.prefixes) planner.prefixSetting(l);
+    for (const l of render.locations) planner.imageLocation(l);
+    return planner.result();
+}
 
-    const chinaOf = (l: ImageLocation): Reference | undefined => {
-        if (!l.parsed) {
-            problems.push(
-                `${describeLocation(render, l)}: "${l.reference}" is not a valid image reference, so it cannot be rewritten (and no node could pull it); fix the release's values`,
-            );
-            return undefined;
-        }
-        if (isChinaHost(mirrors, l.parsed.domain)) return undefined;
-        try {
-            const china = rewriteReference(mirrors, l.parsed);
-            renames.set(format(l.parsed), { upstream: l.parsed, china });
-            return china;
-        } catch (e) {
-            if (!(e instanceof MirrorError)) throw e;
-            problems.push(`${describeLocation(render, l)}: ${e.message}`);
-            return undefined;
-        }
-    };
-    const edit = (
-        l: ImageLocation | PrefixLocation,
-        path: JsonPath,
-        original: string,
-        start: number,
-        end: number,
-        text: string,
-    ) => {
-        const obj = render.objects[l.object];
-        if (!obj.id.name) {
-            problems.push(
-                `${describeLocation(render, l)}: the object has no name, so no patch can target it; give it a name in the chart's values or templates`,
-            );
-            return;
-        }
-        const byPath = edits.get(l.object) ?? new Map();
-        edits.set(l.object, byPath);
-        const key = JSON.stringify(path);
-        const entry = byPath.get(key) ?? { path, original, value: original, spans: [] };
-        entry.spans.push({ start, end, text });
-        byPath.set(key, entry);
-    };
+/** A string's new value: the spans of several references in it are replaced together. */
+interface StringEdit {
+    readonly path: JsonPath;
+    readonly original: string;
+    readonly spans: { start: number; end: number; text: string }[];
+}
 
-    const refusedPrefixes = new Set<string>();
-    const prefixes = new Map<string, { upstream: string; china: string; where: string }>();
-    for (const l of render.prefixes) {
-        if (isChinaHost(mirrors, l.domain)) continue;
-        const where = describeLocation(render, l);
+/** Collects the rewrites of one release's render: kustomize images, exact-span patches, and problems. */
+class RewritePlanner {
+    private readonly images = new Map<string, KustomizeImage>();
+    private readonly renames = new Map<string, Rename>();
+    private readonly problems: string[] = [];
+    /** Per object, per string path. */
+    private readonly edits = new Map<number, Map<string, StringEdit>>();
+    private readonly refusedPrefixes = new Set<string>();
+    private readonly prefixes = new Map<string, { upstream: string; china: string; where: string }>();
+
+    constructor(
+        private readonly render: ReleaseRender,
+        private readonly mirrors: Mirrors,
+    ) {}
+
+    /** A registry prefix setting (`hub:`, `--hub=`): its span rewritten, or refused with the mapping that works. */
+    prefixSetting(l: PrefixLocation): void {
+        if (isChinaHost(this.mirrors, l.domain)) return;
+        const where = describeLocation(this.render, l);
         try {
-            const china = rewritePrefix(mirrors, l.domain, l.repoPath, `${where} (${l.setting}: ${l.text})`);
+            const china = rewritePrefix(this.mirrors, l.domain, l.repoPath, `${where} (${l.setting}: ${l.text})`);
             const trailing = l.text.endsWith("/") ? "/" : "";
-            edit(l, l.path, l.value, l.start, l.end, china + trailing);
-            prefixes.set(where + l.start, {
+            this.edit(l, l.path, l.value, l.start, l.end, china + trailing);
+            this.prefixes.set(where + l.start, {
                 upstream: l.repoPath ? `${l.domain}/${l.repoPath}` : l.domain,
                 china,
                 where,
             });
         } catch (e) {
             if (!(e instanceof MirrorError)) throw e;
-            refusedPrefixes.add(where);
-            problems.push(e.message);
+            this.refusedPrefixes.add(where);
+            this.problems.push(e.message);
         }
     }
 
-    for (const l of render.locations) {
-        const china = chinaOf(l);
-        if (!china) continue;
+    /** An image reference: a kustomize image for containers, else patches of the strings that hold it. */
+    imageLocation(l: ImageLocation): void {
+        const china = this.chinaOf(l);
+        if (!china) return;
         if (l.via === "container") {
             const name = nameAsWritten(l.reference);
-            images.set(name, { name, newName: nameOf(china) });
+            this.images.set(name, { name, newName: nameOf(china) });
         } else if (l.via === "composite" && l.namePath) {
             // Split over repository and name: the China name's last component goes in the name field, the rest
             // (host and path) in the repository field, so that the operator's join gives the China name.
             const slash = china.path.lastIndexOf("/");
-            edit(
-                l,
-                l.path,
-                l.value,
-                0,
-                l.value.length,
-                `${china.domain}${slash > 0 ? `/${china.path.slice(0, slash)}` : ""}`,
-            );
-            edit(l, l.namePath, l.nameValue!, 0, l.nameValue!.length, china.path.slice(slash + 1));
+            const repository = `${china.domain}${slash > 0 ? `/${china.path.slice(0, slash)}` : ""}`;
+            this.edit(l, l.path, l.value, 0, l.value.length, repository);
+            this.edit(l, l.namePath, l.nameValue!, 0, l.nameValue!.length, china.path.slice(slash + 1));
         } else if (l.via === "composite" && l.registryPath) {
-            edit(l, l.registryPath, l.registryValue!, 0, l.registryValue!.length, china.domain);
-            edit(l, l.path, l.value, 0, l.value.length, china.path);
+            this.edit(l, l.registryPath, l.registryValue!, 0, l.registryValue!.length, china.domain);
+            this.edit(l, l.path, l.value, 0, l.value.length, china.path);
         } else if (l.via === "composite") {
-            edit(l, l.path, l.value, 0, l.value.length, nameOf(china));
+            this.edit(l, l.path, l.value, 0, l.value.length, nameOf(china));
         } else {
             const written = nameAsWritten(l.reference);
-            edit(l, l.path, l.value, l.start, l.start + written.length, nameOf(china));
+            this.edit(l, l.path, l.value, l.start, l.start + written.length, nameOf(china));
         }
     }
 
-    const patches: KustomizePatch[] = [];
-    for (const [object, byPath] of [...edits].sort(([a], [b]) => a - b)) {
-        const ops: Op[] = [];
-        for (const e of [...byPath.values()].sort((a, b) => jsonPointer(a.path).localeCompare(jsonPointer(b.path)))) {
-            let value = e.original;
-            for (const s of [...e.spans].sort((a, b) => b.start - a.start))
-                value = value.slice(0, s.start) + s.text + value.slice(s.end);
-            ops.push(
-                { op: "test", path: jsonPointer(e.path), value: e.original },
-                { op: "replace", path: jsonPointer(e.path), value },
+    private chinaOf(l: ImageLocation): Reference | undefined {
+        if (!l.parsed) {
+            this.problems.push(
+                `${describeLocation(this.render, l)}: "${l.reference}" is not a valid image reference, so it cannot be rewritten (and no node could pull it); fix the release's values`,
             );
+            return undefined;
         }
-        patches.push({ patch: stringify(ops, { lineWidth: 0 }), target: patchTarget(render.objects[object].id) });
+        if (isChinaHost(this.mirrors, l.parsed.domain)) return undefined;
+        try {
+            const china = rewriteReference(this.mirrors, l.parsed);
+            this.renames.set(format(l.parsed), { upstream: l.parsed, china });
+            return china;
+        } catch (e) {
+            if (!(e instanceof MirrorError)) throw e;
+            this.problems.push(`${describeLocation(this.render, l)}: ${e.message}`);
+            return undefined;
+        }
     }
-    const sortedImages = [...images.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return {
-        postRenderer: {
-            ...(sortedImages.length ? { images: sortedImages } : {}),
-            ...(patches.length ? { patches } : {}),
-        },
-        renames: [...renames.values()].sort((a, b) => (format(a.upstream) < format(b.upstream) ? -1 : 1)),
-        problems: [...new Set(problems)].sort(),
-        refusedPrefixes,
-        prefixes: [...prefixes.values()],
-    };
+
+    private edit(
+        l: ImageLocation | PrefixLocation,
+        path: JsonPath,
+        original: string,
+        start: number,
+        end: number,
+        text: string,
+    ): void {
+        const obj = this.render.objects[l.object];
+        if (!obj.id.name) {
+            this.problems.push(
+                `${describeLocation(this.render, l)}: the object has no name, so no patch can target it; give it a name in the chart's values or templates`,
+            );
+            return;
+        }
+        const byPath = this.edits.get(l.object) ?? new Map<string, StringEdit>();
+        this.edits.set(l.object, byPath);
+        const key = JSON.stringify(path);
+        const entry = byPath.get(key) ?? { path, original, spans: [] };
+        entry.spans.push({ start, end, text });
+        byPath.set(key, entry);
+    }
+
+    /** One JSON 6902 patch per object: test the string as rendered, then replace it. */
+    private patches(): KustomizePatch[] {
+        const patches: KustomizePatch[] = [];
+        for (const [object, byPath] of [...this.edits].sort(([a], [b]) => a - b)) {
+            const ops: Op[] = [];
+            for (const e of [...byPath.values()].sort((a, b) =>
+                jsonPointer(a.path).localeCompare(jsonPointer(b.path)),
+            )) {
+                let value = e.original;
+                for (const s of [...e.spans].sort((a, b) => b.start - a.start))
+                    value = value.slice(0, s.start) + s.text + value.slice(s.end);
+                ops.push(
+                    { op: "test", path: jsonPointer(e.path), value: e.original },
+                    { op: "replace", path: jsonPointer(e.path), value },
+                );
+            }
+            patches.push({
+                patch: stringify(ops, { lineWidth: 0 }),
+                target: patchTarget(this.render.objects[object].id),
+            });
+        }
+        return patches;
+    }
+
+    result(): RewritePlan {
+        const patches = this.patches();
+        const sortedImages = [...this.images.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        return {
+            postRenderer: {
+                ...(sortedImages.length ? { images: sortedImages } : {}),
+                ...(patches.length ? { patches } : {}),
+            },
+            renames: [...this.renames.values()].sort((a, b) => (format(a.upstream) < format(b.upstream) ? -1 : 1)),
+            problems: [...new Set(this.problems)].sort(),
+            refusedPrefixes: this.refusedPrefixes,
+            prefixes: [...this.prefixes.values()],
+        };
+    }
 }
 
 export function isEmptyPostRenderer(p: KustomizePostRenderer): boolean {

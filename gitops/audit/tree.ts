@@ -1,0 +1,70 @@
+/**
+ * Reading the tree the audit was pointed at, as it is on disk: every manifest-like file parsed once, the
+ * folders that hold charts set apart (their templates are not YAML until rendered), and every file that
+ * cannot be read a problem, never skipped silently.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+import { parseManifests, RenderedObject } from "../objects/manifests";
+import { SKIP_DIRS, SKIP_FILES } from "./cluster";
+
+const MAX_FILE = 32 * 1024 * 1024;
+
+export interface TreeFile {
+    readonly rel: string;
+    readonly objects: RenderedObject[];
+}
+
+/** Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered). */
+export function readTree(root: string, problems: string[]): { files: TreeFile[]; chartDirs: string[] } {
+    const files: TreeFile[] = [];
+    const chartDirs: string[] = [];
+    const walk = (rel: string) => {
+        const abs = path.join(root, rel);
+        let entries: fs.Dirent[];
+        try {
+            entries = fs.readdirSync(abs, { withFileTypes: true });
+        } catch (e) {
+            problems.push(`${rel || "."}: cannot read the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
+            return;
+        }
+        if (rel && entries.some((e) => e.name === "Chart.yaml" && e.isFile())) {
+            chartDirs.push(rel);
+            return;
+        }
+        for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const p = rel ? `${rel}/${e.name}` : e.name;
+            if (e.isSymbolicLink()) {
+                problems.push(
+                    `${p}: a symbolic link; the audit does not follow links out of the tree, so move the file itself into it`,
+                );
+            } else if (e.isDirectory()) {
+                if (!SKIP_DIRS.has(e.name)) walk(p);
+            } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name) && !SKIP_FILES.has(e.name)) {
+                const size = fs.statSync(path.join(root, p)).size;
+                if (size > MAX_FILE) {
+                    problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
+                    continue;
+                }
+                files.push({ rel: p, objects: parseFile(root, p, problems) });
+            }
+        }
+    };
+    walk("");
+    return { files, chartDirs };
+}
+
+function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
+    const text = fs.readFileSync(path.join(root, rel), "utf8");
+    try {
+        for (const doc of parseAllDocuments(text))
+            if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
+        return parseManifests(text, rel);
+    } catch (e) {
+        problems.push(
+            `${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`,
+        );
+        return [];
+    }
+}
