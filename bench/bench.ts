@@ -64,7 +64,8 @@ const sections: Record<string, () => void | Promise<void>> = {
     images() {
         // In-process: scanning and rewriting is library code, so the SDK load is not part of it.
         const { parse } = require("yaml") as typeof import("yaml");
-        const { scanValues, rewriteValues } = require("../gitops/values") as typeof import("../gitops/values");
+        const { scanValues, rewriteValues } =
+            require("../gitops/values/scan") as typeof import("../gitops/values/scan");
         const { loadMirrors, DEFAULT_MIRRORS_FILE } = require("../core/mirrors") as typeof import("../core/mirrors");
         const chartsDir = path.resolve(ROOT, "..", "shared", "corpus", "charts");
         if (!fs.existsSync(chartsDir)) {
@@ -300,8 +301,8 @@ const sections: Record<string, () => void | Promise<void>> = {
         const h = require("../test/registry/harness") as typeof import("../test/registry/harness");
         const { startFaultProxy } =
             require("../test/registry/fault-proxy") as typeof import("../test/registry/fault-proxy");
-        const { RegistryClient } = require("../gitops/registry") as typeof import("../gitops/registry");
-        const { verifyMirror } = require("../gitops/verify") as typeof import("../gitops/verify");
+        const { RegistryClient } = require("../gitops/registry/client") as typeof import("../gitops/registry/client");
+        const { verifyMirror } = require("../gitops/registry/verify") as typeof import("../gitops/registry/verify");
         const { parseNormalizedNamed } = require("../core/reference") as typeof import("../core/reference");
         if (h.toolsAvailable().length) {
             console.log(`verify-mirror throughput: SKIPPED (missing ${h.toolsAvailable().join(", ")})`);

@@ -13,7 +13,7 @@ import { diffText, diffTrees, DiffReport, hasChanges } from "../gitops/diff";
 import { defaultChartCache, lockFileFor, readLock } from "../gitops/engine/charts";
 import { firstLines, locateTool, removeTemporaryFolder, runTool, temporaryFolder } from "../gitops/engine/tools";
 import { tryParseImage } from "../core/reference";
-import { RegistryClient } from "../gitops/registry";
+import { RegistryClient } from "../gitops/registry/client";
 import type { Doc } from "../gitops/objects/manifests";
 import { UsageError } from "./util";
 

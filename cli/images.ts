@@ -3,9 +3,9 @@
  * its values path and its China-side rewrite; `--rewrite` prints the override values instead.
  */
 import { stringify } from "yaml";
-import { readChartArchive, scanChart } from "../gitops/chart";
+import { readChartArchive, scanChart } from "../gitops/values/chart";
 import { ContextOptions, loadMirrorsFor } from "../stacks/gitops-inputs";
-import { rewriteValues, scanValues, ScanResult } from "../gitops/values";
+import { rewriteValues, scanValues, ScanResult } from "../gitops/values/scan";
 import { pathString, readYaml, SourceError } from "../core/yaml-source";
 import { UsageError } from "./util";
 

@@ -4,7 +4,7 @@
  * charts and every image and chart of its inventory; otherwise names what is missing and exits 1.
  */
 import { promote } from "../gitops/publish/promote";
-import { RegistryClient } from "../gitops/registry";
+import { RegistryClient } from "../gitops/registry/client";
 import { publishTarget, PublishCliOptions } from "./publish";
 import { UsageError } from "./util";
 

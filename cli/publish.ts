@@ -6,7 +6,7 @@ import { registryEndpoints } from "../stacks/config/derived";
 import { originRegistry, StackSources } from "../stacks/gitops-inputs";
 import { ArtifactMeta, publish, PublishCluster, Published } from "../gitops/publish";
 import { isValidTag, REPOSITORY_PATH } from "../core/reference";
-import { RegistryClient } from "../gitops/registry";
+import { RegistryClient } from "../gitops/registry/client";
 import { UsageError } from "./util";
 
 export interface PublishCliOptions {

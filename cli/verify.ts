@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { format, isValidTag, REPOSITORY_PATH } from "../core/reference";
-import { RegistryClient } from "../gitops/registry";
+import { RegistryClient } from "../gitops/registry/client";
 import {
     ChartResult,
     parseChartInventory,
@@ -13,7 +13,7 @@ import {
     verifyCharts,
     verifyMirror,
     VerifyResult,
-} from "../gitops/verify";
+} from "../gitops/registry/verify";
 import { readText } from "../core/yaml-source";
 import { UsageError } from "./util";
 

@@ -21,7 +21,7 @@ import { isChinaHost, Mirrors } from "../core/mirrors";
 import { describeId, RenderedObject } from "./objects/manifests";
 import { findImages, KNOWN_REGISTRIES } from "./objects/images";
 import { EngineContext } from "./render/engine";
-import { parseChartInventory, parseInventory } from "./verify";
+import { parseChartInventory, parseInventory } from "./registry/verify";
 import { removeTemporaryFolder, temporaryFolder } from "./engine/tools";
 
 export interface DiffOptions {

@@ -255,7 +255,7 @@ function checkHostSwaps(
     }
 }
 
-/** An ACR EE namespace (2-120 of a-z 0-9 _ -, as gitops/context.ts checks the china stack's output). */
+/** An ACR EE namespace (2-120 of a-z 0-9 _ -, as stacks/gitops-inputs.ts checks the china stack's output). */
 const NAMESPACE = /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/;
 
 /** The `prefixes:` section: each upstream prefix with its target and a namespace no one else uses. */
@@ -343,7 +343,7 @@ function readPrefixes(
 /**
  * chinaHosts cannot declare the outside world to be China: no pattern may cover a known registry or code
  * host outside China, or an upstream the file itself mirrors; a wildcard must lie under a suffix operated
- * only inside mainland China (gitops/hosts.ts).
+ * only inside mainland China (core/hosts.ts).
  */
 function checkChinaHosts(r: SourceReader, chinaHosts: readonly string[], upstreams: readonly string[]): void {
     chinaHosts.forEach((h, i) => {

@@ -6,7 +6,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { effectivePostRenderStrategy, FluxRelease } from "../../core/flux-releases";
-import { mergeValues } from "../values";
+import { mergeValues } from "../values/scan";
 import { KustomizePostRenderer } from "../engine/kustomize";
 import { EngineContext, ReleaseRender, renderRelease } from "../render/engine";
 import { postRender, PostRenderStrategy, VerifiedRender } from "../render/verify";

@@ -18,7 +18,7 @@ import { limit } from "./pool";
 import { firstLines, removeTemporaryFolder, runTool, temporaryFolder } from "./tools";
 import { helm } from "./helm";
 import type { Doc } from "../objects/manifests";
-import { readChartArchive } from "../chart";
+import { readChartArchive } from "../values/chart";
 
 export { defaultChartCache } from "./paths";
 

@@ -13,7 +13,7 @@
 import * as zlib from "zlib";
 import { Header, Pax } from "tar";
 import { stableJson } from "../engine/cache";
-import { sha256Digest } from "../registry";
+import { sha256Digest } from "../registry/client";
 
 export const FLUX_CONFIG_MEDIA_TYPE = "application/vnd.cncf.flux.config.v1+json";
 export const FLUX_CONTENT_MEDIA_TYPE = "application/vnd.cncf.flux.content.v1.tar+gzip";

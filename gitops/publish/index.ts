@@ -15,7 +15,7 @@ import { parse as parseYaml, parseAllDocuments } from "yaml";
 import type { Doc } from "../objects/manifests";
 import { isValidTag } from "../../core/reference";
 import { chartArtifactOf } from "../render/emit";
-import { RegistryClient } from "../registry";
+import { RegistryClient } from "../registry/client";
 import { Artifact, ArtifactMeta, buildArtifact } from "./artifact";
 import { appliedProblems, fileProblems } from "./secrets";
 import { JOURNAL_FILE } from "../writer";

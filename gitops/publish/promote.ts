@@ -14,8 +14,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { RegistryClient, RegistryError } from "../registry";
-import { parseChartInventory, parseInventory, verifyCharts, verifyMirror } from "../verify";
+import { RegistryClient, RegistryError } from "../registry/client";
+import { parseChartInventory, parseInventory, verifyCharts, verifyMirror } from "../registry/verify";
 import { format } from "../../core/reference";
 import { readText } from "../../core/yaml-source";
 import { ArtifactMeta } from "./artifact";

@@ -33,7 +33,7 @@ import {
 import { Reference } from "../../core/reference";
 import { SourceError } from "../../core/yaml-source";
 import { Inventory, renderInventoryFiles, UPSTREAM_CHART_ANNOTATION } from "./inventory";
-import { mergeValues } from "../values";
+import { mergeValues } from "../values/scan";
 import { Artifact, buildChartArtifact, HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "../publish/artifact";
 
 export interface ClusterSettings {

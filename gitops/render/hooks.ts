@@ -7,11 +7,11 @@
  * with them on the engine, and every hook image of that render must be inside China. A hook image no value
  * sets is a finding naming the hook, never a silent pass.
  */
-import { Chart, readChartArchive, readChartDirectory, scanChart } from "../chart";
+import { Chart, readChartArchive, readChartDirectory, scanChart } from "../values/chart";
 import { isChinaHost, Mirrors } from "../../core/mirrors";
 import { describeId } from "../objects/manifests";
 import { nameOf } from "../../core/reference";
-import { mergeValues, rewriteValues } from "../values";
+import { mergeValues, rewriteValues } from "../values/scan";
 import { localChartFiles } from "./emit";
 import { EngineContext, ReleaseRender, renderRelease, RenderJob } from "./engine";
 import { jsonPointer } from "./plan";

@@ -22,7 +22,7 @@ import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource, rewriteReference } from "../../core/mirrors";
 import { KNOWN_REGISTRIES } from "../objects/images";
 import { parseNormalizedNamed, tryParseImage } from "../../core/reference";
-import { declaredImages, readChartArchive, readChartDirectory } from "../chart";
+import { declaredImages, readChartArchive, readChartDirectory } from "../values/chart";
 import { ClusterName, LocalChart } from "../catalog";
 import { localChartFiles } from "./emit";
 import { SourceError } from "../../core/yaml-source";

@@ -14,7 +14,7 @@ import { ChartLock, lockedArchive, LockedArchive } from "../engine/charts";
 import { KustomizeImage } from "../engine/kustomize";
 import { Mirrors } from "../../core/mirrors";
 import { familiarName, nameOf, parseNormalizedNamed, Reference } from "../../core/reference";
-import { coalesceValues, FoundImage, mergeValues, rewriteValues, scanValues } from "../values";
+import { coalesceValues, FoundImage, mergeValues, rewriteValues, scanValues } from "../values/scan";
 import { readText, SourceError } from "../../core/yaml-source";
 import { localChartFiles, tagFields, treeChartFiles } from "./emit";
 import type { ImagePair } from "./inventory";

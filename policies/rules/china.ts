@@ -6,7 +6,7 @@ import { findImages } from "../../gitops/objects/images";
 import { objectId } from "../../gitops/objects/manifests";
 import { jsonPointer } from "../../gitops/render/plan";
 import { tryParseImage } from "../../core/reference";
-import { scanValues } from "../../gitops/values";
+import { scanValues } from "../../gitops/values/scan";
 import { cloudFacts, instanceTypeOffering } from "../../core/cloud-facts";
 import {
     ingressRules,
@@ -34,7 +34,7 @@ export const chinaArnPartition: Rule = {
                 const m = /arn:(aws(?:-us-gov|-iso[a-z-]*)?):/.exec(s);
                 if (m)
                     report(
-                        `${r.name} (${r.type}) input ${where} names an ${m[1]} ARN in the china stack; derive ARNs from the partition (components/partition) so they read arn:aws-cn:`,
+                        `${r.name} (${r.type}) input ${where} names an ${m[1]} ARN in the china stack; derive ARNs from the partition (core/partition.ts) so they read arn:aws-cn:`,
                         r.urn,
                     );
             }

@@ -66,7 +66,7 @@ describe("the stacks under the mock runtime", function () {
 
         it("trusts only service principals of the principal table, each in its partition's form", () => {
             // IAM refuses a principal a partition does not know (MalformedPolicyDocument): eks.amazonaws.com
-            // is right in aws-cn, ec2.amazonaws.com.cn is right there too (components/partition).
+            // is right in aws-cn, ec2.amazonaws.com.cn is right there too (core/partition.ts).
             for (const [stack, partition] of [
                 ["china", "aws-cn"],
                 ["global", "aws"],

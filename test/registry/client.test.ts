@@ -4,7 +4,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as fs from "fs";
 import * as path from "path";
-import { RegistryClient, RegistryError } from "../../gitops/registry";
+import { RegistryClient, RegistryError } from "../../gitops/registry/client";
 import { runCliAsync, tempDir } from "../helpers";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;

@@ -19,10 +19,10 @@
  * `global.image`) and is not an image of its own. A tag left empty means the chart supplies it (usually
  * from Chart.yaml appVersion): the registry and repository are still rewritten, the tag is not touched.
  */
-import { format, nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../core/reference";
-import { Mirrors, rewriteReference } from "../core/mirrors";
-import { pathString } from "../core/yaml-source";
-import { Doc } from "./objects/manifests";
+import { format, nameOf, parseRepositoryPrefix, Reference, tryParseImage } from "../../core/reference";
+import { Mirrors, rewriteReference } from "../../core/mirrors";
+import { pathString } from "../../core/yaml-source";
+import { Doc } from "../objects/manifests";
 
 export type ValuesPath = readonly (string | number)[];
 

@@ -12,9 +12,9 @@
 import * as fs from "fs";
 import * as zlib from "zlib";
 import { Parser } from "tar";
-import { coalesceValues, FoundImage, scanValues, ScanResult, ValuesPath } from "./values";
-import { parseYaml, SourceError } from "../core/yaml-source";
-import { Doc } from "./objects/manifests";
+import { coalesceValues, FoundImage, scanValues, ScanResult, ValuesPath } from "./scan";
+import { parseYaml, SourceError } from "../../core/yaml-source";
+import { Doc } from "../objects/manifests";
 
 export interface Chart {
     readonly name: string;

@@ -9,9 +9,9 @@
  * Credentials are bound to one host: they are sent to that registry, and to a token service on that same
  * host, never to another host a challenge names.
  */
-import { FindingsError } from "../core/errors";
+import { FindingsError } from "../../core/errors";
 import { createHash } from "crypto";
-import type { Doc } from "./objects/manifests";
+import type { Doc } from "../objects/manifests";
 
 export const MANIFEST_TYPES = [
     "application/vnd.oci.image.index.v1+json",

@@ -3,13 +3,13 @@
  * and every chart, as the very archive the catalog locked? The expected image digest is the one the
  * inventory pins, or else the upstream's (asked when reachable); a chart's layer must be the locked
  * archive's sha256 (helm push stores the archive's bytes as its one layer). Runs with bounded concurrency;
- * every request has a timeout and retries (gitops/registry.ts).
+ * every request has a timeout and retries (client.ts).
  */
-import { Reference, tryParseImage } from "../core/reference";
-import { RegistryClient, RegistryError } from "./registry";
-import { SourceError } from "../core/yaml-source";
-import type { Doc } from "./objects/manifests";
-import { HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "./publish/artifact";
+import { Reference, tryParseImage } from "../../core/reference";
+import { RegistryClient, RegistryError } from "./client";
+import { SourceError } from "../../core/yaml-source";
+import type { Doc } from "../objects/manifests";
+import { HELM_CONTENT_MEDIA_TYPE as HELM_CHART_LAYER } from "../publish/artifact";
 
 export interface InventoryEntry {
     readonly line: number;
