@@ -19,8 +19,9 @@ export interface InventoryEntry {
 
 export type VerifyStatus = "ok" | "missing" | "mismatch" | "error";
 
-export interface VerifyResult {
-    readonly entry: InventoryEntry;
+/** One check of an image or a chart on the target registry. */
+export interface CheckResult<Entry> {
+    readonly entry: Entry;
     /** The reference actually checked (the destination, on the target registry). */
     readonly checked: string;
     readonly status: VerifyStatus;
@@ -34,6 +35,8 @@ export interface VerifyResult {
      */
     readonly origin?: "present" | "absent" | "unknown";
 }
+
+export type VerifyResult = CheckResult<InventoryEntry>;
 
 const strip = (s: string) => s.replace(/^docker:\/\//, "");
 
@@ -179,16 +182,7 @@ export function parseChartInventory(text: string, file: string): ChartEntry[] {
     return entries;
 }
 
-export interface ChartResult {
-    readonly entry: ChartEntry;
-    readonly checked: string;
-    readonly status: VerifyStatus;
-    readonly expected?: string;
-    readonly actual?: string;
-    readonly note?: string;
-    /** As for images: whether the origin holds a chart the checked registry lacks. */
-    readonly origin?: "present" | "absent" | "unknown";
-}
+export type ChartResult = CheckResult<ChartEntry>;
 
 /** Every chart of the inventory on the target registry, its layer the locked archive's bytes. */
 export async function verifyCharts(
