@@ -97,3 +97,12 @@ describe("IpsecEndpoint and VpnHub", () => {
         assert.strictEqual(ofType(later, "aws:ec2/vpnConnection:VpnConnection").length, 1);
     });
 });
+
+describe("a component alone without its regional provider", () => {
+    it("fails the offline run with the engine's own message, not a hang or a serialization error", async () => {
+        await assert.rejects(
+            recordComponent(() => new IpsecEndpoint("vpn", endpoint, {}), { stack: "china" }),
+            /invoke aws:ssm\/getParameter:getParameter was made without an explicit regional provider/,
+        );
+    });
+});
