@@ -112,8 +112,9 @@ export function variantStacks(edits: Partial<Record<"global" | "china", [string[
 }
 
 /**
- * A test CA (ca.pem) and a server certificate signed by it (srv.key, srv.pem) for the DNS `names`, written
- * into `dir` by openssl: what a TLS registry or API stand-in on loopback serves.
+ * A test CA (ca.pem) and a server certificate signed by it (srv.key, srv.pem) for `names` (DNS names, or
+ * IPv4 addresses such as 127.0.0.1), written into `dir` by openssl: what a TLS registry or API stand-in on
+ * loopback serves.
  */
 export function certificates(dir: string, names: readonly string[]): void {
     const run = (args: string[]) => {
@@ -136,7 +137,10 @@ export function certificates(dir: string, names: readonly string[]): void {
         "/CN=crossborder test CA",
     ]);
     run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${names[0]}`]);
-    fs.writeFileSync(path.join(dir, "ext.cnf"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
+    fs.writeFileSync(
+        path.join(dir, "ext.cnf"),
+        `subjectAltName=${names.map((n) => (/^\d+(\.\d+){3}$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",")}\n`,
+    );
     run([
         "x509",
         "-req",

@@ -13,41 +13,12 @@ import { stringify } from "yaml";
 import { archivePath, readLock, sha256File } from "../../gitops/engine/charts";
 import { locateTool } from "../../gitops/engine/tools";
 import { packageChart, writeChart } from "../engine-fixtures";
-import { runCliAsync, tempDir } from "../helpers";
+import { certificates, runCliAsync, tempDir } from "../helpers";
 import { Registry, requireRegistryTools, startRegistry } from "../registry/harness";
 
 function helm(args: string[], env: NodeJS.ProcessEnv = {}): void {
     const r = spawnSync(locateTool("helm"), args, { encoding: "utf8", env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(`helm ${args.join(" ")}: ${r.stderr}`);
-}
-
-/** A self-signed certificate for 127.0.0.1 (openssl), trusted by helm through SSL_CERT_FILE. */
-function certificate(dir: string): { key: string; cert: string } {
-    const key = path.join(dir, "key.pem");
-    const cert = path.join(dir, "cert.pem");
-    const r = spawnSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        { encoding: "utf8" },
-    );
-    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
-    return { key, cert };
 }
 
 /** A Helm repository served from a folder over HTTPS on loopback. */
@@ -77,9 +48,10 @@ describe("crossborder charts pull", function () {
     let registry: Registry;
     let repo: { url: string; close: () => Promise<void> };
     let helmEnv: NodeJS.ProcessEnv;
-    let tls: { key: string; cert: string };
+    /** The loopback repository's key and certificate, and the CA helm trusts through SSL_CERT_FILE. */
+    let tls: { key: string; cert: string; ca: string };
     /** crossborder with helm trusting the loopback repository's certificate (Go reads SSL_CERT_FILE). */
-    const cli = (args: string[]) => runCliAsync(args, { env: { SSL_CERT_FILE: tls.cert } });
+    const cli = (args: string[]) => runCliAsync(args, { env: { SSL_CERT_FILE: tls.ca } });
     const chartSource = (name: string, image: string) =>
         writeChart(
             path.join(work, "src", name + image.replace(/\W/g, "")),
@@ -93,12 +65,13 @@ describe("crossborder charts pull", function () {
     before(async function () {
         requireRegistryTools(this);
         work = tempDir("pull");
-        tls = certificate(work);
+        certificates(work, ["127.0.0.1"]);
+        tls = { key: path.join(work, "srv.key"), cert: path.join(work, "srv.pem"), ca: path.join(work, "ca.pem") };
         helmEnv = {
             HELM_CONFIG_HOME: path.join(work, "helm-config"),
             HELM_CACHE_HOME: path.join(work, "helm-cache"),
             HELM_DATA_HOME: path.join(work, "helm-data"),
-            SSL_CERT_FILE: tls.cert,
+            SSL_CERT_FILE: tls.ca,
         };
         registry = await startRegistry(path.join(work, "registry"));
         // The OCI chart, pushed by helm itself.
