@@ -3,6 +3,7 @@
  * stack's real outputs when given, or else derived from stacks/Pulumi.china.yaml for offline use.
  */
 import * as path from "path";
+import { ACR_NAMESPACE } from "../core/acr";
 import { ConfigError, loadStackConfig, StackConfig } from "./config";
 import { mirrorVarsOf, registryEndpoints } from "./config/derived";
 import { describeConfigError, readStackFile, StackFileError } from "./stackfile";
@@ -110,7 +111,7 @@ export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opt
                 `${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack). Save the china stack's outputs there: pulumi stack output --json -s china`,
             );
         }
-        if (!/^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/.test(String(out.registryNamespace)))
+        if (!ACR_NAMESPACE.test(String(out.registryNamespace)))
             throw new SourceError(
                 `${opts.stackOutputs}: the china stack's registryNamespace "${out.registryNamespace}" is not an ACR EE namespace`,
             );

@@ -4,6 +4,7 @@
  * to be China, and the mapping it gives is injective.
  */
 import * as path from "path";
+import { ACR_NAMESPACE } from "../acr";
 import { chinaOperatedSuffixes, isChinaOperatedWildcard, KNOWN_OUTSIDE, patternsOverlap } from "../hosts";
 import { DOMAIN_AND_PORT, parseRepositoryPrefix } from "../reference";
 import { parseYaml, readText, SourceError, SourceReader, YamlPath, YamlSource } from "../yaml-source";
@@ -255,9 +256,6 @@ function checkHostSwaps(
     }
 }
 
-/** An ACR EE namespace (2-120 of a-z 0-9 _ -, as stacks/gitops-inputs.ts checks the china stack's output). */
-const NAMESPACE = /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/;
-
 /** The `prefixes:` section: each upstream prefix with its target and a namespace no one else uses. */
 function readPrefixes(
     r: MirrorsReader,
@@ -316,7 +314,7 @@ function readPrefixes(
         }
         const namespace = r.fill([...p, "namespace"], entry.namespace);
         if (!namespace) continue;
-        if (!NAMESPACE.test(namespace)) {
+        if (!ACR_NAMESPACE.test(namespace)) {
             r.fail(
                 [...p, "namespace"],
                 `"${namespace}" is not a registry namespace`,

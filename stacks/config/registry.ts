@@ -1,4 +1,5 @@
 /** crossborder:registry — the ACR EE instance of each side (components/registry) and who may reach it. */
+import { ACR_NAMESPACE } from "../../core/acr";
 import { Cidr, isPrivate } from "../../core/cidr";
 import { key as k, readSecret, Scope } from "./reader";
 
@@ -103,7 +104,7 @@ export function readRegistry(s: Scope): RegistryConfig {
         }),
         namespace: r.string(k("registry.namespace"), raw.namespace, {
             default: "crossborder",
-            pattern: /^[a-z0-9]([a-z0-9_-]{0,118}[a-z0-9])?$/,
+            pattern: ACR_NAMESPACE,
             hint: "2-120 lowercase letters, digits, - or _ (ACR EE namespace rules)",
         }),
         instanceSpec,
