@@ -423,7 +423,7 @@ async function proveChina(
 function completeInventory(
     input: RenderInput,
     chinaCluster: ClusterName,
-    charts: Parameters<typeof declareRuntimeImages>[2],
+    charts: ReadonlyMap<string, ResolvedChart>,
     china: ChinaProof,
     run: { warnings: string[]; findings: string[] },
 ): Inventory {

@@ -100,7 +100,8 @@ export function scanValues(values: Json, prefix: ValuesPath = []): ScanResult {
     return { images: scan.images, warnings: scan.warnings };
 }
 
-type Node = {
+/** The keys of one values object that can make up an image, read once. */
+type ImageFields = {
     readonly repository?: string;
     readonly registry?: string;
     readonly image?: string;
@@ -159,7 +160,7 @@ class ValuesScan {
 
     /** The keys of `node` that make up an image in one of the shapes charts use; those keys are consumed. */
     private visitObject(node: Obj, p: ValuesPath): Set<string> {
-        const n: Node = {
+        const n: ImageFields = {
             repository: str(node.repository),
             registry: str(node.registry),
             image: typeof node.image === "string" ? str(node.image) : undefined,
@@ -196,7 +197,7 @@ class ValuesScan {
     }
 
     /** `registry` + `repository` (Bitnami and many more); `global.imageRegistry` wins outside `global`. */
-    private registryRepository(n: Node, p: ValuesPath): Set<string> {
+    private registryRepository(n: ImageFields, p: ValuesPath): Set<string> {
         const effective = (n.inGlobal ? undefined : this.globalImageRegistry) ?? n.registry;
         this.add(p, "registry+repository", `${effective}/${n.repository}`, n.tag, n.digest, (m) => [
             { path: this.at(p, "registry"), value: m.domain },
@@ -208,7 +209,7 @@ class ValuesScan {
     }
 
     /** Split over repository (host and path) and image (the last component), with version or tag. */
-    private repositoryImage(node: Obj, n: Node, p: ValuesPath): Set<string> {
+    private repositoryImage(node: Obj, n: ImageFields, p: ValuesPath): Set<string> {
         const name = `${n.repository!.replace(/\/+$/, "")}/${n.image}`;
         this.add(p, "repository+image", name, str(node.version) ?? n.tag, n.digest, (m) => {
             const slash = m.path.lastIndexOf("/");
@@ -224,7 +225,7 @@ class ValuesScan {
     }
 
     /** `image` with `tag`/`digest`, and a `registry` beside it unless the image names its host. */
-    private imageAndTag(node: Obj, n: Node, p: ValuesPath): Set<string> {
+    private imageAndTag(node: Obj, n: ImageFields, p: ValuesPath): Set<string> {
         const image = n.image!;
         if (hasExplicitHost(image)) {
             this.add(p, "image+tag", image, n.tag, n.digest, (m) => [
