@@ -40,6 +40,8 @@ export interface BuiltObject extends RenderedObject {
     readonly file: string;
     /** `spec.decryption.provider` of the Flux Kustomization that applies it (sops), if any. */
     readonly decryption?: string;
+    /** The Flux Kustomization that applies it (`Kustomization flux-system/apps`); undefined for the cluster's root. */
+    readonly appliedBy?: string;
 }
 
 export interface FluxBuild {
@@ -55,7 +57,7 @@ export function sourcePath(p: string): string | undefined {
     return n.replace(/^\/+/, "").replace(/\/+$/, "");
 }
 
-function kustomizationFile(dir: string): string | undefined {
+export function kustomizationFile(dir: string): string | undefined {
     for (const name of KUSTOMIZATION_FILES) {
         const f = path.join(dir, name);
         if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
@@ -194,7 +196,7 @@ function refusedComponents(root: string, dir: string, components: unknown[] | un
 }
 
 /** Flux's generated kustomization for a directory that has none. */
-function generatedKustomization(dir: string): Record<string, unknown> {
+export function generatedKustomization(dir: string): Record<string, unknown> {
     const resources: string[] = [];
     const walk = (d: string) => {
         for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
