@@ -7,8 +7,10 @@
 import { parse as parseYaml } from "yaml";
 import { effectivePostRenderStrategy, FluxRelease } from "../../core/flux-releases";
 import { mergeValues } from "../values/scan";
+import { readChartArchive } from "../values/chart";
+import { runtimeImageNeeds } from "../../core/runtime-images";
 import { KustomizePostRenderer } from "../engine/kustomize";
-import { EngineContext, ReleaseRender, renderRelease } from "../render/engine";
+import { EngineContext, ReleaseRender, renderRelease, runsTests, withoutTests } from "../render/engine";
 import { postRender, PostRenderStrategy, VerifiedRender } from "../render/verify";
 import { ChartContext, resolveChart } from "./charts";
 import { BuiltObject } from "./flux";
@@ -35,6 +37,8 @@ export interface HelmAuditContext {
     /** The Flux the cluster runs: its helm-controller decides which documents the post-renderers see. */
     readonly flux: FluxRelease;
     readonly kubeVersion?: string;
+    /** The cluster must pull only from inside China: an operator's runtime default outside it is a problem. */
+    readonly china?: boolean;
 }
 
 function find(objects: readonly BuiltObject[], kind: string, name: string, namespace: string): BuiltObject | undefined {
@@ -42,7 +46,12 @@ function find(objects: readonly BuiltObject[], kind: string, name: string, names
 }
 
 /** valuesFrom: each ConfigMap or Secret key (default values.yaml), merged in order, at targetPath when given. */
-function valuesFrom(hr: Obj, objects: readonly BuiltObject[], namespace: string, problems: string[]): Obj | undefined {
+export function valuesFrom(
+    hr: Obj,
+    objects: readonly BuiltObject[],
+    namespace: string,
+    problems: string[],
+): Obj | undefined {
     let values: Obj = {};
     for (const ref of Array.isArray(hr.spec?.valuesFrom) ? hr.spec.valuesFrom : []) {
         const kind = ref?.kind;
@@ -114,6 +123,10 @@ export async function judgeHelmRelease(
                     ...(pr.kustomize.patchesStrategicMerge ?? []).map((p: Doc) => ({ patch: JSON.stringify(p) })),
                 ],
             });
+    if (ctx.china && chart.file.endsWith(".tgz")) {
+        const c = readChartArchive(chart.file);
+        problems.push(...runtimeImageNeeds(c.name, c.version, values).map((n) => n.message));
+    }
     // What the installed helm-controller does, not what the object asks: on a Flux without the field the
     // API server prunes it (core/flux-releases.ts).
     const strategy: PostRenderStrategy = effectivePostRenderStrategy(ctx.flux, spec.postRenderStrategy);
@@ -121,7 +134,7 @@ export async function judgeHelmRelease(
         problems.push(
             `spec.postRenderStrategy is not a field of Flux ${ctx.flux.version}'s HelmRelease: the API server prunes it, and that helm-controller applies hooks as rendered (${strategy})`,
         );
-    const render: ReleaseRender = await renderRelease(
+    const rendered: ReleaseRender = await renderRelease(
         {
             label,
             release,
@@ -132,6 +145,8 @@ export async function judgeHelmRelease(
         },
         ctx.engine,
     );
-    const rendered = await postRender({ label, render, postRenderers: renderers, strategy }, ctx.engine);
-    return { release: label, values, rendered, problems };
+    // A chart's tests are created, and their images pulled, only when the HelmRelease runs them.
+    const render = runsTests(spec) ? rendered : withoutTests(rendered);
+    const verified = await postRender({ label, render, postRenderers: renderers, strategy }, ctx.engine);
+    return { release: label, values, rendered: verified, problems };
 }

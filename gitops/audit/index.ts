@@ -215,6 +215,7 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
                           charts: ctx.charts,
                           flux: ctx.flux,
                           kubeVersion: ctx.kubeVersion,
+                          china: ctx.china,
                       })
                     : { release: label, notRendered: "rendering is off (--no-render)", problems: [] };
             } catch (e) {

@@ -127,3 +127,38 @@ export async function settled<T>(runs: readonly Promise<T>[]): Promise<T[]> {
     if (failed) throw failed.reason;
     return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
+
+/**
+ * Whether a `helm.sh/hook` annotation makes the object a chart test. Helm creates tests only on `helm test`
+ * ("test"; "test-success" and "test-failure" are Helm 2's names, still honoured: helm pkg/release/hook.go),
+ * and helm-controller runs that only when the HelmRelease sets `spec.test.enable` (its CRD: "Enable enables
+ * Helm test actions for this HelmRelease after an Helm install or upgrade action has been performed").
+ */
+export function isTestHook(hook: string | undefined): boolean {
+    return (hook ?? "").split(",").some((h) => /^\s*test(-success|-failure)?\s*$/.test(h));
+}
+
+/** Whether helm-controller runs the chart's tests for this HelmRelease spec (and so pulls their images). */
+export function runsTests(spec: { test?: { enable?: unknown } } | undefined): boolean {
+    return spec?.test?.enable === true;
+}
+
+/** The render without the chart's tests: what a HelmRelease that does not run them creates and pulls. */
+export function withoutTests(render: ReleaseRender): ReleaseRender {
+    if (!render.objects.some((o) => isTestHook(o.hook))) return render;
+    const index = new Map<number, number>();
+    const objects = render.objects.filter((o, i) => {
+        if (isTestHook(o.hook)) return false;
+        index.set(i, index.size);
+        return true;
+    });
+    const keep = <T extends { object: number }>(xs: readonly T[]): T[] =>
+        xs.filter((x) => index.has(x.object)).map((x) => ({ ...x, object: index.get(x.object)! }));
+    return {
+        key: `${render.key}:no-tests`,
+        objects,
+        locations: keep(render.locations),
+        prefixes: keep(render.prefixes),
+        implied: keep(render.implied),
+    };
+}

@@ -13,7 +13,7 @@ import { describeId } from "../objects/manifests";
 import { nameOf } from "../../core/reference";
 import { mergeValues, rewriteValues } from "../values/scan";
 import { localChartFiles } from "./emit";
-import { EngineContext, ReleaseRender, renderRelease, RenderJob } from "./engine";
+import { EngineContext, ReleaseRender, renderRelease, RenderJob, withoutTests } from "./engine";
 import { jsonPointer } from "./plan";
 
 export interface HookRewrite {
@@ -45,7 +45,7 @@ function chartOf(job: RenderJob, local: boolean): Chart {
  * `flux` names the installed Flux for messages.
  */
 export async function rewriteHooksByValues(
-    job: RenderJob & { readonly local: boolean },
+    job: RenderJob & { readonly local: boolean; readonly tests?: boolean },
     render: ReleaseRender,
     mirrors: Mirrors,
     ctx: EngineContext,
@@ -59,7 +59,8 @@ export async function rewriteHooksByValues(
     const setting = scan.images.filter((i) => wanted.has(nameOf(i.reference)));
     const { overrides } = rewriteValues(effective, setting, mirrors);
     const merged = mergeValues(values, overrides) as Record<string, unknown>;
-    const again = Object.keys(overrides).length ? await renderRelease({ ...job, values: merged }, ctx) : render;
+    const rendered = Object.keys(overrides).length ? await renderRelease({ ...job, values: merged }, ctx) : render;
+    const again = job.tests === false ? withoutTests(rendered) : rendered;
     const problems = upstreamHookImages(again, mirrors).map((l) => {
         const o = again.objects[l.object];
         return `${describeId(o.id)} ${jsonPointer(l.path)}: ${l.reference} is in a hook (helm.sh/hook: ${o.hook}), which ${flux}'s helm-controller applies as rendered, without the post-renderer, and no value of the chart sets it to a China name. Set the image through the chart's values in the catalog (values.<path>), or pin a Flux that post-renders hooks (flux.version "2.9.4" with a chart of its own)`;

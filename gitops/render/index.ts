@@ -49,6 +49,8 @@ import { helm } from "../engine/helm";
 import type { Doc } from "../objects/manifests";
 import { fluxSchemaProblems } from "./schema";
 import { fluxValues } from "../../core/flux-releases";
+import { runtimeImageNeeds } from "../../core/runtime-images";
+import { mergeValues } from "../values/scan";
 
 export type { ClusterSettings } from "./emit";
 
@@ -90,11 +92,14 @@ export class RenderFindings extends FindingsError {
     }
 }
 
-interface Job {
+/** One release on one cluster, with the values it installs with and, when its chart is at hand, its render job. */
+export interface Job {
     readonly release: Release;
     readonly cluster: ClusterSettings;
     readonly values: Record<string, unknown>;
     readonly job?: RenderJob;
+    /** Whether helm-controller runs the chart's tests (render/engine.ts runsTests). @default true: the render's own releases count them */
+    readonly tests?: boolean;
 }
 
 function jobsOf(input: RenderInput, charts: ReadonlyMap<string, ResolvedChart>): Job[] {
@@ -102,7 +107,11 @@ function jobsOf(input: RenderInput, charts: ReadonlyMap<string, ResolvedChart>):
     for (const cluster of input.clusters) {
         for (const release of [...input.catalog.releases].sort((a, b) => (a.name < b.name ? -1 : 1))) {
             if (!release.clusters.includes(cluster.name)) continue;
-            const values = releaseValues(release, cluster.name);
+            // On the china cluster, an operator's runtime default the values leave empty is named, so it moves too.
+            let values = releaseValues(release, cluster.name);
+            if (cluster.china && !isLocalChart(release.chart))
+                for (const need of runtimeImageNeeds(release.chart.name, release.chart.version, values))
+                    if (need.values) values = mergeValues(values, need.values) as Record<string, unknown>;
             const chart = charts.get(release.name)!;
             const file =
                 chart.kind === "archive"
@@ -128,9 +137,15 @@ function jobsOf(input: RenderInput, charts: ReadonlyMap<string, ResolvedChart>):
     return jobs;
 }
 
-interface Proven {
+export interface Proven {
     readonly plan: RewritePlan;
     readonly verified: VerifiedRender;
+}
+
+/** What proving the china rewrites needs to know: the mirrors, and the Flux the china cluster runs. */
+export interface ProofContext {
+    readonly mirrors: Mirrors;
+    readonly flux: Catalog["flux"];
 }
 
 /** Only what the post-renderer sees under `strategy`: hooks are left out when they are applied as rendered. */
@@ -144,14 +159,14 @@ function postRenderedPart(render: ReleaseRender, strategy: PostRenderStrategy): 
 }
 
 /** Stages 3 and 4 for the china releases: plan, post-render (batched), judge, under the installed Flux's strategy. */
-async function prove(
+export async function prove(
     jobs: readonly { job: Job; render: ReleaseRender }[],
-    input: RenderInput,
+    input: ProofContext,
     ctx: EngineContext,
     findings: string[],
 ): Promise<Proven[]> {
     // The strategy the installed helm-controller applies to what the tree writes (core/flux-releases.ts).
-    const strategy = effectivePostRenderStrategy(input.catalog.flux, "combined");
+    const strategy = effectivePostRenderStrategy(input.flux, "combined");
     const plans = jobs.map(({ job, render }) => {
         const plan = planRewrites(postRenderedPart(render, strategy), input.mirrors);
         findings.push(...plan.problems.map((p) => `release ${job.release.name}: ${p}`));
@@ -206,20 +221,20 @@ async function prove(
  * Hooks on a Flux that applies them as rendered: their images move through values, proven on the engine
  * (gitops/render/hooks.ts). Returns the job with the values it installs with, and its render.
  */
-async function hooksByValues(
+export async function hooksByValues(
     job: Job,
     render: ReleaseRender,
-    input: RenderInput,
+    input: ProofContext,
     ctx: EngineContext,
     findings: string[],
 ): Promise<{ job: Job; render: ReleaseRender }> {
-    if (effectivePostRenderStrategy(input.catalog.flux, "combined") !== "nohooks") return { job, render };
+    if (effectivePostRenderStrategy(input.flux, "combined") !== "nohooks") return { job, render };
     const r = await rewriteHooksByValues(
-        { ...job.job!, local: isLocalChart(job.release.chart) },
+        { ...job.job!, local: isLocalChart(job.release.chart), tests: job.tests },
         render,
         input.mirrors,
         ctx,
-        `Flux ${input.catalog.flux.version}`,
+        `Flux ${input.flux.version}`,
     );
     findings.push(...r.problems.map((p) => `release ${job.release.name}: ${p}`));
     if (Object.keys(r.overrides).length === 0) return { job, render };
@@ -230,7 +245,7 @@ async function hooksByValues(
  * A prefix setting an operator joins with image names at runtime needs the images it pulls through it in
  * China: at least one rendered or declared image under the upstream prefix, or nothing would be copied there.
  */
-function prefixCoverage(proven: readonly Proven[], jobs: readonly { job: Job }[], built: Inventory): string[] {
+export function prefixCoverage(proven: readonly Proven[], jobs: readonly { job: Job }[], built: Inventory): string[] {
     const sources = built.images.map((i) => i.source.replace(/^docker:\/\//, ""));
     return proven.flatMap((p, i) =>
         p.plan.prefixes
@@ -243,7 +258,7 @@ function prefixCoverage(proven: readonly Proven[], jobs: readonly { job: Job }[]
 }
 
 /** Images an operator joins from a prefix setting, a name and a tag: copied like declared ones. */
-function impliedPairs(job: Job, render: ReleaseRender, inventory: InventoryBuilder, mirrors: Mirrors): void {
+export function impliedPairs(job: Job, render: ReleaseRender, inventory: InventoryBuilder, mirrors: Mirrors): void {
     for (const x of render.implied) {
         if (isChinaHost(mirrors, x.reference.domain)) continue;
         let china;
@@ -262,7 +277,7 @@ function impliedPairs(job: Job, render: ReleaseRender, inventory: InventoryBuild
     }
 }
 
-function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirrors: Mirrors): void {
+export function chinaPairs(job: Job, proven: Proven, inventory: InventoryBuilder, mirrors: Mirrors): void {
     const upstreamOf = new Map(proven.plan.renames.map((r) => [`${r.china.domain}/${r.china.path}`, r.upstream]));
     for (const l of proven.verified.locations) {
         if (!l.parsed || !isChinaHost(mirrors, l.parsed.domain)) continue;
@@ -373,6 +388,8 @@ async function renderJobs(jobs: readonly Job[], ctx: EngineContext): Promise<Map
     return renders;
 }
 
+const proofOf = (input: RenderInput): ProofContext => ({ mirrors: input.mirrors, flux: input.catalog.flux });
+
 interface ChinaProof {
     readonly outcomes: Map<string, ReleaseOutcome>;
     readonly inventory: InventoryBuilder;
@@ -395,7 +412,7 @@ async function proveChina(
         const render = renders.get(j);
         const base = { release: j.release, cluster: j.cluster.name, values: j.values, rendered: Boolean(render) };
         if (!(j.cluster.china && run.rewrite)) outcomes.set(outcomeKey(j.release.name, j.cluster.name), base);
-        else if (render) toProve.push(await hooksByValues(j, render, input, ctx, run.findings));
+        else if (render) toProve.push(await hooksByValues(j, render, proofOf(input), ctx, run.findings));
         else {
             const guess = valuesGuess(j.release, j.values, input.mirrors, j.cluster.name);
             run.warnings.push(...guess.warnings);
@@ -403,7 +420,7 @@ async function proveChina(
             outcomes.set(outcomeKey(j.release.name, j.cluster.name), { ...base, guess });
         }
     }
-    const proven = await prove(toProve, input, ctx, run.findings);
+    const proven = await prove(toProve, proofOf(input), ctx, run.findings);
     proven.forEach((p, i) => {
         const j = toProve[i].job;
         chinaPairs(j, p, inventory, input.mirrors);
