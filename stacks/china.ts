@@ -129,7 +129,10 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
         dockerConfigJson: registryDockerConfig(cfg),
         username: cfg.registry.pullUser ?? "",
         password: pulumi.secret(cfg.registry.pullPassword ?? ""),
-        namespaces: catalog.releases.filter((r) => r.clusters.includes("china")).map((r) => r.namespace),
+        namespaces: [
+            ...catalog.releases.filter((r) => r.clusters.includes("china")).map((r) => r.namespace),
+            ...cfg.gitops.pullSecretNamespaces,
+        ],
     });
     return {
         ...foundation.outputs,

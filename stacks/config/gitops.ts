@@ -40,6 +40,11 @@ export interface GitopsConfig {
     readonly knownHosts?: string;
     /** The token or the private deploy key (a Pulumi secret), per auth. */
     readonly credential?: string;
+    /**
+     * china: namespaces the China registry's pull Secret is created in besides the catalog's releases' (those of
+     * a fleet crossborder adopt moved, whose sources name the Secret). @default []
+     */
+    readonly pullSecretNamespaces: readonly string[];
 }
 
 export interface FluxConfig {
@@ -169,7 +174,32 @@ function readOciDelivery(s: Scope, raw: Record<string, unknown>, artifact: Artif
         path: readTreePath(s, raw.path),
         auth: "none",
         username: "git",
+        pullSecretNamespaces: readPullSecretNamespaces(s, raw.pullSecretNamespaces),
     };
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** gitops.pullSecretNamespaces: Kubernetes namespace names, china only. */
+function readPullSecretNamespaces(s: Scope, raw: unknown): string[] {
+    const { r } = s;
+    if (raw !== undefined && !s.china) {
+        r.issue(
+            k("gitops.pullSecretNamespaces"),
+            "is set on the global side, which pulls from upstream without the China registry's Secret",
+            "remove it",
+        );
+        return [];
+    }
+    return r.list(k("gitops.pullSecretNamespaces"), raw as never, []).flatMap((v, i) => {
+        if (typeof v === "string" && NAMESPACE.test(v)) return [v];
+        r.issue(
+            k(`gitops.pullSecretNamespaces[${i}]`),
+            `${JSON.stringify(v)} is not a namespace name`,
+            "write the namespace names crossborder adopt printed, e.g. [cert-manager, podinfo]",
+        );
+        return [];
+    });
 }
 
 export function readGitops(
@@ -188,6 +218,7 @@ export function readGitops(
         "auth",
         "username",
         "knownHosts",
+        "pullSecretNamespaces",
     ]);
     const delivery = r.oneOf(k("gitops.delivery"), raw.delivery, ["git", "oci"] as const, "git");
     if (delivery === "oci" && !s.china)
@@ -225,6 +256,7 @@ export function readGitops(
         }),
         path: readTreePath(s, raw.path),
         ...readAuth(s, raw, url),
+        pullSecretNamespaces: readPullSecretNamespaces(s, raw.pullSecretNamespaces),
     };
 }
 

@@ -18,6 +18,26 @@ describe("stack config", () => {
         ]);
     });
 
+    it("reads gitops.pullSecretNamespaces on the china side only, each a namespace name", () => {
+        const china = exampleConfig("china");
+        china["crossborder:gitops"] = {
+            ...china["crossborder:gitops"],
+            pullSecretNamespaces: ["cert-manager", "podinfo"],
+        };
+        const cfg = loadStackConfig(china, { stack: "china", isSecret: isExampleSecret });
+        assert.deepStrictEqual(cfg.gitops.pullSecretNamespaces, ["cert-manager", "podinfo"]);
+        china["crossborder:gitops"].pullSecretNamespaces = ["podinfo", "Not_A_Namespace"];
+        assert.deepStrictEqual(messages(china, "china"), [
+            'crossborder:gitops.pullSecretNamespaces[1]: "Not_A_Namespace" is not a namespace name; write the namespace names crossborder adopt printed, e.g. [cert-manager, podinfo]',
+        ]);
+        const global = exampleConfig("global");
+        global["crossborder:gitops"] = { ...global["crossborder:gitops"], pullSecretNamespaces: ["podinfo"] };
+        assert.match(
+            messages(global, "global")[0],
+            /^crossborder:gitops\.pullSecretNamespaces: is set on the global side/,
+        );
+    });
+
     describe("the example stacks", () => {
         it("accepts the global example with its defaults applied", () => {
             const cfg = loadStackConfig(exampleConfig("global"), { stack: "global", isSecret: isExampleSecret });
