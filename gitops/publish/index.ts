@@ -45,10 +45,11 @@ export class PublishError extends InputError {
 function belongsToOther(rel: string, cluster: PublishCluster): boolean {
     const others = CLUSTERS.filter((c) => c !== cluster);
     const parts = rel.split("/");
+    // Every other cluster's entry folder (an adopted fleet has clusters of its own names), and the other
+    // side's folders of the rendered layout.
+    if (parts[0] === "clusters" && parts.length > 2 && parts[1] !== cluster) return true;
     return others.some(
-        (o) =>
-            ((parts[0] === "clusters" || parts[0] === "apps") && parts[1] === o) ||
-            (parts[0] === "infrastructure" && parts[2] === o),
+        (o) => (parts[0] === "apps" && parts[1] === o) || (parts[0] === "infrastructure" && parts[2] === o),
     );
 }
 
