@@ -9,6 +9,7 @@ import { auditCommand } from "./commands/audit";
 import { chartsCommand } from "./commands/charts";
 import { diffCommand } from "./commands/diff";
 import { exampleCommand } from "./commands/example";
+import { adoptCommand } from "./commands/adopt";
 import { imagesCommand } from "./commands/images";
 import { orderCommand } from "./commands/order";
 import { planCommand } from "./commands/plan";
@@ -57,6 +58,7 @@ const COMMANDS: readonly (() => Command)[] = [
     renderCommand,
     chartsCommand,
     auditCommand,
+    adoptCommand,
 ];
 
 export function buildCli(): Command {

@@ -118,6 +118,8 @@ export interface AuditOptions extends ContextOptions {
     readonly catalog?: string;
     /** Judge as this Flux release instead of the catalog's. */
     readonly fluxVersion?: string;
+    /** A chart lock to identify chart archives by instead of the catalog's (an adopted fleet's inventory/charts.lock). */
+    readonly lock?: string;
 }
 
 /** What the audit needs from the catalog: the chart lock, the Flux release, and that Flux's installed CRDs. */
@@ -125,7 +127,13 @@ async function auditFlux(
     opts: AuditOptions,
 ): Promise<{ lock?: ChartLock; flux: FluxRelease; fluxSchemas?: CrdSchemas }> {
     const catalog = loadCatalog(opts.catalog ?? DEFAULT_CATALOG_FILE);
-    const lock = readLock(lockFileFor(catalog.file));
+    if (opts.lock !== undefined && !fs.existsSync(opts.lock))
+        throw new SourceError(
+            `--lock ${opts.lock}: no such file; give the chart lock the tree's charts are identified by (crossborder adopt writes inventory/charts.lock)`,
+        );
+    const lock = readLock(opts.lock ?? lockFileFor(catalog.file));
+    // The Flux chart's archive is locked by the catalog, whatever lock identifies the tree's charts.
+    const catalogLock = opts.lock === undefined ? lock : readLock(lockFileFor(catalog.file));
     let flux = catalog.flux;
     if (opts.fluxVersion !== undefined) {
         const found = fluxRelease(opts.fluxVersion);
@@ -135,7 +143,7 @@ async function auditFlux(
             );
         flux = found;
     }
-    const archive = lockedArchive(opts.charts ?? defaultChartCache(), lock, catalog.fluxChart);
+    const archive = lockedArchive(opts.charts ?? defaultChartCache(), catalogLock, catalog.fluxChart);
     if (!archive) return { lock, flux };
     const label = `${catalog.fluxChart.name} ${catalog.fluxChart.version}`;
     const crds = await installedFluxCrdDocs({ file: archive.file, label }, fluxValues(new Map()));

@@ -44,6 +44,13 @@ export interface WriteOptions {
     readonly force?: boolean;
     /** How long to wait for another writer's lock. @default 60000 */
     readonly lockWaitMs?: number;
+    /**
+     * The folder is a repository the generated files join (crossborder adopt): its .git is expected, and every
+     * file of it that is not crossborder's is still never overwritten. @default false
+     */
+    readonly intoRepository?: boolean;
+    /** What to tell the user when a file in the way would be overwritten. @default the render's advice */
+    readonly conflictFix?: string;
 }
 
 export interface WriteResult {
@@ -318,7 +325,7 @@ function readManifest(out: string): Manifest | undefined {
 }
 
 /** The output folder itself must be a place a tree may go. */
-function checkOutput(outDir: string, force: boolean): string {
+function checkOutput(outDir: string, force: boolean, intoRepository = false): string {
     const out = path.resolve(outDir);
     const st = fs.statSync(out, { throwIfNoEntry: false });
     if (st && !st.isDirectory())
@@ -334,7 +341,7 @@ function checkOutput(outDir: string, force: boolean): string {
         throw new WriterError(
             `${outDir}: refusing to write a tree into the home folder; choose another --out (or pass --force)`,
         );
-    if (st && lstat(path.join(out, ".git")) && !lstat(path.join(out, MANIFEST_FILE))) {
+    if (st && !intoRepository && lstat(path.join(out, ".git")) && !lstat(path.join(out, MANIFEST_FILE))) {
         throw new WriterError(
             `${outDir}: holds another repository's .git and no crossborder tree; render into a folder of its own, or pass --force to add the tree to that repository`,
         );
@@ -408,7 +415,7 @@ export function writeTree(
     opts: WriteOptions = {},
 ): WriteResult {
     for (const p of files.keys()) checkPath(p);
-    const out = checkOutput(outDir, Boolean(opts.force));
+    const out = checkOutput(outDir, Boolean(opts.force), Boolean(opts.intoRepository));
     const existed = new Set([out, path.join(out, OWNER_DIR)].filter((d) => lstat(d)));
     fs.mkdirSync(path.join(out, OWNER_DIR), { recursive: true });
     const release = acquireLock(out, opts.lockWaitMs ?? 60_000);
@@ -419,7 +426,7 @@ export function writeTree(
         const { conflicts, install, remove } = plan(out, files, owned, outDir);
         if (conflicts.length > 0 && !opts.force) {
             throw new WriterError(
-                `nothing was written:\n${conflicts.map((c) => `  ${c}`).join("\n")}\nmove your changes to gitops/catalog.yaml (or out of the way) and render again, or pass --force to let the generated files win`,
+                `nothing was written:\n${conflicts.map((c) => `  ${c}`).join("\n")}\n${opts.conflictFix ?? "move your changes to gitops/catalog.yaml (or out of the way) and render again, or pass --force to let the generated files win"}`,
             );
         }
         const manifest: Manifest = {

@@ -15,6 +15,7 @@ export interface AuditCommandOptions {
     readonly stacksDir: string;
     readonly chinaCluster: string[];
     readonly assumeCluster?: string;
+    readonly lock?: string;
 }
 
 export function auditCommand(): Command {
@@ -38,6 +39,10 @@ export function auditCommand(): Command {
             "the catalog: its lock identifies chart archives, its flux.version is the Flux the clusters run (default: gitops/catalog.yaml)",
         )
         .option("--flux-version <version>", "judge as this Flux release instead of the catalog's flux.version")
+        .option(
+            "--lock <file>",
+            "the chart lock that identifies the tree's chart archives instead of the catalog's (an adopted fleet: inventory/charts.lock)",
+        )
         .action(async (dir: string, opts: AuditCommandOptions) => {
             const { runAudit } = require("../render") as typeof import("../render");
             const { text, code } = await runAudit({
