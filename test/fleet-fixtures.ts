@@ -112,6 +112,31 @@ export function ownFleetFiles(): Record<string, string> {
                 ],
             }),
         ),
+        // Applied by the cluster's root itself, as in Flux's getting-started guide.
+        "clusters/eu/podinfo.yaml": y(
+            {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "HelmRepository",
+                metadata: meta("podinfo", "flux-system"),
+                spec: { interval: "1h", url: "https://stefanprodan.github.io/podinfo" },
+            },
+            {
+                apiVersion: "helm.toolkit.fluxcd.io/v2",
+                kind: "HelmRelease",
+                metadata: meta("podinfo", "flux-system"),
+                spec: {
+                    interval: "1h",
+                    targetNamespace: "web",
+                    chart: { spec: { chart: "podinfo", sourceRef: { kind: "HelmRepository", name: "podinfo" } } },
+                },
+            },
+            {
+                apiVersion: "image.toolkit.fluxcd.io/v1",
+                kind: "ImageRepository",
+                metadata: meta("podinfo", "flux-system"),
+                spec: { image: "ghcr.io/stefanprodan/podinfo", interval: "1h" },
+            },
+        ),
         // No kustomization file: Flux generates one listing every manifest below it.
         "platform/repositories.yaml": y(
             {
@@ -220,5 +245,7 @@ export function ownFleet(label = "own-fleet"): Fleet {
         "23.1.1",
         chart("redis", "redis-23.1.1.tgz"),
     );
+    const podinfo = corpusFile("fleets", "charts", "podinfo-6.14.1.tgz");
+    cacheChart(cache, "https://stefanprodan.github.io/podinfo", "podinfo", "6.14.1", podinfo);
     return { dir, cache, catalogArgs: fluxCatalog(work, cache) };
 }

@@ -32,9 +32,13 @@ import type { KustomizationBuild } from "../audit/cluster";
 import { generatedKustomization, kustomizationFile, type BuiltObject } from "../audit/flux";
 import type { FleetChart } from "./charts";
 
+/** What applies a release or object on the adopted cluster: a Flux Kustomization's name, or the cluster's root. */
+export const ROOT = "(the cluster's root)";
+
 export interface AdoptedRelease {
     readonly hr: BuiltObject;
-    readonly kustomization: KustomizationBuild;
+    /** The Kustomization that applies it (its name), or ROOT. */
+    readonly owner: string;
     readonly chart: FleetChart;
     /** The values it installs with on the china cluster (hook images moved through values where needed). */
     readonly values: Record<string, unknown>;
@@ -61,7 +65,16 @@ export interface EmitAdoptedInput {
     readonly objects: readonly BuiltObject[];
     readonly kustomizations: readonly AdoptedKustomization[];
     readonly releases: readonly AdoptedRelease[];
+    /** The kustomize images and patches that move the root's plain objects' images. */
+    readonly rootPlain?: KustomizePostRenderer;
     readonly inventory: Inventory;
+}
+
+/** The china layer of one folder: files to add as resources, patches, and the plain objects' images. */
+interface Layer {
+    readonly resources: string[];
+    readonly patches: unknown[];
+    readonly images: unknown[];
 }
 
 type Obj = Record<string, unknown>;
@@ -157,24 +170,37 @@ class Overlays {
         );
     }
 
-    /** The china layer of one Kustomization. */
+    /** The china layer of one Kustomization, over its fleet layer. */
     emit(k: AdoptedKustomization): void {
         this.fleetLayer(k);
         const dir = this.dirOf(k.build.name);
-        const resources = ["fleet"];
-        const patches: Obj[] = [];
+        const layer = this.chinaLayer(dir, k.build.name, k.plain);
+        this.files.set(
+            `${dir}/kustomization.yaml`,
+            file(
+                [kustomizationOf(["fleet", ...layer.resources], layer)],
+                `${k.build.name} on the ${this.input.cluster.name} cluster: the fleet's folder, moved to the China registry`,
+            ),
+        );
+    }
+
+    /**
+     * What moves one owner's objects to China, written into `dir`: chart sources, release patches, deletions
+     * of HelmRepositories no release needs and of ArtifactGenerators, nested Kustomizations pointed at their
+     * overlays, and the plain objects' images.
+     */
+    chinaLayer(dir: string, owner: string, plain: KustomizePostRenderer | undefined): Layer {
+        const layer: Layer = { resources: [], patches: [], images: [] };
         const put = (name: string, doc: Obj, comment: string, target?: Obj) => {
             this.files.set(`${dir}/${name}`, file([doc], comment));
-            patches.push({ path: name, ...(target ? { target } : {}) });
+            layer.patches.push({ path: name, ...(target ? { target } : {}) });
         };
-        const releases = this.input.releases.filter((r) => r.kustomization.name === k.build.name);
-        const mine = this.input.objects.filter((o) => o.appliedBy === k.build.name);
-        for (const r of releases) {
+        for (const r of this.input.releases.filter((x) => x.owner === owner)) {
             const { source, ref } = chartSource(r, this.input);
             if (source) {
                 const name = `${slug(`${r.hr.id.namespace}-${r.hr.id.name}`)}-chart.yaml`;
                 this.files.set(`${dir}/${name}`, file([source], `the China source of ${describeId(r.hr.id)}'s chart`));
-                resources.push(name);
+                layer.resources.push(name);
             } else if (ref) put(...ref);
             put(
                 `${slug(`${r.hr.id.namespace}-${r.hr.id.name}`)}-release.yaml`,
@@ -183,63 +209,75 @@ class Overlays {
                 target(r.hr),
             );
         }
+        const mine = this.input.objects.filter((o) => (o.appliedBy ?? ROOT) === owner);
         for (const o of mine) {
             if (o.id.kind === "HelmRepository" && /\.fluxcd\.io\//.test(o.id.apiVersion)) {
-                const used = this.input.objects.some(
-                    (hr) =>
-                        hr.id.kind === "HelmRelease" &&
-                        hr.object.spec?.chart?.spec?.sourceRef?.kind === "HelmRepository" &&
-                        hr.object.spec.chart.spec.sourceRef.name === o.id.name &&
-                        (hr.object.spec.chart.spec.sourceRef.namespace ?? hr.id.namespace) === o.id.namespace &&
-                        !this.input.releases.some((r) => r.hr === hr),
-                );
-                if (!used) patches.push(deletion(o)); // no release on the china cluster installs from it any more
-            } else if (o.id.kind === "ArtifactGenerator")
-                patches.push(deletion(o)); // the china cluster builds every Kustomization from its overlay
-            else if (o.id.kind === "Kustomization" && /kustomize\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion)) {
-                const child = this.input.kustomizations.find((c) => c.build.name === describeId(o.id));
-                if (!child) continue;
-                const spec = this.fluxKustomization(o.object.spec ?? {}, child.build.name);
-                const nulls = Object.fromEntries(
-                    BUILD_FIELDS.filter((f) => o.object.spec?.[f] !== undefined).map((f) => [f, null]),
-                );
-                put(
-                    `${slug(`${o.id.namespace}-${o.id.name}`)}-kustomization.yaml`,
-                    {
-                        apiVersion: o.id.apiVersion,
-                        kind: o.id.kind,
-                        metadata: { name: o.id.name, namespace: o.id.namespace },
-                        spec: {
-                            ...nulls,
-                            sourceRef: spec.sourceRef,
-                            path: spec.path,
-                            timeout: spec.timeout,
-                            retryInterval: spec.retryInterval,
-                        },
-                    },
-                    `patch: ${describeId(o.id)} builds its china overlay`,
-                    target(o),
-                );
-            }
+                if (!this.stillUsed(o)) layer.patches.push(deletion(o)); // no release on the china cluster installs from it
+            } else if (o.id.kind === "ArtifactGenerator" && owner !== ROOT)
+                layer.patches.push(deletion(o)); // the china cluster builds every Kustomization from its overlay
+            else if (o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/"))
+                layer.patches.push(deletion(o)); // image automation runs on the adopted cluster, which commits
+            else if (
+                owner !== ROOT &&
+                o.id.kind === "Kustomization" &&
+                /kustomize\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion)
+            )
+                this.nested(o, put);
         }
-        const plain = k.plain && !isEmptyPostRenderer(k.plain) ? k.plain : undefined;
-        this.files.set(
-            `${dir}/kustomization.yaml`,
-            file(
-                [
-                    {
-                        ...KUSTOMIZE,
-                        resources,
-                        ...(patches.length || plain?.patches?.length
-                            ? { patches: [...patches, ...(plain?.patches ?? [])] }
-                            : {}),
-                        ...(plain?.images?.length ? { images: plain.images } : {}),
-                    },
-                ],
-                `${k.build.name} on the ${this.input.cluster.name} cluster: the fleet's folder, moved to the China registry`,
-            ),
+        if (plain && !isEmptyPostRenderer(plain)) {
+            layer.patches.push(...(plain.patches ?? []));
+            layer.images.push(...(plain.images ?? []));
+        }
+        return layer;
+    }
+
+    /** Whether a release adopt could not move still installs from this HelmRepository. */
+    private stillUsed(repo: BuiltObject): boolean {
+        return this.input.objects.some(
+            (hr) =>
+                hr.id.kind === "HelmRelease" &&
+                hr.object.spec?.chart?.spec?.sourceRef?.kind === "HelmRepository" &&
+                hr.object.spec.chart.spec.sourceRef.name === repo.id.name &&
+                (hr.object.spec.chart.spec.sourceRef.namespace ?? hr.id.namespace) === repo.id.namespace &&
+                !this.input.releases.some((r) => r.hr === hr),
         );
     }
+
+    /** A Kustomization another one applies: pointed at its own overlay, its build fields moved there. */
+    private nested(o: BuiltObject, put: (name: string, doc: Obj, comment: string, target?: Obj) => void): void {
+        const child = this.input.kustomizations.find((c) => c.build.name === describeId(o.id));
+        if (!child) return;
+        const spec = this.fluxKustomization(o.object.spec ?? {}, child.build.name);
+        const nulls = Object.fromEntries(
+            BUILD_FIELDS.filter((f) => o.object.spec?.[f] !== undefined).map((f) => [f, null]),
+        );
+        put(
+            `${slug(`${o.id.namespace}-${o.id.name}`)}-kustomization.yaml`,
+            {
+                apiVersion: o.id.apiVersion,
+                kind: o.id.kind,
+                metadata: { name: o.id.name, namespace: o.id.namespace },
+                spec: {
+                    ...nulls,
+                    sourceRef: spec.sourceRef,
+                    path: spec.path,
+                    timeout: spec.timeout,
+                    retryInterval: spec.retryInterval,
+                },
+            },
+            `patch: ${describeId(o.id)} builds its china overlay`,
+            target(o),
+        );
+    }
+}
+
+function kustomizationOf(resources: readonly string[], layer: Layer): Obj {
+    return {
+        ...KUSTOMIZE,
+        resources,
+        ...(layer.patches.length ? { patches: layer.patches } : {}),
+        ...(layer.images.length ? { images: layer.images } : {}),
+    };
 }
 
 function target(o: BuiltObject): Obj {
@@ -425,10 +463,11 @@ function emitRoot(input: EmitAdoptedInput, overlays: Overlays, files: Map<string
     const dir = `clusters/${input.cluster.name}`;
     for (const [name, docs] of byFile)
         files.set(`${dir}/${name}`, file(docs, `from ${input.from}/${name}, for the ${input.cluster.name} cluster`));
+    const layer = overlays.chinaLayer(dir, ROOT, input.rootPlain);
     files.set(
         `${dir}/kustomization.yaml`,
         file(
-            [{ ...KUSTOMIZE, resources: [...byFile.keys()].sort() }],
+            [kustomizationOf([...byFile.keys(), ...layer.resources].sort(), layer)],
             `the ${input.cluster.name} cluster, adopted from ${input.from}`,
         ),
     );

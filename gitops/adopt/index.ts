@@ -38,7 +38,7 @@ import { Release } from "../catalog";
 import { FleetChart, fleetChart } from "./charts";
 import { runtimeImageNeeds } from "../../core/runtime-images";
 import { mergeValues } from "../values/scan";
-import { emitAdopted, AdoptedRelease, AdoptedKustomization, privateRegistry } from "./emit";
+import { emitAdopted, AdoptedRelease, AdoptedKustomization, privateRegistry, ROOT } from "./emit";
 import { declaredRuntimeImages } from "./runtime";
 
 export interface AdoptInput {
@@ -68,6 +68,9 @@ export interface AdoptOutput {
     /** Namespaces whose chart sources name the China registry's pull Secret (the china stack creates it there). */
     readonly pullSecretNamespaces: readonly string[];
 }
+
+/** Flux's image automation (image-reflector and image-automation controllers): it runs where the fleet's commits are made. */
+export const isImageAutomation = (o: BuiltObject) => o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/");
 
 const isHelmRelease = (o: BuiltObject) =>
     o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
@@ -100,17 +103,17 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
         );
         return false;
     });
+    const automation = build.objects.filter(isImageAutomation);
+    if (automation.length)
+        warnings.push(
+            `${automation.map((o) => `${describeId(o.id)} (${o.file})`).join(", ")}: image automation stays on ${input.from}, which commits the new tags to the fleet; the ${input.cluster.name} cluster leaves it out (its Flux runs no image automation controllers), so adopt again after such a commit, and the inventory copies the new tags`,
+        );
     // 2. charts
     const releases: AdoptedRelease[] = [];
     for (const hr of build.objects.filter(isHelmRelease)) {
-        const kb = kustomizations.find((k) => k.name === hr.appliedBy);
         const label = `${describeId(hr.id)} (${hr.file})`;
-        if (!kb) {
-            problems.push(
-                `${label}: applied by the cluster's root, not by a Kustomization; adopt moves what Kustomizations apply`,
-            );
-            continue;
-        }
+        const owner = hr.appliedBy ?? ROOT;
+        if (hr.appliedBy && !kustomizations.some((k) => k.name === hr.appliedBy)) continue; // its Kustomization is named
         const chart = fleetChart(hr, build.objects, input.chartCache);
         if ("problem" in chart) {
             problems.push(`${label}: cannot be adopted: ${chart.problem}`);
@@ -128,7 +131,7 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
             if (need.values) installs = mergeValues(installs, need.values) as Record<string, unknown>;
             else problems.push(`${label}: cannot be adopted: ${need.message}`);
         }
-        releases.push({ hr, kustomization: kb, chart, values: installs, installed: values });
+        releases.push({ hr, owner, chart, values: installs, installed: values });
     }
     // 3. prove
     const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry, input.mirrors.prefixes);
@@ -151,6 +154,7 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
         tree: copy,
         objects: build.objects,
         kustomizations: kustomizations.map((k): AdoptedKustomization => ({ build: k, plain: plain.get(k.name) })),
+        rootPlain: plain.get(ROOT),
         releases: proven,
         inventory: built,
     });
@@ -279,18 +283,24 @@ async function provePlain(
     const out = new Map<string, KustomizePostRenderer>();
     const proof = { mirrors: input.mirrors, flux: input.flux };
     const jobs: { job: Job; render: ReleaseRender }[] = [];
-    for (const k of kustomizations) {
+    const fluxSystem = `${input.from.replace(/\/+$/, "")}/flux-system/`;
+    const owners = [...kustomizations.map((k) => ({ name: k.name, k })), { name: ROOT, k: undefined }];
+    for (const { name, k } of owners) {
         const mine = objects.filter(
             (o) =>
-                o.appliedBy === k.name &&
+                (o.appliedBy ?? ROOT) === name &&
+                // Flux's own components on the adopted cluster are the Pulumi bootstrap's on the china one.
+                !(name === ROOT && o.file.startsWith(fluxSystem)) &&
                 !isHelmRelease(o) &&
                 !isFluxKustomization(o) &&
-                !/\.fluxcd\.io\//.test(o.id.apiVersion),
+                !(/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind)) &&
+                o.id.kind !== "ArtifactGenerator" &&
+                !isImageAutomation(o),
         );
         const scan = scanObjects(mine, { registries: ctx.registries });
         if (!scan.images.some((l) => !(l.parsed && isChinaHost(input.mirrors, l.parsed.domain)))) continue;
         const render: ReleaseRender = {
-            key: `adopt:${k.name}`,
+            key: `adopt:${name}`,
             objects: storeObjects(mine),
             locations: scan.images,
             prefixes: scan.prefixes,
@@ -298,8 +308,8 @@ async function provePlain(
         };
         const release = {
             kind: "release",
-            name: k.name,
-            namespace: k.object.id.namespace ?? "flux-system",
+            name,
+            namespace: k?.object.id.namespace ?? "flux-system",
             group: "apps",
             chart: { repository: "file://.", name: "plain", version: "0" },
             clusters: [input.cluster.name],
@@ -308,7 +318,7 @@ async function provePlain(
             clusterValues: {},
             extraImages: [],
             runtimeImages: [],
-            at: k.object.file,
+            at: k?.object.file ?? input.from,
             key: "Kustomization",
         } satisfies Release;
         jobs.push({
@@ -317,8 +327,8 @@ async function provePlain(
                 cluster: input.cluster,
                 values: {},
                 job: {
-                    label: `${k.name} (${k.object.file})`,
-                    release: k.name,
+                    label: k ? `${name} (${k.object.file})` : `${name} (${input.from})`,
+                    release: name,
                     namespace: release.namespace,
                     chart: { file: ".", sha256: "" },
                     values: {},
@@ -341,9 +351,16 @@ function sourceProblems(
     releases: readonly AdoptedRelease[],
     mirrors: Mirrors,
 ): string[] {
+    const key = (kind: unknown, namespace: unknown, name: unknown) => `${kind}/${namespace}/${name}`;
     const moved = new Set(
-        releases.map((r) => `${r.chart.source.id.kind}/${r.chart.source.id.namespace}/${r.chart.source.id.name}`),
+        releases.map((r) => key(r.chart.source.id.kind, r.chart.source.id.namespace, r.chart.source.id.name)),
     );
+    // The chart source of a release that could not be adopted: that release's own problem names why.
+    for (const hr of objects.filter(isHelmRelease)) {
+        const ns = hr.id.namespace;
+        const ref = hr.object.spec?.chartRef ?? hr.object.spec?.chart?.spec?.sourceRef;
+        if (ref?.kind && ref?.name) moved.add(key(ref.kind, ref.namespace ?? ns, ref.name));
+    }
     const out: string[] = [];
     for (const o of objects) {
         if (!/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) || !SOURCE_KINDS.includes(o.id.kind)) continue;

@@ -186,7 +186,7 @@ function impliedIn(
             return;
         let doc: unknown;
         try {
-            doc = parse(node, { maxAliasCount: 10 });
+            doc = parse(node, { maxAliasCount: 10, logLevel: "error" });
         } catch {
             return;
         }

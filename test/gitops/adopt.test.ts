@@ -89,7 +89,7 @@ function imagesIn(value: unknown, key = "", out: string[] = []): string[] {
 function chinaImages(fleet: Fleet): string[] {
     const root = docs(kustomize(path.join(fleet.dir, "clusters", "china")));
     const paths = root.filter((d) => d.kind === "Kustomization").map((d) => String(d.spec.path));
-    const built: Doc[] = [];
+    const built: Doc[] = [...root];
     const queue = [...paths];
     while (queue.length) {
         const out = docs(kustomize(path.join(fleet.dir, queue.shift()!)));
@@ -116,17 +116,12 @@ function chinaImages(fleet: Fleet): string[] {
         }).trim();
         const work = tempDir("adopt-render");
         fs.writeFileSync(path.join(work, "values.yaml"), stringify(hr.spec.values ?? {}));
+        // helm-controller's release name and namespace: targetNamespace, then releaseName or <targetNamespace>-<name>.
+        const target = hr.spec.targetNamespace;
+        const release = hr.spec.releaseName ?? (target ? `${target}-${hr.metadata.name}` : hr.metadata.name);
         const rendered = execFileSync(
             locateTool("helm"),
-            [
-                "template",
-                hr.spec.releaseName ?? hr.metadata.name,
-                archive,
-                "-n",
-                ns,
-                "-f",
-                path.join(work, "values.yaml"),
-            ],
+            ["template", release, archive, "-n", target ?? ns, "-f", path.join(work, "values.yaml")],
             { encoding: "utf8", maxBuffer: 64 << 20, timeout: 60_000 },
         );
         // helm's own text, tests aside: re-serialized YAML could read differently to kustomize's parser.
@@ -206,9 +201,23 @@ describe("crossborder adopt", function () {
         assert.equal(second.status, 0, second.stderr);
         assert.match(second.stdout, /up to date/);
         assert.deepEqual(snapshot(fleet.dir), after, "a second run changes no byte");
+
+        // The fleet changes (redis moves to 8.6.3): only what follows from it is rewritten.
+        const release = path.join(fleet.dir, "apps/base/podinfo/release.yaml");
+        fs.writeFileSync(release, fs.readFileSync(release, "utf8").replace("tag: 8.6.2", "tag: 8.6.3"));
+        const third = await adopt(fleet, "clusters/production");
+        assert.equal(third.status, 0, third.stderr);
+        const changed = [...snapshot(fleet.dir)].filter(([p, h]) => after.get(p) !== h).map(([p]) => p);
+        assert.deepEqual(changed.sort(), [
+            ".crossborder/manifest.json",
+            "apps/base/podinfo/release.yaml",
+            "inventory/images.txt",
+            "inventory/skopeo-sync.yaml",
+        ]);
+        assert.match(fs.readFileSync(path.join(fleet.dir, "inventory/images.txt"), "utf8"), /redis:8\.6\.3 /);
     });
 
-    it("adopts a fleet of another shape: bootstrap GitRepository, plain folders, a nested Kustomization, targetNamespace, valuesFrom, an OCI HelmRepository", async () => {
+    it("adopts a fleet of another shape: bootstrap GitRepository, a release of the root, plain folders, a nested Kustomization, targetNamespace, valuesFrom, an OCI HelmRepository, image automation", async () => {
         const fleet = ownFleet();
         const before = snapshot(fleet.dir);
         const r = await adopt(fleet, "clusters/eu");
@@ -222,6 +231,11 @@ describe("crossborder adopt", function () {
         // The fleet's own kustomize images entry (newTag v1.8.2) still applies under the china layer.
         assert.ok(
             images.some((i) => i.endsWith("quay.io_s_prometheus_s_node-exporter:v1.8.2")),
+            images.join("\n"),
+        );
+        // The release the cluster's root applies itself (targetNamespace web) is moved too.
+        assert.ok(
+            images.some((i) => i.endsWith("ghcr.io_s_stefanprodan_s_podinfo:6.14.1")),
             images.join("\n"),
         );
         assertInInventory(fleet, images);
