@@ -27,7 +27,7 @@ import { describeId } from "../objects/manifests";
 import { isEmptyPostRenderer } from "../render/plan";
 import type { Proven } from "../render/index";
 import { Inventory, renderInventoryFiles } from "../render/inventory";
-import { ClusterSettings, HELM_CHART_LAYER } from "../render/emit";
+import { ClusterSettings, fromPrivateRegistry, HELM_CHART_LAYER } from "../render/emit";
 import type { KustomizationBuild } from "../audit/cluster";
 import { generatedKustomization, kustomizationFile, type BuiltObject } from "../audit/flux";
 import type { FleetChart } from "./charts";
@@ -296,15 +296,6 @@ function deletion(o: BuiltObject): Obj {
     };
 }
 
-/** Whether a chart URL is served by a registry target of the mirrors (ACR EE: private, needs the pull Secret). */
-export function privateRegistry(mirrors: Mirrors, url: string): boolean {
-    const host = url
-        .replace(/^oci:\/\//, "")
-        .split("/")[0]
-        .toLowerCase();
-    return [...mirrors.targets.values()].some((t) => t.kind === "registry" && t.host.toLowerCase() === host);
-}
-
 /**
  * The release's chart on the china cluster: its OCIRepository patched to the China registry at the exact
  * version (chartRef), or a new OCIRepository in place of the HelmRepository (chart.spec).
@@ -313,7 +304,7 @@ function chartSource(r: AdoptedRelease, input: EmitAdoptedInput): { source?: Obj
     const p = input.cluster.profile;
     const { ref } = r.chart;
     const china = rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version });
-    const secret = privateRegistry(input.mirrors, china.url) ? { secretRef: { name: REGISTRY_PULL_SECRET } } : {};
+    const secret = fromPrivateRegistry(input.mirrors, china.url) ? { secretRef: { name: REGISTRY_PULL_SECRET } } : {};
     const src = r.chart.source;
     if (r.chart.via === "chartRef") {
         const s: Doc = src.object.spec ?? {};

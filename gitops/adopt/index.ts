@@ -38,7 +38,8 @@ import { Release } from "../catalog";
 import { FleetChart, fleetChart } from "./charts";
 import { runtimeImageNeeds } from "../../core/runtime-images";
 import { mergeValues } from "../values/scan";
-import { emitAdopted, AdoptedRelease, AdoptedKustomization, privateRegistry, ROOT } from "./emit";
+import { emitAdopted, AdoptedRelease, AdoptedKustomization, ROOT } from "./emit";
+import { fromPrivateRegistry } from "../render/emit";
 import { declaredRuntimeImages } from "./runtime";
 
 export interface AdoptInput {
@@ -170,7 +171,7 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
         pullSecretNamespaces: [
             ...new Set(
                 proven
-                    .filter((r) => privateRegistry(input.mirrors, chinaChartUrl(r.chart, input)))
+                    .filter((r) => fromPrivateRegistry(input.mirrors, chinaChartUrl(r.chart, input)))
                     .map((r) => String((r.chart.via === "chartRef" ? r.chart.source : r.hr).id.namespace)),
             ),
         ].sort(),

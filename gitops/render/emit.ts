@@ -49,7 +49,7 @@ export interface ClusterSettings {
 }
 
 /** Whether a chart source URL is served by a registry target of the mirrors (ACR EE: private). */
-function fromPrivateRegistry(mirrors: Mirrors, url: string): boolean {
+export function fromPrivateRegistry(mirrors: Mirrors, url: string): boolean {
     const host = url
         .replace(/^oci:\/\//, "")
         .split("/")[0]
