@@ -10,6 +10,7 @@ import { chartsCommand } from "./commands/charts";
 import { diffCommand } from "./commands/diff";
 import { exampleCommand } from "./commands/example";
 import { adoptCommand } from "./commands/adopt";
+import { bundleCommand } from "./commands/bundle";
 import { imagesCommand } from "./commands/images";
 import { orderCommand } from "./commands/order";
 import { planCommand } from "./commands/plan";
@@ -59,6 +60,7 @@ const COMMANDS: readonly (() => Command)[] = [
     chartsCommand,
     auditCommand,
     adoptCommand,
+    bundleCommand,
 ];
 
 export function buildCli(): Command {

@@ -22,12 +22,13 @@ export class ToolError extends InputError {
     }
 }
 
-export type ToolName = "helm" | "kubectl" | "git";
+export type ToolName = "helm" | "kubectl" | "git" | "skopeo";
 
 const ENV: Record<ToolName, string> = {
     helm: "CROSSBORDER_HELM",
     kubectl: "CROSSBORDER_KUBECTL",
     git: "CROSSBORDER_GIT",
+    skopeo: "CROSSBORDER_SKOPEO",
 };
 
 function executable(file: string): boolean {
@@ -83,6 +84,8 @@ export const TOOL_LIMITS = {
     build: { timeoutMs: 300_000, maxOutputBytes: 256 * 1024 * 1024, memoryBytes: 4 * 1024 ** 3 },
     /** `helm pull` of one chart (a slow link). */
     pull: { timeoutMs: 600_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
+    /** `skopeo copy --all` of one image, or `helm push` of one chart (crossborder bundle). */
+    copy: { timeoutMs: 1_800_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
     /** `git archive` of one revision of a fleet repository (crossborder diff). */
     git: { timeoutMs: 120_000, maxOutputBytes: 16 * 1024 * 1024, memoryBytes: 2 * 1024 ** 3 },
     /** `--version` and the like. */

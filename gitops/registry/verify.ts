@@ -155,6 +155,8 @@ export interface ChartEntry {
     readonly path: string;
     /** undefined when the chart was never pulled (the inventory says "-"). */
     readonly sha256?: string;
+    /** The archive's path inside the chart cache. */
+    readonly archive: string;
 }
 
 /** inventory/charts.txt: `REPOSITORY CHART VERSION DESTINATION SHA256 ARCHIVE` per line, `#` comments. */
@@ -177,6 +179,7 @@ export function parseChartInventory(text: string, file: string): ChartEntry[] {
             host: m[1],
             path: m[2],
             sha256: f[4] === "-" ? undefined : f[4],
+            archive: f[5],
         });
     });
     return entries;

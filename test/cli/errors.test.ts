@@ -16,7 +16,7 @@ const CAUGHT_BY_CALLERS: Record<string, string> = {
     ImageReferenceError: "callers try the next reading of a string (tryParseImage) or name the key in their own error",
 };
 
-const FINDINGS = new Set(["RenderFindings", "PublishRefused", "RegistryError"]);
+const FINDINGS = new Set(["RenderFindings", "PublishRefused", "RegistryError", "BundleRefused"]);
 
 function exportedErrorClasses(): { file: string; name: string }[] {
     const out: { file: string; name: string }[] = [];
