@@ -94,20 +94,24 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
         refresherImage: rewriteImage(mirrors, catalog.platform.ecrRefresherImage),
     });
     const natCount = cfg.network.natGateways === "single" ? 1 : facts.zones.length;
-    const registry = new RegistryInstance(
-        "china-registry",
-        {
-            role: "china",
-            instanceName: cfg.registry.instanceName,
-            region: cfg.alicloud.region,
-            instanceSpec: cfg.registry.instanceSpec,
-            periodMonths: cfg.registry.periodMonths,
-            namespace: cfg.registry.namespace,
-            prefixNamespaces: prefixNamespaces(mirrors, vars.chinaRegistry),
-            internetAccess: chinaRegistryAccess(cfg, foundation, natCount),
-        },
-        { providers: { alicloud: providers.alicloud, random: providers.random } },
-    );
+    // An air-gapped site brings its own registry (crossborder:registry.site), filled by crossborder bundle load.
+    const site = cfg.registry.site;
+    const registry = site
+        ? undefined
+        : new RegistryInstance(
+              "china-registry",
+              {
+                  role: "china",
+                  instanceName: cfg.registry.instanceName,
+                  region: cfg.alicloud.region,
+                  instanceSpec: cfg.registry.instanceSpec,
+                  periodMonths: cfg.registry.periodMonths,
+                  namespace: cfg.registry.namespace,
+                  prefixNamespaces: prefixNamespaces(mirrors, vars.chinaRegistry),
+                  internetAccess: chinaRegistryAccess(cfg, foundation, natCount),
+              },
+              { providers: { alicloud: providers.alicloud, random: providers.random } },
+          );
     const data = new ServingBucket(
         "china-data",
         {
@@ -138,11 +142,15 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
         ...foundation.outputs,
         dataBucket: data.bucketName,
         dataReaderRoleArn: data.readerRoleArn,
-        registryInstanceId: registry.instanceId,
         // What gitops/mirrors.yaml's {{ chinaRegistry }} and {{ registryNamespace }} resolve to.
-        registryEndpoint: registry.publicEndpoint,
-        registryVpcEndpoint: registry.vpcEndpoint,
-        registryNamespace: registry.namespace,
+        ...(registry
+            ? {
+                  registryInstanceId: registry.instanceId,
+                  registryEndpoint: registry.publicEndpoint,
+                  registryVpcEndpoint: registry.vpcEndpoint,
+                  registryNamespace: registry.namespace,
+              }
+            : { registryEndpoint: site, registryVpcEndpoint: site, registryNamespace: cfg.registry.namespace }),
         fluxInstalled: flux !== undefined,
         ...(vpn
             ? {

@@ -106,9 +106,13 @@ export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opt
         const out = src.outputs("china");
         const endpoint = String(out.registryEndpoint).toLowerCase();
         const region = acrRegionOf(endpoint);
+        // An air-gapped site's registry is inside China because the china stack file names it, never because
+        // an outputs file says so.
+        if (endpoint === declaredSite(src) && ACR_NAMESPACE.test(String(out.registryNamespace)))
+            return { chinaRegistry: endpoint, registryNamespace: String(out.registryNamespace) };
         if (!region || !cloudFacts().alicloud.get(region)?.mainland) {
             throw new SourceError(
-                `${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack). Save the china stack's outputs there: pulumi stack output --json -s china`,
+                `${opts.stackOutputs}: the china stack's registryEndpoint "${out.registryEndpoint}" is ${region ? `in ${region}, outside mainland China` : "not an ACR EE endpoint (<instance>-registry.<region>.cr.aliyuncs.com)"}; the China registry must be an ACR EE instance in a mainland region such as cn-hangzhou (crossborder:alicloud.region of the china stack), or the site registry the china stack file names (crossborder:registry.site). Save the china stack's outputs there: pulumi stack output --json -s china`,
             );
         }
         if (!ACR_NAMESPACE.test(String(out.registryNamespace)))
@@ -119,6 +123,15 @@ export function mirrorVars(opts: ContextOptions = {}, src = new StackSources(opt
     }
     const cfg = src.config("china");
     return mirrorVarsOf(cfg);
+}
+
+/** crossborder:registry.site of the china stack file, when the file is there and names one. */
+function declaredSite(src: StackSources): string | undefined {
+    try {
+        return src.config("china").registry.site;
+    } catch {
+        return undefined; // no stack files beside the outputs: only an ACR EE endpoint can be the China registry
+    }
 }
 
 /** The ACR EE origin instance (global side): where the inventory copies to. */

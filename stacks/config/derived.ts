@@ -13,12 +13,13 @@ import { DEFAULT_MIRRORS_FILE, loadMirrors, MirrorVars, prefixNamespaces } from 
 
 /** The settings the registry facts follow from (a StackConfig has them). */
 export interface RegistrySettings {
-    readonly registry: { readonly instanceName: string; readonly namespace: string };
+    readonly registry: { readonly instanceName: string; readonly namespace: string; readonly site?: string };
     readonly alicloud: { readonly region: string };
 }
 
-/** The stack's own ACR EE instance: its internet and VPC endpoints. */
+/** The stack's own registry: its ACR EE instance's internet and VPC endpoints, or an air-gapped site's registry. */
 export function registryEndpoints(s: RegistrySettings): { readonly public: string; readonly vpc: string } {
+    if (s.registry.site) return { public: s.registry.site, vpc: s.registry.site };
     return acrEndpoints(s.registry.instanceName, s.alicloud.region);
 }
 

@@ -26,7 +26,17 @@ export interface RegistryConfig {
     readonly pullUser?: string;
     /** China side: the password of pullUser (a Pulumi secret). */
     readonly pullPassword?: string;
+    /**
+     * China side, air-gapped sites: the site's own registry (host[:port]) that Flux, the nodes' containerd
+     * config and the tree pull from instead of an ACR EE instance, filled by crossborder bundle load. No ACR
+     * EE instance is created then. @default none (the ACR EE China instance)
+     */
+    readonly site?: string;
 }
+
+/** host[:port]: a DNS name or IPv4 address, an optional port; no scheme, no path. */
+const SITE_HOST =
+    /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 export function readRegistry(s: Scope): RegistryConfig {
     const { r } = s;
@@ -37,6 +47,7 @@ export function readRegistry(s: Scope): RegistryConfig {
         "periodMonths",
         "pushCidrs",
         "pullUser",
+        "site",
     ]);
     const instanceSpec = r.oneOf(
         k("registry.instanceSpec"),
@@ -112,5 +123,23 @@ export function readRegistry(s: Scope): RegistryConfig {
         pushCidrs: pushCidrs.map((c) => c.text),
         ...(pullUser ? { pullUser } : {}),
         ...(pullPassword ? { pullPassword } : {}),
+        ...readSite(s, raw.site),
     };
+}
+
+function readSite(s: Scope, raw: unknown): { site?: string } {
+    if (raw === undefined) return {};
+    if (!s.china) {
+        s.r.issue(
+            k("registry.site"),
+            "is set on the global side; a site registry replaces the China instance, on the china side",
+            "remove it",
+        );
+        return {};
+    }
+    const site = s.r.string(k("registry.site"), raw as never, {
+        pattern: SITE_HOST,
+        hint: "the site registry's host[:port], lowercase, without scheme or path, e.g. registry.site.example:5000",
+    });
+    return site ? { site } : {};
 }

@@ -12,6 +12,8 @@ import { ROOT, tempDir, variantStacks } from "../helpers";
 let runs: Map<string, StackRun>;
 /** The pair with the china side's ECR refresher on and its mirror verified (Flux installed from China). */
 let variant: Map<string, StackRun>;
+/** The pair with the china side on an air-gapped site's registry (and Flux installed from it). */
+let site: Map<string, StackRun>;
 
 function resources(stack: string, type?: string, from = runs): ResourceRecord[] {
     const all = from.get(stack)!.resources;
@@ -54,6 +56,34 @@ describe("the stacks under the mock runtime", function () {
             outDir: path.join(tempDir("stacks"), "plan"),
         });
         variant = new Map(changed.runs.map((r) => [r.stack, r]));
+        const airGapped = await runPlan({
+            stacks: ["global", "china"],
+            stacksDir: variantStacks({
+                china: [
+                    [["crossborder:registry", "site"], "registry.site.example:5000"],
+                    [["crossborder:flux", "mirrorVerified"], true],
+                ],
+            }),
+            outDir: path.join(tempDir("stacks"), "plan"),
+        });
+        site = new Map(airGapped.runs.map((r) => [r.stack, r]));
+    });
+
+    describe("an air-gapped site's own registry (crossborder:registry.site)", () => {
+        it("creates no ACR EE instance and points the nodes' containerd config and Flux at the site registry", () => {
+            assert.strictEqual(resources("china", "crossborder:registry:RegistryInstance", site).length, 0);
+            assert.strictEqual(resources("china", "crossborder:registry:RegistryInstance").length, 1);
+            const template = resources("china", "aws:ec2/launchTemplate:LaunchTemplate", site).find((t) =>
+                t.urn.includes("crossborder:cluster:Cluster"),
+            )!;
+            const servers = [...userDataOf(template).matchAll(/^server = "([^"]+)"$/gm)].map((m) => m[1]);
+            assert.strictEqual(servers.length, 8);
+            for (const s of servers) assert.strictEqual(s, "https://registry.site.example:5000");
+            assert.strictEqual(site.get("china")!.outputs.registryEndpoint, "registry.site.example:5000");
+            const everything = JSON.stringify(resources("china", undefined, site).map((r) => r.inputs));
+            assert.doesNotMatch(everything, /crossborder-china-registry/);
+            assert.match(everything, /registry\.site\.example:5000\/platform\/fleet/);
+        });
     });
 
     describe("partitions", () => {

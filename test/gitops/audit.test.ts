@@ -11,7 +11,7 @@ import { stringify } from "yaml";
 import { archivePath, lockText, sha256File } from "../../gitops/engine/charts";
 import { corpusAvailable, corpusFile, requireCorpus } from "../corpus";
 import { packageChart, vars } from "../engine-fixtures";
-import { copyStacks, runCliAsync, tempDir } from "../helpers";
+import { copyStacks, runCliAsync, tempDir, variantStacks } from "../helpers";
 
 const CN = `${vars.chinaRegistry}/platform/app:1`;
 const UP = "docker.io/library/nginx:1.25";
@@ -728,6 +728,33 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
                 /china\.json: the china stack's registryEndpoint "acme-registry\.cn-hongkong\.cr\.aliyuncs\.com" is in cn-hongkong, outside mainland China/,
             );
             assert.ok(!fs.existsSync(path.join(dir, "out")));
+        });
+
+        it("takes a site registry from stack outputs only when the china stack file names it (registry.site)", async () => {
+            const dir = tempDir("site-outputs");
+            const outputs = path.join(dir, "china.json");
+            fs.writeFileSync(
+                outputs,
+                JSON.stringify({ registryEndpoint: "registry.site.example:5000", registryNamespace: "platform" }),
+            );
+            const refused = await runCliAsync(["render", "--stack-outputs", outputs, "--out", path.join(dir, "a")]);
+            assert.strictEqual(refused.status, 2);
+            assert.match(refused.stderr, /not an ACR EE endpoint .* or the site registry the china stack file names/);
+            const stacks = variantStacks({ china: [[["crossborder:registry", "site"], "registry.site.example:5000"]] });
+            const r = await runCliAsync([
+                "render",
+                "--stack-outputs",
+                outputs,
+                "--stacks-dir",
+                stacks,
+                "--out",
+                path.join(dir, "b"),
+            ]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            const release = fs.readFileSync(path.join(dir, "b", "apps", "china", "podinfo-release.yaml"), "utf8");
+            assert.match(release, /newName: registry\.site\.example:5000\/platform\/ghcr\.io_s_stefanprodan_s_podinfo/);
+            const judged = await runCliAsync(["audit", path.join(dir, "b"), "--stacks-dir", stacks]);
+            assert.doesNotMatch(judged.stdout, /CROSS-BORDER/, judged.stdout);
         });
 
         it("refuses a china stack whose gitops.url is on github.com, in plan and render alike", async () => {

@@ -12,7 +12,7 @@ import * as path from "path";
 import { requireCorpus } from "../corpus";
 import { requireFakeRoot, runInFakeRoot } from "../fake-root";
 import { corpusFleet } from "../fleet-fixtures";
-import { ROOT, runCliAsync, tempDir } from "../helpers";
+import { ROOT, runCliAsync, tempDir, variantStacks } from "../helpers";
 import { ociImage, push, requireRegistryTools, startRegistry } from "../registry/harness";
 
 function snapshot(dir: string): Record<string, string> {
@@ -41,6 +41,9 @@ describe("crossborder bundle: air-gapped delivery", function () {
 
     it("bundles from real registries, then loads and verifies in a namespace where nothing gets out", async () => {
         const fleet = corpusFleet("bundle-fleet");
+        // The site brings its own registry instead of ACR EE: the china side names it (crossborder:registry.site).
+        const site = "127.0.0.1:5000";
+        const stacks = variantStacks({ china: [[["crossborder:registry", "site"], site]] });
         const adopted = await runCliAsync([
             "adopt",
             fleet.dir,
@@ -48,9 +51,14 @@ describe("crossborder bundle: air-gapped delivery", function () {
             "clusters/production",
             "--charts",
             fleet.cache,
+            "--stacks-dir",
+            stacks,
             ...fleet.catalogArgs,
         ]);
         assert.equal(adopted.status, 0, adopted.stdout + adopted.stderr);
+        const release = fs.readFileSync(path.join(fleet.dir, "china/apps/podinfo-podinfo-release.yaml"), "utf8");
+        assert.match(release, /newName: 127\.0\.0\.1:5000\/platform\/ghcr\.io_s_stefanprodan_s_podinfo/);
+        assert.doesNotMatch(release, /aliyuncs/);
 
         // The origin registry on loopback holds every image of the inventory, one of them multi-arch.
         const work = tempDir("bundle");
@@ -78,6 +86,8 @@ describe("crossborder bundle: air-gapped delivery", function () {
                     "--source-registry",
                     origin.host,
                     "--plain-http",
+                    "--stacks-dir",
+                    stacks,
                 ]);
             const b = path.join(work, "bundle");
             const first = await bundle(b);
@@ -103,14 +113,13 @@ describe("crossborder bundle: air-gapped delivery", function () {
                 (a: { kind: string }) => a.kind === "tree",
             );
             const cli = `node ${path.join(ROOT, "bin", "crossborder.js")}`;
-            const site = "127.0.0.1:5000";
             const data = path.join(work, "site");
             fs.mkdirSync(data);
             fs.writeFileSync(
                 path.join(data, "config.yml"),
                 `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${data}/data\nhttp:\n  addr: ${site}\n`,
             );
-            const audit = `${cli} audit ${fleet.dir} --strict --lock ${fleet.dir}/inventory/charts.lock --charts ${fleet.cache} ${fleet.catalogArgs.join(" ")}`;
+            const audit = `${cli} audit ${fleet.dir} --strict --stacks-dir ${stacks} --lock ${fleet.dir}/inventory/charts.lock --charts ${fleet.cache} ${fleet.catalogArgs.join(" ")}`;
             const { stdout } = runInFakeRoot(
                 path.join(work, "ns"),
                 [

@@ -38,6 +38,18 @@ describe("stack config", () => {
         );
     });
 
+    it("reads registry.site on the china side only, as host[:port]", () => {
+        const china = exampleConfig("china");
+        china["crossborder:registry"] = { ...china["crossborder:registry"], site: "registry.site.example:5000" };
+        const cfg = loadStackConfig(china, { stack: "china", isSecret: isExampleSecret });
+        assert.strictEqual(cfg.registry.site, "registry.site.example:5000");
+        china["crossborder:registry"].site = "https://registry.site.example/v2";
+        assert.match(messages(china, "china")[0], /^crossborder:registry\.site: .*host\[:port\]/);
+        const global = exampleConfig("global");
+        global["crossborder:registry"] = { ...global["crossborder:registry"], site: "registry.site.example" };
+        assert.match(messages(global, "global")[0], /^crossborder:registry\.site: is set on the global side/);
+    });
+
     describe("the example stacks", () => {
         it("accepts the global example with its defaults applied", () => {
             const cfg = loadStackConfig(exampleConfig("global"), { stack: "global", isSecret: isExampleSecret });
