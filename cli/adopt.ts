@@ -22,6 +22,29 @@ export interface AdoptOptions extends ContextOptions {
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
+/** Files below <fleet>/<cluster>/ that crossborder's writer does not own. */
+function foreignFiles(fleet: string, cluster: string): string[] {
+    const dir = path.join(fleet, cluster);
+    if (!fs.existsSync(dir)) return [];
+    const manifest = path.join(fleet, ".crossborder", "manifest.json");
+    let owned = new Set<string>();
+    try {
+        owned = new Set(Object.keys(JSON.parse(fs.readFileSync(manifest, "utf8")).files ?? {}));
+    } catch {
+        // no manifest (or an unreadable one, which the writer names): nothing there is crossborder's
+    }
+    const out: string[] = [];
+    const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(fleet, rel), { withFileTypes: true })) {
+            const p = `${rel}/${e.name}`;
+            if (e.isDirectory()) walk(p);
+            else if (!owned.has(p)) out.push(p);
+        }
+    };
+    walk(cluster);
+    return out.sort();
+}
+
 export async function runAdopt(opts: AdoptOptions): Promise<{ text: string; code: number }> {
     const fleet = path.resolve(opts.fleet);
     if (!fs.existsSync(fleet) || !fs.statSync(fleet).isDirectory())
@@ -44,6 +67,11 @@ export async function runAdopt(opts: AdoptOptions): Promise<{ text: string; code
     if (from === `clusters/${name}`)
         throw new SourceError(
             `--from ${opts.from} is the cluster adopt would write (--cluster ${name}); adopt another cluster`,
+        );
+    const foreign = foreignFiles(fleet, name);
+    if (foreign.length)
+        throw new SourceError(
+            `${path.join(opts.fleet, name)}/ holds files of the fleet's own (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", ..." : ""}); adopt writes the ${name} cluster's overlays there, where a Kustomization of the fleet could pick them up: choose another --cluster, or move that folder`,
         );
     const ctx = renderContext(opts);
     const china = ctx.clusters.find((c) => c.china);

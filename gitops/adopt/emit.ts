@@ -192,6 +192,8 @@ class Overlays {
     chinaLayer(dir: string, owner: string, plain: KustomizePostRenderer | undefined): Layer {
         const layer: Layer = { resources: [], patches: [], images: [] };
         const put = (name: string, doc: Obj, comment: string, target?: Obj) => {
+            // One source serves several releases: its patch once.
+            if (this.files.has(`${dir}/${name}`)) return;
             this.files.set(`${dir}/${name}`, file([doc], comment));
             layer.patches.push({ path: name, ...(target ? { target } : {}) });
         };

@@ -16,6 +16,7 @@
  * What cannot be adopted is named with its file and a fix, and is left as the fleet has it, so the audit of
  * the result fails on it rather than passing over it.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { RenderCache } from "../engine/cache";
 import { limit } from "../engine/pool";
@@ -80,11 +81,27 @@ export async function adoptFleet(input: AdoptInput): Promise<AdoptOutput> {
     const copy = temporaryFolder("crossborder-adopt-");
     try {
         copyTree(path.resolve(input.fleet), copy);
+        // The fleet is read without what an earlier adopt wrote into it: only the fleet's own files count.
+        for (const owned of ownedFiles(path.resolve(input.fleet))) fs.rmSync(path.join(copy, owned), { force: true });
         return await adoptIn(copy, input);
     } finally {
         removeTemporaryFolder(copy);
     }
 }
+
+/** The files crossborder's writer owns in the fleet (its manifest), none when it has not written there. */
+function ownedFiles(fleet: string): string[] {
+    const file = path.join(fleet, ".crossborder", "manifest.json");
+    if (!fs.existsSync(file)) return [];
+    try {
+        return Object.keys(JSON.parse(fs.readFileSync(file, "utf8"))?.files ?? {}).filter((p) => checkedPath(p));
+    } catch {
+        return []; // the writer refuses an unreadable manifest itself, naming it
+    }
+}
+
+/** A manifest path that stays inside the fleet. */
+const checkedPath = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes("..");
 
 async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
     const problems: string[] = [];

@@ -328,6 +328,15 @@ describe("crossborder adopt", function () {
         assert.deepEqual(snapshot(fleet.dir), before);
     });
 
+    it("refuses a --cluster whose overlay folder the fleet already uses, before writing anything", async () => {
+        const fleet = ownFleet("fleet-taken");
+        const before = snapshot(fleet.dir);
+        const r = await adopt(fleet, "clusters/eu", ["--cluster", "platform"]);
+        assert.equal(r.status, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /platform\/ holds files of the fleet's own \(platform\/data\/redis\.yaml, /);
+        assert.deepEqual(snapshot(fleet.dir), before);
+    });
+
     it("refuses usage mistakes with exit 2: no such --from, --from the cluster it writes", async () => {
         const fleet = corpusFleet("fleet-usage");
         const a = await adopt(fleet, "clusters/nope");
