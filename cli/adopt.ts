@@ -16,6 +16,7 @@ export interface AdoptOptions extends ContextOptions {
     readonly from: string;
     readonly cluster?: string;
     readonly charts?: string;
+    readonly chartArchives?: string;
     readonly catalog?: string;
     readonly noCache?: boolean;
 }
@@ -59,6 +60,10 @@ export async function runAdopt(opts: AdoptOptions): Promise<{ text: string; code
         throw new SourceError(
             `--from ${opts.from}: not a folder of ${opts.fleet}; give the path of the cluster to adopt inside the fleet, e.g. clusters/production`,
         );
+    if (opts.chartArchives && !(fs.existsSync(opts.chartArchives) && fs.statSync(opts.chartArchives).isDirectory()))
+        throw new SourceError(
+            `--chart-archives ${opts.chartArchives}: not a directory; give a folder of chart archives (.tgz)`,
+        );
     const name = opts.cluster ?? "china";
     if (!NAME.test(name))
         throw new SourceError(
@@ -86,6 +91,7 @@ export async function runAdopt(opts: AdoptOptions): Promise<{ text: string; code
         originRegistry: ctx.originRegistry,
         flux: catalog.flux,
         chartCache: opts.charts ?? defaultChartCache(),
+        chartArchives: opts.chartArchives,
         engine: { cache: new RenderCache(undefined, !opts.noCache) },
     });
     const written = writeTree(fleet, out.files, {

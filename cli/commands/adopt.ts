@@ -6,6 +6,7 @@ export interface AdoptCommandOptions {
     readonly from: string;
     readonly cluster: string;
     readonly charts?: string;
+    readonly chartArchives?: string;
     readonly mirrors: string;
     readonly stackOutputs?: string;
     readonly stacksDir: string;
@@ -22,6 +23,10 @@ export function adoptCommand(): Command {
         .requiredOption("--from <path>", "the cluster path to adopt, inside the fleet (e.g. clusters/production)")
         .option("--cluster <name>", "the new cluster's name: clusters/<name> and <name>/ overlays", "china")
         .option("--charts <dir>", o.CHARTS_CACHE_HELP)
+        .option(
+            "--chart-archives <dir>",
+            "a folder of chart archives (.tgz) you have: the ones the cache lacks are added to it, each identified by its own Chart.yaml",
+        )
         .addOption(o.mirrors())
         .option("--stack-outputs <file>", "the china stack's outputs, for the China registry's endpoint")
         .addOption(o.stacksDir(o.STACKS_DIR_FALLBACK_HELP))

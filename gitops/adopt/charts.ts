@@ -54,11 +54,46 @@ function pick(versions: readonly string[], wanted: string): string | undefined {
     return versions.find((v) => semver.satisfies(v, range, { loose: true, includePrerelease }));
 }
 
+/**
+ * A folder of chart archives the user has (pulled elsewhere, carried in): the newest one of `name` the range
+ * admits, by its own Chart.yaml, is added to the cache where `repository` serves it. Returns its version.
+ */
+function importArchive(
+    dir: string,
+    cacheDir: string,
+    repository: string,
+    name: string,
+    wanted: string,
+): string | undefined {
+    if (!fs.existsSync(dir)) return undefined;
+    const found = new Map<string, string>();
+    for (const f of fs
+        .readdirSync(dir)
+        .filter((x) => x.endsWith(".tgz"))
+        .sort()) {
+        try {
+            const c = readChartArchive(path.join(dir, f));
+            if (c.name === name && semver.valid(c.version, { loose: true })) found.set(c.version, path.join(dir, f));
+        } catch {
+            // not a chart archive: not one of this release's
+        }
+    }
+    const versions = [...found.keys()].sort((a, b) => semver.rcompare(a, b, { loose: true }));
+    const version = pick(versions, wanted);
+    if (!version) return undefined;
+    const target = archivePath(cacheDir, { repository, name, version });
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(found.get(version)!, `${target}.tmp`);
+    fs.renameSync(`${target}.tmp`, target);
+    return version;
+}
+
 /** The chart a HelmRelease installs, or why adopt cannot tell (with the fix). */
 export function fleetChart(
     hr: BuiltObject,
     objects: readonly BuiltObject[],
     cacheDir: string,
+    archives?: string,
 ): FleetChart | { problem: string } {
     const namespace = hr.id.namespace ?? "default";
     const spec = hr.object.spec ?? {};
@@ -108,11 +143,12 @@ export function fleetChart(
     } catch (e) {
         return { problem: (e as Error).message };
     }
-    const version = pick(versions, wanted);
+    let version = pick(versions, wanted);
+    if (!version && archives) version = importArchive(archives, cacheDir, repository, name, wanted);
     if (!version) {
         const where = path.dirname(archivePath(cacheDir, { repository, name, version: "0" }));
         return {
-            problem: `no archive of ${label} in the chart cache (${versions.length ? `it holds ${versions.join(", ")}` : "none at all"}); put the chart there with: helm pull ${repository.startsWith("oci://") ? `${repository}/${name}` : `${name} --repo ${repository}`}${wanted ? ` --version '${wanted}'` : ""} -d ${where}`,
+            problem: `no archive of ${label} in the chart cache${archives ? ` or ${archives}` : ""} (${versions.length ? `it holds ${versions.join(", ")}` : "none at all"}); give a folder of chart archives with --chart-archives, or put the chart there with: helm pull ${repository.startsWith("oci://") ? `${repository}/${name}` : `${name} --repo ${repository}`}${wanted ? ` --version '${wanted}'` : ""} -d ${where}`,
         };
     }
     const ref: ChartRef = { repository, name, version };

@@ -56,6 +56,8 @@ export interface AdoptInput {
     /** The Flux the china cluster runs (the Pulumi bootstrap's). */
     readonly flux: FluxRelease;
     readonly chartCache: string;
+    /** A folder of chart archives to add to the cache for the releases it lacks. */
+    readonly chartArchives?: string;
     readonly engine?: { readonly cache?: RenderCache; readonly concurrency?: number };
 }
 
@@ -132,7 +134,7 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
         const label = `${describeId(hr.id)} (${hr.file})`;
         const owner = hr.appliedBy ?? ROOT;
         if (hr.appliedBy && !kustomizations.some((k) => k.name === hr.appliedBy)) continue; // its Kustomization is named
-        const chart = fleetChart(hr, build.objects, input.chartCache);
+        const chart = fleetChart(hr, build.objects, input.chartCache, input.chartArchives);
         if ("problem" in chart) {
             problems.push(`${label}: cannot be adopted: ${chart.problem}`);
             continue;

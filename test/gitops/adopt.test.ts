@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { locateTool } from "../../gitops/engine/tools";
-import { requireCorpus } from "../corpus";
+import { corpusFile, requireCorpus } from "../corpus";
 import { corpusFleet, Fleet, ownFleet } from "../fleet-fixtures";
 import { runCliAsync, tempDir } from "../helpers";
 
@@ -316,6 +316,20 @@ describe("crossborder adopt", function () {
             assert.equal(judged.status, 1, judged.stdout);
             assert.match(judged.stdout, /^FAIL/m);
         });
+
+    it("adds the chart archives a folder holds to the cache, each by its own Chart.yaml (--chart-archives)", async () => {
+        const fleet = corpusFleet("fleet-archives");
+        for (const d of ["stefanprodan.github.io", "quay.io", "docker.io"])
+            fs.rmSync(path.join(fleet.cache, d), { recursive: true, force: true });
+        const r = await adopt(fleet, "clusters/production", ["--chart-archives", corpusFile("fleets", "charts")]);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.ok(fs.existsSync(path.join(fleet.cache, "docker.io", "envoyproxy", "gateway-helm-v1.9.0.tgz")));
+        const judged = await audit(fleet);
+        assert.equal(judged.status, 0, judged.stdout);
+        const wrong = await adopt(fleet, "clusters/production", ["--chart-archives", path.join(fleet.dir, "nope")]);
+        assert.equal(wrong.status, 2);
+        assert.match(wrong.stderr, /--chart-archives .*nope: not a directory/);
+    });
 
     it("never overwrites a file of the fleet: a clusters/china file of its own stops the run, nothing written", async () => {
         const fleet = corpusFleet("fleet-conflict");
