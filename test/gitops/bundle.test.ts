@@ -128,9 +128,10 @@ describe("crossborder bundle: air-gapped delivery", function () {
                     // Nothing but loopback: any connection elsewhere fails.
                     `echo "interfaces: $(ip -o link show | awk -F': ' '{print $2}' | tr '\\n' ' ')"`,
                     `docker-registry serve ${data}/config.yml >/dev/null 2>&1 &`,
-                    `for i in $(seq 1 100); do curl -sf http://${site}/v2/ >/dev/null 2>&1 && break; sleep 0.1; done`,
+                    // node's fetch, not curl: CI installs no curl.
+                    `for i in $(seq 1 100); do node -e 'fetch("http://${site}/v2/").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' && break; sleep 0.1; done`,
                     `${cli} bundle load ${tampered} --registry ${site} --plain-http > ${work}/tampered.out 2>&1; echo "tampered=$?"`,
-                    `echo "catalog=$(curl -s http://${site}/v2/_catalog)"`,
+                    `echo "catalog=$(node -e 'fetch("http://${site}/v2/_catalog").then((r) => r.text()).then((t) => process.stdout.write(t.trim()))')"`,
                     `${cli} bundle load ${b} --registry ${site} --plain-http > ${work}/load.out 2>&1; echo "load=$?"`,
                     `${cli} verify-mirror --inventory ${b}/inventory/images.txt --registry ${site} --no-compare-upstream --artifact ${tree.name}@${tree.digest} --plain-http > ${work}/verify.out 2>&1; echo "verify=$?"`,
                     `${audit} > ${work}/audit.out 2>&1; echo "audit=$?"`,
