@@ -150,7 +150,12 @@ export async function buildChina(ctx: SideContext): Promise<Record<string, unkno
                   registryVpcEndpoint: registry.vpcEndpoint,
                   registryNamespace: registry.namespace,
               }
-            : { registryEndpoint: site, registryVpcEndpoint: site, registryNamespace: cfg.registry.namespace }),
+            : {
+                  registryEndpoint: site,
+                  registryVpcEndpoint: site,
+                  registryNamespace: cfg.registry.namespace,
+                  registrySite: site,
+              }),
         fluxInstalled: flux !== undefined,
         ...(vpn
             ? {

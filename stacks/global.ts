@@ -8,6 +8,7 @@ import { VpnHub } from "../components/vpn";
 import { DEFAULT_CATALOG_FILE, loadCatalog } from "../gitops/catalog";
 import { chinaPrefixNamespaces } from "./config/derived";
 import { peerOutputs } from "./peer";
+import { notice } from "./notices";
 import type { SideContext } from "./side";
 import { bootstrapFlux, buildFoundation, Foundation } from "./shared";
 
@@ -72,11 +73,15 @@ export async function buildGlobal(ctx: SideContext): Promise<Record<string, unkn
         },
         { providers: { alicloud: providers.alicloud, random: providers.random } },
     );
-    const china = await peerOutputs(
-        ctx,
-        ["registryInstanceId", "alicloudRegion"],
-        "the ACR EE sync rule origin -> China",
-    );
+    // An air-gapped china side has no ACR EE instance to replicate to: crossborder bundle carries its images.
+    const site = (await ctx.peer.getOutputDetails("registrySite")).value;
+    if (site)
+        notice(
+            `the ACR EE sync rule origin -> China: none, because the china stack pulls from its site registry ${String(site)} (crossborder:registry.site); carry the images there with crossborder bundle and bundle load`,
+        );
+    const china = site
+        ? undefined
+        : await peerOutputs(ctx, ["registryInstanceId", "alicloudRegion"], "the ACR EE sync rule origin -> China");
     if (china) {
         // The main namespace and each prefix namespace, replicated alike (the china stack creates its side).
         const replicated: [string, pulumi.Output<string>][] = [

@@ -84,6 +84,15 @@ describe("the stacks under the mock runtime", function () {
             assert.doesNotMatch(everything, /crossborder-china-registry/);
             assert.match(everything, /registry\.site\.example:5000\/platform\/fleet/);
         });
+
+        it("replicates nothing into China from the global side: the bundle carries the images", () => {
+            assert.ok(resources("global", "crossborder:registry:RegistrySyncRule").length > 0);
+            assert.strictEqual(resources("global", "crossborder:registry:RegistrySyncRule", site).length, 0);
+            assert.ok(
+                site.get("global")!.warnings.some((n) => /sync rule origin -> China: none, .*registry\.site/.test(n)),
+                site.get("global")!.warnings.join("\n"),
+            );
+        });
     });
 
     describe("partitions", () => {
