@@ -14,6 +14,7 @@
  * Before building, every kustomization it reaches is read for remote resources and paths that leave the
  * source: those are refused rather than fetched.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
@@ -78,6 +79,7 @@ function referencedPaths(k: Doc | undefined): string[] {
         "components",
         "bases",
         "crds",
+        "configurations",
         "patchesStrategicMerge",
         "generators",
         "transformers",
@@ -116,14 +118,16 @@ function unsafeInput(file: string): string | undefined {
 }
 
 /** Remote or escaping references of every kustomization a directory reaches (static: before building). */
-function refusedReferences(root: string, dir: string, seen = new Set<string>()): string[] {
+function refusedReferences(root: string, dir: string, seen = new Set<string>(), read = new Set<string>()): string[] {
     if (seen.has(dir)) return [];
     seen.add(dir);
+    read.add(dir); // its entries decide what kustomize finds there (which kustomization file, which files)
     const problems: string[] = [];
     const rel = (p: string) => path.relative(root, p) || ".";
     const kfile = kustomizationFile(dir);
     const subdirs: string[] = [];
     if (kfile) {
+        read.add(kfile);
         let k: Doc | undefined;
         try {
             k = parseYaml(fs.readFileSync(kfile, "utf8"), PARSE);
@@ -146,6 +150,7 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
                 problems.push(`${rel(kfile)}: ${ref} is outside the tree`);
                 continue;
             }
+            read.add(target); // also when it is missing: creating it changes the build
             if (fs.existsSync(target) && fs.statSync(target).isDirectory()) subdirs.push(target);
             else if (fs.existsSync(target)) {
                 const why = unsafeInput(target);
@@ -156,6 +161,7 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
         for (const f of generatedKustomization(dir).resources as string[]) {
             const target = path.join(dir, f);
             if (!fs.statSync(target).isFile()) continue;
+            read.add(target);
             const why = unsafeInput(target);
             if (why) problems.push(`${rel(target)}: ${why}`);
         }
@@ -169,12 +175,17 @@ function refusedReferences(root: string, dir: string, seen = new Set<string>()):
         };
         walk(dir);
     }
-    for (const s of subdirs) problems.push(...refusedReferences(root, s, seen));
+    for (const s of subdirs) problems.push(...refusedReferences(root, s, seen, read));
     return problems;
 }
 
 /** A Flux Kustomization's spec.components: each a directory of the tree, read like any kustomization. */
-function refusedComponents(root: string, dir: string, components: unknown[] | undefined): string[] {
+function refusedComponents(
+    root: string,
+    dir: string,
+    components: unknown[] | undefined,
+    read = new Set<string>(),
+): string[] {
     const problems: string[] = [];
     for (const c of Array.isArray(components) ? components : []) {
         if (typeof c !== "string") {
@@ -190,7 +201,7 @@ function refusedComponents(root: string, dir: string, components: unknown[] | un
         const target = path.resolve(dir, c);
         if (target !== root && !target.startsWith(root + path.sep))
             problems.push(`spec.components: ${c} is outside the tree`);
-        else problems.push(...refusedReferences(root, target));
+        else problems.push(...refusedReferences(root, target, new Set(), read));
     }
     return problems;
 }
@@ -267,6 +278,50 @@ function stripOrigin(o: RenderedObject, dir: string, root: string): BuiltObject 
     return { ...o, file };
 }
 
+/**
+ * kustomize builds by the content they read: the merged kustomization, every file the build can reach (by
+ * its path from the build's folder, which the output's origin annotations are relative to), and the kubectl
+ * binary. An audit of a tree that changed in one folder builds only what reads that folder again. In memory,
+ * for this process, within a byte budget.
+ */
+const BUILDS = new Map<string, { code: number; stdout: string; stderr: string }>();
+const BUILD_BUDGET = 64 * 1024 * 1024;
+let buildBytes = 0;
+
+async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet<string>) {
+    const kubectl = locateTool("kubectl");
+    const st = fs.statSync(kubectl);
+    const h = createHash("sha256").update(`${kubectl}\0${st.size}\0${st.mtimeMs}\0${kustomization}\0`);
+    for (const f of [...read].sort()) {
+        h.update(`${path.relative(dir, f)}\0`);
+        const fst = fs.statSync(f, { throwIfNoEntry: false });
+        if (!fst) h.update("<missing>");
+        else if (fst.isDirectory())
+            for (const e of fs.readdirSync(f, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1)))
+                h.update(`${e.name}${e.isDirectory() ? "/" : ""}\n`);
+        else h.update(fs.readFileSync(f));
+        h.update("\0");
+    }
+    const key = h.digest("hex");
+    const hit = BUILDS.get(key);
+    if (hit) return hit;
+    const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+        purpose: "build",
+    });
+    const size = r.stdout.length + r.stderr.length;
+    // A failure is not kept: its message names the folder it was built in, which is another copy next time.
+    if (r.code === 0 && size < BUILD_BUDGET) {
+        while (buildBytes + size > BUILD_BUDGET && BUILDS.size) {
+            const [oldest, v] = BUILDS.entries().next().value!;
+            BUILDS.delete(oldest);
+            buildBytes -= v.stdout.length + v.stderr.length;
+        }
+        BUILDS.set(key, { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr });
+        buildBytes += size;
+    }
+    return r;
+}
+
 /** Build `spec.path` of a Flux Kustomization in the tree copy at `root`. */
 export async function buildFluxPath(
     root: string,
@@ -280,7 +335,12 @@ export async function buildFluxPath(
     const dir = path.join(root, rel);
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
         return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
-    const refused = [...refusedReferences(root, dir), ...refusedComponents(root, dir, spec.components)];
+    // Every file kustomize reads for this build: the build is cached by their content (buildCache below).
+    const read = new Set<string>();
+    const refused = [
+        ...refusedReferences(root, dir, new Set(), read),
+        ...refusedComponents(root, dir, spec.components, read),
+    ];
     if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
     let merged: ReturnType<typeof mergedKustomization>;
     try {
@@ -297,9 +357,7 @@ export async function buildFluxPath(
     try {
         let r;
         try {
-            r = await runTool(locateTool("kubectl"), ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
-                purpose: "build",
-            });
+            r = await cachedBuild(dir, merged.text, read);
         } catch (e) {
             if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
             return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };

@@ -85,3 +85,48 @@ describe("ArtifactGenerator staging", () => {
         assert.match(String(staged([{ from: "@repo/../etc", to: "@artifact/" }])), /leaves the source/);
     });
 });
+
+describe("kustomize builds, kept by the content they read", () => {
+    const write = (dir: string, files: Record<string, string>) => {
+        for (const [rel, text] of Object.entries(files)) {
+            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+            fs.writeFileSync(path.join(dir, rel), text);
+        }
+    };
+    const pod = (image: string) =>
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec: {containers: [{name: c, image: "${image}"}]}\n`;
+
+    it("builds again when a file two folders down, a patch file or a folder's entries change", async () => {
+        const { auditTree } = require("../../gitops/audit") as typeof import("../../gitops/audit");
+        const { mirrors, vars } = require("../engine-fixtures") as typeof import("../engine-fixtures");
+        const dir = tempDir("build-cache");
+        const inside = `${vars.chinaRegistry}/platform/app:1`;
+        write(dir, {
+            "clusters/china/kustomization.yaml": "resources: [../../apps]\n",
+            "apps/kustomization.yaml": "resources: [base]\npatches: [{path: patch.yaml}]\n",
+            "apps/patch.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\n",
+            "apps/base/kustomization.yaml": "resources: [pod.yaml]\n",
+            "apps/base/pod.yaml": pod(inside),
+        });
+        const outside = async () =>
+            (await auditTree(dir, { mirrors, render: false })).clusters
+                .find((c) => c.name === "china")!
+                .images.filter((i) => !i.inChina)
+                .map((i) => i.reference);
+        assert.deepEqual(await outside(), []);
+        write(dir, { "apps/base/pod.yaml": pod("docker.io/library/nginx:1.25") });
+        assert.deepEqual(await outside(), ["docker.io/library/nginx:1.25"], "a file two folders down");
+        write(dir, {
+            "apps/base/pod.yaml": pod(inside),
+            "apps/patch.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec: {initContainers: [{name: i, image: "quay.io/acme/init:2"}]}\n`,
+        });
+        assert.deepEqual(await outside(), ["quay.io/acme/init:2"], "a patch file");
+        write(dir, {
+            "apps/patch.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\n",
+            "apps/base/kustomization.yaml": "resources: [pod.yaml, more]\n",
+            "apps/base/more/kustomization.yaml": "resources: [pod2.yaml]\n",
+            "apps/base/more/pod2.yaml": pod("ghcr.io/acme/more:3").replace("name: p,", "name: p2,"),
+        });
+        assert.deepEqual(await outside(), ["ghcr.io/acme/more:3"], "a folder that gained a kustomization");
+    });
+});
