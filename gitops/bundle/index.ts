@@ -234,8 +234,9 @@ export async function buildBundle(input: BundleInput): Promise<BundleManifest> {
         throw new BundleError(`${input.out}: not empty and not a bundle; choose an empty folder`);
     fs.mkdirSync(input.out, { recursive: true });
     fs.rmSync(path.join(input.out, BUNDLE_FILE), { force: true });
-    const images = await bundleImages(input);
+    // Charts first: a chart never pulled stops the run before the long image copy.
     const charts = bundleCharts(input);
+    const images = await bundleImages(input);
     const artifacts = bundleArtifacts(input);
     fs.mkdirSync(path.join(input.out, "inventory"), { recursive: true });
     for (const f of ["images.txt", "charts.txt"]) {
