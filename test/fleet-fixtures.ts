@@ -127,7 +127,8 @@ export function ownFleetFiles(): Record<string, string> {
                 spec: {
                     interval: "1h",
                     targetNamespace: "web",
-                    chart: { spec: { chart: "podinfo", sourceRef: { kind: "HelmRepository", name: "podinfo" } } },
+                    // Its chart source is applied by another Kustomization (platform/repositories.yaml).
+                    chartRef: { kind: "OCIRepository", name: "podinfo-oci" },
                 },
             },
             {
@@ -144,6 +145,20 @@ export function ownFleetFiles(): Record<string, string> {
                 kind: "HelmRepository",
                 metadata: meta("metrics-server", "kube-system"),
                 spec: { interval: "1h", url: "https://kubernetes-sigs.github.io/metrics-server" },
+            },
+            {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "OCIRepository",
+                metadata: meta("podinfo-oci", "flux-system"),
+                spec: {
+                    interval: "1h",
+                    url: "oci://ghcr.io/stefanprodan/charts/podinfo",
+                    ref: { semver: ">=6.0.0" },
+                    layerSelector: {
+                        mediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                        operation: "copy",
+                    },
+                },
             },
             {
                 apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -246,6 +261,6 @@ export function ownFleet(label = "own-fleet"): Fleet {
         chart("redis", "redis-23.1.1.tgz"),
     );
     const podinfo = corpusFile("fleets", "charts", "podinfo-6.14.1.tgz");
-    cacheChart(cache, "https://stefanprodan.github.io/podinfo", "podinfo", "6.14.1", podinfo);
+    cacheChart(cache, "oci://ghcr.io/stefanprodan/charts", "podinfo", "6.14.1", podinfo);
     return { dir, cache, catalogArgs: fluxCatalog(work, cache) };
 }

@@ -198,12 +198,12 @@ class Overlays {
             layer.patches.push({ path: name, ...(target ? { target } : {}) });
         };
         for (const r of this.input.releases.filter((x) => x.owner === owner)) {
-            const { source, ref } = chartSource(r, this.input);
+            const { source } = chartSource(r, this.input);
             if (source) {
                 const name = `${slug(`${r.hr.id.namespace}-${r.hr.id.name}`)}-chart.yaml`;
                 this.files.set(`${dir}/${name}`, file([source], `the China source of ${describeId(r.hr.id)}'s chart`));
                 layer.resources.push(name);
-            } else if (ref) put(...ref);
+            }
             put(
                 `${slug(`${r.hr.id.namespace}-${r.hr.id.name}`)}-release.yaml`,
                 releasePatch(r, this.input),
@@ -213,7 +213,12 @@ class Overlays {
         }
         const mine = this.input.objects.filter((o) => (o.appliedBy ?? ROOT) === owner);
         for (const o of mine) {
-            if (o.id.kind === "HelmRepository" && /\.fluxcd\.io\//.test(o.id.apiVersion)) {
+            // A release's OCIRepository is patched where it is applied, which may be another Kustomization.
+            const served = this.input.releases.find((r) => r.chart.via === "chartRef" && r.chart.source === o);
+            if (served) {
+                const { ref } = chartSource(served, this.input);
+                if (ref) put(...ref);
+            } else if (o.id.kind === "HelmRepository" && /\.fluxcd\.io\//.test(o.id.apiVersion)) {
                 if (!this.stillUsed(o)) layer.patches.push(deletion(o)); // no release on the china cluster installs from it
             } else if (o.id.kind === "ArtifactGenerator" && owner !== ROOT)
                 layer.patches.push(deletion(o)); // the china cluster builds every Kustomization from its overlay

@@ -386,7 +386,7 @@ function sourceProblems(
         if (!/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) || !SOURCE_KINDS.includes(o.id.kind)) continue;
         if (o.id.name === "flux-system" && o.id.namespace === "flux-system") continue;
         if (moved.has(`${o.id.kind}/${o.id.namespace}/${o.id.name}`)) continue;
-        if (o.id.kind === "HelmRepository" && o.appliedBy) continue; // deleted on the china cluster when no release is left on it
+        if (o.id.kind === "HelmRepository") continue; // deleted on the china cluster when no release is left on it
         const url = sourceUrl(o.id.kind, o.object.spec);
         if (url === undefined) continue;
         if (judgeUrl(url, mirrors).inChina) continue;
