@@ -159,3 +159,25 @@ export function certificates(dir: string, names: readonly string[]): void {
         "ext.cnf",
     ]);
 }
+
+/** Every file below `dir` (relative path → sha256), `.git` aside: what a run may not change, or must give twice. */
+export function fileHashes(dir: string): Map<string, string> {
+    const { createHash } = require("crypto") as typeof import("crypto");
+    const out = new Map<string, string>();
+    const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+            const p = rel ? `${rel}/${e.name}` : e.name;
+            if (e.name === ".git") continue;
+            if (e.isDirectory()) walk(p);
+            else
+                out.set(
+                    p,
+                    createHash("sha256")
+                        .update(fs.readFileSync(path.join(dir, p)))
+                        .digest("hex"),
+                );
+        }
+    };
+    walk("");
+    return out;
+}

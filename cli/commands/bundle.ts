@@ -1,17 +1,10 @@
 /** `crossborder bundle` / `crossborder bundle load`: air-gapped delivery (cli/bundle.ts, gitops/bundle). */
 import { Command } from "commander";
 import * as path from "path";
+import type { BundleCliOptions } from "../bundle";
 import * as o from "./options";
 
-export interface BundleCommandOptions {
-    readonly tree: string;
-    readonly out: string;
-    readonly charts?: string;
-    readonly fromUpstream?: boolean;
-    readonly sourceRegistry?: string;
-    readonly plainHttp?: boolean;
-    readonly stacksDir: string;
-}
+export type BundleCommandOptions = BundleCliOptions;
 
 export function bundleCommand(): Command {
     const load = new Command("load")

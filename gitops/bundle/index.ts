@@ -118,6 +118,11 @@ async function skopeo(args: string[], what: string): Promise<void> {
         throw new BundleError(`${what}: skopeo failed:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`);
 }
 
+/** One image, every platform, digests kept, with skopeo's own retries. */
+function copyImage(from: string, to: string, tls: readonly string[], what: string): Promise<void> {
+    return skopeo(["copy", "--all", "--preserve-digests", "--retry-times", "3", ...tls, from, to], what);
+}
+
 /** Copy every image of the inventory into images/, skipping those an interrupted run already copied. */
 async function bundleImages(input: BundleInput): Promise<BundleManifest["images"]> {
     const file = path.join(input.tree, "inventory", "images.txt");
@@ -137,17 +142,10 @@ async function bundleImages(input: BundleInput): Promise<BundleManifest["images"
             : `${input.sourceRegistry ?? d.domain}/${d.path}${d.tag ? `:${d.tag}` : `@${d.digest}`}`;
         if (!done) {
             input.progress?.(`[${i + 1}/${entries.length}] ${from} -> images:${name}`);
-            await skopeo(
-                [
-                    "copy",
-                    "--all",
-                    "--preserve-digests",
-                    "--retry-times",
-                    "3",
-                    ...(input.plainHttp ? ["--src-tls-verify=false"] : []),
-                    `docker://${from}`,
-                    `oci:${layout}:${name}`,
-                ],
+            await copyImage(
+                `docker://${from}`,
+                `oci:${layout}:${name}`,
+                input.plainHttp ? ["--src-tls-verify=false"] : [],
                 `image ${from}`,
             );
         } else input.progress?.(`[${i + 1}/${entries.length}] images:${name} (already in the bundle)`);
@@ -348,17 +346,10 @@ export async function loadBundle(input: LoadInput): Promise<BundleManifest> {
     for (const [i, img] of m.images.entries()) {
         input.progress?.(`[${i + 1}/${m.images.length}] images:${img.name} -> ${input.registry}/${img.name}`);
         // skopeo asks the registry for each blob first: what an interrupted load pushed is not sent again.
-        await skopeo(
-            [
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--retry-times",
-                "3",
-                ...tls,
-                `oci:${path.join(input.bundle, "images")}:${img.name}`,
-                `docker://${input.registry}/${img.name}`,
-            ],
+        await copyImage(
+            `oci:${path.join(input.bundle, "images")}:${img.name}`,
+            `docker://${input.registry}/${img.name}`,
+            tls,
             `image ${img.name}`,
         );
     }

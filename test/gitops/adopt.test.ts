@@ -8,39 +8,19 @@
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { locateTool } from "../../gitops/engine/tools";
 import { corpusFile, requireCorpus } from "../corpus";
 import { corpusFleet, Fleet, ownFleet } from "../fleet-fixtures";
-import { runCliAsync, tempDir } from "../helpers";
+import { fileHashes, runCliAsync, tempDir } from "../helpers";
 
 const CHINA = "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com";
 
 type Doc = Record<string, any>;
 
-/** Every file of a folder (relative path → sha256), .git aside. */
-function snapshot(dir: string): Map<string, string> {
-    const out = new Map<string, string>();
-    const walk = (rel: string) => {
-        for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-            const p = rel ? `${rel}/${e.name}` : e.name;
-            if (e.name === ".git") continue;
-            if (e.isDirectory()) walk(p);
-            else
-                out.set(
-                    p,
-                    createHash("sha256")
-                        .update(fs.readFileSync(path.join(dir, p)))
-                        .digest("hex"),
-                );
-        }
-    };
-    walk("");
-    return out;
-}
+const snapshot = fileHashes;
 
 const adopt = (fleet: Fleet, from: string, extra: string[] = []) =>
     runCliAsync(["adopt", fleet.dir, "--from", from, "--charts", fleet.cache, ...fleet.catalogArgs, ...extra]);

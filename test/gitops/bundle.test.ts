@@ -6,30 +6,15 @@
  * pass against it. A bundle with one blob altered is refused before anything is pushed.
  */
 import { strict as assert } from "assert";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { requireCorpus } from "../corpus";
 import { requireFakeRoot, runInFakeRoot } from "../fake-root";
 import { corpusFleet } from "../fleet-fixtures";
-import { ROOT, runCliAsync, tempDir, variantStacks } from "../helpers";
+import { fileHashes, ROOT, runCliAsync, tempDir, variantStacks } from "../helpers";
 import { ociImage, push, requireRegistryTools, startRegistry } from "../registry/harness";
 
-function snapshot(dir: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    const walk = (rel: string) => {
-        for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-            const p = rel ? `${rel}/${e.name}` : e.name;
-            if (e.isDirectory()) walk(p);
-            else
-                out[p] = createHash("sha256")
-                    .update(fs.readFileSync(path.join(dir, p)))
-                    .digest("hex");
-        }
-    };
-    walk("");
-    return out;
-}
+const snapshot = fileHashes;
 
 describe("crossborder bundle: air-gapped delivery", function () {
     this.timeout(600_000);
