@@ -69,6 +69,10 @@ export async function runAdopt(opts: AdoptOptions): Promise<{ text: string; code
         throw new SourceError(
             `--cluster ${name}: a cluster name is lowercase letters, digits and "-" (it names clusters/<name>)`,
         );
+    if (["clusters", "inventory"].includes(name))
+        throw new SourceError(
+            `--cluster ${name}: adopt writes clusters/${name}/ and ${name}/ overlays beside clusters/ and inventory/, so a cluster cannot be named ${name}; choose another name, e.g. china`,
+        );
     if (from === `clusters/${name}`)
         throw new SourceError(
             `--from ${opts.from} is the cluster adopt would write (--cluster ${name}); adopt another cluster`,

@@ -339,6 +339,9 @@ describe("crossborder adopt", function () {
         const b = await runCliAsync(["adopt", fleet.dir, "--from", "clusters/production", "--cluster", "production"]);
         assert.equal(b.status, 2);
         assert.match(b.stderr, /--from clusters\/production is the cluster adopt would write/);
+        const c = await runCliAsync(["adopt", fleet.dir, "--from", "clusters/production", "--cluster", "inventory"]);
+        assert.equal(c.status, 2);
+        assert.match(c.stderr, /--cluster inventory: .* cannot be named inventory/);
     });
 
     it("counts a chart's tests only when the HelmRelease runs them (spec.test.enable)", async () => {
