@@ -23,7 +23,8 @@ import { Doc, parseManifests, RenderedObject } from "../objects/manifests";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const ORIGIN = "config.kubernetes.io/origin";
-const PARSE = { maxAliasCount: 100 } as const;
+// logLevel error: a key that is a mapping is stringified silently; yaml would print a warning to the user.
+const PARSE = { maxAliasCount: 100, logLevel: "error" } as const;
 
 export interface FluxSpec {
     /** Kustomize components, paths relative to spec.path (kustomize-controller adds them to `components`). */

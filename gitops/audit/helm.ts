@@ -81,7 +81,7 @@ export function valuesFrom(
             continue;
         }
         try {
-            values = mergeValues(values, parseYaml(text, { maxAliasCount: 100 }) ?? {}) as Obj;
+            values = mergeValues(values, parseYaml(text, { maxAliasCount: 100, logLevel: "error" }) ?? {}) as Obj;
         } catch (e) {
             problems.push(
                 `valuesFrom ${kind} ${namespace}/${ref.name} key ${key} is not YAML (${(e as Error).message.split("\n")[0]})`,

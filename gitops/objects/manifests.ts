@@ -49,7 +49,7 @@ const CRD = /^kind:[ \t]*["']?CustomResourceDefinition["']?[ \t]*$/m;
 const SOURCE = /^# Source: (.+)$/m;
 /** `<chart>/crds/x.yaml`, `<chart>/charts/<sub>/crds/x.yaml`: a chart's crds/ folder, not its templates. */
 const CRDS_FOLDER = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//;
-const PARSE_OPTIONS = { maxAliasCount: 100, uniqueKeys: false } as const;
+const PARSE_OPTIONS = { maxAliasCount: 100, uniqueKeys: false, logLevel: "error" } as const;
 
 export function objectId(o: Doc): ObjectId {
     const meta = o.metadata ?? {};
