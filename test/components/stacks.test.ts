@@ -62,6 +62,8 @@ describe("the stacks under the mock runtime", function () {
                 china: [
                     [["crossborder:registry", "site"], "registry.site.example:5000"],
                     [["crossborder:flux", "mirrorVerified"], true],
+                    // The namespaces an adopted fleet's chart sources name the pull Secret in.
+                    [["crossborder:gitops", "pullSecretNamespaces"], ["envoy-gateway-system"]],
                 ],
             }),
             outDir: path.join(tempDir("stacks"), "plan"),
@@ -83,6 +85,13 @@ describe("the stacks under the mock runtime", function () {
             const everything = JSON.stringify(resources("china", undefined, site).map((r) => r.inputs));
             assert.doesNotMatch(everything, /crossborder-china-registry/);
             assert.match(everything, /registry\.site\.example:5000\/platform\/fleet/);
+        });
+
+        it("creates the registry's pull Secret in the namespaces gitops.pullSecretNamespaces names", () => {
+            const secrets = resources("china", "kubernetes:core/v1:Secret", site).map((r) => r.name);
+            assert.ok(secrets.includes("china-flux-registry-envoy-gateway-system"), secrets.join(" "));
+            const plain = resources("china", "kubernetes:core/v1:Secret", variant).map((r) => r.name);
+            assert.ok(!plain.includes("china-flux-registry-envoy-gateway-system"), plain.join(" "));
         });
 
         it("replicates nothing into China from the global side: the bundle carries the images", () => {
