@@ -32,17 +32,37 @@ export const SKIP_FILES = new Set([
     ".sops.yaml",
     ".flux.yaml",
 ]);
-/** A private copy of a tree to build in (the build writes merged kustomizations, as Flux does in its own copy). */
+/**
+ * A private copy of a tree to build in (the build writes merged kustomizations, as Flux does in its own copy).
+ * Files are hard links where the file system allows, which costs a directory entry instead of the bytes;
+ * nothing writes through them: the build replaces a file by renaming a new one over it (flux.ts
+ * replaceFile), which gives the copy a file of its own and leaves the tree's untouched.
+ */
 export function copyTree(from: string, to: string): void {
-    fs.cpSync(from, to, {
-        recursive: true,
-        verbatimSymlinks: true,
-        filter: (src) =>
-            src === from ||
-            (!SKIP_DIRS.has(path.basename(src)) &&
-                !SKIP_FILES.has(path.basename(src)) &&
-                !fs.lstatSync(src).isSymbolicLink()),
-    });
+    const keep = (name: string) => !SKIP_DIRS.has(name) && !SKIP_FILES.has(name);
+    let link = true;
+    const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(from, rel), { withFileTypes: true })) {
+            if (!keep(e.name) || e.isSymbolicLink()) continue;
+            const p = path.join(rel, e.name);
+            if (e.isDirectory()) {
+                fs.mkdirSync(path.join(to, p));
+                walk(p);
+            } else if (e.isFile()) {
+                if (link) {
+                    try {
+                        fs.linkSync(path.join(from, p), path.join(to, p));
+                        continue;
+                    } catch {
+                        link = false; // another file system, or links not allowed: copy the bytes
+                    }
+                }
+                fs.copyFileSync(path.join(from, p), path.join(to, p));
+            }
+        }
+    };
+    fs.mkdirSync(to, { recursive: true });
+    walk("");
 }
 
 export const isFluxKustomization = (o: RenderedObject) =>

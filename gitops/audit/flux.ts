@@ -257,6 +257,16 @@ function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text:
     return { file: existing ?? path.join(dir, "kustomization.yaml"), text: stringify(k), original };
 }
 
+/**
+ * Write a file of the build copy as a new file renamed over the old one, never into it: the copy's files
+ * may be hard links to the tree's (cluster.ts copyTree), which must not change.
+ */
+function replaceFile(file: string, text: string): void {
+    const temp = `${file}.crossborder-${process.pid}`;
+    fs.writeFileSync(temp, text);
+    fs.renameSync(temp, file);
+}
+
 /** `${var}`, `${var:=default}`, `${var:-default}` as Flux's postBuild substitutes them. */
 export function substitute(text: string, vars: Readonly<Record<string, string>>): string {
     return text.replace(
@@ -354,7 +364,7 @@ export async function buildFluxPath(
             ],
         };
     }
-    fs.writeFileSync(merged.file, merged.text);
+    replaceFile(merged.file, merged.text);
     try {
         let r;
         try {
@@ -381,6 +391,6 @@ export async function buildFluxPath(
         return { objects, problems: [] };
     } finally {
         if (merged.original === undefined) fs.rmSync(merged.file, { force: true });
-        else fs.writeFileSync(merged.file, merged.original);
+        else replaceFile(merged.file, merged.original);
     }
 }

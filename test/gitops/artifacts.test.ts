@@ -130,3 +130,38 @@ describe("kustomize builds, kept by the content they read", () => {
         assert.deepEqual(await outside(), ["ghcr.io/acme/more:3"], "a folder that gained a kustomization");
     });
 });
+
+describe("the audit's build copy", () => {
+    it("never writes into the tree it audits, though its copy's files are hard links to the tree's", async () => {
+        const { auditTree } = require("../../gitops/audit") as typeof import("../../gitops/audit");
+        const { mirrors } = require("../engine-fixtures") as typeof import("../engine-fixtures");
+        const dir = tempDir("audit-links");
+        const files: Record<string, string> = {
+            "clusters/china/apps.yaml":
+                'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 1m\n  path: ./apps\n  sourceRef: {kind: GitRepository, name: flux-system}\n  targetNamespace: web\n  images: [{name: nginx, newName: docker.io/library/nginx}]\n  patches: [{patch: \'[{"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}]\', target: {kind: Pod}}]\n',
+            "apps/kustomization.yaml": "resources: [pod.yaml]\n",
+            "apps/pod.yaml":
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx:1.25}]}\n",
+        };
+        for (const [rel, text] of Object.entries(files)) {
+            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+            fs.writeFileSync(path.join(dir, rel), text);
+        }
+        const before = Object.keys(files).map((f) => fs.statSync(path.join(dir, f)));
+        const report = await auditTree(dir, { mirrors, render: false });
+        // The build saw the merged kustomization: the Kustomization's images entry rewrote the pod's image.
+        const china = report.clusters.find((c) => c.name === "china")!;
+        assert.deepEqual(
+            china.images.map((i) => i.reference),
+            ["docker.io/library/nginx:1.25"],
+            JSON.stringify([china.problems, report.problems]),
+        );
+        for (const [i, rel] of Object.keys(files).entries()) {
+            const after = fs.statSync(path.join(dir, rel));
+            assert.equal(fs.readFileSync(path.join(dir, rel), "utf8"), files[rel], `${rel} unchanged`);
+            assert.equal(after.mtimeMs, before[i].mtimeMs, `${rel} not written`);
+            assert.equal(after.nlink, 1, `${rel}: the copy's link is gone with the copy`);
+        }
+        assert.deepEqual(fs.readdirSync(path.join(dir, "apps")).sort(), ["kustomization.yaml", "pod.yaml"]);
+    });
+});
