@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { parseManifests, RenderedObject } from "../objects/manifests";
+import { manifestsOf, RenderedObject } from "../objects/manifests";
 import { SKIP_DIRS, SKIP_FILES } from "./cluster";
 
 const MAX_FILE = 32 * 1024 * 1024;
@@ -58,9 +58,10 @@ export function readTree(root: string, problems: string[]): { files: TreeFile[];
 function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
     const text = fs.readFileSync(path.join(root, rel), "utf8");
     try {
-        for (const doc of parseAllDocuments(text))
-            if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
-        return parseManifests(text, rel);
+        // Parsed once, strictly (a duplicate key is an error here, as in any reader of the file).
+        const docs = parseAllDocuments(text, { logLevel: "error" });
+        for (const doc of docs) if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
+        return manifestsOf(text, docs, rel);
     } catch (e) {
         problems.push(
             `${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`,

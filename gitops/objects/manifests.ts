@@ -5,7 +5,7 @@
  * items, as the Kubernetes API server does.
  */
 import { InputError } from "../../core/errors";
-import { parse, parseAllDocuments } from "yaml";
+import { Document, parse, parseAllDocuments } from "yaml";
 
 export type { Doc } from "../../core/yaml-source";
 import type { Doc } from "../../core/yaml-source";
@@ -98,6 +98,27 @@ function toObjects(data: unknown, text: string, source: string | undefined, out:
         ...(source && CRDS_FOLDER.test(source) ? { crds: true } : {}),
         text,
     });
+}
+
+/**
+ * The objects of a stream the caller has parsed already and found without errors, each with the text of its
+ * own document: what parseManifests gives for it, without parsing it a second time.
+ */
+export function manifestsOf(text: string, docs: Iterable<Document>, label: string): RenderedObject[] {
+    const out: RenderedObject[] = [];
+    for (const doc of docs) {
+        let data: unknown;
+        try {
+            data = doc.toJS({ maxAliasCount: PARSE_OPTIONS.maxAliasCount });
+        } catch (e) {
+            throw new ManifestError(`${label}: cannot be read: ${(e as Error).message.split("\n")[0]}`);
+        }
+        if (containsItself(data))
+            throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
+        const piece = doc.range ? text.slice(doc.range[0], doc.range[2]) : doc.toString();
+        toObjects(data, piece, SOURCE.exec(piece)?.[1], out);
+    }
+    return out;
 }
 
 /** Every object of a multi-document YAML stream, CRDs left out; `label` names the stream in errors. */
