@@ -27,8 +27,8 @@ import { KNOWN_REGISTRIES, scanObjects } from "../objects/images";
 import { describeId } from "../objects/manifests";
 import { buildCluster, copyTree, isFluxKustomization, KustomizationBuild } from "../audit/cluster";
 import { BuiltObject } from "../audit/flux";
-import { valuesFrom } from "../audit/helm";
-import { judgeUrl, SOURCE_KINDS, sourceUrl } from "../audit/sources";
+import { installTarget, isHelmRelease, valuesFrom } from "../audit/helm";
+import { isFluxSource, judgeUrl, sourceUrl } from "../audit/sources";
 import { EngineContext, ReleaseRender, renderAll, runsTests, storeObjects, withoutTests } from "../render/engine";
 import { chinaPairs, hooksByValues, impliedPairs, Job, prefixCoverage, prove, Proven } from "../render/index";
 import { Inventory, InventoryBuilder } from "../render/inventory";
@@ -75,9 +75,6 @@ export interface AdoptOutput {
 
 /** Flux's image automation (image-reflector and image-automation controllers): it runs where the fleet's commits are made. */
 export const isImageAutomation = (o: BuiltObject) => o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/");
-
-const isHelmRelease = (o: BuiltObject) =>
-    o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
 
 export async function adoptFleet(input: AdoptInput): Promise<AdoptOutput> {
     const copy = temporaryFolder("crossborder-adopt-");
@@ -208,10 +205,7 @@ function chinaChartUrl(chart: FleetChart, input: AdoptInput): string {
 /** A fleet HelmRelease as the render pipeline's release: the proof stages are shared, not copied. */
 function jobOf(r: AdoptedRelease, input: AdoptInput): Job {
     const spec = r.hr.object.spec ?? {};
-    const namespace = String(spec.targetNamespace ?? r.hr.id.namespace ?? "default");
-    const releaseName = String(
-        spec.releaseName ?? (spec.targetNamespace ? `${spec.targetNamespace}-${r.hr.id.name}` : r.hr.id.name),
-    );
+    const { release: releaseName, namespace } = installTarget(r.hr);
     const release: Release = {
         kind: "release",
         name: `${r.hr.id.namespace ?? "default"}/${r.hr.id.name}`,
@@ -313,7 +307,7 @@ async function provePlain(
                 !(name === ROOT && o.file.startsWith(fluxSystem)) &&
                 !isHelmRelease(o) &&
                 !isFluxKustomization(o) &&
-                !(/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind)) &&
+                !isFluxSource(o) &&
                 o.id.kind !== "ArtifactGenerator" &&
                 !isImageAutomation(o),
         );
@@ -383,7 +377,7 @@ function sourceProblems(
     }
     const out: string[] = [];
     for (const o of objects) {
-        if (!/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) || !SOURCE_KINDS.includes(o.id.kind)) continue;
+        if (!isFluxSource(o)) continue;
         if (o.id.name === "flux-system" && o.id.namespace === "flux-system") continue;
         if (moved.has(`${o.id.kind}/${o.id.namespace}/${o.id.name}`)) continue;
         if (o.id.kind === "HelmRepository") continue; // deleted on the china cluster when no release is left on it

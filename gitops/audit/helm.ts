@@ -14,7 +14,7 @@ import { EngineContext, ReleaseRender, renderRelease, runsTests, withoutTests } 
 import { postRender, PostRenderStrategy, VerifiedRender } from "../render/verify";
 import { ChartContext, resolveChart } from "./charts";
 import { BuiltObject } from "./flux";
-import { Doc } from "../objects/manifests";
+import { Doc, RenderedObject } from "../objects/manifests";
 
 type Obj = Doc;
 
@@ -39,6 +39,23 @@ export interface HelmAuditContext {
     readonly kubeVersion?: string;
     /** The cluster must pull only from inside China: an operator's runtime default outside it is a problem. */
     readonly china?: boolean;
+}
+
+export const isHelmRelease = (o: RenderedObject) =>
+    o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
+
+/**
+ * Where helm-controller installs a HelmRelease: spec.targetNamespace, else its own namespace; under
+ * spec.releaseName, else `<targetNamespace>-<name>` with a targetNamespace, else its name.
+ */
+export function installTarget(hr: RenderedObject): { readonly release: string; readonly namespace: string } {
+    const spec = hr.object.spec ?? {};
+    return {
+        release: String(
+            spec.releaseName ?? (spec.targetNamespace ? `${spec.targetNamespace}-${hr.id.name}` : hr.id.name),
+        ),
+        namespace: String(spec.targetNamespace ?? hr.id.namespace ?? "default"),
+    };
 }
 
 function find(objects: readonly BuiltObject[], kind: string, name: string, namespace: string): BuiltObject | undefined {
@@ -100,9 +117,7 @@ export async function judgeHelmRelease(
 ): Promise<HelmJudgement> {
     const namespace = hr.id.namespace ?? "default";
     const spec = hr.object.spec ?? {};
-    const release = String(
-        spec.releaseName ?? (spec.targetNamespace ? `${spec.targetNamespace}-${hr.id.name}` : hr.id.name),
-    );
+    const target = installTarget(hr);
     const label = `HelmRelease ${namespace}/${hr.id.name} (${hr.file})`;
     const problems: string[] = [];
     const values = valuesFrom(hr.object, objects, namespace, problems);
@@ -137,8 +152,8 @@ export async function judgeHelmRelease(
     const rendered: ReleaseRender = await renderRelease(
         {
             label,
-            release,
-            namespace: String(spec.targetNamespace ?? namespace),
+            release: target.release,
+            namespace: target.namespace,
             chart,
             values,
             kubeVersion: ctx.kubeVersion,

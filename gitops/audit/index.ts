@@ -31,12 +31,12 @@ import { prefixLeak } from "../render/verify";
 import { scanValues } from "../values/scan";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
 import { buildCluster, ClusterBuild, copyTree, isFluxKustomization } from "./cluster";
-import { judgeHelmRelease } from "./helm";
+import { isHelmRelease, judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
 import { CrdSchemas } from "../engine/flux-crds";
 import { DEFAULT_FLUX_VERSION, fluxRelease, FluxRelease } from "../../core/flux-releases";
-import { judgeUrl, SOURCE_KINDS, sourceUrl } from "./sources";
+import { isFluxSource, judgeUrl, sourceUrl } from "./sources";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import type { AuditReport, ClusterReport, ImageFinding, ReleaseFinding, SourceFinding } from "./report";
 import { readTree, TreeFile } from "./tree";
@@ -66,11 +66,6 @@ export interface AuditOptions {
      */
     readonly trustCache?: boolean;
 }
-
-const isHelmRelease = (o: RenderedObject) =>
-    o.id.kind === "HelmRelease" && o.id.apiVersion.startsWith("helm.toolkit.fluxcd.io/");
-const isSource = (o: RenderedObject) =>
-    /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
 
 function imageFindings(
     locations: readonly ImageLocation[],
@@ -187,11 +182,11 @@ async function judgeCluster(name: string, build: ClusterBuild, ctx: JudgeContext
     const sources: SourceFinding[] = [];
     const releases: ReleaseFinding[] = [];
     const problems = [...build.problems, ...fluxObjectProblems(build.objects, ctx)];
-    const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isSource(o));
+    const plain = build.objects.filter((o) => !isHelmRelease(o) && !isFluxKustomization(o) && !isFluxSource(o));
     const scan = scanObjects(plain, { registries: [...mirrors.upstreams.keys(), ...mirrors.chinaHosts] });
     images.push(...imageFindings(scan.images, plain, (i) => plain[i].file, mirrors));
     if (ctx.china) problems.push(...prefixProblems(scan.prefixes, plain, (i) => plain[i].file, mirrors));
-    for (const s of build.objects.filter(isSource)) {
+    for (const s of build.objects.filter(isFluxSource)) {
         const url = sourceUrl(s.id.kind, s.object.spec);
         if (url === undefined) continue;
         const v = judgeUrl(url, mirrors);

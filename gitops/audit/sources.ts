@@ -4,7 +4,7 @@
  * is a request to evil.example.com.
  */
 import { isChinaHost, Mirrors } from "../../core/mirrors";
-import { Doc } from "../objects/manifests";
+import { Doc, RenderedObject } from "../objects/manifests";
 
 export const SOURCE_KINDS = [
     "GitRepository",
@@ -14,6 +14,10 @@ export const SOURCE_KINDS = [
     "HelmChart",
     "ExternalArtifact",
 ];
+
+/** A Flux source object (source.toolkit.fluxcd.io and the other toolkit groups' source kinds). */
+export const isFluxSource = (o: RenderedObject) =>
+    /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) && SOURCE_KINDS.includes(o.id.kind);
 
 export interface UrlVerdict {
     /** host[:port] the request goes to. */
