@@ -35,6 +35,22 @@ import type { FleetChart } from "./charts";
 /** What applies a release or object on the adopted cluster: a Flux Kustomization's name, or the cluster's root. */
 export const ROOT = "(the cluster's root)";
 
+/** Flux's image automation (image-reflector and image-automation controllers): it runs where the fleet's commits are made. */
+export const isImageAutomation = (o: BuiltObject) => o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/");
+
+/**
+ * What the china cluster's Pulumi bootstrap owns instead of the tree: the adopted cluster's flux-system/
+ * folder (Flux's components and sync) and the flux-system source and Kustomization.
+ */
+export function bootstrapOwned(o: BuiltObject, from: string): boolean {
+    return (
+        o.file.startsWith(`${from.replace(/\/+$/, "")}/flux-system/`) ||
+        (/\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) &&
+            o.id.name === "flux-system" &&
+            o.id.namespace === "flux-system")
+    );
+}
+
 export interface AdoptedRelease {
     readonly hr: BuiltObject;
     /** The Kustomization that applies it (its name), or ROOT. */
@@ -222,7 +238,7 @@ class Overlays {
                 if (!this.stillUsed(o)) layer.patches.push(deletion(o)); // no release on the china cluster installs from it
             } else if (o.id.kind === "ArtifactGenerator" && owner !== ROOT)
                 layer.patches.push(deletion(o)); // the china cluster builds every Kustomization from its overlay
-            else if (o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/"))
+            else if (isImageAutomation(o))
                 layer.patches.push(deletion(o)); // image automation runs on the adopted cluster, which commits
             else if (
                 owner !== ROOT &&
@@ -441,16 +457,8 @@ export function emitAdopted(input: EmitAdoptedInput): Map<string, string> {
 /** clusters/<cluster>: the adopted cluster's root Kustomizations (and its other objects), built from overlays. */
 function emitRoot(input: EmitAdoptedInput, overlays: Overlays, files: Map<string, string>): void {
     const byFile = new Map<string, Obj[]>();
-    const fluxSystem = `${input.from.replace(/\/+$/, "")}/flux-system/`;
     for (const o of input.objects) {
-        if (o.appliedBy) continue;
-        if (o.file.startsWith(fluxSystem) || o.id.kind === "ArtifactGenerator") continue;
-        if (
-            /\.toolkit\.fluxcd\.io\//.test(o.id.apiVersion) &&
-            o.id.name === "flux-system" &&
-            o.id.namespace === "flux-system"
-        )
-            continue;
+        if (o.appliedBy || bootstrapOwned(o, input.from) || o.id.kind === "ArtifactGenerator") continue;
         const k = input.kustomizations.find((x) => x.build.name === describeId(o.id) && !x.build.parent);
         const doc: Obj = k
             ? { ...o.object, spec: overlays.fluxKustomization(o.object.spec ?? {}, k.build.name) }

@@ -39,7 +39,7 @@ import { Release } from "../catalog";
 import { FleetChart, fleetChart } from "./charts";
 import { runtimeImageNeeds } from "../../core/runtime-images";
 import { mergeValues } from "../values/scan";
-import { emitAdopted, AdoptedRelease, AdoptedKustomization, ROOT } from "./emit";
+import { AdoptedKustomization, AdoptedRelease, bootstrapOwned, emitAdopted, isImageAutomation, ROOT } from "./emit";
 import { fromPrivateRegistry } from "../render/emit";
 import { declaredRuntimeImages } from "./runtime";
 
@@ -72,9 +72,6 @@ export interface AdoptOutput {
     /** Namespaces whose chart sources name the China registry's pull Secret (the china stack creates it there). */
     readonly pullSecretNamespaces: readonly string[];
 }
-
-/** Flux's image automation (image-reflector and image-automation controllers): it runs where the fleet's commits are made. */
-export const isImageAutomation = (o: BuiltObject) => o.id.apiVersion.startsWith("image.toolkit.fluxcd.io/");
 
 export async function adoptFleet(input: AdoptInput): Promise<AdoptOutput> {
     const copy = temporaryFolder("crossborder-adopt-");
@@ -152,14 +149,15 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
     }
     // 3. prove
     const inventory = new InventoryBuilder(input.vars.chinaRegistry, input.originRegistry, input.mirrors.prefixes);
-    const proven = await proveReleases(releases, input, ctx, inventory, problems);
+    const { adopted: proven, coverage } = await proveReleases(releases, input, ctx, inventory, problems);
     const plain = await provePlain(kustomizations, build.objects, input, ctx, inventory, problems);
     for (const r of releases) declaredRuntimeImages(r, input.mirrors, inventory, warnings);
     for (const r of releases)
         inventory.addChart(r.chart.ref, chinaChartUrl(r.chart, input), input.chartCache, r.chart.sha256);
     const built = inventory.build();
+    problems.push(...coverage(built));
     problems.push(...built.unresolved.map((u) => `inventory: ${u}`));
-    problems.push(...sourceProblems(build.objects, releases, input.mirrors));
+    problems.push(...sourceProblems(build.objects, input.mirrors));
     // 4. emit
     const files = emitAdopted({
         from: input.from,
@@ -202,25 +200,35 @@ function chinaChartUrl(chart: FleetChart, input: AdoptInput): string {
     }).url;
 }
 
-/** A fleet HelmRelease as the render pipeline's release: the proof stages are shared, not copied. */
-function jobOf(r: AdoptedRelease, input: AdoptInput): Job {
-    const spec = r.hr.object.spec ?? {};
-    const { release: releaseName, namespace } = installTarget(r.hr);
-    const release: Release = {
+/** A release of the render pipeline standing for what adopt proves: the proof stages are shared, not copied. */
+function standIn(
+    input: AdoptInput,
+    r: Pick<Release, "name" | "namespace" | "chart" | "values" | "at" | "key">,
+): Release {
+    return {
         kind: "release",
-        name: `${r.hr.id.namespace ?? "default"}/${r.hr.id.name}`,
-        namespace,
         group: "apps",
-        chart: r.chart.ref,
         clusters: [input.cluster.name],
         dependsOn: [],
-        values: r.values,
         clusterValues: {},
         extraImages: [],
         runtimeImages: [],
+        ...r,
+    };
+}
+
+/** A fleet HelmRelease as the render pipeline's job. */
+function jobOf(r: AdoptedRelease, input: AdoptInput): Job {
+    const spec = r.hr.object.spec ?? {};
+    const { release: releaseName, namespace } = installTarget(r.hr);
+    const release = standIn(input, {
+        name: `${r.hr.id.namespace ?? "default"}/${r.hr.id.name}`,
+        namespace,
+        chart: r.chart.ref,
+        values: r.values,
         at: r.hr.file,
         key: "HelmRelease",
-    };
+    });
     return {
         release,
         cluster: input.cluster,
@@ -251,7 +259,7 @@ async function proveReleases(
     ctx: EngineContext,
     inventory: InventoryBuilder,
     problems: string[],
-): Promise<AdoptedRelease[]> {
+): Promise<{ adopted: AdoptedRelease[]; coverage: (built: Inventory) => string[] }> {
     const jobs = releases.map((r) => jobOf(r, input));
     const renders = await renderAll(
         jobs.map((j) => j.job!),
@@ -272,14 +280,13 @@ async function proveReleases(
         toProve.push(await hooksByValues(jobs[i], render, proof, ctx, problems));
     }
     const proven: Proven[] = await prove(toProve, proof, ctx, problems);
-    const built = proven.map((p, i) => {
+    const adopted = proven.map((p, i) => {
         chinaPairs(toProve[i].job, p, inventory, input.mirrors);
         impliedPairs(toProve[i].job, toProve[i].render, inventory, input.mirrors);
         return { ...releases[i], values: toProve[i].job.values, proof: p };
     });
-    const coverage = prefixCoverage(proven, toProve, inventory.build());
-    problems.push(...coverage);
-    return built;
+    // Judged on the complete inventory, as the render judges it: declared runtime images count too.
+    return { adopted, coverage: (built) => prefixCoverage(proven, toProve, built) };
 }
 
 /**
@@ -297,14 +304,13 @@ async function provePlain(
     const out = new Map<string, KustomizePostRenderer>();
     const proof = { mirrors: input.mirrors, flux: input.flux };
     const jobs: { job: Job; render: ReleaseRender }[] = [];
-    const fluxSystem = `${input.from.replace(/\/+$/, "")}/flux-system/`;
     const owners = [...kustomizations.map((k) => ({ name: k.name, k })), { name: ROOT, k: undefined }];
     for (const { name, k } of owners) {
         const mine = objects.filter(
             (o) =>
                 (o.appliedBy ?? ROOT) === name &&
                 // Flux's own components on the adopted cluster are the Pulumi bootstrap's on the china one.
-                !(name === ROOT && o.file.startsWith(fluxSystem)) &&
+                !bootstrapOwned(o, input.from) &&
                 !isHelmRelease(o) &&
                 !isFluxKustomization(o) &&
                 !isFluxSource(o) &&
@@ -320,21 +326,14 @@ async function provePlain(
             prefixes: scan.prefixes,
             implied: scan.implied ?? [],
         };
-        const release = {
-            kind: "release",
+        const release = standIn(input, {
             name,
             namespace: k?.object.id.namespace ?? "flux-system",
-            group: "apps",
             chart: { repository: "file://.", name: "plain", version: "0" },
-            clusters: [input.cluster.name],
-            dependsOn: [],
             values: {},
-            clusterValues: {},
-            extraImages: [],
-            runtimeImages: [],
             at: k?.object.file ?? input.from,
             key: "Kustomization",
-        } satisfies Release;
+        });
         jobs.push({
             job: {
                 release,
@@ -360,26 +359,19 @@ async function provePlain(
 }
 
 /** Sources the china cluster would still fetch across the border, which adopt does not move. */
-function sourceProblems(
-    objects: readonly BuiltObject[],
-    releases: readonly AdoptedRelease[],
-    mirrors: Mirrors,
-): string[] {
+function sourceProblems(objects: readonly BuiltObject[], mirrors: Mirrors): string[] {
     const key = (kind: unknown, namespace: unknown, name: unknown) => `${kind}/${namespace}/${name}`;
-    const moved = new Set(
-        releases.map((r) => key(r.chart.source.id.kind, r.chart.source.id.namespace, r.chart.source.id.name)),
-    );
-    // The chart source of a release that could not be adopted: that release's own problem names why.
+    // Every HelmRelease's chart source: moved with its release, or named by that release's own problem.
+    const charts = new Set<string>();
     for (const hr of objects.filter(isHelmRelease)) {
-        const ns = hr.id.namespace;
         const ref = hr.object.spec?.chartRef ?? hr.object.spec?.chart?.spec?.sourceRef;
-        if (ref?.kind && ref?.name) moved.add(key(ref.kind, ref.namespace ?? ns, ref.name));
+        if (ref?.kind && ref?.name) charts.add(key(ref.kind, ref.namespace ?? hr.id.namespace, ref.name));
     }
     const out: string[] = [];
     for (const o of objects) {
         if (!isFluxSource(o)) continue;
         if (o.id.name === "flux-system" && o.id.namespace === "flux-system") continue;
-        if (moved.has(`${o.id.kind}/${o.id.namespace}/${o.id.name}`)) continue;
+        if (charts.has(key(o.id.kind, o.id.namespace, o.id.name))) continue;
         if (o.id.kind === "HelmRepository") continue; // deleted on the china cluster when no release is left on it
         const url = sourceUrl(o.id.kind, o.object.spec);
         if (url === undefined) continue;

@@ -101,8 +101,6 @@ export interface KustomizationBuild {
     readonly parent?: string;
     /** spec.path as a path of the tree (through the artifact it reconciles, when that maps one folder). */
     readonly treePath?: string;
-    /** The ExternalArtifact it reconciles, staged (staged path → tree path). */
-    readonly artifact?: StagedArtifact;
 }
 
 const TREE_SOURCE = (src: Doc | undefined, namespace: string) =>
@@ -265,7 +263,6 @@ function kustomizationItem(
             name: describeId(o.id),
             object: o,
             ...(treePath !== undefined ? { treePath } : {}),
-            ...(artifact ? { artifact: artifact.staged } : {}),
         },
         queue: {
             path: kpath,
