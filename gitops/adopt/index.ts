@@ -111,6 +111,8 @@ async function adoptIn(copy: string, input: AdoptInput): Promise<AdoptOutput> {
     const build = await buildCluster(path.posix.basename(input.from), input.from, copy);
     problems.push(...build.problems);
     const kustomizations = build.kustomizations.filter((k) => {
+        // The bootstrap's own sync Kustomization (flux-system) is the Pulumi bootstrap's on the china cluster.
+        if (bootstrapOwned(k.object, input.from)) return false;
         if (k.treePath !== undefined) return true;
         problems.push(
             `${k.name} (${k.object.file}): its path ${k.object.object.spec?.path} in ${k.object.object.spec?.sourceRef?.kind} ${k.object.object.spec?.sourceRef?.name} is assembled from more than one folder of the repository, so no overlay of one folder can stand for it; copy each folder whole (from: "@source/<folder>/**", to: "@artifact/<folder>/")`,

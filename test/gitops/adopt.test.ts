@@ -228,6 +228,8 @@ describe("crossborder adopt", function () {
         assert.deepEqual(web.spec.dependsOn, [{ name: "platform" }]);
         assert.deepEqual(web.spec.postBuild, { substitute: { region: "eu" } });
         assert.equal(web.spec.targetNamespace, undefined);
+        // The bootstrap's own flux-system Kustomization gets no overlay: the Pulumi bootstrap owns it.
+        assert.deepEqual(fs.readdirSync(path.join(fleet.dir, "china")).sort(), ["monitoring", "platform", "web"]);
     });
 
     const refusals: {
