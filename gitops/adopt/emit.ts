@@ -19,8 +19,8 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { Mirrors, MirrorVars, REGISTRY_PULL_SECRET, rewriteChartSource } from "../../core/mirrors";
 import { FluxRelease } from "../../core/flux-releases";
-import { ADOPTED_HEADER, GENERATED_HEADER, yamlFile } from "../emit";
-import { lockText } from "../engine/charts";
+import { ADOPTED_HEADER, yamlFile } from "../emit";
+import { chartLabel, lockText } from "../engine/charts";
 import { KustomizePostRenderer } from "../engine/kustomize";
 import type { Doc } from "../objects/manifests";
 import { describeId } from "../objects/manifests";
@@ -432,24 +432,22 @@ export function emitAdopted(input: EmitAdoptedInput): Map<string, string> {
     const overlays = new Overlays(input, files);
     for (const k of input.kustomizations) overlays.emit(k);
     emitRoot(input, overlays, files);
-    for (const [p, text] of renderInventoryFiles(input.inventory, input.originRegistry, input.cluster.profile))
-        files.set(p, text.split(GENERATED_HEADER).join(ADOPTED_HEADER));
-    const lock = lockText(
-        input.releases
-            .map((r) => ({ ...r.chart.ref, sha256: r.chart.sha256 }))
-            .filter(
-                (e, i, all) =>
-                    all.findIndex(
-                        (x) => x.repository === e.repository && x.name === e.name && x.version === e.version,
-                    ) === i,
-            ),
-    )
-        .split("\n")
-        .filter((l) => !l.startsWith("#"))
-        .join("\n");
+    for (const [p, text] of renderInventoryFiles(
+        input.inventory,
+        input.originRegistry,
+        input.cluster.profile,
+        ADOPTED_HEADER,
+    ))
+        files.set(p, text);
+    const locked = new Map(
+        input.releases.map((r) => [chartLabel(r.chart.ref), { ...r.chart.ref, sha256: r.chart.sha256 }]),
+    );
     files.set(
         "inventory/charts.lock",
-        `${ADOPTED_HEADER}\n# The sha256 of every chart archive the ${input.cluster.name} cluster installs: crossborder audit --lock identifies each chart by it.\n${lock}`,
+        lockText(
+            [...locked.values()],
+            `${ADOPTED_HEADER}\n# The sha256 of every chart archive the ${input.cluster.name} cluster installs: crossborder audit --lock identifies each chart by it.`,
+        ),
     );
     return files;
 }

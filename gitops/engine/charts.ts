@@ -206,9 +206,9 @@ export function addCharts(
     return { added: added.map((a) => a.entry), lockFile: opts.lockFile };
 }
 
-export function lockText(entries: readonly LockEntry[]): string {
+export function lockText(entries: readonly LockEntry[], header = LOCK_HEADER): string {
     const sorted = [...entries].sort((a, b) => chartLabel(a).localeCompare(chartLabel(b)));
-    return `${LOCK_HEADER}\n${stringify({ version: 1, charts: sorted.map((e) => ({ repository: e.repository, name: e.name, version: e.version, sha256: e.sha256 })) }, { lineWidth: 0 })}`;
+    return `${header}\n${stringify({ version: 1, charts: sorted.map((e) => ({ repository: e.repository, name: e.name, version: e.version, sha256: e.sha256 })) }, { lineWidth: 0 })}`;
 }
 
 /**

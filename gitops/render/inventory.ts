@@ -158,13 +158,15 @@ export function renderInventoryFiles(
     inventory: Inventory,
     originRegistry: string,
     profile: SlowLinkProfile,
+    /** Which generator's files these are (render's, or adopt's beside a fleet's own files). */
+    header = GENERATED_HEADER,
 ): Map<string, string> {
     const files = new Map<string, string>();
     const { images, charts } = inventory;
     files.set(
         "inventory/images.txt",
         [
-            GENERATED_HEADER,
+            header,
             `# Every image the china cluster pulls, and where it goes in the ACR EE origin instance (${originRegistry}).`,
             "# ACR EE replicates the namespace to the China instance with the same names and digests.",
             "# One line per image: SOURCE DESTINATION (skopeo transport references; tags and digests preserved).",
@@ -172,12 +174,12 @@ export function renderInventoryFiles(
             "",
         ].join("\n"),
     );
-    files.set("inventory/copy.sh", copyScript(profile));
-    files.set("inventory/skopeo-sync.yaml", skopeoSync(images, profile));
+    files.set("inventory/copy.sh", copyScript(profile, header));
+    files.set("inventory/skopeo-sync.yaml", skopeoSync(images, profile, header));
     files.set(
         "inventory/charts.txt",
         [
-            GENERATED_HEADER,
+            header,
             "# Every chart the china cluster installs, from the locked archive in the chart cache, and the OCI repository",
             "# of the origin instance it is pushed to (helm push appends the chart's name to the parent path).",
             "# One line per chart: REPOSITORY CHART VERSION DESTINATION SHA256 ARCHIVE (SHA256 is - when never pulled).",
@@ -190,10 +192,10 @@ export function renderInventoryFiles(
     return files;
 }
 
-function copyScript(profile: SlowLinkProfile): string {
+function copyScript(profile: SlowLinkProfile, header: string): string {
     return [
         "#!/bin/sh",
-        GENERATED_HEADER,
+        header,
         "# Copies every image of images.txt into the ACR EE origin instance (all architectures, digests preserved),",
         "# then pushes every chart of charts.txt from the chart cache with helm push, after checking its sha256.",
         "# Log in first: skopeo login <origin registry> and helm registry login <origin registry>.",
@@ -250,7 +252,7 @@ function copyScript(profile: SlowLinkProfile): string {
  * destination, so it matches the China names only for a nested-layout target; for ACR EE's flat names,
  * copy.sh (explicit source → destination) is the exact copy.
  */
-function skopeoSync(images: readonly InventoryImage[], profile: SlowLinkProfile): string {
+function skopeoSync(images: readonly InventoryImage[], profile: SlowLinkProfile, header: string): string {
     const byRegistry: Record<string, { images: Record<string, string[]> }> = {};
     for (const i of images) {
         const ref = parseNormalizedNamed(i.source.replace("docker://", ""));
@@ -269,5 +271,6 @@ function skopeoSync(images: readonly InventoryImage[], profile: SlowLinkProfile)
     return yamlFile(
         [canonical(byRegistry)],
         `skopeo sync source config of every image the china cluster pulls (tags, or digests where pinned).\nskopeo sync --src yaml --dest docker --scoped --all --retry-times ${profile.syncRetryTimes} skopeo-sync.yaml <registry>/<namespace>\nkeeps upstream paths (nested layout); for ACR EE's flat names use copy.sh.`,
+        header,
     );
 }
