@@ -23,7 +23,14 @@ import { directoryHash } from "../render/scan";
 import { HELM_CONTENT_MEDIA_TYPE } from "../publish/artifact";
 import { BuiltObject, sourcePath } from "./flux";
 
-export type ResolvedChart = { readonly file: string; readonly sha256: string } | { readonly reason: string };
+export type ResolvedChart =
+    | {
+          readonly file: string;
+          readonly sha256: string;
+          /** The locked chart's name and version (a chart directory of the tree has none here). */
+          readonly locked?: { readonly name: string; readonly version: string };
+      }
+    | { readonly reason: string };
 
 export interface ChartContext {
     /** The tree (charts reconciled from the tree's own source are read from here). */
@@ -105,7 +112,7 @@ function lockedFor(url: string, chart: string, version: string, ctx: ChartContex
     const sha256 = sha256File(file);
     if (sha256 !== entry.sha256)
         return { reason: `${file} has sha256 ${sha256}, but ${ctx.lock.file} locks ${entry.sha256}` };
-    return { file, sha256 };
+    return { file, sha256, locked: { name: entry.name, version: entry.version } };
 }
 
 function fromOciRepository(src: BuiltObject, ctx: ChartContext): ResolvedChart {

@@ -7,7 +7,6 @@
 import { parse as parseYaml } from "yaml";
 import { effectivePostRenderStrategy, FluxRelease } from "../../core/flux-releases";
 import { mergeValues } from "../values/scan";
-import { readChartArchive } from "../values/chart";
 import { runtimeImageNeeds } from "../../core/runtime-images";
 import { KustomizePostRenderer } from "../engine/kustomize";
 import { EngineContext, ReleaseRender, renderRelease, runsTests, withoutTests } from "../render/engine";
@@ -138,10 +137,8 @@ export async function judgeHelmRelease(
                     ...(pr.kustomize.patchesStrategicMerge ?? []).map((p: Doc) => ({ patch: JSON.stringify(p) })),
                 ],
             });
-    if (ctx.china && chart.file.endsWith(".tgz")) {
-        const c = readChartArchive(chart.file);
-        problems.push(...runtimeImageNeeds(c.name, c.version, values).map((n) => n.message));
-    }
+    if (ctx.china && chart.locked)
+        problems.push(...runtimeImageNeeds(chart.locked.name, chart.locked.version, values).map((n) => n.message));
     // What the installed helm-controller does, not what the object asks: on a Flux without the field the
     // API server prunes it (core/flux-releases.ts).
     const strategy: PostRenderStrategy = effectivePostRenderStrategy(ctx.flux, spec.postRenderStrategy);

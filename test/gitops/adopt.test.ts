@@ -197,6 +197,26 @@ describe("crossborder adopt", function () {
         assert.match(fs.readFileSync(path.join(fleet.dir, "inventory/images.txt"), "utf8"), /redis:8\.6\.3 /);
     });
 
+    it("the audit names an operator's runtime default the values leave empty (Envoy Gateway's proxy image)", async () => {
+        const fleet = corpusFleet("fleet-runtime");
+        assert.equal((await adopt(fleet, "clusters/production")).status, 0);
+        const patch = path.join(fleet.dir, "china/infra-controllers/envoy-gateway-system-envoy-gateway-release.yaml");
+        const text = fs.readFileSync(patch, "utf8");
+        assert.match(text, /envoyProxy:\n\s+image: docker\.io\/envoyproxy\/envoy:distroless-v1\.39\.0\n/);
+        // A hand edit takes the value (and the post-renderer proven with it) out again: the operator would pull
+        // its compiled-in image from Docker Hub.
+        const doc = parseYaml(text);
+        delete doc.spec.values.global.images.envoyProxy;
+        delete doc.spec.postRenderers;
+        fs.writeFileSync(patch, stringify(doc));
+        const judged = await audit(fleet);
+        assert.equal(judged.status, 1, judged.stdout);
+        assert.match(
+            judged.stdout,
+            /HelmRelease envoy-gateway-system\/envoy-gateway .*pulls docker\.io\/envoyproxy\/envoy:distroless-v1\.39\.0 at runtime while values global\.images\.envoyProxy\.image is empty/,
+        );
+    });
+
     it("adopts a fleet of another shape: bootstrap GitRepository, a release of the root, plain folders, a nested Kustomization, targetNamespace, valuesFrom, an OCI HelmRepository, image automation", async () => {
         const fleet = ownFleet();
         const before = snapshot(fleet.dir);
