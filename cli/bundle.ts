@@ -1,10 +1,11 @@
 /** `crossborder bundle` and `crossborder bundle load` (gitops/bundle). */
 import * as path from "path";
 import { buildBundle, loadBundle } from "../gitops/bundle";
-import { artifactOf } from "../gitops/publish";
+import { artifactOf, treeChartRepository } from "../gitops/publish";
 import { defaultChartCache } from "../gitops/engine/charts";
 import { RegistryClient } from "../gitops/registry/client";
 import { publishTarget } from "./publish";
+import { registryCredentials } from "./util";
 
 export interface BundleCliOptions {
     readonly tree: string;
@@ -21,7 +22,6 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 export async function runBundle(opts: BundleCliOptions): Promise<string> {
     const target = publishTarget({ tree: opts.tree, cluster: "china", stacksDir: opts.stacksDir });
     const { artifact, charts } = await artifactOf(opts.tree, "china", target.meta);
-    const namespace = path.posix.dirname(target.repository);
     const m = await buildBundle({
         tree: opts.tree,
         out: opts.out,
@@ -32,7 +32,7 @@ export async function runBundle(opts: BundleCliOptions): Promise<string> {
         artifacts: [
             { name: `${target.repository}:${target.followed}`, kind: "tree", artifact },
             ...charts.map((c) => ({
-                name: `${namespace === "." ? "" : `${namespace}/`}${c.name}:${c.version}`,
+                name: `${treeChartRepository(target.repository, c.name)}:${c.version}`,
                 kind: "chart" as const,
                 artifact: c.artifact,
             })),
@@ -52,11 +52,9 @@ export interface BundleLoadOptions {
 }
 
 export async function runBundleLoad(bundle: string, opts: BundleLoadOptions): Promise<string> {
-    const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
-    const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
     const client = new RegistryClient({
         plainHttp: () => Boolean(opts.plainHttp),
-        credentials: user && password ? { host: opts.registry, username: user, password } : undefined,
+        credentials: registryCredentials(opts.registry),
     });
     const m = await loadBundle({ bundle, registry: opts.registry, plainHttp: opts.plainHttp, client, progress });
     const tree = m.artifacts.find((a) => a.kind === "tree");

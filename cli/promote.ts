@@ -6,7 +6,7 @@
 import { promote } from "../gitops/publish/promote";
 import { RegistryClient } from "../gitops/registry/client";
 import { publishTarget, PublishCliOptions } from "./publish";
-import { UsageError } from "./util";
+import { hostCredentials, registryCredentials, UsageError } from "./util";
 
 export interface PromoteCliOptions extends Omit<PublishCliOptions, "tag" | "dryRun"> {
     /** The China instance (default: the china stack's ACR EE endpoint). */
@@ -15,10 +15,6 @@ export interface PromoteCliOptions extends Omit<PublishCliOptions, "tag" | "dryR
 }
 
 /** Credentials from two variables, bound to one host. */
-function credentials(host: string, user?: string, password?: string) {
-    return user && password ? [{ host, username: user, password }] : [];
-}
-
 export async function runPromote(opts: PromoteCliOptions, out: NodeJS.WriteStream = process.stdout): Promise<number> {
     const target = publishTarget(opts);
     const china = opts.china ?? target.china;
@@ -29,12 +25,8 @@ export async function runPromote(opts: PromoteCliOptions, out: NodeJS.WriteStrea
         plainHttp: () => Boolean(opts.plainHttp),
         // Each pair goes to its own host only: the origin's to the origin, the China instance's to China.
         credentials: [
-            ...credentials(
-                target.registry,
-                process.env.CROSSBORDER_REGISTRY_USERNAME,
-                process.env.CROSSBORDER_REGISTRY_PASSWORD,
-            ),
-            ...credentials(china, process.env.CROSSBORDER_CHINA_USERNAME, process.env.CROSSBORDER_CHINA_PASSWORD),
+            ...registryCredentials(target.registry),
+            ...hostCredentials(china, process.env.CROSSBORDER_CHINA_USERNAME, process.env.CROSSBORDER_CHINA_PASSWORD),
         ],
     });
     const r = await promote({

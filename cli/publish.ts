@@ -7,7 +7,7 @@ import { originRegistry, StackSources } from "../stacks/gitops-inputs";
 import { ArtifactMeta, publish, PublishCluster, Published } from "../gitops/publish";
 import { isValidTag, REPOSITORY_PATH } from "../core/reference";
 import { RegistryClient } from "../gitops/registry/client";
-import { UsageError } from "./util";
+import { registryCredentials, UsageError } from "./util";
 
 export interface PublishCliOptions {
     readonly tree: string;
@@ -89,11 +89,9 @@ export async function publishTree(opts: PublishCliOptions): Promise<PublishOutco
         throw new UsageError(
             `publish: --tag must be an OCI tag (letters, digits, _ . -, at most 128, not starting with . or -), got "${tag}"`,
         );
-    const user = process.env.CROSSBORDER_REGISTRY_USERNAME;
-    const password = process.env.CROSSBORDER_REGISTRY_PASSWORD;
     const client = new RegistryClient({
         plainHttp: () => Boolean(opts.plainHttp),
-        credentials: user && password ? { host: registry, username: user, password } : undefined,
+        credentials: registryCredentials(registry),
     });
     const result = await publish({
         tree: opts.tree,

@@ -2,6 +2,7 @@
 import { InputError } from "../core/errors";
 import * as fs from "fs";
 import * as path from "path";
+import type { HostCredentials } from "../gitops/registry/client";
 
 /** A mistake in how the command was called: exit 2 with this message. */
 export class UsageError extends InputError {
@@ -29,4 +30,14 @@ export function writeFilesAtomically(files: ReadonlyMap<string, string | Buffer>
         for (const [temp] of temps) fs.rmSync(temp, { force: true });
         throw e;
     }
+}
+
+/** Credentials for one host, when both halves are given: never sent to any other host. */
+export function hostCredentials(host: string, username?: string, password?: string): HostCredentials[] {
+    return username && password ? [{ host, username, password }] : [];
+}
+
+/** CROSSBORDER_REGISTRY_USERNAME/PASSWORD, for the one registry a command names. */
+export function registryCredentials(host: string): HostCredentials[] {
+    return hostCredentials(host, process.env.CROSSBORDER_REGISTRY_USERNAME, process.env.CROSSBORDER_REGISTRY_PASSWORD);
 }

@@ -15,7 +15,7 @@ import {
     VerifyResult,
 } from "../gitops/registry/verify";
 import { readText } from "../core/yaml-source";
-import { UsageError } from "./util";
+import { registryCredentials, UsageError } from "./util";
 
 export interface VerifyCliOptions {
     readonly inventory?: string;
@@ -90,7 +90,7 @@ export async function runVerify(
         retries,
         plainHttp: () => Boolean(opts.plainHttp),
         // Credentials belong to the one registry named: never to the inventory's upstreams or other hosts.
-        credentials: user && password && opts.registry ? { host: opts.registry, username: user, password } : undefined,
+        credentials: opts.registry ? registryCredentials(opts.registry) : [],
     });
     const artifactLine = artifact ? await checkArtifact(client, opts.registry!, artifact) : undefined;
     const tty = err.isTTY;

@@ -197,16 +197,17 @@ async function pushArtifact(opts: PublishOptions, repository: string, tag: strin
     );
 }
 
+/** Where a tree's own chart goes: beside the tree's artifact, `<namespace>/<chart>`. */
+export function treeChartRepository(treeRepository: string, chart: string): string {
+    const slash = treeRepository.lastIndexOf("/");
+    return slash >= 0 ? `${treeRepository.slice(0, slash)}/${chart}` : chart;
+}
+
 export async function publish(opts: PublishOptions): Promise<Published> {
     const { artifact, files, charts } = await artifactOf(opts.tree, opts.cluster, opts.meta);
     const reference = `${opts.registry}/${opts.repository}:${opts.tag}@${artifact.manifest.digest}`;
-    // The tree's charts go beside the tree (<namespace>/<chart>), and before it: a tree never names a chart
-    // the registry does not hold yet.
-    const namespace = opts.repository.includes("/") ? opts.repository.slice(0, opts.repository.lastIndexOf("/")) : "";
-    const pushedCharts = charts.map((c) => ({
-        c,
-        repository: namespace ? `${namespace}/${c.name}` : c.name,
-    }));
+    // The tree's charts go before the tree: a tree never names a chart the registry does not hold yet.
+    const pushedCharts = charts.map((c) => ({ c, repository: treeChartRepository(opts.repository, c.name) }));
     if (!opts.dryRun) {
         for (const { c, repository } of pushedCharts) await pushArtifact(opts, repository, c.version, c.artifact);
         await pushArtifact(opts, opts.repository, opts.tag, artifact);
