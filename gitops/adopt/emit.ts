@@ -214,10 +214,12 @@ class Overlays {
             layer.patches.push({ path: name, ...(target ? { target } : {}) });
         };
         for (const r of this.input.releases.filter((x) => x.owner === owner)) {
-            const { source } = chartSource(r, this.input);
-            if (source) {
+            if (r.chart.via === "chart.spec") {
                 const name = `${slug(`${r.hr.id.namespace}-${r.hr.id.name}`)}-chart.yaml`;
-                this.files.set(`${dir}/${name}`, file([source], `the China source of ${describeId(r.hr.id)}'s chart`));
+                this.files.set(
+                    `${dir}/${name}`,
+                    file([newChartSource(r, this.input)], `the China source of ${describeId(r.hr.id)}'s chart`),
+                );
                 layer.resources.push(name);
             }
             put(
@@ -232,8 +234,13 @@ class Overlays {
             // A release's OCIRepository is patched where it is applied, which may be another Kustomization.
             const served = this.input.releases.find((r) => r.chart.via === "chartRef" && r.chart.source === o);
             if (served) {
-                const { ref } = chartSource(served, this.input);
-                if (ref) put(...ref);
+                const src = served.chart.source;
+                put(
+                    `${slug(`${src.id.namespace}-${src.id.name}`)}-source.yaml`,
+                    sourcePatch(served, this.input),
+                    `patch: ${describeId(src.id)} (${src.file}) serves ${served.chart.ref.name} ${served.chart.ref.version} from the China registry`,
+                    target(src),
+                );
             } else if (o.id.kind === "HelmRepository" && /\.fluxcd\.io\//.test(o.id.apiVersion)) {
                 if (!this.stillUsed(o)) layer.patches.push(deletion(o)); // no release on the china cluster installs from it
             } else if (o.id.kind === "ArtifactGenerator" && owner !== ROOT)
@@ -319,57 +326,54 @@ function deletion(o: BuiltObject): Obj {
     };
 }
 
-/**
- * The release's chart on the china cluster: its OCIRepository patched to the China registry at the exact
- * version (chartRef), or a new OCIRepository in place of the HelmRepository (chart.spec).
- */
-function chartSource(r: AdoptedRelease, input: EmitAdoptedInput): { source?: Obj; ref?: [string, Obj, string, Obj] } {
-    const p = input.cluster.profile;
+/** The release's chart in the China registry, and the pull Secret where that registry is private. */
+function chinaChart(r: AdoptedRelease, input: EmitAdoptedInput) {
     const { ref } = r.chart;
     const china = rewriteChartSource(input.mirrors, { url: ref.repository, chart: ref.name, version: ref.version });
     const secret = fromPrivateRegistry(input.mirrors, china.url) ? { secretRef: { name: REGISTRY_PULL_SECRET } } : {};
+    return { china, secret };
+}
+
+/** A chartRef release's own OCIRepository, patched to the China registry at the exact version copied there. */
+function sourcePatch(r: AdoptedRelease, input: EmitAdoptedInput): Obj {
+    const { china, secret } = chinaChart(r, input);
     const src = r.chart.source;
-    if (r.chart.via === "chartRef") {
-        const s: Doc = src.object.spec ?? {};
-        return {
-            ref: [
-                `${slug(`${src.id.namespace}-${src.id.name}`)}-source.yaml`,
-                {
-                    apiVersion: src.id.apiVersion,
-                    kind: src.id.kind,
-                    metadata: { name: src.id.name, namespace: src.id.namespace },
-                    spec: {
-                        url: china.url,
-                        // The exact version copied into China: a range would let the China registry decide.
-                        ref: {
-                            tag: china.version,
-                            ...(s.ref?.semver !== undefined ? { semver: null } : {}),
-                            ...(s.ref?.semverFilter !== undefined ? { semverFilter: null } : {}),
-                        },
-                        timeout: p.sourceTimeout,
-                        ...secret,
-                        ...(s.provider !== undefined ? { provider: null } : {}),
-                        ...(s.verify !== undefined ? { verify: null } : {}),
-                    },
-                },
-                `patch: ${describeId(src.id)} (${src.file}) serves ${ref.name} ${ref.version} from the China registry`,
-                target(src),
-            ],
-        };
-    }
+    const s: Doc = src.object.spec ?? {};
     return {
-        source: {
-            apiVersion: "source.toolkit.fluxcd.io/v1",
-            kind: "OCIRepository",
-            metadata: { name: chartSourceName(r, input), namespace: r.hr.id.namespace },
-            spec: {
-                interval: String(src.object.spec?.interval ?? p.sourceInterval),
-                timeout: p.sourceTimeout,
-                url: china.url,
-                ref: { tag: china.version },
-                layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" },
-                ...secret,
+        apiVersion: src.id.apiVersion,
+        kind: src.id.kind,
+        metadata: { name: src.id.name, namespace: src.id.namespace },
+        spec: {
+            url: china.url,
+            // The exact version copied into China: a range would let the China registry decide.
+            ref: {
+                tag: china.version,
+                ...(s.ref?.semver !== undefined ? { semver: null } : {}),
+                ...(s.ref?.semverFilter !== undefined ? { semverFilter: null } : {}),
             },
+            timeout: input.cluster.profile.sourceTimeout,
+            ...secret,
+            ...(s.provider !== undefined ? { provider: null } : {}),
+            ...(s.verify !== undefined ? { verify: null } : {}),
+        },
+    };
+}
+
+/** A chart.spec release's new OCIRepository in the China registry, in place of its HelmRepository. */
+function newChartSource(r: AdoptedRelease, input: EmitAdoptedInput): Obj {
+    const { china, secret } = chinaChart(r, input);
+    const p = input.cluster.profile;
+    return {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "OCIRepository",
+        metadata: { name: chartSourceName(r, input), namespace: r.hr.id.namespace },
+        spec: {
+            interval: String(r.chart.source.object.spec?.interval ?? p.sourceInterval),
+            timeout: p.sourceTimeout,
+            url: china.url,
+            ref: { tag: china.version },
+            layerSelector: { mediaType: HELM_CHART_LAYER, operation: "copy" },
+            ...secret,
         },
     };
 }
