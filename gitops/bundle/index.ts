@@ -97,9 +97,8 @@ function readIndex(layout: string): {
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : { manifests: [] };
 }
 
-/** The layout's index with its entries in name order: the same images give the same bytes. */
-function sortIndex(layout: string): void {
-    const index = readIndex(layout);
+/** A layout's index with its entries in name order: the same images give the same bytes. */
+function writeIndex(layout: string, index: ReturnType<typeof readIndex>): void {
     byName(index.manifests, (m) => m.annotations?.[REF_NAME] ?? m.digest);
     fs.writeFileSync(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, ...index }));
 }
@@ -158,7 +157,7 @@ async function bundleImages(input: BundleInput): Promise<BundleManifest["images"
     }
     // skopeo writes the layout's marker file in a form of its own: one form, whichever run copied last.
     fs.writeFileSync(path.join(layout, "oci-layout"), OCI_LAYOUT);
-    sortIndex(layout);
+    writeIndex(layout, readIndex(layout));
     return byName(out, (x) => x.name);
 }
 
@@ -212,10 +211,7 @@ function bundleArtifacts(input: BundleInput): BundleManifest["artifacts"] {
             annotations: { [REF_NAME]: name },
         });
     }
-    fs.writeFileSync(
-        path.join(layout, "index.json"),
-        JSON.stringify({ schemaVersion: 2, manifests: byName(manifests, (m) => m.annotations[REF_NAME]) }),
-    );
+    writeIndex(layout, { manifests });
     return byName(
         input.artifacts.map(({ name, kind, artifact }) => ({ name, kind, digest: artifact.manifest.digest })),
         (a) => a.name,
