@@ -3,6 +3,7 @@
  * apiVersion, kind, metadata, then the usual Kubernetes leaders, then alphabetically; no anchors or
  * aliases; no line wrapping; every file starts with the generated-file header.
  */
+import { createHash } from "crypto";
 import { stringify } from "yaml";
 
 export const GENERATED_HEADER =
@@ -34,13 +35,83 @@ export function canonical(value: unknown): unknown {
     return value;
 }
 
-function dump(value: unknown): string {
-    return stringify(canonical(value), {
+function stringifyCanonical(value: unknown): string {
+    return stringify(value, {
         lineWidth: 0,
         minContentWidth: 0,
         aliasDuplicateObjects: false,
         indentSeq: true,
     });
+}
+
+/** Whether a canonical value is plain JSON data, so that its JSON text decides its YAML text exactly. */
+function jsonExact(value: unknown): boolean {
+    if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+    if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+    if (Array.isArray(value)) return value.every(jsonExact);
+    if (typeof value === "object") return Object.values(value as object).every(jsonExact);
+    return false;
+}
+
+/**
+ * What one render dumped, by the digest of each document's canonical JSON: a re-render reads back the YAML
+ * of every document that did not change instead of stringifying it again (YAML output is most of the cost
+ * of a re-render). Dumping is a pure function of the canonical data, so a memoized text is the very bytes a
+ * fresh dump gives; values JSON cannot say exactly (NaN, -0, anything not plain data) are never memoized.
+ * The render keeps it in its checked cache (gitops/render/index.ts).
+ */
+export class YamlMemo {
+    /** Bump when the dump's options change: old memos then say nothing. */
+    static readonly FORMAT = 1;
+    private readonly used = new Map<string, string>();
+    /** Distinct documents read back from the memo, and dumped afresh. */
+    hits = 0;
+    misses = 0;
+
+    constructor(private readonly known: Readonly<Record<string, string>> = {}) {}
+
+    dump(value: unknown): string {
+        const data = canonical(value);
+        if (!jsonExact(data)) return stringifyCanonical(data);
+        const key = createHash("sha256").update(JSON.stringify(data)).digest("base64url");
+        const again = this.used.get(key);
+        if (again !== undefined) return again;
+        let text = Object.hasOwn(this.known, key) ? this.known[key] : undefined;
+        if (typeof text === "string") this.hits++;
+        else {
+            text = stringifyCanonical(data);
+            this.misses++;
+        }
+        this.used.set(key, text);
+        return text;
+    }
+
+    /** What this render dumped: the memo the next one starts from (documents no longer emitted are dropped). */
+    entries(): Record<string, string> {
+        return Object.fromEntries([...this.used].sort(([a], [b]) => (a < b ? -1 : 1)));
+    }
+
+    /** Whether the next render would start from anything other than what this one started from. */
+    get changed(): boolean {
+        return this.misses > 0 || this.used.size !== Object.keys(this.known).length;
+    }
+}
+
+let activeMemo: YamlMemo | undefined;
+
+/** Run `fn` with every YAML file it makes dumped through `memo`. */
+export function withYamlMemo<T>(memo: YamlMemo, fn: () => T): T {
+    const before = activeMemo;
+    activeMemo = memo;
+    try {
+        return fn();
+    } finally {
+        activeMemo = before;
+    }
+}
+
+function dump(value: unknown): string {
+    return activeMemo ? activeMemo.dump(value) : stringifyCanonical(canonical(value));
 }
 
 /** One YAML file of one or more documents, with the header. */

@@ -209,11 +209,11 @@ function tempPath(p: string): string {
 }
 
 /** The first folder on the way to `p` (inside `out`) that is a symbolic link, if any. */
-function throughLink(out: string, p: string): string | undefined {
+function throughLink(out: string, p: string, statOf = (d: string) => lstat(path.join(out, d))): string | undefined {
     const parts = p.split("/");
     for (let i = 1; i < parts.length; i++) {
         const d = parts.slice(0, i).join("/");
-        if (lstat(path.join(out, d))?.isSymbolicLink()) return d;
+        if (statOf(d)?.isSymbolicLink()) return d;
     }
     return undefined;
 }
@@ -357,10 +357,19 @@ function plan(
     outDir: string,
 ) {
     const conflicts: string[] = [];
+    // One look at each path: the plan is taken under the folder's lock, so what is on disk holds still.
+    const stats = new Map<string, fs.Stats | undefined>();
+    const statOf = (p: string): fs.Stats | undefined => {
+        if (!stats.has(p)) stats.set(p, lstat(path.join(out, p)));
+        return stats.get(p);
+    };
+    const contents = new Map<string, Buffer | undefined>();
     const current = (p: string): Buffer | undefined => {
-        const st = lstat(path.join(out, p));
-        if (!st) return undefined;
-        return st.isFile() ? fs.readFileSync(path.join(out, p)) : Buffer.from([]);
+        if (contents.has(p)) return contents.get(p);
+        const st = statOf(p);
+        const now = !st ? undefined : st.isFile() ? fs.readFileSync(path.join(out, p)) : Buffer.from([]);
+        contents.set(p, now);
+        return now;
     };
     // Generated files edited by hand: kept unless the new render produces the very same bytes.
     for (const [p, hash] of owned) {
@@ -376,7 +385,7 @@ function plan(
     for (const [p, content] of files) {
         const parts = p.split("/");
         for (let i = 1; i < parts.length; i++) {
-            const st = lstat(path.join(out, ...parts.slice(0, i)));
+            const st = statOf(parts.slice(0, i).join("/"));
             if (!st) break;
             if (st.isSymbolicLink())
                 conflicts.push(
@@ -387,7 +396,7 @@ function plan(
                     `${path.join(outDir, ...parts.slice(0, i))} is not crossborder's and is not a directory, but ${p} must go below it`,
                 );
         }
-        const st = lstat(path.join(out, p));
+        const st = statOf(p);
         if (st && !st.isFile())
             conflicts.push(
                 `${path.join(outDir, p)} is ${st.isSymbolicLink() ? "a symbolic link" : "not a file"} and would be replaced`,
@@ -399,12 +408,12 @@ function plan(
     }
     // A folder of the tree replaced by a symbolic link: what the manifest owns below it is not removed through it.
     for (const p of owned.keys()) {
-        const link = throughLink(out, p);
+        const link = throughLink(out, p, statOf);
         if (link && !files.has(p))
             conflicts.push(`${path.join(outDir, link)} is a symbolic link, and ${p} must not be removed through it`);
     }
     const remove = [...owned.keys()]
-        .filter((p) => !files.has(p) && !throughLink(out, p) && current(p) !== undefined)
+        .filter((p) => !files.has(p) && !throughLink(out, p, statOf) && current(p) !== undefined)
         .sort();
     return { conflicts: [...new Set(conflicts)], install: install.sort(), remove };
 }

@@ -88,13 +88,19 @@ export class RenderCache {
         return createHmac("sha256", this.secret).update(key).update("\0").update(text).digest("hex");
     }
 
-    get<T>(key: string): T | undefined {
+    /**
+     * The record of `key` when it passes its check. `counted: false` keeps it out of hits and misses, which
+     * count the engine's work (a record that fails its check is still counted as rejected).
+     */
+    get<T>(key: string, counted = true): T | undefined {
         if (!this.enabled) return undefined;
+        const hit = () => counted && this.hits++;
+        const miss = () => counted && this.misses++;
         let raw: string;
         try {
             raw = fs.readFileSync(this.file(key), "utf8");
         } catch {
-            this.misses++;
+            miss();
             return undefined;
         }
         const nl = raw.indexOf("\n");
@@ -103,16 +109,16 @@ export class RenderCache {
         const got = nl > 0 ? Buffer.from(raw.slice(0, nl), "hex") : Buffer.alloc(0);
         if (!want || got.length !== 32 || !timingSafeEqual(got, Buffer.from(want, "hex"))) {
             this.rejected++;
-            this.misses++;
+            miss();
             return undefined;
         }
         try {
             const value = JSON.parse(text) as T;
-            this.hits++;
+            hit();
             return value;
         } catch {
             this.rejected++;
-            this.misses++;
+            miss();
             return undefined;
         }
     }

@@ -13,7 +13,9 @@
  * Nothing outside China is rewritten: global HelmReleases carry the catalog's values and no
  * post-renderer, so what global installs is exactly `helm template` of the catalog's values.
  */
+import * as path from "path";
 import { FindingsError } from "../../core/errors";
+import { withYamlMemo, YamlMemo } from "../emit";
 import { Catalog, DEFAULT_CATALOG_FILE, isLocalChart, Release } from "../catalog";
 import { RenderCache } from "../engine/cache";
 import { ChartRef, chartLabel, normalizeRepository, sameChart } from "../engine/charts";
@@ -78,6 +80,8 @@ export interface RenderOutput {
     readonly unrendered: readonly string[];
     /** Render records read from the cache, and written to it. */
     readonly cache: { readonly hits: number; readonly misses: number; readonly rejected: number };
+    /** YAML documents read back from this catalog's last render (unchanged), and dumped afresh. */
+    readonly documents: { readonly reused: number; readonly dumped: number };
     /** The installed Flux CRDs every Flux object was checked against; undefined when its chart was not at hand. */
     readonly fluxSchemas?: string;
 }
@@ -499,9 +503,11 @@ async function emitTree(
         rewrite,
         outcomes,
     };
-    const out = emitClusters(emitInput);
+    const memo = yamlMemo(input, cache);
+    const out = withYamlMemo(memo.memo, () => emitClusters(emitInput));
     const fluxSchemas = await checkFluxObjects(input, out.objects, ctx, warnings);
-    emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []);
+    withYamlMemo(memo.memo, () => emitInventoryAndReadme(emitInput, out, built, rewrite ? unrendered : []));
+    memo.save();
     if (unrendered.length) {
         warnings.push(
             `${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${unrendered.join(", ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`,
@@ -514,8 +520,27 @@ async function emitTree(
         rendered: [...new Set(jobs.filter((j) => j.job).map((j) => j.release.name))].sort(),
         unrendered,
         cache: { hits: cache.hits, misses: cache.misses, rejected: cache.rejected },
+        documents: { reused: memo.memo.hits, dumped: memo.memo.misses },
         fluxSchemas,
     };
+}
+
+/**
+ * The YAML of the last render of this catalog, read back for every document that did not change (the
+ * incremental part of a re-render: gitops/emit.ts YamlMemo), kept as one checked record of the render cache.
+ */
+function yamlMemo(input: RenderInput, cache: RenderCache): { memo: YamlMemo; save: () => void } {
+    const key = cacheKey({
+        stage: "yaml-memo",
+        format: YamlMemo.FORMAT,
+        yaml: (require("yaml/package.json") as { version: string }).version,
+        catalog: path.resolve(input.catalog.file),
+    });
+    const known = cache.get<unknown>(key, false);
+    const memo = new YamlMemo(
+        known && typeof known === "object" && !Array.isArray(known) ? (known as Record<string, string>) : {},
+    );
+    return { memo, save: () => memo.changed && cache.set(key, memo.entries()) };
 }
 
 /**

@@ -5,7 +5,8 @@ import * as path from "path";
 import fc from "fast-check";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { DEFAULT_CATALOG_FILE, parseCatalog } from "../../gitops/catalog";
-import { GENERATED_HEADER } from "../../gitops/emit";
+import { GENERATED_HEADER, withYamlMemo, YamlMemo, yamlFile } from "../../gitops/emit";
+import { RenderCache } from "../../gitops/engine/cache";
 import { RenderOutput } from "../../gitops/render";
 import { checkPath, MANIFEST_FILE, recoverTree, writeTree, WriterError } from "../../gitops/writer";
 import { SourceError } from "../../core/yaml-source";
@@ -352,6 +353,41 @@ describe("the Flux tree", () => {
             const again = await render();
             assert.deepStrictEqual([...again.files.keys()].sort(), [...example.files.keys()].sort());
             for (const [p, text] of example.files) assert.deepStrictEqual(again.files.get(p), text, p);
+        });
+
+        it("re-renders a changed catalog from its last render's YAML, to the bytes of a fresh render", async () => {
+            const cache = new RenderCache(path.join(tempDir("memo"), "renders"));
+            const file = path.join(tempDir("memo-catalog"), "catalog.yaml");
+            const first = await renderText(syntheticCatalog(30), file, { cache });
+            assert.strictEqual(first.documents.reused, 0, "nothing to read back on a first render");
+            // One release changed: its documents are dumped again, every other one is read back.
+            const changed = syntheticCatalog(30).replace("ghcr.io/example/app-7\n", "ghcr.io/example/app-7b\n");
+            assert.notStrictEqual(changed, syntheticCatalog(30));
+            const again = await renderText(changed, file, { cache });
+            const fresh = await renderText(changed, file);
+            assert.strictEqual(fresh.documents.reused, 0);
+            assert.deepStrictEqual([...again.files.keys()].sort(), [...fresh.files.keys()].sort());
+            for (const [p, text] of fresh.files) assert.strictEqual(again.files.get(p), text, p);
+            assert.ok(again.documents.reused > 10 * again.documents.dumped, JSON.stringify(again.documents));
+            assert.ok(again.documents.dumped > 0, "the changed release's documents are dumped afresh");
+            // A memo edited on disk is not the tree's source: it fails its check and is dumped again.
+            for (const f of fs.readdirSync(cache.dir, { recursive: true, withFileTypes: true }))
+                if (f.isFile()) {
+                    const at = path.join(f.parentPath, f.name);
+                    fs.writeFileSync(at, fs.readFileSync(at, "utf8").replace(/app-7b/g, "app-evil"));
+                }
+            const checked = new RenderCache(cache.dir);
+            const third = await renderText(changed, file, { cache: checked });
+            assert.ok(checked.rejected >= 1 && third.documents.reused === 0, JSON.stringify(third.documents));
+            for (const [p, text] of fresh.files) assert.strictEqual(third.files.get(p), text, p);
+        });
+
+        it("never memoizes a value JSON cannot say exactly", () => {
+            const memo = new YamlMemo();
+            const texts = withYamlMemo(memo, () => [yamlFile([{ a: NaN, b: -0 }]), yamlFile([{ a: null, b: 0 }])]);
+            assert.match(texts[0], /a: \.nan\nb: -0\n/);
+            assert.match(texts[1], /a: null\nb: 0\n/);
+            assert.strictEqual(memo.hits, 0);
         });
 
         it("renders the same bytes from a shuffled catalog", async () => {
