@@ -98,3 +98,17 @@ export function matchesAny(patterns: readonly string[], host: string): boolean {
 export function isChinaHost(mirrors: Mirrors, host: string): boolean {
     return matchesAny(mirrors.chinaHosts, host);
 }
+
+/**
+ * Everything a mirrors configuration says, as one stable text (maps as their entries): a cache key part for
+ * results that depend on how images are rewritten.
+ */
+export function mirrorsFingerprint(m: Mirrors): string {
+    return JSON.stringify(m, (_k, v: unknown) =>
+        v instanceof Map
+            ? [...v].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            : v instanceof Set
+              ? [...v].sort()
+              : v,
+    );
+}

@@ -10,7 +10,8 @@
  * `apiVersion`, `kind`, `metadata` at the root and in `x-kubernetes-embedded-resource` nodes), unless it says
  * `x-kubernetes-preserve-unknown-fields: true`; `additionalProperties` makes a map whose keys are free.
  */
-import Ajv, { ValidateFunction } from "ajv";
+import type Ajv from "ajv";
+import type { ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 import type { Doc } from "../objects/manifests";
 import { helmTemplate } from "./helm";
@@ -53,7 +54,10 @@ export function refusingUnknownFields(schema: unknown, root = true): unknown {
 
 /** Validators for every version of every CRD in `crds`. */
 export function crdSchemas(crds: readonly Doc[], from: string): CrdSchemas {
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    // Compiled on first use: a tree uses a few of the kinds and versions Flux installs, and a warm render
+    // whose objects all passed before (gitops/render/index.ts passedSchemas) loads no validator at all.
+    let ajv: Ajv | undefined;
+    const schemas = new Map<string, object>();
     const validators = new Map<string, ValidateFunction>();
     for (const crd of crds) {
         const group = crd?.spec?.group;
@@ -61,15 +65,29 @@ export function crdSchemas(crds: readonly Doc[], from: string): CrdSchemas {
         for (const v of Array.isArray(crd?.spec?.versions) ? crd.spec.versions : []) {
             const schema = v?.schema?.openAPIV3Schema;
             if (typeof group !== "string" || typeof kind !== "string" || !schema) continue;
-            validators.set(`${group}/${v.name}/${kind}`, ajv.compile(refusingUnknownFields(schema) as object));
+            schemas.set(`${group}/${v.name}/${kind}`, schema);
         }
     }
+    const validatorOf = (key: string): ValidateFunction | undefined => {
+        const schema = schemas.get(key);
+        if (!schema) return undefined;
+        let validate = validators.get(key);
+        if (!validate) {
+            ajv ??= new (require("ajv") as typeof import("ajv")).default({
+                strict: false,
+                allErrors: true,
+                validateFormats: false,
+            });
+            validators.set(key, (validate = ajv.compile(refusingUnknownFields(schema) as object)));
+        }
+        return validate;
+    };
     return {
         from,
-        kinds: new Set(validators.keys()),
+        kinds: new Set(schemas.keys()),
         validate(doc) {
             const kind = String(doc.kind);
-            const validate = validators.get(`${doc.apiVersion}/${kind}`);
+            const validate = validatorOf(`${doc.apiVersion}/${kind}`);
             if (!validate) return undefined;
             if (validate(doc)) return [];
             return (validate.errors ?? []).map((e) =>

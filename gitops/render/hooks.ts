@@ -8,7 +8,8 @@
  * sets is a finding naming the hook, never a silent pass.
  */
 import { Chart, readChartArchive, readChartDirectory, scanChart } from "../values/chart";
-import { isChinaHost, Mirrors } from "../../core/mirrors";
+import { isChinaHost, Mirrors, mirrorsFingerprint } from "../../core/mirrors";
+import { cacheKey } from "../engine/cache";
 import { describeId } from "../objects/manifests";
 import { nameOf } from "../../core/reference";
 import { mergeValues, rewriteValues } from "../values/scan";
@@ -41,6 +42,34 @@ function chartOf(job: RenderJob, local: boolean): Chart {
 }
 
 /**
+ * The values that set the `wanted` hook images to their China names, found in the chart's effective values.
+ * Kept in the render cache by the render they were found for (chart, values, engine) and the mirrors, so a
+ * warm render does not read the chart again; the render with them is still proven on every run.
+ */
+function hookOverrides(
+    job: RenderJob & { readonly local: boolean },
+    render: ReleaseRender,
+    wanted: ReadonlySet<string>,
+    mirrors: Mirrors,
+    ctx: EngineContext,
+): Record<string, unknown> {
+    const key = cacheKey({
+        stage: "hook-values",
+        render: render.key,
+        wanted: [...wanted].sort(),
+        mirrors: mirrorsFingerprint(mirrors),
+    });
+    const cached = ctx.cache.get<Record<string, unknown>>(key, false);
+    if (cached && typeof cached === "object" && !Array.isArray(cached)) return cached;
+    const values = (job.values ?? {}) as Record<string, unknown>;
+    const { effective, scan } = scanChart(chartOf(job, job.local), values);
+    const setting = scan.images.filter((i) => wanted.has(nameOf(i.reference)));
+    const { overrides } = rewriteValues(effective, setting, mirrors);
+    ctx.cache.set(key, overrides);
+    return overrides;
+}
+
+/**
  * Move every hook image of `render` into China through the chart's values, proven by rendering again.
  * `flux` names the installed Flux for messages.
  */
@@ -55,9 +84,7 @@ export async function rewriteHooksByValues(
     const outside = upstreamHookImages(render, mirrors);
     if (outside.length === 0) return { values, render, overrides: {}, problems: [] };
     const wanted = new Set(outside.flatMap((l) => (l.parsed ? [nameOf(l.parsed)] : [])));
-    const { effective, scan } = scanChart(chartOf(job, job.local), values);
-    const setting = scan.images.filter((i) => wanted.has(nameOf(i.reference)));
-    const { overrides } = rewriteValues(effective, setting, mirrors);
+    const overrides = hookOverrides(job, render, wanted, mirrors, ctx);
     const merged = mergeValues(values, overrides) as Record<string, unknown>;
     const rendered = Object.keys(overrides).length ? await renderRelease({ ...job, values: merged }, ctx) : render;
     const again = job.tests === false ? withoutTests(rendered) : rendered;

@@ -44,9 +44,10 @@ import { crossBorder, postRenderAll, PostRenderStrategy, prefixesAcross, Verifie
 import { rewriteHooksByValues } from "./hooks";
 import { effectivePostRenderStrategy } from "../../core/flux-releases";
 import { KustomizeError } from "../engine/kustomize";
-import { cacheKey } from "../engine/cache";
+import { cacheKey, stableJson } from "../engine/cache";
+import { createHash } from "crypto";
 import { lockedArchive } from "../engine/charts";
-import { crdSchemas, installedFluxCrdDocs } from "../engine/flux-crds";
+import { CrdSchemas, crdSchemas, installedFluxCrdDocs } from "../engine/flux-crds";
 import { helm } from "../engine/helm";
 import type { Doc } from "../objects/manifests";
 import { fluxSchemaProblems } from "./schema";
@@ -55,6 +56,9 @@ import { runtimeImageNeeds } from "../../core/runtime-images";
 import { mergeValues } from "../values/scan";
 
 export type { ClusterSettings } from "./emit";
+
+/** Bump when gitops/engine/flux-crds.ts crdSchemas judges differently: the objects that passed are checked again. */
+const SCHEMA_CHECK_FORMAT = 1;
 
 export interface RenderInput {
     readonly catalog: Catalog;
@@ -369,7 +373,7 @@ async function renderStaged(input: RenderInput, stageIn: () => string): Promise<
     const chinaCluster = input.clusters.find((c) => c.china);
     const built =
         chinaCluster && rewrite
-            ? completeInventory(input, chinaCluster.name, charts, china, { warnings, findings })
+            ? completeInventory(input, chinaCluster.name, charts, china, { warnings, findings, cache })
             : undefined;
     if (cache.rejected)
         warnings.push(
@@ -446,10 +450,10 @@ function completeInventory(
     chinaCluster: ClusterName,
     charts: ReadonlyMap<string, ResolvedChart>,
     china: ChinaProof,
-    run: { warnings: string[]; findings: string[] },
+    run: { warnings: string[]; findings: string[]; cache: RenderCache },
 ): Inventory {
     const { inventory } = china;
-    declareRuntimeImages(input, chinaCluster, charts, inventory, run.warnings);
+    declareRuntimeImages(input, chinaCluster, charts, inventory, run.warnings, run.cache);
     for (const image of [...input.catalog.fluxImages, input.catalog.platform.ecrRefresherImage]) {
         const upstream = parseNormalizedNamed(image);
         inventory.addImage({
@@ -575,9 +579,74 @@ async function checkFluxObjects(
         );
         return undefined;
     }
-    const problems = fluxSchemaProblems(objects, crdSchemas(crds, label));
+    const passed = passedSchemas(key, crdSchemas(crds, label), ctx.cache);
+    const problems = fluxSchemaProblems(objects, passed.schemas);
     if (problems.length) throw new RenderFindings(problems);
+    passed.save();
     return label;
+}
+
+/** The images a release's chart declares in its Chart.yaml, kept in the render cache by the chart's sha256. */
+function chartDeclaredImages(
+    release: Release,
+    chart: ResolvedChart | undefined,
+    cache: RenderCache,
+): readonly { readonly annotation: string; readonly image: string }[] {
+    if (chart?.kind !== "archive" && chart?.kind !== "local") return [];
+    const key = cacheKey({
+        stage: "declared-images",
+        chart: chart.kind === "archive" ? chart.archive.sha256 : chart.sha256,
+    });
+    const cached = cache.get<{ annotation: string; image: string }[]>(key, false);
+    if (Array.isArray(cached)) return cached;
+    try {
+        const read =
+            chart.kind === "archive"
+                ? readChartArchive(chart.archive.file)
+                : readChartDirectory(localChartFiles(release.chart as LocalChart), chart.dir);
+        const declared = declaredImages(read);
+        cache.set(key, declared);
+        return declared;
+    } catch {
+        return []; // an unreadable chart fails its render, which says so
+    }
+}
+
+/**
+ * `schemas`, remembering the objects they found valid (by the digest of each object) in one checked record
+ * of the render cache per set of CRDs: an object that passed these very CRDs before is not validated again.
+ */
+function passedSchemas(crdsKey: string, schemas: CrdSchemas, cache: RenderCache) {
+    // What decides validity besides the CRDs: the validator, and how gitops/engine/flux-crds.ts reads a schema.
+    const key = cacheKey({
+        stage: "flux-schema-passed",
+        crds: crdsKey,
+        ajv: (require("ajv/package.json") as { version: string }).version,
+        check: SCHEMA_CHECK_FORMAT,
+    });
+    const before = cache.get<unknown>(key, false);
+    const known = new Set(Array.isArray(before) ? before.filter((x) => typeof x === "string") : []);
+    const passed = new Set<string>();
+    const digest = (doc: Doc) => createHash("sha256").update(stableJson(doc)).digest("base64url");
+    return {
+        schemas: {
+            ...schemas,
+            validate(doc: Doc) {
+                const d = digest(doc);
+                if (known.has(d)) {
+                    passed.add(d);
+                    return [];
+                }
+                const errors = schemas.validate(doc);
+                if (errors?.length === 0) passed.add(d);
+                return errors;
+            },
+        } satisfies CrdSchemas,
+        save: () => {
+            if (passed.size !== known.size || [...passed].some((d) => !known.has(d)))
+                cache.set(key, [...passed].sort());
+        },
+    };
 }
 
 /**
@@ -590,25 +659,15 @@ function declareRuntimeImages(
     charts: ReadonlyMap<string, ResolvedChart>,
     inventory: InventoryBuilder,
     warnings: string[],
+    cache: RenderCache,
 ): void {
     for (const r of input.catalog.releases.filter((x) => x.clusters.includes(cluster))) {
         const declared: { image: string; where: string }[] = r.runtimeImages.map((image) => ({
             image,
             where: `release ${r.name} runtimeImages (${r.at})`,
         }));
-        const chart = charts.get(r.name);
-        try {
-            const read =
-                chart?.kind === "archive"
-                    ? readChartArchive(chart.archive.file)
-                    : chart?.kind === "local"
-                      ? readChartDirectory(localChartFiles(r.chart as LocalChart), chart.dir)
-                      : undefined;
-            for (const d of read ? declaredImages(read) : [])
-                declared.push({ image: d.image, where: `release ${r.name}: its chart's ${d.annotation} annotation` });
-        } catch {
-            // an unreadable chart fails its render, which says so
-        }
+        for (const d of chartDeclaredImages(r, charts.get(r.name), cache))
+            declared.push({ image: d.image, where: `release ${r.name}: its chart's ${d.annotation} annotation` });
         for (const d of declared) {
             const upstream = tryParseImage(d.image);
             if (!upstream) {
