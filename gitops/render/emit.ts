@@ -7,6 +7,7 @@
  *   infrastructure/configs/<cluster>/        configs: releases and plain manifests
  *   apps/base/<app>/                         the cluster-neutral part of each app
  *   apps/<cluster>/                          per-cluster overlay: the app's source and a HelmRelease patch
+ *   apps/<cluster>/namespaces.yaml           each namespace of the cluster's apps, once
  *   charts/<chart>/                          local charts, reconciled from the tree's own source
  *   inventory/                               what the global side copies into the ACR EE origin instance
  *
@@ -398,13 +399,22 @@ class ClusterEmitter {
     emitApps(): void {
         const resources: string[] = [];
         const patches: Obj[] = [];
+        // Each namespace once per cluster: kustomize refuses two objects of one id in a build ("may not add
+        // resource with an already registered id"), so two apps of one namespace cannot each bring it, and the
+        // shared base cannot hold it (which of its releases a cluster runs differs). One a controller or a
+        // config of this cluster creates is left to it: it is applied before the apps.
+        const namespaces = this.releases("apps").flatMap((r) => this.namespaceObject(r));
+        if (namespaces.length) {
+            this.tree.yaml(
+                `apps/${this.c}/namespaces.yaml`,
+                namespaces,
+                `the namespaces of the ${this.c} cluster's apps`,
+            );
+            resources.push("namespaces.yaml");
+        }
         for (const r of this.releases("apps")) {
             const base = `apps/base/${r.name}`;
             if (!this.tree.has(`${base}/kustomization.yaml`)) {
-                const ns = SYSTEM_NAMESPACES.has(r.namespace)
-                    ? []
-                    : [{ apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } }];
-                if (ns.length) this.tree.yaml(`${base}/namespace.yaml`, ns, ownerOf(r));
                 // interval is required by the schema; each overlay sets its own cluster's interval anyway.
                 this.tree.yaml(
                     `${base}/release.yaml`,
@@ -412,11 +422,7 @@ class ClusterEmitter {
                     ownerOf(r),
                     `${r.name}: the part shared by every cluster; apps/<cluster>/ adds its source, values and timeouts`,
                 );
-                this.tree.yaml(
-                    `${base}/kustomization.yaml`,
-                    [kustomization([...(ns.length ? ["namespace.yaml"] : []), "release.yaml"])],
-                    ownerOf(r),
-                );
+                this.tree.yaml(`${base}/kustomization.yaml`, [kustomization(["release.yaml"])], ownerOf(r));
             }
             const { source, ref } = this.sourceOf(r);
             if (source) {
@@ -430,10 +436,11 @@ class ClusterEmitter {
                 `patch: ${r.name} on the ${this.c} cluster`,
             );
             resources.push(`../base/${r.name}`);
-            patches.push({
-                path: `${r.name}-release.yaml`,
-                target: { kind: "HelmRelease", name: r.name, namespace: r.namespace },
-            });
+            // No target: the patch names its HelmRelease itself (kind, name, namespace), so kustomize matches it
+            // by id. A `target` selector is matched against every resource of the build for every patch, which
+            // made a build of 400 apps take 40 s (200: 5.4 s; without targets 0.7 s, the same output), and
+            // kustomize-controller builds it on every reconciliation.
+            patches.push({ path: `${r.name}-release.yaml` });
         }
         for (const m of this.manifests("apps")) {
             this.tree.yaml(

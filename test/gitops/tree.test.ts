@@ -255,6 +255,39 @@ describe("the Flux tree", () => {
             assert.deepStrictEqual(problems, []);
         });
 
+        it("builds each cluster's apps with kustomize when apps share a namespace, each namespace once", async function () {
+            requireKubectl(this);
+            // 12 apps in 5 namespaces; app-00001 runs on china only, so its namespace is not global's to create.
+            const data = parse(syntheticCatalog(12));
+            data.releases.forEach((r: any, i: number) => (r.namespace = `ns-${i % 5}`));
+            data.releases[1].clusters = ["china"];
+            data.releases[1].namespace = "only-china";
+            const out = await renderText(stringify(data), path.join(tempDir("shared-ns"), "catalog.yaml"));
+            const tree = path.join(tempDir("shared-ns-tree"), "gitops");
+            writeTree(tree, out.files);
+            for (const cluster of ["china", "global"]) {
+                const r = spawnSync(
+                    path.join(ROOT, ".tools", "bin", "kubectl"),
+                    ["kustomize", path.join(tree, "apps", cluster)],
+                    { encoding: "utf8", timeout: 60_000 },
+                );
+                assert.strictEqual(r.status, 0, `apps/${cluster}: ${r.stderr}`);
+                const built = parseAllDocuments(r.stdout).map((d) => d.toJS());
+                const namespaces = built.filter((d) => d.kind === "Namespace").map((d) => d.metadata.name);
+                const used = [
+                    ...new Set(built.filter((d) => d.kind === "HelmRelease").map((d) => d.metadata.namespace)),
+                ];
+                // ns-0 is also a controller's (app-00000, app-00010): the infrastructure creates it, before the apps.
+                assert.ok(used.includes("ns-0"));
+                assert.deepStrictEqual(
+                    namespaces.sort(),
+                    used.filter((n) => n !== "ns-0").sort(),
+                    `apps/${cluster}: one Namespace per namespace used`,
+                );
+                assert.strictEqual(used.includes("only-china"), cluster === "china");
+            }
+        });
+
         it("builds every kustomization directory with kubectl kustomize, and the built objects validate", function () {
             requireKubectl(this);
             requireCorpus(this);
