@@ -5,6 +5,7 @@
  * knows the file it came from and whether the Kustomization that applies it decrypts SOPS.
  */
 import * as fs from "fs";
+import { RenderCache } from "../engine/cache";
 import * as path from "path";
 import { describeId, Doc, RenderedObject } from "../objects/manifests";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
@@ -172,7 +173,12 @@ interface QueueItem {
 }
 
 /** Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies. */
-export async function buildCluster(name: string, entry: string, copy: string): Promise<ClusterBuild> {
+export async function buildCluster(
+    name: string,
+    entry: string,
+    copy: string,
+    cache?: RenderCache,
+): Promise<ClusterBuild> {
     const objects: BuiltObject[] = [];
     const problems: string[] = [];
     const kustomizations: KustomizationBuild[] = [];
@@ -186,7 +192,14 @@ export async function buildCluster(name: string, entry: string, copy: string): P
             const key = JSON.stringify([sourcePath(next.path), next.spec, next.vars, next.artifact?.dir]);
             if (seen.has(key)) continue;
             seen.add(key);
-            const build = await buildFluxPath(next.artifact?.dir ?? copy, next.path, next.spec, next.vars, next.label);
+            const build = await buildFluxPath(
+                next.artifact?.dir ?? copy,
+                next.path,
+                next.spec,
+                next.vars,
+                next.label,
+                cache,
+            );
             problems.push(
                 ...(next.artifact ? build.problems.map((p) => inTree(p, next.artifact!.staged)) : build.problems),
             );

@@ -18,7 +18,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
-import { firstLines, locateTool, runTool, ToolError } from "../engine/tools";
+import { cacheKey, RenderCache } from "../engine/cache";
+import { firstLines, locateTool, runTool, toolVersion, ToolError } from "../engine/tools";
 import { Doc, parseManifests, RenderedObject } from "../objects/manifests";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -108,7 +109,8 @@ function unsafeInput(file: string, docs: unknown[] = []): string | undefined {
     const size = fs.statSync(file).size;
     if (size > MAX_INPUT) return `${size} bytes, more than the ${MAX_INPUT} crossborder hands to kustomize`;
     try {
-        for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"), { logLevel: "silent" })) {
+        // Merge keys (`<<: *base`) as kustomize's YAML reader applies them, so the objects are those it builds.
+        for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"), { logLevel: "silent", merge: true })) {
             if (doc.errors.length) return undefined; // kustomize refuses it and says why
             docs.push(doc.toJS(PARSE));
         }
@@ -339,7 +341,7 @@ const BUILDS = new Map<string, { code: number; stdout: string; stderr: string }>
 const BUILD_BUDGET = 64 * 1024 * 1024;
 let buildBytes = 0;
 
-async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet<string>) {
+async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet<string>, cache?: RenderCache) {
     const kubectl = locateTool("kubectl");
     const st = fs.statSync(kubectl);
     const h = createHash("sha256").update(`${kubectl}\0${st.size}\0${st.mtimeMs}\0${kustomization}\0`);
@@ -354,6 +356,10 @@ async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet
         h.update("\0");
     }
     const key = h.digest("hex");
+    // Across runs, a checked record of the render cache by the same content and the kubectl version; without
+    // one (audit --strict reads no record), this process's own builds. The output names no folder: origins
+    // are not asked for.
+    if (cache?.enabled) return keptBuild(cache, kubectl, key, dir);
     const hit = BUILDS.get(key);
     if (hit) return hit;
     const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
@@ -373,6 +379,18 @@ async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet
     return r;
 }
 
+async function keptBuild(cache: RenderCache, kubectl: string, content: string, dir: string) {
+    const record = cacheKey({ stage: "kustomize-build", kubectl: await toolVersion("kubectl", kubectl), content });
+    const kept = cache.get<{ code: number; stdout: string; stderr: string }>(record, false);
+    if (kept && kept.code === 0 && typeof kept.stdout === "string" && typeof kept.stderr === "string") return kept;
+    const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+        purpose: "build",
+    });
+    // A failure is not kept: its message names the folder it was built in, which is another copy next time.
+    if (r.code === 0) cache.set(record, { code: 0, stdout: r.stdout, stderr: r.stderr });
+    return r;
+}
+
 /** Build `spec.path` of a Flux Kustomization in the tree copy at `root`. */
 export async function buildFluxPath(
     root: string,
@@ -380,6 +398,7 @@ export async function buildFluxPath(
     spec: FluxSpec,
     vars: Readonly<Record<string, string>>,
     label: string,
+    cache?: RenderCache,
 ): Promise<FluxBuild> {
     const rel = sourcePath(kpath);
     if (rel === undefined) return { objects: [], problems: [`${label}: path "${kpath}" leaves the source`] };
@@ -409,7 +428,7 @@ export async function buildFluxPath(
     try {
         let r;
         try {
-            r = await cachedBuild(dir, merged.text, read);
+            r = await cachedBuild(dir, merged.text, read, cache);
         } catch (e) {
             if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
             return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };

@@ -936,6 +936,47 @@ describe("rendering on the Helm engine", function () {
         });
     });
 
+    describe("kustomize builds kept across audits", () => {
+        it("reads a build back only when its record passes its check, and never under --strict", async () => {
+            const d = tempDir("builds");
+            const tree = path.join(d, "tree");
+            const files: Record<string, string> = {
+                "clusters/china/apps.yaml":
+                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+                "apps/kustomization.yaml": "resources: [web.yaml]\n",
+                "apps/web.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: web}\nspec: {containers: [{name: c, image: docker.io/library/nginx:1.25}]}\n",
+            };
+            for (const [p, text] of Object.entries(files)) {
+                fs.mkdirSync(path.dirname(path.join(tree, p)), { recursive: true });
+                fs.writeFileSync(path.join(tree, p), text);
+            }
+            const renders = path.join(d, "renders");
+            const crossing = async (cache: RenderCache, strict = false) =>
+                (await auditTree(tree, { mirrors, render: false, engine: { cache }, trustCache: !strict })).clusters
+                    .find((c) => c.name === "china")!
+                    .images.filter((i) => !i.inChina && i.file === "apps/web.yaml").length;
+            assert.strictEqual(await crossing(new RenderCache(renders)), 1);
+            const records = fs
+                .readdirSync(renders, { recursive: true, withFileTypes: true })
+                .filter((e) => e.isFile())
+                .map((e) => path.join(e.parentPath, e.name));
+            assert.ok(records.length >= 1, "the build was kept");
+            // The kept build edited to say the Pod pulls from inside China: refused, built again.
+            for (const f of records)
+                fs.writeFileSync(
+                    f,
+                    fs
+                        .readFileSync(f, "utf8")
+                        .replace(/docker\.io\/library\/nginx/g, `${vars.chinaRegistry}/platform/nginx`),
+                );
+            const checked = new RenderCache(renders);
+            assert.strictEqual(await crossing(checked), 1);
+            assert.ok(checked.rejected >= 1, `${checked.rejected} rejected`);
+            assert.strictEqual(await crossing(new RenderCache(renders), true), 1);
+        });
+    });
+
     describe("chart archives and the lock", () => {
         let d: string;
         let archive: string;
