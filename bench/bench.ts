@@ -171,7 +171,13 @@ const sections: Record<string, () => void | Promise<void>> = {
                 { cwd: ROOT, encoding: "utf8" },
             );
             if (r.status !== 0) throw new Error(`render-once ${n} failed:\n${r.stderr}`);
-            return JSON.parse(r.stdout) as {
+            const result = JSON.parse(r.stdout);
+            // Only a clean audit is a measurement: one that stopped at a build it could not make did less.
+            if (result.chinaCrossBorder !== 0)
+                throw new Error(
+                    `render-once ${n}: the audit of the tree did not pass (${result.chinaCrossBorder} on china)`,
+                );
+            return result as {
                 releases: number;
                 files: number;
                 renderMs: number;
