@@ -5,7 +5,7 @@
  * knows the file it came from and whether the Kustomization that applies it decrypts SOPS.
  */
 import * as fs from "fs";
-import { RenderCache } from "../engine/cache";
+import type { RenderCache } from "../engine/cache";
 import * as path from "path";
 import { describeId, Doc, RenderedObject } from "../objects/manifests";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";

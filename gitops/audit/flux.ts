@@ -292,6 +292,9 @@ export function substitute(text: string, vars: Readonly<Record<string, string>>)
     );
 }
 
+/** A path inside the tree as the audit names files: relative to its root, with forward slashes. */
+const treeRelative = (root: string, abs: string) => path.relative(root, abs).split(path.sep).join("/");
+
 /**
  * Which resource file of a build an object comes from, by its kind and name (and namespace, when two files
  * name it): undefined when no single file does (generated, renamed by a prefix, or named twice).
@@ -301,13 +304,14 @@ function fileOf(resources: ReadonlyMap<string, unknown[]>, root: string): (o: Re
     // kustomize builds a List's items, not the List.
     const objectsOf = (docs: Doc[]): Doc[] =>
         docs.flatMap((d) => (d && /List$/.test(String(d.kind)) && Array.isArray(d.items) ? objectsOf(d.items) : [d]));
-    for (const [file, docs] of resources)
+    for (const [abs, docs] of resources) {
+        const file = treeRelative(root, abs);
         for (const d of objectsOf(docs as Doc[])) {
             if (!d || typeof d !== "object") continue;
             const key = `${String(d.kind)}/${String(d.metadata?.name)}`;
-            const at = { file: path.relative(root, file).split(path.sep).join("/"), namespace: d.metadata?.namespace };
-            named.set(key, [...(named.get(key) ?? []), at]);
+            named.set(key, [...(named.get(key) ?? []), { file, namespace: d.metadata?.namespace }]);
         }
+    }
     return (o) => {
         const all = named.get(`${String(o.object.kind)}/${String(o.object.metadata?.name)}`) ?? [];
         const same = all.length > 1 ? all.filter((x) => x.namespace === o.object.metadata?.namespace) : all;
@@ -326,7 +330,7 @@ function withFile(o: RenderedObject, dir: string, root: string, traced: (o: Rend
         if (Object.keys(annotations).length === 0) delete o.object.metadata.annotations;
     }
     const file = origin
-        ? path.relative(root, path.resolve(dir, origin)).split(path.sep).join("/")
+        ? treeRelative(root, path.resolve(dir, origin))
         : (traced(o) ?? (path.relative(root, dir) || "."));
     return { ...o, file } satisfies BuiltObject;
 }
@@ -356,17 +360,22 @@ async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet
         h.update("\0");
     }
     const key = h.digest("hex");
+    const build = () =>
+        runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { purpose: "build" });
     // Across runs, a checked record of the render cache by the same content and the kubectl version; without
     // one (audit --strict reads no record), this process's own builds. The output names no folder: origins
-    // are not asked for.
-    if (cache?.enabled) return keptBuild(cache, kubectl, key, dir);
+    // are not asked for. A failure is kept by neither: its message names the folder it was built in, which is
+    // another copy next time.
+    return cache?.enabled ? keptBuild(cache, kubectl, key, build) : heldBuild(key, build);
+}
+
+type Build = { code: number | null; stdout: string; stderr: string };
+
+async function heldBuild(key: string, build: () => Promise<Build>) {
     const hit = BUILDS.get(key);
     if (hit) return hit;
-    const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
-        purpose: "build",
-    });
+    const r = await build();
     const size = r.stdout.length + r.stderr.length;
-    // A failure is not kept: its message names the folder it was built in, which is another copy next time.
     if (r.code === 0 && size < BUILD_BUDGET) {
         while (buildBytes + size > BUILD_BUDGET && BUILDS.size) {
             const [oldest, v] = BUILDS.entries().next().value!;
@@ -379,14 +388,11 @@ async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet
     return r;
 }
 
-async function keptBuild(cache: RenderCache, kubectl: string, content: string, dir: string) {
+async function keptBuild(cache: RenderCache, kubectl: string, content: string, build: () => Promise<Build>) {
     const record = cacheKey({ stage: "kustomize-build", kubectl: await toolVersion("kubectl", kubectl), content });
     const kept = cache.get<{ code: number; stdout: string; stderr: string }>(record, false);
     if (kept && kept.code === 0 && typeof kept.stdout === "string" && typeof kept.stderr === "string") return kept;
-    const r = await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
-        purpose: "build",
-    });
-    // A failure is not kept: its message names the folder it was built in, which is another copy next time.
+    const r = await build();
     if (r.code === 0) cache.set(record, { code: 0, stdout: r.stdout, stderr: r.stderr });
     return r;
 }
