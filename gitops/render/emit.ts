@@ -403,7 +403,8 @@ class ClusterEmitter {
         // resource with an already registered id"), so two apps of one namespace cannot each bring it, and the
         // shared base cannot hold it (which of its releases a cluster runs differs). One a controller or a
         // config of this cluster creates is left to it: it is applied before the apps.
-        const namespaces = this.releases("apps").flatMap((r) => this.namespaceObject(r));
+        const apps = this.releases("apps");
+        const namespaces = apps.flatMap((r) => this.namespaceObject(r));
         if (namespaces.length) {
             this.tree.yaml(
                 `apps/${this.c}/namespaces.yaml`,
@@ -412,7 +413,7 @@ class ClusterEmitter {
             );
             resources.push("namespaces.yaml");
         }
-        for (const r of this.releases("apps")) {
+        for (const r of apps) {
             const base = `apps/base/${r.name}`;
             if (!this.tree.has(`${base}/kustomization.yaml`)) {
                 // interval is required by the schema; each overlay sets its own cluster's interval anyway.
