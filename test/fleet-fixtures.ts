@@ -9,7 +9,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { archivePath, lockText, sha256File } from "../gitops/engine/charts";
 import { corpusAvailable, corpusFile } from "./corpus";
-import { tempDir } from "./helpers";
+import { tempDir, writeFiles } from "./helpers";
 
 export interface Fleet {
     readonly dir: string;
@@ -240,10 +240,7 @@ export function ownFleet(label = "own-fleet"): Fleet {
     if (!corpusAvailable()) throw new Error("the corpus is not at hand");
     const work = tempDir(label);
     const dir = path.join(work, "fleet");
-    for (const [rel, text] of Object.entries(ownFleetFiles())) {
-        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-        fs.writeFileSync(path.join(dir, rel), text);
-    }
+    writeFiles(dir, ownFleetFiles());
     const cache = path.join(work, "charts");
     const chart = (name: string, file: string) => corpusFile("charts", name, file);
     cacheChart(

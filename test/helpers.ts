@@ -79,6 +79,17 @@ export function tempDir(label: string): string {
     return dir;
 }
 
+/** Write `files` (path inside `dir` → content) into `dir`, making the folders they need. */
+export function writeFiles(
+    dir: string,
+    files: Record<string, string | Buffer> | Iterable<readonly [string, string | Buffer]>,
+): void {
+    for (const [rel, content] of Symbol.iterator in files ? files : Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), content);
+    }
+}
+
 /** Copy the example stack files into `dir`, applying `edit` to the named file's text. */
 export function copyStacks(dir: string, edit?: { file: "global" | "china"; from: string | RegExp; to: string }): void {
     for (const side of ["global", "china"]) {

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { stageArtifact } from "../../gitops/audit/artifacts";
-import { tempDir } from "../helpers";
+import { tempDir, writeFiles } from "../helpers";
 
 function tree(files: readonly string[]): string {
     const dir = tempDir("artifact-tree");
@@ -87,12 +87,6 @@ describe("ArtifactGenerator staging", () => {
 });
 
 describe("kustomize builds, kept by the content they read", () => {
-    const write = (dir: string, files: Record<string, string>) => {
-        for (const [rel, text] of Object.entries(files)) {
-            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-            fs.writeFileSync(path.join(dir, rel), text);
-        }
-    };
     const pod = (image: string) =>
         `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec: {containers: [{name: c, image: "${image}"}]}\n`;
 
@@ -101,7 +95,7 @@ describe("kustomize builds, kept by the content they read", () => {
         const { mirrors, vars } = require("../engine-fixtures") as typeof import("../engine-fixtures");
         const dir = tempDir("build-cache");
         const inside = `${vars.chinaRegistry}/platform/app:1`;
-        write(dir, {
+        writeFiles(dir, {
             "clusters/china/kustomization.yaml": "resources: [../../apps]\n",
             "apps/kustomization.yaml": "resources: [base]\npatches: [{path: patch.yaml}]\n",
             "apps/patch.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\n",
@@ -114,14 +108,14 @@ describe("kustomize builds, kept by the content they read", () => {
                 .images.filter((i) => !i.inChina)
                 .map((i) => i.reference);
         assert.deepEqual(await outside(), []);
-        write(dir, { "apps/base/pod.yaml": pod("docker.io/library/nginx:1.25") });
+        writeFiles(dir, { "apps/base/pod.yaml": pod("docker.io/library/nginx:1.25") });
         assert.deepEqual(await outside(), ["docker.io/library/nginx:1.25"], "a file two folders down");
-        write(dir, {
+        writeFiles(dir, {
             "apps/base/pod.yaml": pod(inside),
             "apps/patch.yaml": `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec: {initContainers: [{name: i, image: "quay.io/acme/init:2"}]}\n`,
         });
         assert.deepEqual(await outside(), ["quay.io/acme/init:2"], "a patch file");
-        write(dir, {
+        writeFiles(dir, {
             "apps/patch.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\n",
             "apps/base/kustomization.yaml": "resources: [pod.yaml, more]\n",
             "apps/base/more/kustomization.yaml": "resources: [pod2.yaml]\n",
@@ -143,10 +137,7 @@ describe("the audit's build copy", () => {
             "apps/pod.yaml":
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx:1.25}]}\n",
         };
-        for (const [rel, text] of Object.entries(files)) {
-            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-            fs.writeFileSync(path.join(dir, rel), text);
-        }
+        writeFiles(dir, files);
         const before = Object.keys(files).map((f) => fs.statSync(path.join(dir, f)));
         const report = await auditTree(dir, { mirrors, render: false });
         // The build saw the merged kustomization: the Kustomization's images entry rewrote the pod's image.

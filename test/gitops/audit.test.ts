@@ -11,7 +11,7 @@ import { stringify } from "yaml";
 import { archivePath, lockText, sha256File } from "../../gitops/engine/charts";
 import { corpusAvailable, corpusFile, requireCorpus } from "../corpus";
 import { packageChart, vars } from "../engine-fixtures";
-import { copyStacks, runCliAsync, tempDir, variantStacks } from "../helpers";
+import { copyStacks, runCliAsync, tempDir, variantStacks, writeFiles } from "../helpers";
 
 const CN = `${vars.chinaRegistry}/platform/app:1`;
 const UP = "docker.io/library/nginx:1.25";
@@ -641,11 +641,10 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
             const dir = tempDir("attack");
             if (!c.empty) {
                 const files: Record<string, string | null> = { ...BASE, ...c.files };
-                for (const [p, text] of Object.entries(files)) {
-                    if (text === null) continue;
-                    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-                    fs.writeFileSync(path.join(dir, p), text);
-                }
+                writeFiles(
+                    dir,
+                    Object.entries(files).filter((e): e is [string, string] => e[1] !== null),
+                );
             }
             const extra = c.prepare?.(dir) ?? [];
             const r = await runCliAsync(["audit", dir, ...(c.args ?? []), ...extra]);

@@ -35,7 +35,7 @@ import {
     vars,
     writeChart,
 } from "../engine-fixtures";
-import { ROOT, runCli, tempDir } from "../helpers";
+import { ROOT, runCli, tempDir, writeFiles } from "../helpers";
 
 const KUBECTL = path.join(ROOT, ".tools", "bin", "kubectl");
 type Obj = Record<string, any>;
@@ -947,10 +947,7 @@ describe("rendering on the Helm engine", function () {
                 "apps/web.yaml":
                     "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: web}\nspec: {containers: [{name: c, image: docker.io/library/nginx:1.25}]}\n",
             };
-            for (const [p, text] of Object.entries(files)) {
-                fs.mkdirSync(path.dirname(path.join(tree, p)), { recursive: true });
-                fs.writeFileSync(path.join(tree, p), text);
-            }
+            writeFiles(tree, files);
             const renders = path.join(d, "renders");
             const crossing = async (cache: RenderCache, strict = false) =>
                 (await auditTree(tree, { mirrors, render: false, engine: { cache }, trustCache: !strict })).clusters

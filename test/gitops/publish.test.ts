@@ -15,7 +15,7 @@ import { runPlan } from "../../cli/plan";
 import { buildArtifact, clusterFiles, secretProblems } from "../../gitops/publish";
 import { fluxValidator } from "../flux-schema";
 import { requireCorpus } from "../corpus";
-import { ROOT, runCli, runCliAsync, tempDir, variantStacks } from "../helpers";
+import { ROOT, runCli, runCliAsync, tempDir, variantStacks, writeFiles } from "../helpers";
 import { requireRegistryTools, startRegistry, Registry } from "../registry/harness";
 
 const META = { source: "test", revision: "china", created: "1970-01-01T00:00:00Z" };
@@ -97,10 +97,7 @@ describe("publishing the china tree as an OCI artifact", function () {
         requireCorpus(this);
         const artifact = buildArtifact(clusterFiles(tree, "china"), META);
         const dir = tempDir("publish-unpacked");
-        for (const [p, bytes] of await untar(artifact.layer.bytes)) {
-            fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-            fs.writeFileSync(path.join(dir, p), bytes);
-        }
+        writeFiles(dir, await untar(artifact.layer.bytes));
         const kubectl = path.join(ROOT, ".tools", "bin", "kubectl");
         const build = (rel: string) => {
             const r = spawnSync(kubectl, ["kustomize", path.join(dir, rel)], { encoding: "utf8" });
@@ -299,10 +296,7 @@ describe("publishing the china tree as an OCI artifact", function () {
         function withShape(shape: (typeof SHAPES)[number]): string {
             const dir = tempDir("publish-shape");
             fs.cpSync(tree, dir, { recursive: true });
-            for (const [p, text] of Object.entries(shape.files)) {
-                fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-                fs.writeFileSync(path.join(dir, p), text);
-            }
+            writeFiles(dir, shape.files);
             if (shape.list) {
                 const k = path.join(dir, "apps", "china", "kustomization.yaml");
                 fs.writeFileSync(
