@@ -157,6 +157,13 @@ function refusedReferences(
                 );
                 continue;
             }
+            if (ref.includes("\0")) {
+                // No file name holds a NUL byte: kustomize cannot load it, and Node refuses the path outright.
+                problems.push(
+                    `${rel(kfile)}: ${JSON.stringify(ref)} holds a NUL byte, which no file name can; fix the reference`,
+                );
+                continue;
+            }
             const target = path.resolve(dir, ref);
             if (target !== root && !target.startsWith(root + path.sep)) {
                 problems.push(`${rel(kfile)}: ${ref} is outside the tree`);

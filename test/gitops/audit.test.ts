@@ -295,6 +295,14 @@ const CASES: Case[] = [
         says: /CROSS-BORDER {2}image {2}docker\.io\/library\/nginx:1\.25 {3}\(extra\/\.hidden\/pod\.yaml: Pod web\/hidden/,
     },
     {
+        // Found by the fuzz (test/cli/fuzz-inputs.test.ts): Node refuses a path with a NUL byte outright, which
+        // ended the audit and publish in an internal error instead of a finding naming the file.
+        name: "a resource whose name holds a NUL byte",
+        files: { "apps/kustomization.yaml": 'resources: [web.yaml, "\\0web.yaml"]\n' },
+        code: 1,
+        says: /UNREADABLE +Kustomization flux-system\/apps \(clusters\/china\/apps\.yaml\): apps\/kustomization\.yaml: "\\u0000web\.yaml" holds a NUL byte/,
+    },
+    {
         name: "a remote https:// resource",
         files: {
             "apps/kustomization.yaml":
