@@ -1,9 +1,14 @@
 /**
- * Mocha root hooks for the whole run: every test writes its render cache and chart cache into one
- * temporary folder instead of the user's ~/.cache, and every temporary folder a test makes
- * (helpers.tempDir) is removed when the run ends, whatever its outcome. The tools the full suite needs
- * are checked once: a missing one is named at the top and at the bottom of the output (the tests that
- * need it fail under CI=true and are skipped elsewhere).
+ * Mocha fixtures for the whole run, serial or parallel (`.mocharc.cjs` runs files in worker processes):
+ *
+ * - global setup (once, in the process that starts the run, before any worker exists): every test writes
+ *   its render cache and chart cache into one temporary folder instead of the user's ~/.cache (the
+ *   workers inherit the environment), and the tools the full suite needs are checked once: a missing one
+ *   is named at the top and at the bottom of the output (the tests that need it fail under CI=true and
+ *   are skipped elsewhere);
+ * - root afterAll (after each file in a worker, after the run when serial): every temporary folder a test
+ *   of this process made (helpers.tempDir) is removed, whatever the outcome;
+ * - global teardown: the run's cache folder is removed.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,11 +16,6 @@ import * as os from "os";
 import * as path from "path";
 import { corpusAvailable } from "./corpus";
 import { createdTempDirs, ROOT } from "./helpers";
-
-const cache = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-test-cache-"));
-process.env.CROSSBORDER_CACHE = cache;
-// The render cache's secret lives outside the cache (gitops/engine/paths.ts stateRoot): here, inside the run's folder.
-process.env.CROSSBORDER_STATE = path.join(cache, "state");
 
 /** What the full suite needs besides Node, and how to get it (.ci/run does all of it). */
 function missingTools(): string[] {
@@ -43,6 +43,7 @@ function missingTools(): string[] {
 }
 
 let missing: string[] = [];
+let cache: string | undefined;
 
 function banner(): void {
     if (missing.length === 0) return;
@@ -55,13 +56,22 @@ function banner(): void {
     console.log(`\n  ${"!".repeat(100)}\n  ${lines.join("\n  ")}\n  ${"!".repeat(100)}\n`);
 }
 
+export function mochaGlobalSetup(): void {
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), "crossborder-test-cache-"));
+    process.env.CROSSBORDER_CACHE = cache;
+    // The render cache's secret lives outside the cache (gitops/engine/paths.ts stateRoot): here, inside the run's folder.
+    process.env.CROSSBORDER_STATE = path.join(cache, "state");
+    missing = missingTools();
+    banner();
+}
+
+export function mochaGlobalTeardown(): void {
+    if (cache) fs.rmSync(cache, { recursive: true, force: true });
+    banner();
+}
+
 export const mochaHooks = {
-    beforeAll(): void {
-        missing = missingTools();
-        banner();
-    },
     afterAll(): void {
-        for (const dir of [...createdTempDirs, cache]) fs.rmSync(dir, { recursive: true, force: true });
-        banner();
+        for (const dir of createdTempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     },
 };
