@@ -15,6 +15,7 @@ import { locateTool } from "../../gitops/engine/tools";
 import { corpusFile, requireCorpus } from "../corpus";
 import { corpusFleet, Fleet, ownFleet } from "../fleet-fixtures";
 import { fileHashes, runCliAsync, tempDir } from "../helpers";
+import { runInProcess } from "../cli/in-process";
 
 const CHINA = "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com";
 
@@ -22,10 +23,11 @@ type Doc = Record<string, any>;
 
 const snapshot = fileHashes;
 
+// In process (test/cli/in-process.ts): the usage test below runs the binary.
 const adopt = (fleet: Fleet, from: string, extra: string[] = []) =>
-    runCliAsync(["adopt", fleet.dir, "--from", from, "--charts", fleet.cache, ...fleet.catalogArgs, ...extra]);
+    runInProcess(["adopt", fleet.dir, "--from", from, "--charts", fleet.cache, ...fleet.catalogArgs, ...extra]);
 const audit = (fleet: Fleet, extra: string[] = []) =>
-    runCliAsync([
+    runInProcess([
         "audit",
         fleet.dir,
         "--strict",
@@ -355,7 +357,7 @@ describe("crossborder adopt", function () {
 
     it("refuses usage mistakes with exit 2: no such --from, --from the cluster it writes", async () => {
         const fleet = corpusFleet("fleet-usage");
-        const a = await adopt(fleet, "clusters/nope");
+        const a = await runCliAsync(["adopt", fleet.dir, "--from", "clusters/nope"]);
         assert.equal(a.status, 2);
         assert.match(a.stderr, /--from clusters\/nope: not a folder of/);
         const b = await runCliAsync(["adopt", fleet.dir, "--from", "clusters/production", "--cluster", "production"]);

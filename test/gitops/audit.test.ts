@@ -12,6 +12,7 @@ import { archivePath, lockText, sha256File } from "../../gitops/engine/charts";
 import { corpusAvailable, corpusFile, requireCorpus } from "../corpus";
 import { packageChart, vars } from "../engine-fixtures";
 import { copyStacks, runCliAsync, tempDir, variantStacks, writeFiles } from "../helpers";
+import { runInProcess } from "../cli/in-process";
 
 const CN = `${vars.chinaRegistry}/platform/app:1`;
 const UP = "docker.io/library/nginx:1.25";
@@ -640,7 +641,7 @@ function mirrorsWith(host: string): string {
         .replace('chinaHosts:\n  - "{{ chinaRegistry }}"', `chinaHosts:\n  - "{{ chinaRegistry }}"\n  - "${host}"`);
 }
 
-describe("the border audit's attack table (crossborder audit, subprocess)", function () {
+describe("the border audit's attack table (crossborder audit, in process)", function () {
     this.timeout(300_000);
 
     for (const c of CASES) {
@@ -655,7 +656,7 @@ describe("the border audit's attack table (crossborder audit, subprocess)", func
                 );
             }
             const extra = c.prepare?.(dir) ?? [];
-            const r = await runCliAsync(["audit", dir, ...(c.args ?? []), ...extra]);
+            const r = await runInProcess(["audit", dir, ...(c.args ?? []), ...extra]);
             const output = r.stdout + r.stderr;
             assert.strictEqual(r.status, c.code, output);
             assert.match(output, c.says);
