@@ -17,6 +17,15 @@ export default tseslint.config(
         },
     },
     {
+        // CommonJS configuration files (.mocharc.cjs): Node's require and module.
+        files: ["**/*.cjs"],
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: { require: "readonly", module: "writable", process: "readonly" },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
         files: ["test/**/*.ts"],
         rules: {
             // Tests read recorded resource inputs and parsed documents whose shapes are the providers' and
