@@ -1,12 +1,51 @@
 /** The fuzz of the files every command reads: stacks, catalog, mirrors, values, outputs, inventory, lock, archives, a published tree (test/cli/fuzz.ts). */
-import * as zlib from "zlib";
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
+import { stringify } from "yaml";
 import { ROOT, tempDir } from "../helpers";
-import { FuzzTarget, fuzzSuite, chartArchive, smallCatalog } from "./fuzz";
+import { FuzzTarget, fuzzSuite } from "./fuzz";
 
 const STACKS = path.join(ROOT, "stacks");
 const DEMO_VALUES = path.join(ROOT, "gitops", "charts", "crossborder-demo", "values.yaml");
+
+const smallCatalog = () =>
+    stringify({
+        version: 1,
+        releases: [
+            {
+                name: "web",
+                namespace: "web",
+                chart: { repository: "https://charts.example.com/stable", name: "web", version: "1.2.3" },
+                values: { image: { repository: "ghcr.io/acme/web", tag: "1.0" } },
+                clusterValues: { china: { replicas: 2 } },
+            },
+        ],
+        manifests: [{ name: "cfg", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }],
+    });
+
+function chartArchive(): Buffer {
+    // A real chart archive (tar.gz with Chart.yaml and values.yaml), made with the tar package.
+    const dir = tempDir("fuzz-chart");
+    fs.mkdirSync(path.join(dir, "app"));
+    fs.writeFileSync(path.join(dir, "app", "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n");
+    fs.writeFileSync(path.join(dir, "app", "values.yaml"), "image: {repository: ghcr.io/acme/app, tag: '1'}\n");
+    const tar = require("tar") as typeof import("tar");
+    tar.create({ gzip: false, cwd: dir, file: path.join(dir, "app.tar"), sync: true, portable: true }, ["app"]);
+    return zlib.gzipSync(fs.readFileSync(path.join(dir, "app.tar")));
+}
+
+/** `crossborder render` of `catalog` into the folder's out/, with its chart cache in charts/. */
+const render = (dir: string, catalog: string, ...extra: string[]) => [
+    "render",
+    "--catalog",
+    catalog,
+    "--out",
+    path.join(dir, "out"),
+    "--charts",
+    path.join(dir, "charts"),
+    ...extra,
+];
 
 const TARGETS: FuzzTarget[] = [
     {
@@ -22,15 +61,7 @@ const TARGETS: FuzzTarget[] = [
         input: "catalog",
         name: "catalog.yaml",
         seed: smallCatalog,
-        argv: (dir, f) => [
-            "render",
-            "--catalog",
-            f,
-            "--out",
-            path.join(dir, "out"),
-            "--charts",
-            path.join(dir, "charts"),
-        ],
+        argv: (dir, f) => render(dir, f),
     },
     {
         input: "mirrors",
@@ -74,15 +105,7 @@ const TARGETS: FuzzTarget[] = [
             "}\n",
         argv: (dir) => (
             fs.writeFileSync(path.join(dir, "catalog.yaml"), smallCatalog()),
-            [
-                "render",
-                "--catalog",
-                path.join(dir, "catalog.yaml"),
-                "--out",
-                path.join(dir, "out"),
-                "--charts",
-                path.join(dir, "charts"),
-            ]
+            render(dir, path.join(dir, "catalog.yaml"))
         ),
     },
     {
@@ -128,16 +151,7 @@ const TARGETS: FuzzTarget[] = [
                 path.join(dir, "catalog.lock"),
                 `version: 1\ncharts:\n  - {repository: https://charts.example.com/stable, name: web, version: 1.2.3, sha256: ${sha}}\n`,
             );
-            return [
-                "render",
-                "--catalog",
-                path.join(dir, "catalog.yaml"),
-                "--out",
-                path.join(dir, "out"),
-                "--charts",
-                path.join(dir, "charts"),
-                "--no-cache",
-            ];
+            return render(dir, path.join(dir, "catalog.yaml"), "--no-cache");
         },
     },
 ];

@@ -8,14 +8,12 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as zlib from "zlib";
 import fc from "fast-check";
-import { stringify } from "yaml";
 import { tempDir } from "../helpers";
 import { runInProcess } from "./in-process";
 
 /** Byte- and line-level mutations of a valid input: what a mangled file looks like. */
-export function mutations(seed: string): fc.Arbitrary<string> {
+function mutations(seed: string): fc.Arbitrary<string> {
     const tokens = [
         "&a ",
         "*a",
@@ -89,32 +87,6 @@ export interface FuzzTarget {
     readonly runs?: number;
     /** Bytes (chart archives) rather than text. */
     readonly binary?: boolean;
-}
-
-export const smallCatalog = () =>
-    stringify({
-        version: 1,
-        releases: [
-            {
-                name: "web",
-                namespace: "web",
-                chart: { repository: "https://charts.example.com/stable", name: "web", version: "1.2.3" },
-                values: { image: { repository: "ghcr.io/acme/web", tag: "1.0" } },
-                clusterValues: { china: { replicas: 2 } },
-            },
-        ],
-        manifests: [{ name: "cfg", objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } }] }],
-    });
-
-export function chartArchive(): Buffer {
-    // A real chart archive (tar.gz with Chart.yaml and values.yaml), made with the tar package.
-    const dir = tempDir("fuzz-chart");
-    fs.mkdirSync(path.join(dir, "app"));
-    fs.writeFileSync(path.join(dir, "app", "Chart.yaml"), "apiVersion: v2\nname: app\nversion: 1.0.0\n");
-    fs.writeFileSync(path.join(dir, "app", "values.yaml"), "image: {repository: ghcr.io/acme/app, tag: '1'}\n");
-    const tar = require("tar") as typeof import("tar");
-    tar.create({ gzip: false, cwd: dir, file: path.join(dir, "app.tar"), sync: true, portable: true }, ["app"]);
-    return zlib.gzipSync(fs.readFileSync(path.join(dir, "app.tar")));
 }
 
 /** Tool processes (helm, kubectl, and their bounding wrappers) still running below this process. */
