@@ -10,7 +10,7 @@ import * as path from "path";
 import { describeId, Doc, RenderedObject } from "../objects/manifests";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { ARTIFACT_GENERATOR_API, StagedArtifact, stageArtifact, writeStaged } from "./artifacts";
-import { buildFluxPath, BuiltObject, FluxSpec, sourcePath } from "./flux";
+import { buildFluxPath, BuiltObject, FluxSpec, ParsedTexts, sourcePath } from "./flux";
 
 /**
  * What source-controller leaves out of every artifact (fluxcd/pkg sourceignore: ExcludeVCS, ExcludeCI,
@@ -172,12 +172,16 @@ interface QueueItem {
     readonly artifact?: { readonly dir: string; readonly staged: StagedArtifact };
 }
 
-/** Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies. */
+/**
+ * Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies.
+ * `parsed`: the documents of files read before, by their text (flux.ts ParsedTexts).
+ */
 export async function buildCluster(
     name: string,
     entry: string,
     copy: string,
     cache?: RenderCache,
+    parsed?: ParsedTexts,
 ): Promise<ClusterBuild> {
     const objects: BuiltObject[] = [];
     const problems: string[] = [];
@@ -199,6 +203,7 @@ export async function buildCluster(
                 next.vars,
                 next.label,
                 cache,
+                parsed,
             );
             problems.push(
                 ...(next.artifact ? build.problems.map((p) => inTree(p, next.artifact!.staged)) : build.problems),

@@ -20,7 +20,7 @@ import * as path from "path";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { cacheKey, RenderCache } from "../engine/cache";
 import { firstLines, locateTool, runTool, toolVersion, ToolError } from "../engine/tools";
-import { Doc, parseManifests, RenderedObject } from "../objects/manifests";
+import { documentPieces, Doc, parseManifests, pieceValues, RenderedObject } from "../objects/manifests";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const ORIGIN = "config.kubernetes.io/origin";
@@ -102,15 +102,53 @@ function referencedPaths(k: Doc | undefined): string[] {
 const MAX_INPUT = 32 * 1024 * 1024;
 
 /**
+ * The documents of the tree's files the audit has parsed already (tree.ts readTree), by their exact text: a
+ * file of the build copy with the same text holds the same documents, so it is not parsed a second time.
+ * Only files that parsed cleanly (strictly, within the alias limit) are there; any other is parsed here.
+ */
+export type ParsedTexts = ReadonlyMap<string, readonly unknown[]>;
+
+/** What a build reads, and what it has learned on the way. */
+interface Reach {
+    /** Every file and folder kustomize reads for the build (the build is cached by their content). */
+    readonly read: Set<string>;
+    /** The documents of each resource file, to trace built objects to their file (fileOf). */
+    readonly resources: Map<string, readonly unknown[]>;
+    /** The bytes of the files of `read` read on the way, which the build's key hashes (cachedBuild). */
+    readonly bytes: Map<string, Buffer>;
+    readonly parsed?: ParsedTexts;
+}
+
+/** A file as text, its bytes kept for the build's key. */
+function readText(file: string, reach: Reach): string {
+    const bytes = fs.readFileSync(file);
+    reach.bytes.set(file, bytes);
+    return bytes.toString("utf8");
+}
+
+/** The single document of a file that the tree read parsed cleanly; undefined when it was not one such. */
+function knownDocument(parsed: ParsedTexts | undefined, text: string): { value: unknown } | undefined {
+    const docs = parsed?.get(text);
+    return docs?.length === 1 ? { value: docs[0] } : undefined;
+}
+
+/**
  * Why a file may not be handed to kustomize: too large, or YAML that expands beyond the alias limit (kustomize
  * would expand an alias bomb in a patch file without bound). Read with the same limits as every other file.
  */
-function unsafeInput(file: string, docs: unknown[] = []): string | undefined {
+function unsafeInput(file: string, docs: unknown[], reach: Reach): string | undefined {
     const size = fs.statSync(file).size;
     if (size > MAX_INPUT) return `${size} bytes, more than the ${MAX_INPUT} crossborder hands to kustomize`;
+    const text = readText(file, reach);
+    // Read already, within the same alias limit; without a merge key, reading merge keys changes nothing.
+    const known = text.includes("<<") ? undefined : reach.parsed?.get(text);
+    if (known) {
+        docs.push(...known);
+        return undefined;
+    }
     try {
         // Merge keys (`<<: *base`) as kustomize's YAML reader applies them, so the objects are those it builds.
-        for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"), { logLevel: "silent", merge: true })) {
+        for (const doc of parseAllDocuments(text, { logLevel: "silent", merge: true })) {
             if (doc.errors.length) return undefined; // kustomize refuses it and says why
             docs.push(doc.toJS(PARSE));
         }
@@ -121,13 +159,8 @@ function unsafeInput(file: string, docs: unknown[] = []): string | undefined {
 }
 
 /** Remote or escaping references of every kustomization a directory reaches (static: before building). */
-function refusedReferences(
-    root: string,
-    dir: string,
-    seen = new Set<string>(),
-    read = new Set<string>(),
-    resources = new Map<string, unknown[]>(),
-): string[] {
+function refusedReferences(root: string, dir: string, reach: Reach, seen = new Set<string>()): string[] {
+    const { read, resources, parsed } = reach;
     if (seen.has(dir)) return [];
     seen.add(dir);
     read.add(dir); // its entries decide what kustomize finds there (which kustomization file, which files)
@@ -139,7 +172,9 @@ function refusedReferences(
         read.add(kfile);
         let k: Doc | undefined;
         try {
-            k = parseYaml(fs.readFileSync(kfile, "utf8"), PARSE);
+            const text = readText(kfile, reach);
+            const known = knownDocument(parsed, text);
+            k = known ? (known.value as Doc | undefined) : parseYaml(text, PARSE);
         } catch (e) {
             return [`${rel(kfile)}: not readable YAML (${(e as Error).message.split("\n")[0]})`];
         }
@@ -173,7 +208,7 @@ function refusedReferences(
             if (fs.existsSync(target) && fs.statSync(target).isDirectory()) subdirs.push(target);
             else if (fs.existsSync(target)) {
                 const docs: unknown[] = [];
-                const why = unsafeInput(target, docs);
+                const why = unsafeInput(target, docs, reach);
                 if (why) problems.push(`${rel(target)} (named by ${rel(kfile)}): ${why}`);
                 if (listed.has(ref)) resources.set(target, docs);
             }
@@ -184,7 +219,7 @@ function refusedReferences(
             if (!fs.statSync(target).isFile()) continue;
             read.add(target);
             const docs: unknown[] = [];
-            const why = unsafeInput(target, docs);
+            const why = unsafeInput(target, docs, reach);
             if (why) problems.push(`${rel(target)}: ${why}`);
             resources.set(target, docs);
         }
@@ -198,18 +233,12 @@ function refusedReferences(
         };
         walk(dir);
     }
-    for (const s of subdirs) problems.push(...refusedReferences(root, s, seen, read, resources));
+    for (const s of subdirs) problems.push(...refusedReferences(root, s, reach, seen));
     return problems;
 }
 
 /** A Flux Kustomization's spec.components: each a directory of the tree, read like any kustomization. */
-function refusedComponents(
-    root: string,
-    dir: string,
-    components: unknown[] | undefined,
-    read = new Set<string>(),
-    resources = new Map<string, unknown[]>(),
-): string[] {
+function refusedComponents(root: string, dir: string, components: unknown[] | undefined, reach: Reach): string[] {
     const problems: string[] = [];
     for (const c of Array.isArray(components) ? components : []) {
         if (typeof c !== "string") {
@@ -225,7 +254,7 @@ function refusedComponents(
         const target = path.resolve(dir, c);
         if (target !== root && !target.startsWith(root + path.sep))
             problems.push(`spec.components: ${c} is outside the tree`);
-        else problems.push(...refusedReferences(root, target, new Set(), read, resources));
+        else problems.push(...refusedReferences(root, target, reach));
     }
     return problems;
 }
@@ -247,10 +276,30 @@ export function generatedKustomization(dir: string): Record<string, unknown> {
 }
 
 /** The kustomization Flux builds: the directory's own (or generated) with the Kustomization's spec merged in. */
-function mergedKustomization(dir: string, spec: FluxSpec): { file: string; text: string; original?: string } {
+function mergedKustomization(
+    dir: string,
+    spec: FluxSpec,
+    parsed?: ParsedTexts,
+): { file: string; text: string; original?: string } {
     const existing = kustomizationFile(dir);
     const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
-    const k: Doc = existing ? (parseYaml(original!, PARSE) ?? {}) : generatedKustomization(dir);
+    // The tree read's document is shared: merged into a copy of it.
+    const known = original === undefined ? undefined : knownDocument(parsed, original);
+    // The directory's own kustomization, when the Kustomization merges nothing into it: what Flux writes back
+    // holds the same data, and kustomize reads the file as it is (writing it out again would cost more than
+    // the build read back from the cache). Still read, so that one that is not YAML is said to be so.
+    const merges =
+        !!spec.targetNamespace ||
+        (["components", "patches", "patchesStrategicMerge", "patchesJson6902", "images"] as const).some(
+            (key) => Array.isArray(spec[key]) && spec[key]!.length > 0,
+        );
+    if (existing && !merges) {
+        if (!known) parseYaml(original!, PARSE);
+        return { file: existing, text: original!, original };
+    }
+    const k: Doc = existing
+        ? ((known ? structuredClone(known.value) : parseYaml(original!, PARSE)) ?? {})
+        : generatedKustomization(dir);
     if (spec.targetNamespace) k.namespace = spec.targetNamespace;
     if (Array.isArray(spec.components) && spec.components.length)
         k.components = [...(Array.isArray(k.components) ? k.components : []), ...spec.components];
@@ -306,7 +355,10 @@ const treeRelative = (root: string, abs: string) => path.relative(root, abs).spl
  * Which resource file of a build an object comes from, by its kind and name (and namespace, when two files
  * name it): undefined when no single file does (generated, renamed by a prefix, or named twice).
  */
-function fileOf(resources: ReadonlyMap<string, unknown[]>, root: string): (o: RenderedObject) => string | undefined {
+function fileOf(
+    resources: ReadonlyMap<string, readonly unknown[]>,
+    root: string,
+): (o: RenderedObject) => string | undefined {
     const named = new Map<string, { file: string; namespace: unknown }[]>();
     // kustomize builds a List's items, not the List.
     const objectsOf = (docs: Doc[]): Doc[] =>
@@ -352,12 +404,23 @@ const BUILDS = new Map<string, { code: number; stdout: string; stderr: string }>
 const BUILD_BUDGET = 64 * 1024 * 1024;
 let buildBytes = 0;
 
-async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet<string>, cache?: RenderCache) {
+async function cachedBuild(
+    dir: string,
+    kustomization: string,
+    reach: Reach,
+    cache?: RenderCache,
+): Promise<ParsedBuild> {
     const kubectl = locateTool("kubectl");
     const st = fs.statSync(kubectl);
     const h = createHash("sha256").update(`${kubectl}\0${st.size}\0${st.mtimeMs}\0${kustomization}\0`);
-    for (const f of [...read].sort()) {
+    for (const f of [...reach.read].sort()) {
         h.update(`${path.relative(dir, f)}\0`);
+        // A file read on the way is hashed by the bytes that were judged (the merged kustomization is above).
+        const bytes = reach.bytes.get(f);
+        if (bytes) {
+            h.update(bytes).update("\0");
+            continue;
+        }
         const fst = fs.statSync(f, { throwIfNoEntry: false });
         if (!fst) h.update("<missing>");
         else if (fst.isDirectory())
@@ -377,6 +440,14 @@ async function cachedBuild(dir: string, kustomization: string, read: ReadonlySet
 }
 
 type Build = { code: number | null; stdout: string; stderr: string };
+/** A build and the parsed value of each piece of its output (manifests.ts pieceValues), when known. */
+type ParsedBuild = Build & { values?: ([unknown] | null)[] };
+
+/** The values of a record, when they are one per piece of its output, each a value in a box or null. */
+function recordValues(values: unknown, stdout: string): ([unknown] | null)[] | undefined {
+    if (!Array.isArray(values) || values.length !== documentPieces(stdout).length) return undefined;
+    return values.every((v) => v === null || (Array.isArray(v) && v.length === 1)) ? values : undefined;
+}
 
 async function heldBuild(key: string, build: () => Promise<Build>) {
     const hit = BUILDS.get(key);
@@ -395,16 +466,37 @@ async function heldBuild(key: string, build: () => Promise<Build>) {
     return r;
 }
 
-async function keptBuild(cache: RenderCache, kubectl: string, content: string, build: () => Promise<Build>) {
-    const record = cacheKey({ stage: "kustomize-build", kubectl: await toolVersion("kubectl", kubectl), content });
-    const kept = cache.get<{ code: number; stdout: string; stderr: string }>(record, false);
-    if (kept && kept.code === 0 && typeof kept.stdout === "string" && typeof kept.stderr === "string") return kept;
+/**
+ * A build kept in a checked record of the render cache, with its output's pieces parsed (JSON reads back in a
+ * fraction of the time YAML takes). The parser's version is part of the record's key: another yaml library
+ * may read a piece differently, and its records are not this one's.
+ */
+async function keptBuild(
+    cache: RenderCache,
+    kubectl: string,
+    content: string,
+    build: () => Promise<Build>,
+): Promise<ParsedBuild> {
+    const record = cacheKey({
+        stage: "kustomize-build",
+        kubectl: await toolVersion("kubectl", kubectl),
+        yaml: (require("yaml/package.json") as { version: string }).version,
+        content,
+    });
+    const kept = cache.get<{ code: number; stdout: string; stderr: string; values?: unknown }>(record, false);
+    if (kept && kept.code === 0 && typeof kept.stdout === "string" && typeof kept.stderr === "string")
+        return { code: 0, stdout: kept.stdout, stderr: kept.stderr, values: recordValues(kept.values, kept.stdout) };
     const r = await build();
-    if (r.code === 0) cache.set(record, { code: 0, stdout: r.stdout, stderr: r.stderr });
-    return r;
+    if (r.code !== 0) return r;
+    const values = pieceValues(r.stdout);
+    cache.set(record, { code: 0, stdout: r.stdout, stderr: r.stderr, values });
+    return { ...r, values };
 }
 
-/** Build `spec.path` of a Flux Kustomization in the tree copy at `root`. */
+/**
+ * Build `spec.path` of a Flux Kustomization in the tree copy at `root`; `parsed` holds the documents of files
+ * read before (by their text), which are not parsed again.
+ */
 export async function buildFluxPath(
     root: string,
     kpath: string,
@@ -412,6 +504,7 @@ export async function buildFluxPath(
     vars: Readonly<Record<string, string>>,
     label: string,
     cache?: RenderCache,
+    parsed?: ParsedTexts,
 ): Promise<FluxBuild> {
     const rel = sourcePath(kpath);
     if (rel === undefined) return { objects: [], problems: [`${label}: path "${kpath}" leaves the source`] };
@@ -419,16 +512,12 @@ export async function buildFluxPath(
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
         return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
     // Every file kustomize reads for this build: the build is cached by their content (buildCache below).
-    const read = new Set<string>();
-    const resources = new Map<string, unknown[]>();
-    const refused = [
-        ...refusedReferences(root, dir, new Set(), read, resources),
-        ...refusedComponents(root, dir, spec.components, read, resources),
-    ];
+    const reach: Reach = { read: new Set(), resources: new Map(), bytes: new Map(), parsed };
+    const refused = [...refusedReferences(root, dir, reach), ...refusedComponents(root, dir, spec.components, reach)];
     if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
     let merged: ReturnType<typeof mergedKustomization>;
     try {
-        merged = mergedKustomization(dir, spec);
+        merged = mergedKustomization(dir, spec, parsed);
     } catch (e) {
         return {
             objects: [],
@@ -437,11 +526,13 @@ export async function buildFluxPath(
             ],
         };
     }
-    replaceFile(merged.file, merged.text);
+    // Written only when it differs from the directory's own.
+    const rewritten = merged.text !== merged.original;
+    if (rewritten) replaceFile(merged.file, merged.text);
     try {
         let r;
         try {
-            r = await cachedBuild(dir, merged.text, read, cache);
+            r = await cachedBuild(dir, merged.text, reach, cache);
         } catch (e) {
             if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
             return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };
@@ -453,18 +544,28 @@ export async function buildFluxPath(
                     `${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`,
                 ],
             };
-        const docs = r.stdout
-            .split(/^---[ \t]*$/m)
-            .map((d) =>
-                /kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d) ? d : substitute(d, vars),
-            );
-        const traced = fileOf(resources, root);
-        const objects = parseManifests(docs.join("\n---\n"), `${label}: kustomize output`).map((o) =>
+        // Each document substituted on its own (the separators, at odd places of the split, kept as they are),
+        // so a document no variable changed is the build's own text, whose value the build may know already.
+        const text = r.stdout
+            .split(/(^---[ \t]*$)/m)
+            .map((d, i) =>
+                i % 2 === 1 || /kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d)
+                    ? d
+                    : substitute(d, vars),
+            )
+            .join("");
+        const known = new Map<string, unknown[]>();
+        if (r.values) {
+            const pieces = documentPieces(r.stdout);
+            r.values.forEach((v, i) => v && known.set(pieces[i], [...(known.get(pieces[i]) ?? []), v[0]]));
+        }
+        const traced = fileOf(reach.resources, root);
+        const objects = parseManifests(text, `${label}: kustomize output`, known).map((o) =>
             withFile(o, dir, root, traced),
         );
         return { objects, problems: [] };
     } finally {
         if (merged.original === undefined) fs.rmSync(merged.file, { force: true });
-        else replaceFile(merged.file, merged.original);
+        else if (rewritten) replaceFile(merged.file, merged.original);
     }
 }

@@ -348,7 +348,8 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
             registries: [...KNOWN_REGISTRIES, ...opts.mirrors.upstreams.keys(), ...opts.mirrors.chinaHosts],
         };
         const builds = new Map<string, ClusterBuild>();
-        for (const [name, entry] of entries) builds.set(name, await buildCluster(name, entry, copy, engine.cache));
+        for (const [name, entry] of entries)
+            builds.set(name, await buildCluster(name, entry, copy, engine.cache, tree.parsed));
 
         attributeUnreached(tree.files, builds, opts, problems);
 

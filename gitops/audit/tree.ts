@@ -8,6 +8,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { manifestsOf, RenderedObject } from "../objects/manifests";
 import { SKIP_DIRS, SKIP_FILES } from "./cluster";
+import type { ParsedTexts } from "./flux";
 
 const MAX_FILE = 32 * 1024 * 1024;
 
@@ -16,10 +17,18 @@ export interface TreeFile {
     readonly objects: RenderedObject[];
 }
 
-/** Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered). */
-export function readTree(root: string, problems: string[]): { files: TreeFile[]; chartDirs: string[] } {
+/**
+ * Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered),
+ * and the documents of each file that parsed cleanly, by its exact text: the builds read the same files
+ * (flux.ts ParsedTexts) and need not parse them again.
+ */
+export function readTree(
+    root: string,
+    problems: string[],
+): { files: TreeFile[]; chartDirs: string[]; parsed: ParsedTexts } {
     const files: TreeFile[] = [];
     const chartDirs: string[] = [];
+    const parsed = new Map<string, readonly unknown[]>();
     const walk = (rel: string) => {
         const abs = path.join(root, rel);
         let entries: fs.Dirent[];
@@ -47,21 +56,29 @@ export function readTree(root: string, problems: string[]): { files: TreeFile[];
                     problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
                     continue;
                 }
-                files.push({ rel: p, objects: parseFile(root, p, problems) });
+                files.push({ rel: p, objects: parseFile(root, p, problems, parsed) });
             }
         }
     };
     walk("");
-    return { files, chartDirs };
+    return { files, chartDirs, parsed };
 }
 
-function parseFile(root: string, rel: string, problems: string[]): RenderedObject[] {
+function parseFile(
+    root: string,
+    rel: string,
+    problems: string[],
+    parsed: Map<string, readonly unknown[]>,
+): RenderedObject[] {
     const text = fs.readFileSync(path.join(root, rel), "utf8");
     try {
         // Parsed once, strictly (a duplicate key is an error here, as in any reader of the file).
         const docs = parseAllDocuments(text, { logLevel: "error" });
         for (const doc of docs) if (doc.errors.length) throw new Error(doc.errors[0].message.split("\n")[0]);
-        return manifestsOf(text, docs, rel);
+        const data: unknown[] = [];
+        const objects = manifestsOf(text, docs, rel, data);
+        parsed.set(text, data);
+        return objects;
     } catch (e) {
         problems.push(
             `${rel}: cannot be parsed (${(e as Error).message.split("\n")[0]}); what it holds cannot be judged`,

@@ -102,32 +102,69 @@ function toObjects(data: unknown, text: string, source: string | undefined, out:
 
 /**
  * The objects of a stream the caller has parsed already and found without errors, each with the text of its
- * own document: what parseManifests gives for it, without parsing it a second time.
+ * own document: what parseManifests gives for it, without parsing it a second time. `data`, when given,
+ * receives each document's value as it is (lists not expanded, CRDs and non-objects kept).
  */
-export function manifestsOf(text: string, docs: Iterable<Document>, label: string): RenderedObject[] {
+export function manifestsOf(text: string, docs: Iterable<Document>, label: string, data?: unknown[]): RenderedObject[] {
     const out: RenderedObject[] = [];
     for (const doc of docs) {
-        let data: unknown;
+        let value: unknown;
         try {
-            data = doc.toJS({ maxAliasCount: PARSE_OPTIONS.maxAliasCount });
+            value = doc.toJS({ maxAliasCount: PARSE_OPTIONS.maxAliasCount });
         } catch (e) {
             throw new ManifestError(`${label}: cannot be read: ${(e as Error).message.split("\n")[0]}`);
         }
-        if (containsItself(data))
+        if (containsItself(value))
             throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
+        data?.push(value);
         const piece = doc.range ? text.slice(doc.range[0], doc.range[2]) : doc.toString();
-        toObjects(data, piece, SOURCE.exec(piece)?.[1], out);
+        toObjects(value, piece, SOURCE.exec(piece)?.[1], out);
     }
     return out;
 }
 
-/** Every object of a multi-document YAML stream, CRDs left out; `label` names the stream in errors. */
-export function parseManifests(text: string, label: string): RenderedObject[] {
+/** A stream's documents as parseManifests splits it. */
+export const documentPieces = (text: string): string[] => text.split(SEPARATOR);
+
+/** True when JSON gives `v` back as it is: no .inf, .nan or -0, no `__proto__` key, nothing but plain data. */
+function survivesJson(v: unknown): boolean {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+    if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0);
+    if (Array.isArray(v)) return v.every(survivesJson);
+    if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
+    for (const k of Object.keys(v)) if (k === "__proto__" || !survivesJson((v as Doc)[k])) return false;
+    return true;
+}
+
+/**
+ * The value of each of a stream's pieces (documentPieces), as parseManifests would parse it, in a form a JSON
+ * record keeps unchanged; null for a piece parseManifests parses itself: empty, a CRD (skipped), YAML that does
+ * not parse on its own or within the limits, or a value JSON would change.
+ */
+export function pieceValues(text: string): ([unknown] | null)[] {
+    return documentPieces(text).map((piece) => {
+        if (!piece.trim() || CRD.test(piece)) return null;
+        try {
+            const data = parse(piece, PARSE_OPTIONS);
+            return !containsItself(data) && survivesJson(data) ? [data] : null;
+        } catch {
+            return null;
+        }
+    });
+}
+
+/**
+ * Every object of a multi-document YAML stream, CRDs left out; `label` names the stream in errors. `known`
+ * holds values of pieces parsed before (pieceValues), by their exact text: each value is taken for one piece
+ * of that text, which is then not parsed again (the objects are the caller's, to change, never shared).
+ */
+export function parseManifests(text: string, label: string, known?: Map<string, unknown[]>): RenderedObject[] {
     const out: RenderedObject[] = [];
     try {
-        for (const piece of text.split(SEPARATOR)) {
+        for (const piece of documentPieces(text)) {
             if (!piece.trim() || CRD.test(piece)) continue;
-            const data = parse(piece, PARSE_OPTIONS);
+            const values = known?.get(piece);
+            const data = values?.length ? values.pop() : parse(piece, PARSE_OPTIONS);
             if (containsItself(data))
                 throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
             toObjects(data, piece, SOURCE.exec(piece)?.[1], out);

@@ -16,7 +16,7 @@ import { archivePath, ChartCacheError, lockText, readLock, sha256File } from "..
 import { HelmError, resetHelm } from "../../gitops/engine/helm";
 import { ToolError } from "../../gitops/engine/tools";
 import { encodeFlat, isChinaHost } from "../../core/mirrors";
-import { parseManifests } from "../../gitops/objects/manifests";
+import { documentPieces, parseManifests, pieceValues } from "../../gitops/objects/manifests";
 import { findImages, scanObjects } from "../../gitops/objects/images";
 import { RenderFindings, RenderOutput } from "../../gitops/render";
 import { format, nameOf, parseNormalizedNamed } from "../../core/reference";
@@ -971,6 +971,99 @@ describe("rendering on the Helm engine", function () {
             assert.strictEqual(await crossing(checked), 1);
             assert.ok(checked.rejected >= 1, `${checked.rejected} rejected`);
             assert.strictEqual(await crossing(new RenderCache(renders), true), 1);
+        });
+    });
+
+    describe("kustomize output read back from a kept build", () => {
+        it("takes each piece's value once, and parses what postBuild changed from its own text", async () => {
+            const d = tempDir("values");
+            const tree = path.join(d, "tree");
+            writeFiles(tree, {
+                "clusters/china/apps.yaml":
+                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}, postBuild: {substitute: {REGISTRY: docker.io/library}}}\n",
+                "apps/kustomization.yaml": "resources: [web.yaml, api.yaml]\n",
+                "apps/web.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: web}\nspec:\n  containers:\n    - name: c\n      image: ${REGISTRY}/nginx:1.25\n",
+                "apps/api.yaml":
+                    "apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: web}\nspec: {containers: [{name: c, image: docker.io/library/redis:7}]}\n",
+            });
+            const renders = path.join(d, "renders");
+            const images = async () =>
+                (
+                    await auditTree(tree, { mirrors, render: false, engine: { cache: new RenderCache(renders) } })
+                ).clusters
+                    .find((c) => c.name === "china")!
+                    .images.map((i) => `${i.file} ${i.reference}`)
+                    .sort();
+            const cold = await images();
+            assert.deepStrictEqual(cold, [
+                "apps/api.yaml docker.io/library/redis:7",
+                "apps/web.yaml docker.io/library/nginx:1.25",
+            ]);
+            const kept = fs
+                .readdirSync(renders, { recursive: true, withFileTypes: true })
+                .filter((e) => e.isFile())
+                .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), "utf8"))
+                .map((raw) => JSON.parse(raw.slice(raw.indexOf("\n") + 1)))
+                .find((r) => typeof r.stdout === "string" && r.stdout.includes("kind: Pod"));
+            assert.ok(kept, "the build was kept");
+            // The record holds the pieces as kustomize wrote them: the variable is still there, unsubstituted.
+            assert.ok(
+                JSON.stringify(kept.values).includes("${REGISTRY}/nginx:1.25"),
+                "the kept values are the build's own",
+            );
+            // Read back, the substituted piece is not the kept value: the same images as the cold audit.
+            assert.deepStrictEqual(await images(), cold);
+        });
+
+        it("reads a resource file with merge keys as kustomize does, not as the tree was read", async () => {
+            const d = tempDir("merge-keys");
+            const tree = path.join(d, "tree");
+            writeFiles(tree, {
+                "clusters/china/apps.yaml":
+                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+                "apps/kustomization.yaml": "resources: [web.yaml]\n",
+                // Only a reader of merge keys sees the Pod: the tree's own read (YAML 1.2) sees a key named <<.
+                "apps/web.yaml":
+                    "x-base: &base {apiVersion: v1, kind: Pod}\n<<: *base\nmetadata: {name: web, namespace: web}\nspec: {containers: [{name: c, image: docker.io/library/nginx:1.25}]}\n",
+            });
+            const report = await auditTree(tree, {
+                mirrors,
+                render: false,
+                engine: { cache: new RenderCache(path.join(d, "renders")) },
+            });
+            const images = report.clusters.find((c) => c.name === "china")!.images;
+            assert.deepStrictEqual(
+                images.map((i) => `${i.file} ${i.reference}`),
+                ["apps/web.yaml docker.io/library/nginx:1.25"],
+                "traced to the file that holds it",
+            );
+        });
+
+        it("keeps no value JSON would change, and gives each known value to one piece only", () => {
+            const text = [
+                "a: .inf",
+                "b: -0",
+                '"__proto__": {x: 1}',
+                "kind: CustomResourceDefinition\nmetadata: {name: c}",
+                "",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {k: v}",
+            ].join("\n---\n");
+            const values = pieceValues(text);
+            assert.deepStrictEqual(
+                values.map((v) => (v ? "kept" : "parsed")),
+                ["parsed", "parsed", "parsed", "parsed", "parsed", "kept"],
+            );
+            assert.deepStrictEqual(values[5], [parse(documentPieces(text)[5])]);
+            // Two pieces of the same text, one value known: the second is parsed, so neither shares an object.
+            const twice =
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n";
+            const [first] = documentPieces(twice);
+            const known = new Map([[first, [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "m" } }]]]);
+            const objects = parseManifests(twice, "x", known);
+            assert.strictEqual(objects.length, 2);
+            assert.notStrictEqual(objects[0].object, objects[1].object);
+            assert.deepStrictEqual(objects[0].object, objects[1].object);
         });
     });
 
