@@ -4,7 +4,6 @@
  * path, components, images, patches, targetNamespace and postBuild (gitops/audit/flux.ts). Each built object
  * knows the file it came from and whether the Kustomization that applies it decrypts SOPS.
  */
-import * as fs from "fs";
 import type { RenderCache } from "../engine/cache";
 import * as path from "path";
 import { describeId, Doc, RenderedObject } from "../objects/manifests";
@@ -12,59 +11,7 @@ import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { ARTIFACT_GENERATOR_API, StagedArtifact, stageArtifact, writeStaged } from "./artifacts";
 import { buildFluxPath, BuiltObject, FluxSpec, ParsedTexts, sourcePath } from "./flux";
 
-/**
- * What source-controller leaves out of every artifact (fluxcd/pkg sourceignore: ExcludeVCS, ExcludeCI,
- * ExcludeExtra), and crossborder's own records. A .sourceignore of the tree is not read: the audit then
- * judges more than Flux applies, never less.
- */
-export const SKIP_DIRS = new Set([".git", ".github", ".circleci", ".crossborder"]);
-export const SKIP_FILES = new Set([
-    ".gitignore",
-    ".gitmodules",
-    ".gitattributes",
-    ".travis.yml",
-    ".gitlab-ci.yml",
-    "appveyor.yml",
-    ".drone.yml",
-    "cloudbuild.yaml",
-    "codeship-services.yml",
-    "codeship-steps.yml",
-    ".goreleaser.yml",
-    ".sops.yaml",
-    ".flux.yaml",
-]);
-/**
- * A private copy of a tree to build in (the build writes merged kustomizations, as Flux does in its own copy).
- * Files are hard links where the file system allows, which costs a directory entry instead of the bytes;
- * nothing writes through them: the build replaces a file by renaming a new one over it (flux.ts
- * replaceFile), which gives the copy a file of its own and leaves the tree's untouched.
- */
-export function copyTree(from: string, to: string): void {
-    const keep = (name: string) => !SKIP_DIRS.has(name) && !SKIP_FILES.has(name);
-    let link = true;
-    const walk = (rel: string) => {
-        for (const e of fs.readdirSync(path.join(from, rel), { withFileTypes: true })) {
-            if (!keep(e.name) || e.isSymbolicLink()) continue;
-            const p = path.join(rel, e.name);
-            if (e.isDirectory()) {
-                fs.mkdirSync(path.join(to, p));
-                walk(p);
-            } else if (e.isFile()) {
-                if (link) {
-                    try {
-                        fs.linkSync(path.join(from, p), path.join(to, p));
-                        continue;
-                    } catch {
-                        link = false; // another file system, or links not allowed: copy the bytes
-                    }
-                }
-                fs.copyFileSync(path.join(from, p), path.join(to, p));
-            }
-        }
-    };
-    fs.mkdirSync(to, { recursive: true });
-    walk("");
-}
+export { copyTree, SKIP_DIRS, SKIP_FILES } from "./copy";
 
 export const isFluxKustomization = (o: RenderedObject) =>
     o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");

@@ -30,7 +30,8 @@ import { jsonPointer } from "../render/plan";
 import { prefixLeak } from "../render/verify";
 import { scanValues } from "../values/scan";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
-import { buildCluster, ClusterBuild, copyTree, isFluxKustomization } from "./cluster";
+import { buildCluster, ClusterBuild, isFluxKustomization } from "./cluster";
+import { copyTreeAside } from "./copy";
 import { isHelmRelease, judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
@@ -331,13 +332,18 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         problems.push(
             ".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write",
         );
-    const tree = readTree(root, problems);
-    const chinaNames = opts.chinaClusters ?? ["china"];
-    const entries = clusterEntries(root, opts, chinaNames, problems);
-
+    // The copy to build in is made on a worker thread while the tree is read and parsed here.
     const copy = temporaryFolder("crossborder-audit-");
+    const copied = copyTreeAside(root, copy);
+    const settled = copied.then(
+        () => undefined,
+        () => undefined, // awaited below, after the tree is read: not an unhandled rejection meanwhile
+    );
     try {
-        copyTree(root, copy);
+        const tree = readTree(root, problems);
+        const chinaNames = opts.chinaClusters ?? ["china"];
+        const entries = clusterEntries(root, opts, chinaNames, problems);
+        await copied;
         const engine: EngineContext = {
             // An untrusted cache is not read: a record cannot be checked without rendering again.
             cache:
@@ -388,6 +394,7 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
             ...(opts.fluxSchemas ? { fluxSchemas: opts.fluxSchemas.from } : {}),
         };
     } finally {
+        await settled; // the worker may still be linking when reading failed: remove the copy once it stopped
         removeTemporaryFolder(copy);
     }
 }

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { manifestsOf, RenderedObject } from "../objects/manifests";
-import { SKIP_DIRS, SKIP_FILES } from "./cluster";
+import { SKIP_DIRS, SKIP_FILES } from "./copy";
 import type { ParsedTexts } from "./flux";
 
 const MAX_FILE = 32 * 1024 * 1024;

@@ -787,3 +787,33 @@ describe("the border audit's attack table (crossborder audit, in process)", func
         });
     });
 });
+
+describe("the copy the audit builds in", () => {
+    it("is made on a worker thread as copyTree makes it: hard links, without what Flux leaves out or links", async () => {
+        const { copyTree, copyTreeAside } =
+            require("../../gitops/audit/copy") as typeof import("../../gitops/audit/copy");
+        const d = tempDir("copy");
+        const from = path.join(d, "tree");
+        writeFiles(from, {
+            "apps/a.yaml": "a: 1\n",
+            "apps/.sops.yaml": "creation_rules: []\n",
+            ".github/workflows/ci.yaml": "on: push\n",
+            "README.md": "x\n",
+        });
+        fs.symlinkSync(path.join(from, "apps", "a.yaml"), path.join(from, "apps", "link.yaml"));
+        const listing = (dir: string) =>
+            fs
+                .readdirSync(dir, { recursive: true, withFileTypes: true })
+                .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+                .sort();
+        copyTree(from, path.join(d, "sync"));
+        await copyTreeAside(from, path.join(d, "aside"));
+        assert.deepStrictEqual(listing(path.join(d, "aside")), ["README.md", "apps", "apps/a.yaml"]);
+        assert.deepStrictEqual(listing(path.join(d, "aside")), listing(path.join(d, "sync")));
+        assert.strictEqual(
+            fs.statSync(path.join(d, "aside", "apps", "a.yaml")).ino,
+            fs.statSync(path.join(from, "apps", "a.yaml")).ino,
+        );
+        await assert.rejects(copyTreeAside(path.join(d, "missing"), path.join(d, "none")), /ENOENT|missing/);
+    });
+});
