@@ -61,25 +61,61 @@ export function copyTree(from: string, to: string): void {
     walk("");
 }
 
+/** The copy worker, started on first use and kept for the next audit of the process (starting one costs more than a small tree's copy). */
+let copier: { worker: Worker; next: number; waiting: Map<number, (error?: string) => void> } | undefined;
+
+/** The worker's code: copyTree for each message, answered by the message's id. */
+const WORKER = [
+    'const { parentPort, workerData } = require("worker_threads");',
+    "require(workerData.register);",
+    "const { copyTree } = require(workerData.module);",
+    "parentPort.on('message', ({ id, from, to }) => {",
+    "    try { copyTree(from, to); parentPort.postMessage({ id }); }",
+    "    catch (e) { parentPort.postMessage({ id, error: e instanceof Error ? e.message : String(e) }); }",
+    "});",
+].join("\n");
+
 /**
  * copyTree on a worker thread, so that the links are made while the caller goes on (the audit reads and
  * parses the tree meanwhile, on the main thread): await the promise before using the copy. The worker
- * compiles this file as the process does (bin/register.js); where it cannot start, the copy is made here.
+ * compiles this file as the process does (bin/register.js) and stays for the next copy, without holding the
+ * process open while idle. Where this file is not run from its source (no compiler to load it with), the copy
+ * is made here; a worker that fails or stops rejects the copies it held, and the next copy starts another.
  */
 export function copyTreeAside(from: string, to: string): Promise<void> {
     const register = path.resolve(__dirname, "..", "..", "bin", "register.js");
-    if (!__filename.endsWith(".ts") || !fs.existsSync(register)) return Promise.resolve(copyTree(from, to));
+    if (!__filename.endsWith(".ts") || !fs.existsSync(register))
+        return Promise.resolve().then(() => copyTree(from, to));
+    if (!copier) {
+        const worker = new Worker(WORKER, {
+            eval: true,
+            execArgv: [], // not the parent's -r hooks: the worker loads only this file
+            workerData: { register, module: __filename },
+            stdout: true,
+            stderr: true,
+        });
+        const state = { worker, next: 0, waiting: new Map<number, (error?: string) => void>() };
+        worker.on("message", ({ id, error }: { id: number; error?: string }) => {
+            state.waiting.get(id)?.(error);
+            state.waiting.delete(id);
+            if (state.waiting.size === 0) worker.unref();
+        });
+        const stop = (why: string) => {
+            if (copier === state) copier = undefined;
+            for (const answer of state.waiting.values()) answer(why);
+            state.waiting.clear();
+        };
+        worker.on("error", (e) => stop(e.message));
+        worker.on("exit", (code) => stop(`the copying worker stopped (exit ${code})`));
+        copier = state;
+    }
+    const state = copier;
+    const id = state.next++;
+    state.worker.ref();
     return new Promise((resolve, reject) => {
-        const worker = new Worker(
-            'const { workerData: w } = require("worker_threads"); require(w.register); require(w.module).copyTree(w.from, w.to);',
-            { eval: true, workerData: { register, module: __filename, from, to }, stdout: true, stderr: true },
+        state.waiting.set(id, (error) =>
+            error === undefined ? resolve() : reject(new Error(`copying ${from} to ${to}: ${error}`)),
         );
-        let failure: unknown;
-        worker.once("error", (e) => (failure = e));
-        worker.once("exit", (code) =>
-            code === 0 && failure === undefined
-                ? resolve()
-                : reject(failure instanceof Error ? failure : new Error(`copying ${from} stopped (exit ${code})`)),
-        );
+        state.worker.postMessage({ id, from, to });
     });
 }

@@ -5,6 +5,7 @@
  * grows with every shape anyone reports.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
@@ -815,5 +816,27 @@ describe("the copy the audit builds in", () => {
             fs.statSync(path.join(from, "apps", "a.yaml")).ino,
         );
         await assert.rejects(copyTreeAside(path.join(d, "missing"), path.join(d, "none")), /ENOENT|missing/);
+    });
+
+    it("keeps one worker for the copies of a process, which still ends on its own when they are done", () => {
+        const d = tempDir("copy-worker");
+        writeFiles(path.join(d, "tree"), { "apps/a.yaml": "a: 1\n" });
+        const script = [
+            `const { copyTreeAside } = require(${JSON.stringify(path.resolve(__dirname, "../../gitops/audit/copy.ts"))});`,
+            `const { threadId } = require("worker_threads");`,
+            `const d = ${JSON.stringify(d)};`,
+            // Two at once, then a third after they are done: each is answered, and the process exits by itself.
+            `Promise.all([copyTreeAside(d + "/tree", d + "/one"), copyTreeAside(d + "/tree", d + "/two")])`,
+            `  .then(() => copyTreeAside(d + "/tree", d + "/three"))`,
+            `  .then(() => console.log("copied", threadId));`,
+        ].join("\n");
+        const r = spawnSync(process.execPath, ["-r", path.resolve(__dirname, "../../bin/register.js"), "-e", script], {
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        assert.strictEqual(r.signal, null, "the idle copying worker must not hold the process open");
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^copied 0$/m);
+        for (const c of ["one", "two", "three"]) assert.ok(fs.existsSync(path.join(d, c, "apps", "a.yaml")), c);
     });
 });
