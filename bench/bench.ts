@@ -12,6 +12,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { TOOL_LIMITS, toolEnvironment } from "../gitops/engine/tools";
 
 const ROOT = path.resolve(__dirname, "..");
 const NODE = process.execPath;
@@ -291,8 +292,11 @@ const sections: Record<string, () => void | Promise<void>> = {
             const bare = () => {
                 const t0 = process.hrtime.bigint();
                 const halves = [0, 1].map((w) => commands.filter((_, i) => i % 2 === w));
+                // The tools run with the Go collector setting the render gives them (engine/tools.ts
+                // toolEnvironment), so that the ratio is the render's own cost, not a tuning of the tools.
                 const r = spawnSync("sh", ["-c", `(${quoted(halves[0])}) & (${quoted(halves[1])}) & wait`], {
                     cwd: ROOT,
+                    env: toolEnvironment(process.env, TOOL_LIMITS.render.memoryBytes),
                 });
                 if (r.status !== 0) throw new Error("the floor's helm template or kustomize failed");
                 return Number(process.hrtime.bigint() - t0) / 1e6;

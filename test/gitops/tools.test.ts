@@ -51,6 +51,28 @@ const pidIn = async (file: string): Promise<number> => {
     return Number(fs.readFileSync(file, "utf8").trim());
 };
 
+describe("the Go collector of tool runs", () => {
+    const env = (vars: NodeJS.ProcessEnv, limits?: { memoryBytes: number }) =>
+        runTool("/bin/sh", ["-c", 'echo "GOGC=$GOGC GOMEMLIMIT=$GOMEMLIMIT"'], {
+            purpose: "build",
+            env: vars,
+            limits,
+        }).then((r) => r.stdout.trim());
+
+    it("runs Go tools with GOGC=400 and a memory limit of a quarter of the run's bound", async () => {
+        assert.strictEqual(await env({ PATH: process.env.PATH }), "GOGC=400 GOMEMLIMIT=1024MiB");
+        assert.strictEqual(
+            await env({ PATH: process.env.PATH }, { memoryBytes: 512 * 1024 ** 2 }),
+            "GOGC=400 GOMEMLIMIT=128MiB",
+        );
+    });
+
+    it("keeps a collector setting of the caller's own", async () => {
+        assert.strictEqual(await env({ PATH: process.env.PATH, GOGC: "50" }), "GOGC=50 GOMEMLIMIT=");
+        assert.strictEqual(await env({ PATH: process.env.PATH, GOMEMLIMIT: "2GiB" }), "GOGC= GOMEMLIMIT=2GiB");
+    });
+});
+
 describe("child processes: bounded, and never left behind", function () {
     this.timeout(120_000);
 
