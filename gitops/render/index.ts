@@ -514,7 +514,7 @@ async function emitTree(
     memo.save();
     if (unrendered.length) {
         warnings.push(
-            `${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${unrendered.join(", ")}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`,
+            `${unrendered.length} release(s) not rendered on the Helm engine, their chart archive not in ${input.charts.cacheDir}: ${someOf(unrendered, 10)}. Their china rewrite is the values-level guess, which cannot see images set in templates; fetch the archives with crossborder charts pull${input.catalog.file === DEFAULT_CATALOG_FILE ? "" : ` --catalog ${input.catalog.file}`} and render again`,
         );
     }
     return {
@@ -527,6 +527,11 @@ async function emitTree(
         documents: { reused: memo.memo.hits, dumped: memo.memo.misses },
         fluxSchemas,
     };
+}
+
+/** The first `n` names of a list, and how many more there are: a warning of a 1,000-release catalog stays readable. */
+function someOf(names: readonly string[], n: number): string {
+    return names.length <= n ? names.join(", ") : `${names.slice(0, n).join(", ")} and ${names.length - n} more`;
 }
 
 /**

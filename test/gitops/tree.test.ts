@@ -186,6 +186,14 @@ describe("the Flux tree", () => {
             ]);
         });
 
+        it("names the first ten releases whose archive is not at hand, and counts the rest", async () => {
+            const out = await render(syntheticCatalog(13));
+            const warning = out.warnings.find((w) => /not rendered on the Helm engine/.test(w))!;
+            assert.match(warning, /^13 release\(s\) not rendered on the Helm engine/);
+            assert.match(warning, /: app-00000, app-00001, .*, app-00009 and 3 more\. Their china rewrite/);
+            assert.doesNotMatch(warning, /app-00010/);
+        });
+
         it("without the chart archive, falls back to values overrides and a post-renderer, keeping tags and digests", () => {
             const [, , release] = docsOf(example, "infrastructure/controllers/china/ingress-nginx.yaml");
             const images = release.spec.postRenderers[0].kustomize.images;
