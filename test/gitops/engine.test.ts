@@ -1256,3 +1256,23 @@ describe("rendering on the Helm engine", function () {
 });
 
 export { ChartCacheError };
+
+describe("images implied by a document inside a string", () => {
+    const configMap = (data: Record<string, string>) => [
+        { object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "values" }, data }, file: "x", index: 0 },
+    ];
+    const implied = (text: string) =>
+        scanObjects(configMap({ values: text }) as never).implied.map((i) => `${format(i.reference)} (${i.from})`);
+
+    it("reads JSON, YAML that is not JSON, and JSON with a YAML-only trailing comma alike", () => {
+        const expected = ["docker.io/istio/proxyv2:1.22 (hub + data.values.global.proxy.image)"];
+        const json = JSON.stringify({ global: { hub: "docker.io/istio", tag: "1.22", proxy: { image: "proxyv2" } } });
+        assert.deepStrictEqual(implied(json), expected);
+        assert.deepStrictEqual(
+            implied("{global: {hub: docker.io/istio, tag: '1.22', proxy: {image: proxyv2}}}"),
+            expected,
+        );
+        assert.deepStrictEqual(implied(json.replace(/\}\}\}$/, "},}}")), expected);
+        assert.deepStrictEqual(implied('{"global": {"hub": "docker.io/istio", "tag": "1.22"'), [], "not a document");
+    });
+});
