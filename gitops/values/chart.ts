@@ -10,6 +10,7 @@
  * scanned; the HelmRelease's kustomize post-renderer still rewrites images that come from templates.
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as zlib from "zlib";
 import { Parser } from "tar";
 import { coalesceValues, FoundImage, scanValues, ScanResult, ValuesPath } from "./scan";
@@ -163,7 +164,37 @@ function chartFrom(files: Files, root: string, what: string, budget: Budget): Ch
     };
 }
 
+/**
+ * Charts read in this process, by the archive's path and file identity (device, inode, size, times): a
+ * render reads each archive for its hooks and for the images its Chart.yaml declares, a second untar and
+ * YAML parse of megabytes of values (0.5 s for the ten corpus charts). A file replaced or touched is read
+ * again. The charts are frozen: whoever reads one shares it.
+ */
+const READ_CHARTS = new Map<string, Chart>();
+const READ_CHARTS_KEPT = 64;
+
+function frozen<T>(value: T): T {
+    if (value && typeof value === "object" && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of value instanceof Map ? value.values() : Object.values(value)) frozen(v);
+    }
+    return value;
+}
+
 export function readChartArchive(file: string): Chart {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    const key = st && `${path.resolve(file)}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}`;
+    const known = key ? READ_CHARTS.get(key) : undefined;
+    if (known) return known;
+    const chart = frozen(readChartArchiveFile(file));
+    if (key) {
+        if (READ_CHARTS.size >= READ_CHARTS_KEPT) READ_CHARTS.delete(READ_CHARTS.keys().next().value!);
+        READ_CHARTS.set(key, chart);
+    }
+    return chart;
+}
+
+function readChartArchiveFile(file: string): Chart {
     let buffer: Buffer;
     try {
         if (fs.statSync(file).size > MAX_CHART_BYTES)

@@ -12,6 +12,7 @@ import { coalesceValues, mergeValues, rewriteValues, scanValues } from "../../gi
 import { pathString } from "../../core/yaml-source";
 import { corpusFile, requireCorpus } from "../corpus";
 import { runCli, tempDir } from "../helpers";
+import { packageChart, writeChart } from "../engine-fixtures";
 
 const VARS = { chinaRegistry: "crossborder-china-registry.cn-hangzhou.cr.aliyuncs.com", registryNamespace: "platform" };
 const CHINA = VARS.chinaRegistry;
@@ -499,5 +500,30 @@ describe("Helm values scanning", () => {
             assert.strictEqual(none.status, 2);
             assert.match(none.stderr, /pass --values FILE/);
         });
+    });
+});
+
+describe("a chart archive read twice in one process", () => {
+    it("is read once while the file stays, again once it is replaced, and is shared frozen", () => {
+        const dir = tempDir("chart-once");
+        const archive = (version: string) => {
+            const made = packageChart(
+                writeChart(path.join(dir, version), "once", { "values.yaml": `image: {tag: "${version}"}\n` }, version),
+                path.join(dir, `pkg-${version}`),
+            );
+            return made;
+        };
+        const file = path.join(dir, "once.tgz");
+        fs.copyFileSync(archive("1.0.0"), file);
+        const first = readChartArchive(file);
+        assert.strictEqual(readChartArchive(file), first, "the same file is not read again");
+        assert.ok(Object.isFrozen(first.values), "a shared chart cannot be changed by one of its readers");
+        assert.ok(Object.isFrozen((first.values as { image: object }).image), "frozen all the way down");
+        // Replaced by another archive (a new inode): read again.
+        const next = archive("2.0.0");
+        fs.renameSync(next, file);
+        const second = readChartArchive(file);
+        assert.strictEqual(second.version, "2.0.0");
+        assert.deepStrictEqual(second.values, { image: { tag: "2.0.0" } });
     });
 });
