@@ -975,12 +975,19 @@ describe("rendering on the Helm engine", function () {
     });
 
     describe("kustomize output read back from a kept build", () => {
-        it("takes each piece's value once, and parses what postBuild changed from its own text", async () => {
-            const d = tempDir("values");
+        /** A tree whose china cluster has one Flux Kustomization of ./apps (`more` added to its spec), and `files`. */
+        const appsTree = (prefix: string, more: string, files: Record<string, string>) => {
+            const d = tempDir(prefix);
             const tree = path.join(d, "tree");
             writeFiles(tree, {
-                "clusters/china/apps.yaml":
-                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}, postBuild: {substitute: {REGISTRY: docker.io/library}}}\n",
+                "clusters/china/apps.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}${more}}\n`,
+                ...files,
+            });
+            return { d, tree };
+        };
+
+        it("takes each piece's value once, and parses what postBuild changed from its own text", async () => {
+            const { d, tree } = appsTree("values", ", postBuild: {substitute: {REGISTRY: docker.io/library}}", {
                 "apps/kustomization.yaml": "resources: [web.yaml, api.yaml]\n",
                 "apps/web.yaml":
                     "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: web}\nspec:\n  containers:\n    - name: c\n      image: ${REGISTRY}/nginx:1.25\n",
@@ -1017,11 +1024,7 @@ describe("rendering on the Helm engine", function () {
         });
 
         it("reads a resource file with merge keys as kustomize does, not as the tree was read", async () => {
-            const d = tempDir("merge-keys");
-            const tree = path.join(d, "tree");
-            writeFiles(tree, {
-                "clusters/china/apps.yaml":
-                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, prune: true, path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+            const { d, tree } = appsTree("merge-keys", "", {
                 "apps/kustomization.yaml": "resources: [web.yaml]\n",
                 // Only a reader of merge keys sees the Pod: the tree's own read (YAML 1.2) sees a key named <<.
                 "apps/web.yaml":
