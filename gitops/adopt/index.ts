@@ -25,7 +25,8 @@ import { isChinaHost, Mirrors, MirrorVars, rewriteChartSource } from "../../core
 import { FluxRelease } from "../../core/flux-releases";
 import { KNOWN_REGISTRIES, scanObjects } from "../objects/images";
 import { describeId } from "../objects/manifests";
-import { buildCluster, copyTree, isFluxKustomization, KustomizationBuild } from "../audit/cluster";
+import { buildCluster, isFluxKustomization, KustomizationBuild } from "../audit/cluster";
+import { copyTree } from "../audit/copy";
 import { BuiltObject } from "../audit/flux";
 import { installTarget, isHelmRelease, valuesFrom } from "../audit/helm";
 import { isFluxSource, judgeUrl, sourceUrl } from "../audit/sources";

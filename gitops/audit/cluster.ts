@@ -11,8 +11,6 @@ import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { ARTIFACT_GENERATOR_API, StagedArtifact, stageArtifact, writeStaged } from "./artifacts";
 import { buildFluxPath, BuiltObject, FluxSpec, ParsedTexts, sourcePath } from "./flux";
 
-export { copyTree, SKIP_DIRS, SKIP_FILES } from "./copy";
-
 export const isFluxKustomization = (o: RenderedObject) =>
     o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
 

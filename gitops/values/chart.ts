@@ -186,7 +186,7 @@ export function readChartArchive(file: string): Chart {
     const key = st && `${path.resolve(file)}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}`;
     const known = key ? READ_CHARTS.get(key) : undefined;
     if (known) return known;
-    const chart = frozen(readChartArchiveFile(file));
+    const chart = frozen(readChartArchiveFile(file, st));
     if (key) {
         if (READ_CHARTS.size >= READ_CHARTS_KEPT) READ_CHARTS.delete(READ_CHARTS.keys().next().value!);
         READ_CHARTS.set(key, chart);
@@ -194,10 +194,11 @@ export function readChartArchive(file: string): Chart {
     return chart;
 }
 
-function readChartArchiveFile(file: string): Chart {
+/** `st`: the file's stat, when readChartArchive has it (undefined: stat here, where a missing file says so). */
+function readChartArchiveFile(file: string, st: fs.Stats | undefined): Chart {
     let buffer: Buffer;
     try {
-        if (fs.statSync(file).size > MAX_CHART_BYTES)
+        if ((st ?? fs.statSync(file)).size > MAX_CHART_BYTES)
             throw new SourceError(
                 `${file}: more than ${MAX_CHART_BYTES} bytes, larger than any chart archive crossborder reads`,
             );

@@ -506,13 +506,11 @@ describe("Helm values scanning", () => {
 describe("a chart archive read twice in one process", () => {
     it("is read once while the file stays, again once it is replaced, and is shared frozen", () => {
         const dir = tempDir("chart-once");
-        const archive = (version: string) => {
-            const made = packageChart(
+        const archive = (version: string) =>
+            packageChart(
                 writeChart(path.join(dir, version), "once", { "values.yaml": `image: {tag: "${version}"}\n` }, version),
                 path.join(dir, `pkg-${version}`),
             );
-            return made;
-        };
         const file = path.join(dir, "once.tgz");
         fs.copyFileSync(archive("1.0.0"), file);
         const first = readChartArchive(file);
