@@ -8,7 +8,8 @@ import * as path from "path";
 import { runPlan } from "./plan";
 import { PublishRefused } from "../gitops/publish";
 import { publishTree } from "./publish";
-import { renderSummary, runAudit } from "./render";
+import { runAudit } from "./audit";
+import { renderSummary } from "./render";
 
 export async function runExample(
     out = "out",

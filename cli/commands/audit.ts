@@ -44,7 +44,7 @@ export function auditCommand(): Command {
             "the chart lock that identifies the tree's chart archives instead of the catalog's (an adopted fleet: inventory/charts.lock)",
         )
         .action(async (dir: string, opts: AuditCommandOptions) => {
-            const { runAudit } = require("../render") as typeof import("../render");
+            const { runAudit } = require("../audit") as typeof import("../audit");
             const { text, code } = await runAudit({
                 ...opts,
                 dir,
