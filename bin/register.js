@@ -9,6 +9,7 @@ const fs = require("fs");
 const path = require("path");
 
 const cacheDir = path.join(__dirname, "..", "node_modules", ".cache", "crossborder-ts");
+require("./code-cache").install(path.join(__dirname, "..", "node_modules", ".cache", "crossborder-code"));
 let esbuild;
 
 function compile(source, filename) {
