@@ -46,9 +46,18 @@ function forkingTool(dir: string, shape: "tree" | "exec" = "tree"): string {
     return file;
 }
 
+/**
+ * The pid a tool wrote to `file`, once the whole line is there: `echo $$ > file` creates the file before it
+ * writes, and an empty file read as pid 0 would name this very process group (which never dies).
+ */
 const pidIn = async (file: string): Promise<number> => {
-    for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
-    return Number(fs.readFileSync(file, "utf8").trim());
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+        const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+        if (/^[1-9]\d*\n$/.test(text)) return Number(text);
+        if (Date.now() > deadline) throw new Error(`${file}: no pid within 20 s (read ${JSON.stringify(text)})`);
+        await new Promise((r) => setTimeout(r, 20));
+    }
 };
 
 describe("the Go collector of tool runs", () => {
