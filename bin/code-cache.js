@@ -10,9 +10,9 @@
 // plan's CPU time did not change with it, and went down by a fifth with data made at exit.
 //
 // One file per command (`plan`, `render`, a mocha worker...), under node_modules/.cache next to the
-// compiled TypeScript, keyed by the V8 version and architecture; in it each module's data by its file name
-// and the CRC-32 of its source. V8 refuses data from another V8 or with other flags (the module is then
-// compiled as usual and its data made again), and a changed source has another checksum. A module Node
+// compiled TypeScript, keyed by the V8 version, the architecture and Node's flags; in it each module's data
+// by its file name and the CRC-32 of its source. V8 refuses data from another V8 or with other flags (the
+// module is then compiled as usual and its data made again), and a changed source has another checksum. A module Node
 // must load another way (an ES module, a syntax error to report, `import()` inside) goes through Node's own
 // compile. CROSSBORDER_CODE_CACHE=0 turns the cache off.
 "use strict";
@@ -81,7 +81,16 @@ function commandName() {
 
 function install(cacheRoot) {
     if (process.env.CROSSBORDER_CODE_CACHE === "0" || typeof zlib.crc32 !== "function") return;
-    const file = path.join(cacheRoot, `${process.versions.v8}-${process.arch}`, `${commandName()}.bin`);
+    // A worker thread (the audit's copier) loads a module or two under its parent's command name: its file
+    // would replace the parent's.
+    if (!require("worker_threads").isMainThread) return;
+    // V8 refuses data made under other flags (--cpu-prof, --max-old-space-size...): each set of them has
+    // its own files, so that a run with other flags does not replace the data every plain run reads.
+    // Node's own options (-r, -e and the code it runs...) are left out: V8 does not see them.
+    const nodeOnly = /^--(require|eval|print|import|loader|experimental-loader|input-type|enable-source-maps)\b/;
+    const v8Flags = process.execArgv.filter((a) => a.startsWith("--") && !nodeOnly.test(a));
+    const flags = zlib.crc32(JSON.stringify([v8Flags, process.env.NODE_OPTIONS ?? ""])).toString(16);
+    const file = path.join(cacheRoot, `${process.versions.v8}-${process.arch}-${flags}`, `${commandName()}.bin`);
     const stored = readEntries(file);
     /** Modules compiled here without accepted data: their data is made at exit. */
     const fresh = [];
