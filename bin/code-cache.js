@@ -12,9 +12,9 @@
 // One file per command (`plan`, `render`, a mocha worker...), under node_modules/.cache next to the
 // compiled TypeScript, keyed by the V8 version, the architecture and Node's flags; in it each module's data
 // by its file name and the CRC-32 of its source. V8 refuses data from another V8 or with other flags (the
-// module is then compiled as usual and its data made again), and a changed source has another checksum. A module Node
-// must load another way (an ES module, a syntax error to report, `import()` inside) goes through Node's own
-// compile. CROSSBORDER_CODE_CACHE=0 turns the cache off.
+// module is then compiled as usual and its data made again), and a changed source has another checksum.
+// A module Node must load another way (an ES module, a syntax error to report, `import()` inside) goes
+// through Node's own compile. CROSSBORDER_CODE_CACHE=0 turns the cache off.
 "use strict";
 const fs = require("fs");
 const Module = require("module");
@@ -80,7 +80,9 @@ function commandName() {
 }
 
 function install(cacheRoot) {
-    if (process.env.CROSSBORDER_CODE_CACHE === "0" || typeof zlib.crc32 !== "function") return;
+    // zlib.crc32 and the main context's loader for vm scripts came with Node 20.15 and 20.12.
+    const importer = vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+    if (process.env.CROSSBORDER_CODE_CACHE === "0" || typeof zlib.crc32 !== "function" || !importer) return;
     // A worker thread (the audit's copier) loads a module or two under its parent's command name: its file
     // would replace the parent's.
     if (!require("worker_threads").isMainThread) return;
@@ -97,11 +99,10 @@ function install(cacheRoot) {
     /** Every module compiled here, whose entry a file grown past MAX_BYTES keeps. */
     const used = new Set();
     const original = Module.prototype._compile;
-    const importer = vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER;
 
     Module.prototype._compile = function compileCached(content, filename, format) {
         const commonjs = format === undefined || format === "commonjs";
-        if (!commonjs || !importer || content.includes("import(") || content.startsWith("#!"))
+        if (!commonjs || content.includes("import(") || content.startsWith("#!"))
             return original.apply(this, arguments);
         const crc = zlib.crc32(content);
         used.add(filename);
@@ -141,4 +142,4 @@ function install(cacheRoot) {
     });
 }
 
-module.exports = { install, readEntries, commandName };
+module.exports = { install, readEntries };

@@ -8,8 +8,9 @@ const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 
-const cacheDir = path.join(__dirname, "..", "node_modules", ".cache", "crossborder-ts");
-require("./code-cache").install(path.join(__dirname, "..", "node_modules", ".cache", "crossborder-code"));
+const cacheRoot = path.join(__dirname, "..", "node_modules", ".cache");
+const cacheDir = path.join(cacheRoot, "crossborder-ts");
+require("./code-cache").install(path.join(cacheRoot, "crossborder-code"));
 let esbuild;
 
 function compile(source, filename) {
