@@ -22,6 +22,7 @@ import { chartArtifactOf, localChartFiles } from "../render/emit";
 import { directoryHash } from "../render/scan";
 import { HELM_CONTENT_MEDIA_TYPE } from "../publish/artifact";
 import { BuiltObject, sourcePath } from "./flux";
+import { DISK, FileView } from "./view";
 
 export type ResolvedChart =
     | {
@@ -35,6 +36,8 @@ export type ResolvedChart =
 export interface ChartContext {
     /** The tree (charts reconciled from the tree's own source are read from here). */
     readonly root: string;
+    /** How `root` is read: as it is on disk, or as its artifact holds it (view.ts). @default as it is */
+    readonly view?: FileView;
     readonly chartCache: string;
     /** The catalog's lock; without it no remote chart can be identified. */
     readonly lock?: ChartLock;
@@ -45,8 +48,26 @@ export interface ChartContext {
 
 const EXACT = /^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$/;
 
+/** A cluster's objects by kind and name (each HelmRelease looks its source up: 1,000 of them in 3,000 objects). */
+const byKindName = new WeakMap<readonly BuiltObject[], { length: number; index: Map<string, BuiltObject[]> }>();
+
 function find(objects: readonly BuiltObject[], kind: string, name: string, namespace: string): BuiltObject | undefined {
-    return objects.find((o) => o.id.kind === kind && o.id.name === name && (o.id.namespace ?? namespace) === namespace);
+    let known = byKindName.get(objects);
+    if (known?.length !== objects.length) {
+        const index = new Map<string, BuiltObject[]>();
+        for (const o of objects) {
+            const key = `${o.id.kind}/${o.id.name}`;
+            const list = index.get(key);
+            if (list) list.push(o);
+            else index.set(key, [o]);
+        }
+        known = { length: objects.length, index };
+        byKindName.set(objects, known);
+    }
+    // The first in the cluster's order, as a scan of the objects finds it.
+    return known.index
+        .get(`${kind}/${name}`)
+        ?.find((o) => o.id.kind === kind && o.id.name === name && (o.id.namespace ?? namespace) === namespace);
 }
 
 /** A chart directory of the tree, as a render input. */
@@ -165,7 +186,7 @@ export function resolveChart(
         (srcRef.namespace ?? namespace) === "flux-system"
     ) {
         const rel = sourcePath(String(cs.chart ?? ""));
-        if (rel === undefined || !fs.existsSync(path.join(ctx.root, rel, "Chart.yaml")))
+        if (rel === undefined || (ctx.view ?? DISK).kind(path.join(ctx.root, rel, "Chart.yaml")) !== "file")
             return { reason: `its chart ${cs.chart} is not a chart directory of the tree` };
         return treeChart(ctx, rel);
     }

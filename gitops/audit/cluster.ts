@@ -10,6 +10,7 @@ import { describeId, Doc, RenderedObject } from "../objects/manifests";
 import { removeTemporaryFolder, temporaryFolder } from "../engine/tools";
 import { ARTIFACT_GENERATOR_API, StagedArtifact, stageArtifact, writeStaged } from "./artifacts";
 import { buildFluxPath, BuiltObject, FluxSpec, ParsedTexts, sourcePath } from "./flux";
+import { Workspace, workspaceAt } from "./view";
 
 export const isFluxKustomization = (o: RenderedObject) =>
     o.id.kind === "Kustomization" && o.id.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
@@ -113,18 +114,19 @@ interface QueueItem {
     readonly label: string;
     readonly decryption?: string;
     readonly appliedBy?: string;
-    /** Where the path is built: the tree copy, or a staged artifact (and its files' tree paths). */
-    readonly artifact?: { readonly dir: string; readonly staged: StagedArtifact };
+    /** Where the path is built: the tree, or a staged artifact (and its files' tree paths). */
+    readonly artifact?: { readonly ws: Workspace; readonly staged: StagedArtifact };
 }
 
 /**
  * Build a cluster the way Flux reconciles it: its root, then every Kustomization of this tree it applies.
- * `parsed`: the documents of files read before, by their text (flux.ts ParsedTexts).
+ * `tree`: where the tree is read and built (view.ts; a folder: built where it is). `parsed`: the documents of
+ * files read before, by their text (flux.ts ParsedTexts).
  */
 export async function buildCluster(
     name: string,
     entry: string,
-    copy: string,
+    tree: Workspace | string,
     cache?: RenderCache,
     parsed?: ParsedTexts,
 ): Promise<ClusterBuild> {
@@ -134,15 +136,16 @@ export async function buildCluster(
     const queue: QueueItem[] = [{ path: entry, spec: {}, vars: {}, label: `cluster ${name} root (${entry})` }];
     const seen = new Set<string>();
     const staging: string[] = [];
-    const artifacts = new Map<string, { dir: string; staged: StagedArtifact } | { problem: string }>();
+    const ws = typeof tree === "string" ? workspaceAt(tree) : tree;
+    const artifacts = new Map<string, { ws: Workspace; staged: StagedArtifact } | { problem: string }>();
     try {
         while (queue.length) {
             const next = queue.shift()!;
-            const key = JSON.stringify([sourcePath(next.path), next.spec, next.vars, next.artifact?.dir]);
+            const key = JSON.stringify([sourcePath(next.path), next.spec, next.vars, next.artifact?.ws.root]);
             if (seen.has(key)) continue;
             seen.add(key);
             const build = await buildFluxPath(
-                next.artifact?.dir ?? copy,
+                next.artifact ? next.artifact.ws : ws,
                 next.path,
                 next.spec,
                 next.vars,
@@ -162,7 +165,7 @@ export async function buildCluster(
             // All of a build first: a Kustomization may reconcile an artifact a generator later in it produces.
             objects.push(...built);
             for (const o of built.filter(isFluxKustomization)) {
-                const item = kustomizationItem(o, objects, copy, artifacts, staging, problems);
+                const item = await kustomizationItem(o, objects, ws, artifacts, staging, problems);
                 if (!item) continue;
                 kustomizations.push({ ...item.build, ...(next.appliedBy ? { parent: next.appliedBy } : {}) });
                 queue.push(item.queue);
@@ -175,30 +178,32 @@ export async function buildCluster(
 }
 
 /** How a Flux Kustomization found in a build is built in turn, or undefined (with the problem) when it is not. */
-function kustomizationItem(
+async function kustomizationItem(
     o: BuiltObject,
     objects: readonly BuiltObject[],
-    copy: string,
-    artifacts: Map<string, { dir: string; staged: StagedArtifact } | { problem: string }>,
+    ws: Workspace,
+    artifacts: Map<string, { ws: Workspace; staged: StagedArtifact } | { problem: string }>,
     staging: string[],
     problems: string[],
-): { build: Omit<KustomizationBuild, "parent">; queue: QueueItem } | undefined {
+): Promise<{ build: Omit<KustomizationBuild, "parent">; queue: QueueItem } | undefined> {
     const spec = o.object.spec ?? {};
     const src = spec.sourceRef ?? {};
     const label = `${describeId(o.id)} (${o.file})`;
     // A sourceRef without a namespace is in the Kustomization's own namespace (Flux's CrossNamespaceSourceReference).
     const srcNamespace = src.namespace ?? o.id.namespace ?? "flux-system";
-    let artifact: { dir: string; staged: StagedArtifact } | undefined;
+    let artifact: { ws: Workspace; staged: StagedArtifact } | undefined;
     if (src.kind === "ExternalArtifact") {
         const key = `${srcNamespace}/${src.name}`;
         if (!artifacts.has(key)) {
-            const r = externalArtifact(objects, String(src.name), srcNamespace, copy);
+            // Staged from the tree as its artifact holds it: the build root is the private copy then.
+            const tree = await ws.buildRoot();
+            const r = externalArtifact(objects, String(src.name), srcNamespace, tree);
             if ("problem" in r) artifacts.set(key, r);
             else {
                 const dir = temporaryFolder("crossborder-artifact-");
                 staging.push(dir);
-                writeStaged(copy, r.staged, dir);
-                artifacts.set(key, { dir, staged: r.staged });
+                writeStaged(tree, r.staged, dir);
+                artifacts.set(key, { ws: workspaceAt(dir), staged: r.staged });
             }
         }
         const a = artifacts.get(key)!;

@@ -10,9 +10,10 @@
  *      `images` are merged into that kustomization.
  *   4. kustomize builds it; `postBuild` substitutes `${var}` from `substitute` and `substituteFrom`.
  *
- * The build runs on a private copy of the tree (Flux writes into its own copy of the artifact too).
- * Before building, every kustomization it reaches is read for remote resources and paths that leave the
- * source: those are refused rather than fetched.
+ * Before building, every kustomization it reaches is read (in place, as the artifact holds it: view.ts) for
+ * remote resources and paths that leave the source: those are refused rather than fetched. A build whose
+ * inputs were built before is read back from the render cache; one that runs, runs on a private copy of the
+ * tree (Flux writes into its own copy of the artifact too).
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -21,6 +22,7 @@ import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { cacheKey, RenderCache } from "../engine/cache";
 import { firstLines, locateTool, runTool, toolVersion, ToolError } from "../engine/tools";
 import { documentPieces, Doc, parseManifests, pieceValues, RenderedObject } from "../objects/manifests";
+import { DISK, FileView, Workspace } from "./view";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const ORIGIN = "config.kubernetes.io/origin";
@@ -60,10 +62,10 @@ export function sourcePath(p: string): string | undefined {
     return n.replace(/^\/+/, "").replace(/\/+$/, "");
 }
 
-export function kustomizationFile(dir: string): string | undefined {
+export function kustomizationFile(dir: string, view: FileView = DISK): string | undefined {
     for (const name of KUSTOMIZATION_FILES) {
         const f = path.join(dir, name);
-        if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
+        if (view.kind(f) === "file") return f;
     }
     return undefined;
 }
@@ -110,6 +112,8 @@ export type ParsedTexts = ReadonlyMap<string, readonly unknown[]>;
 
 /** What a build reads, and what it has learned on the way. */
 interface Reach {
+    /** Where the files are read: the tree as its artifact holds it, or a folder as it is. */
+    readonly view: FileView;
     /** Every file and folder kustomize reads for the build (the build is cached by their content). */
     readonly read: Set<string>;
     /** The documents of each resource file, to trace built objects to their file (fileOf). */
@@ -160,13 +164,13 @@ function unsafeInput(file: string, docs: unknown[], reach: Reach): string | unde
 
 /** Remote or escaping references of every kustomization a directory reaches (static: before building). */
 function refusedReferences(root: string, dir: string, reach: Reach, seen = new Set<string>()): string[] {
-    const { read, resources, parsed } = reach;
+    const { read, resources, parsed, view } = reach;
     if (seen.has(dir)) return [];
     seen.add(dir);
     read.add(dir); // its entries decide what kustomize finds there (which kustomization file, which files)
     const problems: string[] = [];
     const rel = (p: string) => path.relative(root, p) || ".";
-    const kfile = kustomizationFile(dir);
+    const kfile = kustomizationFile(dir, view);
     const subdirs: string[] = [];
     if (kfile) {
         read.add(kfile);
@@ -205,18 +209,19 @@ function refusedReferences(root: string, dir: string, reach: Reach, seen = new S
                 continue;
             }
             read.add(target); // also when it is missing: creating it changes the build
-            if (fs.existsSync(target) && fs.statSync(target).isDirectory()) subdirs.push(target);
-            else if (fs.existsSync(target)) {
+            const kind = view.kind(target);
+            if (kind === "dir") subdirs.push(target);
+            else if (kind === "file") {
                 const docs: unknown[] = [];
                 const why = unsafeInput(target, docs, reach);
                 if (why) problems.push(`${rel(target)} (named by ${rel(kfile)}): ${why}`);
                 if (listed.has(ref)) resources.set(target, docs);
             }
         }
-    } else if (fs.existsSync(dir)) {
-        for (const f of generatedKustomization(dir).resources as string[]) {
+    } else if (view.kind(dir) === "dir") {
+        for (const f of generatedKustomization(dir, view).resources as string[]) {
             const target = path.join(dir, f);
-            if (!fs.statSync(target).isFile()) continue;
+            if (view.kind(target) !== "file") continue;
             read.add(target);
             const docs: unknown[] = [];
             const why = unsafeInput(target, docs, reach);
@@ -224,10 +229,10 @@ function refusedReferences(root: string, dir: string, reach: Reach, seen = new S
             resources.set(target, docs);
         }
         const walk = (d: string) => {
-            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-                if (!e.isDirectory()) continue;
+            for (const e of view.entries(d)) {
+                if (!e.dir) continue;
                 const sub = path.join(d, e.name);
-                if (kustomizationFile(sub)) subdirs.push(sub);
+                if (kustomizationFile(sub, view)) subdirs.push(sub);
                 else walk(sub);
             }
         };
@@ -260,13 +265,13 @@ function refusedComponents(root: string, dir: string, components: unknown[] | un
 }
 
 /** Flux's generated kustomization for a directory that has none. */
-export function generatedKustomization(dir: string): Record<string, unknown> {
+export function generatedKustomization(dir: string, view: FileView = DISK): Record<string, unknown> {
     const resources: string[] = [];
     const walk = (d: string) => {
-        for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        for (const e of view.entries(d)) {
             const p = path.join(d, e.name);
-            if (e.isDirectory()) {
-                if (kustomizationFile(p)) resources.push(path.relative(dir, p));
+            if (e.dir) {
+                if (kustomizationFile(p, view)) resources.push(path.relative(dir, p));
                 else walk(p);
             } else if (/\.ya?ml$/.test(e.name)) resources.push(path.relative(dir, p));
         }
@@ -277,11 +282,12 @@ export function generatedKustomization(dir: string): Record<string, unknown> {
 
 /** The kustomization Flux builds: the directory's own (or generated) with the Kustomization's spec merged in. */
 function mergedKustomization(
+    view: FileView,
     dir: string,
     spec: FluxSpec,
     parsed?: ParsedTexts,
 ): { file: string; text: string; original?: string } {
-    const existing = kustomizationFile(dir);
+    const existing = kustomizationFile(dir, view);
     const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
     // The tree read's document is shared: merged into a copy of it.
     const known = original === undefined ? undefined : knownDocument(parsed, original);
@@ -299,7 +305,7 @@ function mergedKustomization(
     }
     const k: Doc = existing
         ? ((known ? structuredClone(known.value) : parseYaml(original!, PARSE)) ?? {})
-        : generatedKustomization(dir);
+        : generatedKustomization(dir, view);
     if (spec.targetNamespace) k.namespace = spec.targetNamespace;
     if (Array.isArray(spec.components) && spec.components.length)
         k.components = [...(Array.isArray(k.components) ? k.components : []), ...spec.components];
@@ -332,7 +338,7 @@ function mergedKustomization(
 
 /**
  * Write a file of the build copy as a new file renamed over the old one, never into it: the copy's files
- * may be hard links to the tree's (cluster.ts copyTree), which must not change.
+ * may be hard links to the tree's (copy.ts copyTree), which must not change.
  */
 function replaceFile(file: string, text: string): void {
     const temp = `${file}.crossborder-${process.pid}`;
@@ -408,6 +414,7 @@ async function cachedBuild(
     dir: string,
     kustomization: string,
     reach: Reach,
+    build: (kubectl: string) => Promise<Build>,
     cache?: RenderCache,
 ): Promise<ParsedBuild> {
     const kubectl = locateTool("kubectl");
@@ -421,22 +428,19 @@ async function cachedBuild(
             h.update(bytes).update("\0");
             continue;
         }
-        const fst = fs.statSync(f, { throwIfNoEntry: false });
-        if (!fst) h.update("<missing>");
-        else if (fst.isDirectory())
-            for (const e of fs.readdirSync(f, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1)))
-                h.update(`${e.name}${e.isDirectory() ? "/" : ""}\n`);
+        const kind = reach.view.kind(f);
+        if (!kind) h.update("<missing>");
+        else if (kind === "dir") for (const e of reach.view.entries(f)) h.update(`${e.name}${e.dir ? "/" : ""}\n`);
         else h.update(fs.readFileSync(f));
         h.update("\0");
     }
     const key = h.digest("hex");
-    const build = () =>
-        runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], { purpose: "build" });
     // Across runs, a checked record of the render cache by the same content and the kubectl version; without
     // one (audit --strict reads no record), this process's own builds. The output names no folder: origins
     // are not asked for. A failure is kept by neither: its message names the folder it was built in, which is
     // another copy next time.
-    return cache?.enabled ? keptBuild(cache, kubectl, key, build) : heldBuild(key, build);
+    const run = () => build(kubectl);
+    return cache?.enabled ? keptBuild(cache, kubectl, key, run) : heldBuild(key, run);
 }
 
 type Build = { code: number | null; stdout: string; stderr: string };
@@ -494,11 +498,11 @@ async function keptBuild(
 }
 
 /**
- * Build `spec.path` of a Flux Kustomization in the tree copy at `root`; `parsed` holds the documents of files
+ * Build `spec.path` of a Flux Kustomization of the workspace's tree; `parsed` holds the documents of files
  * read before (by their text), which are not parsed again.
  */
 export async function buildFluxPath(
-    root: string,
+    ws: Workspace,
     kpath: string,
     spec: FluxSpec,
     vars: Readonly<Record<string, string>>,
@@ -506,18 +510,19 @@ export async function buildFluxPath(
     cache?: RenderCache,
     parsed?: ParsedTexts,
 ): Promise<FluxBuild> {
+    const { root, view } = ws;
     const rel = sourcePath(kpath);
     if (rel === undefined) return { objects: [], problems: [`${label}: path "${kpath}" leaves the source`] };
     const dir = path.join(root, rel);
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    if (view.kind(dir) !== "dir")
         return { objects: [], problems: [`${label}: path "${kpath}" is not a directory of the tree`] };
     // Every file kustomize reads for this build: the build is cached by their content (buildCache below).
-    const reach: Reach = { read: new Set(), resources: new Map(), bytes: new Map(), parsed };
+    const reach: Reach = { view, read: new Set(), resources: new Map(), bytes: new Map(), parsed };
     const refused = [...refusedReferences(root, dir, reach), ...refusedComponents(root, dir, spec.components, reach)];
     if (refused.length) return { objects: [], problems: refused.map((p) => `${label}: ${p}`) };
     let merged: ReturnType<typeof mergedKustomization>;
     try {
-        merged = mergedKustomization(dir, spec, parsed);
+        merged = mergedKustomization(view, dir, spec, parsed);
     } catch (e) {
         return {
             objects: [],
@@ -526,46 +531,63 @@ export async function buildFluxPath(
             ],
         };
     }
-    // Written only when it differs from the directory's own.
-    const rewritten = merged.text !== merged.original;
-    if (rewritten) replaceFile(merged.file, merged.text);
+    let r;
     try {
-        let r;
-        try {
-            r = await cachedBuild(dir, merged.text, reach, cache);
-        } catch (e) {
-            if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
-            return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };
-        }
-        if (r.code !== 0)
-            return {
-                objects: [],
-                problems: [
-                    `${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`,
-                ],
-            };
-        // Each document substituted on its own (the separators, at odd places of the split, kept as they are),
-        // so a document no variable changed is the build's own text, whose value the build may know already.
-        const text = r.stdout
-            .split(/(^---[ \t]*$)/m)
-            .map((d, i) =>
-                i % 2 === 1 || /kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d)
-                    ? d
-                    : substitute(d, vars),
-            )
-            .join("");
-        const known = new Map<string, unknown[]>();
-        if (r.values) {
-            const pieces = documentPieces(r.stdout);
-            r.values.forEach((v, i) => v && known.set(pieces[i], [...(known.get(pieces[i]) ?? []), v[0]]));
-        }
-        const traced = fileOf(reach.resources, root);
-        const objects = parseManifests(text, `${label}: kustomize output`, known).map((o) =>
-            withFile(o, dir, root, traced),
-        );
-        return { objects, problems: [] };
+        r = await cachedBuild(dir, merged.text, reach, (kubectl) => runBuild(ws, rel, merged, kubectl), cache);
+    } catch (e) {
+        if (!(e instanceof ToolError) || /cannot run/.test(e.message)) throw e;
+        return { objects: [], problems: [`${label}: kustomize could not build ${rel || "."}: ${e.message}`] };
+    }
+    if (r.code !== 0)
+        return {
+            objects: [],
+            problems: [
+                `${label}: kustomize could not build ${rel || "."}:\n${firstLines(r.stderr, 6).replace(/^/gm, "  | ")}`,
+            ],
+        };
+    // Each document substituted on its own (the separators, at odd places of the split, kept as they are),
+    // so a document no variable changed is the build's own text, whose value the build may know already.
+    const text = r.stdout
+        .split(/(^---[ \t]*$)/m)
+        .map((d, i) =>
+            i % 2 === 1 || /kustomize\.toolkit\.fluxcd\.io\/substitute:\s*["']?disabled/.test(d)
+                ? d
+                : substitute(d, vars),
+        )
+        .join("");
+    const known = new Map<string, unknown[]>();
+    if (r.values) {
+        const pieces = documentPieces(r.stdout);
+        r.values.forEach((v, i) => v && known.set(pieces[i], [...(known.get(pieces[i]) ?? []), v[0]]));
+    }
+    const traced = fileOf(reach.resources, root);
+    const objects = parseManifests(text, `${label}: kustomize output`, known).map((o) =>
+        withFile(o, dir, root, traced),
+    );
+    return { objects, problems: [] };
+}
+
+/**
+ * kustomize on the folder `rel` of the workspace's build root, with the merged kustomization written there
+ * (only when it differs from the folder's own) and put back afterwards: another Kustomization may build the
+ * same folder with another spec.
+ */
+async function runBuild(
+    ws: Workspace,
+    rel: string,
+    merged: { file: string; text: string; original?: string },
+    kubectl: string,
+): Promise<Build> {
+    const dir = path.join(await ws.buildRoot(), rel);
+    const file = path.join(dir, path.basename(merged.file));
+    const rewritten = merged.text !== merged.original;
+    if (rewritten) replaceFile(file, merged.text);
+    try {
+        return await runTool(kubectl, ["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir], {
+            purpose: "build",
+        });
     } finally {
-        if (merged.original === undefined) fs.rmSync(merged.file, { force: true });
-        else if (rewritten) replaceFile(merged.file, merged.original);
+        if (merged.original === undefined) fs.rmSync(file, { force: true });
+        else if (rewritten) replaceFile(file, merged.original);
     }
 }

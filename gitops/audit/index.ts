@@ -32,6 +32,7 @@ import { scanValues } from "../values/scan";
 import { BuiltObject, KUSTOMIZATION_FILES, substitute } from "./flux";
 import { buildCluster, ClusterBuild, isFluxKustomization } from "./cluster";
 import { copyTreeAside } from "./copy";
+import { DISK, holdsAsIs, TreeView, Workspace } from "./view";
 import { isHelmRelease, judgeHelmRelease } from "./helm";
 import { ChartContext } from "./charts";
 import { ChartLock } from "../engine/charts";
@@ -332,18 +333,26 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         problems.push(
             ".crossborder/journal.json: a crossborder render into this tree was interrupted, so its generated files may be half old, half new; render into it again to complete the write",
         );
-    // The copy to build in is made on a worker thread while the tree is read and parsed here.
-    const copy = temporaryFolder("crossborder-audit-");
-    const copied = copyTreeAside(root, copy);
-    const settled = copied.then(
-        () => undefined,
-        () => undefined, // awaited below, after the tree is read: not an unhandled rejection meanwhile
-    );
+    // The tree is read in place; the private copy a build runs in is made when the first build has to run (on a
+    // worker thread), and not at all when every build is kept in the render cache.
+    const copy: { dir?: string; made?: Promise<string> } = {};
+    const view = new TreeView(root);
+    const ws: Workspace = {
+        root,
+        view,
+        buildRoot: () =>
+            (copy.made ??= (async () => {
+                const dir = (copy.dir = temporaryFolder("crossborder-audit-"));
+                await copyTreeAside(root, dir);
+                return dir;
+            })()),
+    };
+    // Without the render cache every build runs: the copy is made beside the read of the tree then.
+    if (opts.trustCache === false || opts.engine?.cache?.enabled === false) ws.buildRoot().catch(() => undefined);
     try {
-        const tree = readTree(root, problems);
+        const tree = readTree(root, problems, view);
         const chinaNames = opts.chinaClusters ?? ["china"];
         const entries = clusterEntries(root, opts, chinaNames, problems);
-        await copied;
         const engine: EngineContext = {
             // An untrusted cache is not read: a record cannot be checked without rendering again.
             cache:
@@ -355,12 +364,18 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
         };
         const builds = new Map<string, ClusterBuild>();
         for (const [name, entry] of entries)
-            builds.set(name, await buildCluster(name, entry, copy, engine.cache, tree.parsed));
+            builds.set(name, await buildCluster(name, entry, ws, engine.cache, tree.parsed));
 
         attributeUnreached(tree.files, builds, opts, problems);
 
+        // The tree's charts are rendered where they are when they hold only what the artifact keeps; else from
+        // the copy (helm follows links, and the artifact holds none).
+        const inPlace = [...tree.chartDirs, ...(ws.view.kind(path.join(root, "Chart.yaml")) ? [""] : [])].every((rel) =>
+            holdsAsIs(root, rel),
+        );
         const charts: ChartContext = {
-            root: copy,
+            root: inPlace ? root : await ws.buildRoot(),
+            view: inPlace ? ws.view : DISK,
             chartCache: opts.chartCache ?? defaultChartCache(),
             lock: opts.lock,
             mirrors: opts.mirrors,
@@ -394,8 +409,9 @@ export async function auditTree(dir: string, opts: AuditOptions): Promise<AuditR
             ...(opts.fluxSchemas ? { fluxSchemas: opts.fluxSchemas.from } : {}),
         };
     } finally {
-        await settled; // the worker may still be linking when reading failed: remove the copy once it stopped
-        removeTemporaryFolder(copy);
+        // The worker may still be linking when a build failed: remove the copy once it stopped.
+        await copy.made?.catch(() => undefined);
+        if (copy.dir) removeTemporaryFolder(copy.dir);
     }
 }
 

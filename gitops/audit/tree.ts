@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { manifestsOf, RenderedObject } from "../objects/manifests";
 import { SKIP_DIRS, SKIP_FILES } from "./copy";
 import type { ParsedTexts } from "./flux";
+import type { TreeView } from "./view";
 
 const MAX_FILE = 32 * 1024 * 1024;
 
@@ -20,11 +21,13 @@ export interface TreeFile {
 /**
  * Every manifest-like file of the tree (chart directories aside: their templates are not YAML until rendered),
  * and the documents of each file that parsed cleanly, by its exact text: the builds read the same files
- * (flux.ts ParsedTexts) and need not parse them again.
+ * (flux.ts ParsedTexts) and need not parse them again. Each folder's entries are told to `view`, through
+ * which the builds read the tree, so they are not listed twice.
  */
 export function readTree(
     root: string,
     problems: string[],
+    view?: TreeView,
 ): { files: TreeFile[]; chartDirs: string[]; parsed: ParsedTexts } {
     const files: TreeFile[] = [];
     const chartDirs: string[] = [];
@@ -38,6 +41,7 @@ export function readTree(
             problems.push(`${rel || "."}: cannot read the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
             return;
         }
+        view?.learn(abs, entries);
         if (rel && entries.some((e) => e.name === "Chart.yaml" && e.isFile())) {
             chartDirs.push(rel);
             return;

@@ -427,6 +427,37 @@ const CASES: Case[] = [
         says: /PROBLEM {7}apps\/passwd\.yaml: a symbolic link/,
     },
     {
+        // The tree is read in place (gitops/audit/view.ts): a build reads only what the artifact holds.
+        name: "a symbolic link a kustomization lists, to a file outside the tree",
+        files: { "apps/kustomization.yaml": "resources: [web.yaml, link.yaml]\n" },
+        prepare: (dir) => {
+            const outside = tempDir("attack-outside");
+            fs.writeFileSync(path.join(outside, "pod.yaml"), yaml(deployment("linked", UP)));
+            fs.symlinkSync(path.join(outside, "pod.yaml"), path.join(dir, "apps", "link.yaml"));
+        },
+        code: 1,
+        says: /kustomize could not build apps[\s\S]*PROBLEM {7}apps\/link\.yaml: a symbolic link/,
+    },
+    {
+        name: "a folder Flux leaves out of its artifact (.github) that a kustomization lists",
+        files: {
+            "apps/kustomization.yaml": "resources: [web.yaml, ../.github/pod.yaml]\n",
+            ".github/pod.yaml": yaml(deployment("hidden", UP)),
+        },
+        code: 1,
+        says: /kustomize could not build apps/,
+    },
+    {
+        name: "a named pipe a kustomization lists (never read: reading one waits for a writer)",
+        files: { "apps/kustomization.yaml": "resources: [web.yaml, pipe.yaml]\n" },
+        prepare: (dir) => {
+            const r = spawnSync("mkfifo", [path.join(dir, "apps", "pipe.yaml")]);
+            assert.strictEqual(r.status, 0, "mkfifo");
+        },
+        code: 1,
+        says: /kustomize could not build apps/,
+    },
+    {
         name: "an empty folder",
         empty: true,
         code: 1,
@@ -816,6 +847,44 @@ describe("the copy the audit builds in", () => {
             fs.statSync(path.join(from, "apps", "a.yaml")).ino,
         );
         await assert.rejects(copyTreeAside(path.join(d, "missing"), path.join(d, "none")), /ENOENT|missing/);
+    });
+
+    it("is not made when every build of the tree is kept in the render cache", async () => {
+        const dir = tempDir("no-copy");
+        writeFiles(dir, Object.entries(BASE));
+        const cache = tempDir("no-copy-cache");
+        // Every private folder the audit makes, by its prefix and where it is.
+        const made: { prefix: string; dir: string }[] = [];
+        const fsModule = require("fs") as typeof fs;
+        const mkdtemp = fsModule.mkdtempSync;
+        fsModule.mkdtempSync = ((prefix: string, options?: unknown) => {
+            const dir = (mkdtemp as (p: string, o?: unknown) => string)(prefix, options);
+            made.push({ prefix: path.basename(prefix), dir });
+            return dir;
+        }) as typeof fs.mkdtempSync;
+        const copies = () => made.filter((m) => m.prefix === "crossborder-audit-");
+        const audit = () => runInProcess(["audit", dir, "--no-render"]);
+        const savedCache = process.env.CROSSBORDER_CACHE;
+        process.env.CROSSBORDER_CACHE = cache;
+        try {
+            const first = await audit();
+            assert.strictEqual(first.status, 0, first.stdout + first.stderr);
+            assert.strictEqual(copies().length, 1, "the first audit builds, in a copy");
+            const again = await audit();
+            assert.strictEqual(again.status, 0, again.stdout + again.stderr);
+            assert.strictEqual(again.stdout, first.stdout);
+            assert.strictEqual(copies().length, 1, "the builds are kept: no copy");
+            // An edit the kept builds did not read builds again, in a copy.
+            fs.appendFileSync(path.join(dir, "apps", "web.yaml"), "# edited\n");
+            const edited = await audit();
+            assert.strictEqual(edited.status, 0, edited.stdout + edited.stderr);
+            assert.strictEqual(copies().length, 2, "an edited file builds again");
+        } finally {
+            fsModule.mkdtempSync = mkdtemp;
+            if (savedCache === undefined) delete process.env.CROSSBORDER_CACHE;
+            else process.env.CROSSBORDER_CACHE = savedCache;
+        }
+        for (const c of copies()) assert.ok(!fs.existsSync(c.dir), `${c.dir}: the copy is removed`);
     });
 
     it("keeps one worker for the copies of a process, which still ends on its own when they are done", () => {
