@@ -125,7 +125,7 @@ interface Reach {
 
 /** A file as text, its bytes kept for the build's key. */
 function readText(file: string, reach: Reach): string {
-    const bytes = fs.readFileSync(file);
+    const bytes = reach.view.read(file);
     reach.bytes.set(file, bytes);
     return bytes.toString("utf8");
 }
@@ -141,7 +141,7 @@ function knownDocument(parsed: ParsedTexts | undefined, text: string): { value: 
  * would expand an alias bomb in a patch file without bound). Read with the same limits as every other file.
  */
 function unsafeInput(file: string, docs: unknown[], reach: Reach): string | undefined {
-    const size = fs.statSync(file).size;
+    const size = reach.view.size(file);
     if (size > MAX_INPUT) return `${size} bytes, more than the ${MAX_INPUT} crossborder hands to kustomize`;
     const text = readText(file, reach);
     // Read already, within the same alias limit; without a merge key, reading merge keys changes nothing.
@@ -288,7 +288,7 @@ function mergedKustomization(
     parsed?: ParsedTexts,
 ): { file: string; text: string; original?: string } {
     const existing = kustomizationFile(dir, view);
-    const original = existing ? fs.readFileSync(existing, "utf8") : undefined;
+    const original = existing ? view.read(existing).toString("utf8") : undefined;
     // The tree read's document is shared: merged into a copy of it.
     const known = original === undefined ? undefined : knownDocument(parsed, original);
     // The directory's own kustomization, when the Kustomization merges nothing into it: what Flux writes back
@@ -431,7 +431,7 @@ async function cachedBuild(
         const kind = reach.view.kind(f);
         if (!kind) h.update("<missing>");
         else if (kind === "dir") for (const e of reach.view.entries(f)) h.update(`${e.name}${e.dir ? "/" : ""}\n`);
-        else h.update(fs.readFileSync(f));
+        else h.update(reach.view.read(f));
         h.update("\0");
     }
     const key = h.digest("hex");

@@ -60,7 +60,7 @@ export function readTree(
                     problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
                     continue;
                 }
-                files.push({ rel: p, objects: parseFile(root, p, problems, parsed) });
+                files.push({ rel: p, objects: parseFile(root, p, problems, parsed, view) });
             }
         }
     };
@@ -73,8 +73,11 @@ function parseFile(
     rel: string,
     problems: string[],
     parsed: Map<string, readonly unknown[]>,
+    view?: TreeView,
 ): RenderedObject[] {
-    const text = fs.readFileSync(path.join(root, rel), "utf8");
+    const bytes = fs.readFileSync(path.join(root, rel));
+    view?.remember(path.join(root, rel), bytes);
+    const text = bytes.toString("utf8");
     try {
         // Parsed once, strictly (a duplicate key is an error here, as in any reader of the file).
         const docs = parseAllDocuments(text, { logLevel: "error" });

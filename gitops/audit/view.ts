@@ -13,6 +13,10 @@ export interface FileView {
     kind(abs: string): "file" | "dir" | undefined;
     /** The folder's entries, sorted by name. */
     entries(abs: string): readonly { readonly name: string; readonly dir: boolean }[];
+    /** A file's bytes. */
+    read(abs: string): Buffer;
+    /** A file's size in bytes. */
+    size(abs: string): number;
 }
 
 /** A folder as it is on disk: a private copy, or a folder written for the build (a staged artifact). */
@@ -27,6 +31,8 @@ export const DISK: FileView = {
             .map((e) => ({ name: e.name, dir: e.isDirectory() }))
             .sort((a, b) => (a.name < b.name ? -1 : 1));
     },
+    read: (abs) => fs.readFileSync(abs),
+    size: (abs) => fs.statSync(abs).size,
 };
 
 /**
@@ -37,7 +43,24 @@ export const DISK: FileView = {
 export class TreeView implements FileView {
     private readonly kinds = new Map<string, "file" | "dir" | undefined>();
     private readonly listed = new Map<string, readonly { readonly name: string; readonly dir: boolean }[]>();
+    private readonly bytes = new Map<string, Buffer>();
     constructor(readonly root: string) {}
+
+    /** A file's bytes as the tree read read them: a build that reads the file uses these, not a second read. */
+    remember(abs: string, bytes: Buffer): void {
+        this.bytes.set(path.resolve(abs), bytes);
+    }
+
+    read(abs: string): Buffer {
+        const p = path.resolve(abs);
+        if (this.kind(p) !== "file") throw Object.assign(new Error(`ENOENT: no such file, ${abs}`), { code: "ENOENT" });
+        return this.bytes.get(p) ?? fs.readFileSync(p);
+    }
+
+    size(abs: string): number {
+        const p = path.resolve(abs);
+        return this.bytes.get(p)?.length ?? fs.statSync(p).size;
+    }
 
     /** A folder's entries as a walk of the tree read them (readdir with file types): kept, not read again. */
     learn(abs: string, dirents: readonly fs.Dirent[]): void {

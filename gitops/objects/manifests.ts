@@ -114,7 +114,8 @@ export function manifestsOf(text: string, docs: Iterable<Document>, label: strin
         } catch (e) {
             throw new ManifestError(`${label}: cannot be read: ${(e as Error).message.split("\n")[0]}`);
         }
-        if (containsItself(value))
+        // Only an alias (`*a`) can make a document contain itself.
+        if (text.includes("*") && containsItself(value))
             throw new ManifestError(`${label}: a document contains itself (an alias inside its own anchor)`);
         data?.push(value);
         const piece = doc.range ? text.slice(doc.range[0], doc.range[2]) : doc.toString();
