@@ -55,12 +55,13 @@ export function readTree(
             } else if (e.isDirectory()) {
                 if (!SKIP_DIRS.has(e.name)) walk(p);
             } else if (e.isFile() && /\.(ya?ml|json)$/i.test(e.name) && !SKIP_FILES.has(e.name)) {
-                const size = fs.statSync(path.join(root, p)).size;
-                if (size > MAX_FILE) {
-                    problems.push(`${p}: ${size} bytes, more than the ${MAX_FILE} the audit reads`);
+                const bytes = readBounded(path.join(root, p));
+                if (typeof bytes === "string") {
+                    problems.push(`${p}: ${bytes}`);
                     continue;
                 }
-                files.push({ rel: p, objects: parseFile(root, p, problems, parsed, view) });
+                view?.remember(path.join(root, p), bytes);
+                files.push({ rel: p, objects: parseFile(bytes.toString("utf8"), p, problems, parsed) });
             }
         }
     };
@@ -68,16 +69,35 @@ export function readTree(
     return { files, chartDirs, parsed };
 }
 
+/**
+ * A file's bytes, or why they are not read: larger than the audit reads, not a file (any more), or unreadable.
+ * One open and a look at what it opened (never a pipe's wait for a writer: opened without blocking).
+ */
+function readBounded(abs: string): Buffer | string {
+    let fd: number;
+    try {
+        fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+        return `cannot read the file (${(e as NodeJS.ErrnoException).code ?? e}); what it holds cannot be judged`;
+    }
+    try {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) return "not a regular file any more; what it holds cannot be judged";
+        if (st.size > MAX_FILE) return `${st.size} bytes, more than the ${MAX_FILE} the audit reads`;
+        return fs.readFileSync(fd);
+    } catch (e) {
+        return `cannot read the file (${(e as NodeJS.ErrnoException).code ?? e}); what it holds cannot be judged`;
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
 function parseFile(
-    root: string,
+    text: string,
     rel: string,
     problems: string[],
     parsed: Map<string, readonly unknown[]>,
-    view?: TreeView,
 ): RenderedObject[] {
-    const bytes = fs.readFileSync(path.join(root, rel));
-    view?.remember(path.join(root, rel), bytes);
-    const text = bytes.toString("utf8");
     try {
         // Parsed once, strictly (a duplicate key is an error here, as in any reader of the file).
         const docs = parseAllDocuments(text, { logLevel: "error" });
